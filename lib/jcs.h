@@ -1,0 +1,17 @@
+/*
+ * jcs.h: RFC 8785 JSON Canonicalization Scheme over jansson values.
+ * Keys sorted by UTF-16 code units, no whitespace, ES6 number form,
+ * minimal string escaping (\" \\ \b \f \n \r \t, other controls as
+ * lowercase \u00xx; '/' and non-ASCII are emitted raw).
+ */
+#ifndef TRUSTEE_JCS_H
+#define TRUSTEE_JCS_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* Returns a malloc'd NUL-terminated string and its length, or NULL when
+ * the value cannot be canonicalized (non-finite number). */
+char *jcs_serialize(const json_t *v, size_t *len);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * trusteed.h: interfaces between the daemon's files, one section per file
+ * (functions carry the file's name as prefix).
+ */
+#ifndef TRUSTEED_H
+#define TRUSTEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "../lib/util.h"
+#include "../lib/hash.h"
+
+#define TRUSTEE_VERSION "0.1.0"
+#define KBS_PROTOCOL_VERSION "0.4.0"
+#define KBS_ERROR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
+
+/* ---------------------------------------------------------------- config.c */
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_ADMIN_KEYS 16
+
+enum resource_policy_mode {
+	RPOLICY_DEFAULT,	/* allow plugin "resource" unless the TEE is sample */
+	RPOLICY_ALLOW_ALL,	/* allow plugin "resource" for any attested TEE */
+	RPOLICY_DENY_ALL
+};
+
+enum admin_mode {
+	ADMIN_BEARER_JWT,	/* Bearer JWT signed by a trusted key, role required */
+	ADMIN_DENY_ALL,
+	ADMIN_INSECURE_ALLOW_ALL
+};
+
+struct config {
+	char *path;			/* config file, NULL in --dev */
+	/* [http_server] */
+	char *listen[CONFIG_MAX_LISTEN];	/* "IP:PORT" / "[IPv6]:PORT" */
+	int nlisten;
+	int insecure_http;
+	char *tls_cert;			/* PEM chain */
+	char *tls_key;			/* PEM private key (0600) */
+	char *tls_min_version;		/* "1.2" (default) or "1.3" */
+	size_t max_body;		/* bytes; default 2 MiB */
+	int workers;			/* event loops; default = CPUs */
+	/* [attestation] */
+	int session_lifetime_s;		/* default 300 */
+	int token_lifetime_s;		/* EAR exp - iat; default 300 */
+	/* [storage] */
+	char *state_dir;		/* default /var/lib/trustee */
+	char *store_type;		/* "sqlite" */
+	char *store_path;		/* default <state_dir>/trustee.db */
+	char *sealer;			/* "file" */
+	char *data_key_file;		/* default <state_dir>/data.key */
+	/* [admin] */
+	enum admin_mode admin_mode;
+	char *admin_keys[CONFIG_MAX_ADMIN_KEYS];	/* PEM public keys */
+	int nadmin_keys;
+	/* [policy] */
+	enum resource_policy_mode resource_policy;
+	/* runtime */
+	int dev;			/* --dev: warn loudly */
+	int debug;
+};
+
+/* Fill *cfg with the built-in defaults (no allocation failures). */
+void config_defaults(struct config *cfg);
+/*
+ * Parse the TOML config file at path into *cfg (on top of defaults).
+ * Every problem is printed to stderr as "path:line: message" (all of them,
+ * not just the first). Returns the number of errors (0 = usable).
+ * Unknown sections/keys and wrong types are errors. Files holding secrets
+ * (tls_key, data_key_file) must not be group/world accessible; that is
+ * checked at use, not here.
+ */
+int config_load(const char *path, struct config *cfg);
+void config_free(struct config *cfg);
+
+/* ------------------------------------------------------------------ http.c */
+
+enum http_method {
+	HTTP_M_GET, HTTP_M_HEAD, HTTP_M_POST, HTTP_M_PUT, HTTP_M_DELETE,
+	HTTP_M_OTHER
+};
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+/* One parsed request. Strings are NUL-terminated; body is NUL-terminated
+ * too (not counted in body_len). Valid only during the handler call. */
+struct http_request {
+	enum http_method method;
+	const char *method_name;	/* "GET", ... as received */
+	char *target;			/* raw request-target: path[?query] */
+	char *path;			/* target before '?', not decoded */
+	char *query;			/* after '?', or NULL */
+	struct http_header *headers;
+	size_t nheaders;
+	uint8_t *body;
+	size_t body_len;
+	char peer[64];			/* "ip:port" of the client */
+	int tls;			/* arrived over TLS */
+};
+
+struct http_response {
+	int status;
+	struct buf headers;	/* extra header lines, each "Name: value\r\n" */
+	struct buf body;
+	int close;		/* close the connection after this response */
+};
+
+/* Case-insensitive lookup of the first header with this name. */
+const char *http_request_header(const struct http_request *r, const char *name);
+/* Copy the value of cookie `name` (from any Cookie header) into out
+ * (capacity cap). 0 if found and it fit, -1 otherwise. */
+int http_request_cookie(const struct http_request *r, const char *name,
+    char *out, size_t cap);
+/* Add a header line (value formatted; CR/LF are refused, i.e. dropped). */
+void http_response_header(struct http_response *resp, const char *name,
+    const char *fmt, ...) ATTR_PRINTF(3, 4);
+/* Set body (replacing any) and Content-Type (NULL: no Content-Type). */
+void http_response_body(struct http_response *resp, const char *content_type,
+    const void *data, size_t len);
+/*
+ * A problem response: status, Content-Type application/json and body
+ * {"type":KBS_ERROR_PREFIX <type>,"detail":<detail>} (keys in that order,
+ * valid JSON whatever bytes detail holds).
+ */
+void http_problem(struct http_response *resp, int status, const char *type,
+    const char *fmt, ...) ATTR_PRINTF(4, 5);
+
+typedef void (*http_handler_fn)(struct http_request *req,
+    struct http_response *resp, void *arg);
+
+struct http_server_config {
+	char *const *listen;	/* "IP:PORT" / "[IPv6]:PORT"; port 0 = any */
+	size_t nlisten;
+	SSL_CTX *tls;		/* NULL: plain HTTP (insecure_http) */
+	size_t max_body;	/* larger bodies get 413 PayloadTooLarge */
+	size_t max_header;	/* request line + headers; 0 = 64 KiB */
+	int workers;		/* event-loop threads; 0 = 1 */
+	int idle_timeout_s;	/* keep-alive idle timeout; 0 = 60 */
+	http_handler_fn handler;
+	void *arg;
+};
+
+struct http_server;
+/*
+ * Bind every listener (SO_REUSEPORT, one listening socket per worker per
+ * address) and start the worker threads, each with its own event_base.
+ * The handler runs on a worker thread; it must be thread-safe.
+ * Returns NULL with err set if any address cannot be bound.
+ */
+struct http_server *http_server_start(const struct http_server_config *cfg,
+    struct error *err);
+/* The port actually bound for listen address i (useful with port 0). */
+int http_server_port(const struct http_server *s, size_t i);
+/* Stop accepting, let in-flight requests finish (bounded), join threads. */
+void http_server_stop(struct http_server *s);
+
+/* ------------------------------------------------------------------- tls.c */
+
+/* Server TLS context: TLS >= min_version ("1.2"/"1.3"), AEAD-only
+ * TLS 1.2 ciphers with forward secrecy, groups X25519:P-256:P-384,
+ * no renegotiation, no compression, no session tickets across restarts.
+ * The key file must not be group/world accessible. */
+SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
+    const char *min_version, struct error *err);
+
+/* ----------------------------------------------------------------- store.c */
+
+/*
+ * The encrypted store. Every row is sealed with XChaCha20-Poly1305 under a
+ * subkey of the data key, with (table, keyed name hash) as associated
+ * data; the row's key in the backend is a keyed BLAKE2b hash of the name,
+ * so a database dump reveals neither values nor names. Thread-safe.
+ */
+struct store;
+struct store_backend;
+
+/* data_key: 32 bytes from the sealer (copied into secure memory). */
+struct store *store_open(const struct store_backend *backend, const char *dsn,
+    const uint8_t data_key[32], struct error *err);
+void store_close(struct store *st);
+/* Insert or replace. */
+int store_put(struct store *st, const char *table, const char *name,
+    const void *val, size_t len, struct error *err);
+/* 0 found (*val malloc'd: release with secret_free(*val, *len)),
+ * 1 not found, -1 error (including a row that fails authentication). */
+int store_get(struct store *st, const char *table, const char *name,
+    uint8_t **val, size_t *len, struct error *err);
+/* 0 deleted, 1 not found, -1 error. */
+int store_delete(struct store *st, const char *table, const char *name,
+    struct error *err);
+/* Call cb for every row of table with its decrypted name and value
+ * (valid during the call only). cb returns non-zero to stop. */
+typedef int (*store_list_cb)(const char *name, const uint8_t *val, size_t len,
+    void *arg);
+int store_list(struct store *st, const char *table, store_list_cb cb,
+    void *arg, struct error *err);
+
+/* --------------------------------------------------------- store_sqlite.c */
+
+/* The embedded default backend; dsn is the database file path. */
+extern const struct store_backend store_backend_sqlite;
+const struct store_backend *store_backend_lookup(const char *name);
+
+/* ------------------------------------------------------------ seal_file.c */
+
+/*
+ * The development sealer: the data key lives in a file (32 random bytes,
+ * mode 0600). Created when missing and create is set; refused when the
+ * file is group/world accessible. Logs a loud warning: not for production.
+ */
+int seal_file_load(const char *path, int create, uint8_t key[32],
+    struct error *err);
+
+/* --------------------------------------------------------------- session.c */
+
+#define SESSION_ID_LEN 32		/* lowercase hex */
+#define SESSION_NONCE_LEN 44		/* std base64 of 32 bytes */
+
+enum session_state { SESSION_AUTHED, SESSION_ATTESTED };
+
+/* A copy of a session record; release with session_clear. */
+struct session {
+	char id[SESSION_ID_LEN + 1];
+	char tee[32];
+	char nonce[SESSION_NONCE_LEN + 1];
+	enum hash_alg hash;		/* negotiated runtime-data hash */
+	int64_t expires;		/* unix seconds */
+	enum session_state state;
+	int nonce_used;
+	char *token;			/* EAR token when attested */
+};
+
+void session_init(int lifetime_s);
+void session_shutdown(void);
+/* Create a fresh session (random id and nonce). */
+int session_new(const char *tee, enum hash_alg hash, struct session *out);
+/* 0 and a copy if present and unexpired; -1 otherwise (expired ones are
+ * removed). */
+int session_get(const char *id, struct session *out);
+/*
+ * Atomically consume the session's nonce for an /attest: succeeds (0) only
+ * if the session exists, is unexpired, and its nonce is unused and equals
+ * `nonce` (constant-time). Fills *out. On failure returns -1 with a reason.
+ */
+int session_take_nonce(const char *id, const char *nonce, struct session *out,
+    struct error *err);
+int session_set_attested(const char *id, const char *token);
+void session_clear(struct session *s);
+/* Drop expired sessions; returns how many were dropped. */
+int session_gc(void);
+size_t session_count(void);
+
+/* ----------------------------------------------------------------- token.c */
+
+/* Load the EAR signing key (P-256) from the store, creating it on first
+ * start. */
+int token_init(struct store *st, int lifetime_s, struct error *err);
+void token_shutdown(void);
+/* Sign an EAR token whose "submods" member is the given object (a new
+ * reference is taken). Returns a malloc'd JWT. */
+char *token_issue(json_t *submods, struct error *err);
+/* Verify an EAR token issued by us: compact JWS, ES256 with our key, "exp"
+ * an integer in the future. *claims is a new reference. */
+int token_verify(const char *jwt, size_t len, json_t **claims,
+    struct error *err);
+/* {"keys":[<public JWK with alg ES256 and kid>]} */
+const char *token_jwks(void);
+
+/* ----------------------------------------------------------------- admin.c */
+
+int admin_init(const struct config *cfg, struct error *err);
+void admin_shutdown(void);
+/*
+ * Authorize an admin request: per the configured mode; with bearer JWT the
+ * token (EdDSA, ES256, ES384, RS256) must verify under a trusted key,
+ * carry an integer "exp" in the future and a string "role" equal to
+ * "admin". 0 if allowed; -1 with the reason otherwise.
+ */
+int admin_authorize(const struct http_request *req, struct error *err);
+
+/* ------------------------------------------------------------------- kbs.c */
+
+struct kbs_context {
+	const struct config *cfg;
+	struct store *store;
+};
+/* The http_handler_fn for everything: route table dispatch. */
+void kbs_handle(struct http_request *req, struct http_response *resp,
+    void *arg);
+
+/* --------------------------------------------------------------- devmode.c */
+
+/*
+ * --dev: create (or reuse) the state directory layout:
+ *   DIR/tls/cert.pem, DIR/tls/key.pem   (self-signed P-256, SAN localhost,
+ *                                        127.0.0.1, ::1; CA:FALSE)
+ *   DIR/admin/private.pem (0600), DIR/admin/public.pem   (Ed25519)
+ *   DIR/data.key (0600, the file sealer's data key)
+ * and set cfg to use them, with resource policy allow_all.
+ */
+int devmode_setup(struct config *cfg, const char *state_dir, struct error *err);
+
+#endif
