@@ -1,0 +1,59 @@
+/*
+ * b64.c: strict base64 on libsodium.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "b64.h"
+#include "util.h"
+
+static int
+b64_sodium_variant(enum b64_variant v)
+{
+	switch (v) {
+	case B64_STD:
+		return sodium_base64_VARIANT_ORIGINAL;
+	case B64_STD_NOPAD:
+		return sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+	case B64_URL:
+		return sodium_base64_VARIANT_URLSAFE;
+	case B64_URL_NOPAD:
+	default:
+		return sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	}
+}
+
+char *
+b64_encode(const void *data, size_t len, enum b64_variant v)
+{
+	int sv = b64_sodium_variant(v);
+	size_t cap = sodium_base64_encoded_len(len, sv);
+	char *out = xmalloc(cap);
+
+	sodium_bin2base64(out, cap, data, len, sv);
+	return out;
+}
+
+int
+b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,
+    size_t *outlen)
+{
+	size_t cap = slen / 4 * 3 + 3, n = 0;
+	const char *end = NULL;
+	uint8_t *p;
+
+	*out = NULL;
+	*outlen = 0;
+	p = xmalloc(cap + 1);
+	if (sodium_base642bin(p, cap, s, slen, NULL, &n, &end,
+	    b64_sodium_variant(v)) != 0 || end != s + slen) {
+		secret_free(p, cap + 1);
+		return -1;
+	}
+	p[n] = '\0';
+	*out = p;
+	*outlen = n;
+	return 0;
+}
