@@ -286,6 +286,24 @@ void admin_shutdown(void);
  */
 int admin_authorize(const struct http_request *req, struct error *err);
 
+/* ------------------------------------------------------------------- ear.c */
+
+/*
+ * One EAR appraisal (a "submods" member) from a verifier's claims, in
+ * Trustee's layout: the annotated evidence is {"<tee>": claims without
+ * report_data/init_data, "report_data", "runtime_data_claims",
+ * ["init_data", "init_data_claims"]}; the trust vector comes from the
+ * default appraisal (with an empty reference value store until policies
+ * and the RVPS land) and ear.status is the worst tier over the vector.
+ * claims is consumed; the others are borrowed. NULL on failure.
+ */
+json_t *ear_appraisal(const char *tee, json_t *claims,
+    const json_t *runtime_data_claims, const json_t *init_data_claims,
+    struct error *err);
+/* ear.status for an AR4SI value: "none", "affirming", "warning",
+ * "contraindicated" (tiers -1..1, <32, <96, otherwise, by magnitude). */
+const char *ear_tier(int v);
+
 /* ------------------------------------------------------------------- kbs.c */
 
 struct kbs_context {

@@ -1,0 +1,678 @@
+/*
+ * kbs.c: the KBS protocol v0 (Trustee-compatible) and the small public
+ * endpoints, dispatched from one route table.
+ *
+ * Status codes follow Trustee so that unmodified CoCo guests react the way
+ * they do against Trustee: 404 only for an unknown plugin, 401 for every
+ * other refusal (only a 401 makes a guest re-attest). Every error carries
+ * a JSON problem body {type, detail}; unlike Trustee, the detail says why.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../lib/b64.h"
+#include "../lib/initdata.h"
+#include "../lib/jcs.h"
+#include "../lib/jwe.h"
+#include "../lib/jwk.h"
+#include "../lib/log.h"
+#include "../verifier/verifier.h"
+#include "trusteed.h"
+
+#define KBS_PREFIX "/kbs/v0/"
+#define KBS_COOKIE "kbs-session-id"
+#define KBS_RESOURCE_TABLE "resources"
+#define KBS_MAX_SEGMENTS 16
+
+enum {
+	ROUTE_ADMIN = 1 << 0,	/* admin JWT required */
+};
+
+struct kbs_req {
+	struct http_request *http;
+	struct http_response *resp;
+	struct kbs_context *ctx;
+	const char *plugin;
+	char *segv[KBS_MAX_SEGMENTS];	/* path segments after the plugin */
+	int segc;
+};
+
+typedef void (*kbs_route_fn)(struct kbs_req *);
+
+struct kbs_route {
+	enum http_method method;
+	const char *plugin;
+	int flags;
+	kbs_route_fn run;
+};
+
+static void kbs_auth(struct kbs_req *);
+static void kbs_attest(struct kbs_req *);
+static void kbs_resource_get(struct kbs_req *);
+static void kbs_resource_put(struct kbs_req *);
+static void kbs_resource_delete(struct kbs_req *);
+
+static const struct kbs_route kbs_routes[] = {
+	{ HTTP_M_POST, "auth", 0, kbs_auth },
+	{ HTTP_M_POST, "attest", 0, kbs_attest },
+	{ HTTP_M_GET, "resource", 0, kbs_resource_get },
+	{ HTTP_M_POST, "resource", ROUTE_ADMIN, kbs_resource_put },
+	{ HTTP_M_DELETE, "resource", ROUTE_ADMIN, kbs_resource_delete },
+};
+
+/* Plugins that exist, for telling "wrong method" from "unknown plugin". */
+static const char *const kbs_plugins[] = { "resource" };
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+kbs_json_reply(struct http_response *resp, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	if (s == NULL) {
+		http_problem(resp, 500, "SerdeError", "Serialize/Deserialize "
+		    "failed");
+		return;
+	}
+	resp->status = 200;
+	http_response_body(resp, "application/json", s, strlen(s));
+	free(s);
+}
+
+static void
+kbs_set_cookie(struct kbs_req *r, const struct session *s)
+{
+	char date[64];
+	time_t t = (time_t)s->expires;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	/* No Path: the default path of /kbs/v0/auth is /kbs/v0, which also
+	 * works behind a reverse proxy that adds a prefix. */
+	http_response_header(r->resp, "Set-Cookie", "%s=%s; Expires=%s; "
+	    "HttpOnly; SameSite=Strict%s", KBS_COOKIE, s->id, date,
+	    r->http->tls ? "; Secure" : "");
+}
+
+/* Parse a request body as a JSON object; NULL with a reason otherwise. */
+static json_t *
+kbs_body_json(const struct http_request *req, struct error *err)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (req->body_len == 0) {
+		error_set(err, "empty request body");
+		return NULL;
+	}
+	v = json_loadb((const char *)req->body, req->body_len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		error_set(err, "invalid JSON at line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		error_set(err, "request body is not a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+static const char *
+kbs_get_string(const json_t *obj, const char *key, struct error *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		error_set(err, "missing field `%s`", key);
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		error_set(err, "field `%s` must be a string", key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* ------------------------------------------------------------- /auth */
+
+/* Pick the runtime-data hash from the guest's offer: SHA-384 (what every
+ * verifier defaults to) when offered, else SHA-512, SHA-256, SM3. */
+static int
+kbs_pick_hash(const json_t *extra, enum hash_alg *alg, int *negotiated,
+    struct error *err)
+{
+	static const enum hash_alg pref[] = { HASH_SHA384, HASH_SHA512,
+	    HASH_SHA256, HASH_SM3 };
+	const json_t *list, *v;
+	size_t i, j;
+
+	*alg = HASH_SHA384;
+	*negotiated = 0;
+	if (!json_is_object(extra))
+		return 0;
+	list = json_object_get(extra, "supported-hash-algorithms");
+	if (list == NULL)
+		return 0;
+	if (!json_is_array(list))
+		return error_set(err, "supported-hash-algorithms must be an "
+		    "array of strings");
+	json_array_foreach(list, i, v)
+		if (!json_is_string(v))
+			return error_set(err, "supported-hash-algorithms must "
+			    "be an array of strings");
+	for (j = 0; j < ARRAY_SIZE(pref); j++) {
+		json_array_foreach(list, i, v) {
+			if (strcasecmp(json_string_value(v),
+			    hash_alg_name(pref[j])) == 0) {
+				*alg = pref[j];
+				*negotiated = 1;
+				return 0;
+			}
+		}
+	}
+	return error_set(err, "none of the offered hash algorithms is "
+	    "supported (sha256, sha384, sha512, sm3)");
+}
+
+static void
+kbs_auth(struct kbs_req *r)
+{
+	struct error err;
+	struct session s;
+	const char *version, *tee;
+	const json_t *extra;
+	enum hash_alg alg;
+	int negotiated;
+	json_t *body, *reply;
+	char esc[64];
+
+	body = kbs_body_json(r->http, &err);
+	if (body == NULL)
+		goto fail;
+	if ((version = kbs_get_string(body, "version", &err)) == NULL ||
+	    (tee = kbs_get_string(body, "tee", &err)) == NULL)
+		goto fail;
+	if ((extra = json_object_get(body, "extra-params")) == NULL) {
+		error_set(&err, "missing field `extra-params`");
+		goto fail;
+	}
+	if (strcmp(version, KBS_PROTOCOL_VERSION) != 0) {
+		error_set(&err, "KBS Client Protocol Version Mismatch: expect "
+		    "=%s while the request is %s", KBS_PROTOCOL_VERSION,
+		    log_escape(version, esc, sizeof(esc)));
+		goto fail;
+	}
+	if (!verifier_tee_known(tee)) {
+		error_set(&err, "unknown TEE '%s'",
+		    log_escape(tee, esc, sizeof(esc)));
+		goto fail;
+	}
+	if (verifier_lookup(tee) == NULL) {
+		error_set(&err, "TEE '%s' is not supported by this build", tee);
+		goto fail;
+	}
+	if (kbs_pick_hash(extra, &alg, &negotiated, &err) != 0)
+		goto fail;
+	if (session_new(tee, alg, &s) != 0) {
+		error_set(&err, "too many open sessions");
+		goto fail;
+	}
+	json_decref(body);
+	reply = json_pack("{s:s, s:o}", "nonce", s.nonce, "extra-params",
+	    negotiated ? json_pack("{s:s}", "selected-hash-algorithm",
+	    hash_alg_name(alg)) : json_string(""));
+	kbs_set_cookie(r, &s);
+	kbs_json_reply(r->resp, reply);
+	json_decref(reply);
+	session_clear(&s);
+	return;
+fail:
+	json_decref(body);
+	http_problem(r->resp, 401, "AttestationError", "Attestation error: "
+	    "RCAR handshake Auth failed: %s", err.msg);
+}
+
+/* ----------------------------------------------------------- /attest */
+
+struct kbs_attest_body {
+	json_t *root;
+	const char *nonce;
+	json_t *tee_pubkey;		/* normalized, owned */
+	const json_t *evidence;
+	const char *additional;
+	struct initdata initdata;
+	int has_initdata;
+};
+
+static void
+kbs_attest_body_free(struct kbs_attest_body *b)
+{
+	json_decref(b->root);
+	json_decref(b->tee_pubkey);
+	if (b->has_initdata)
+		initdata_clear(&b->initdata);
+}
+
+/* Everything that can be checked before the nonce is consumed. */
+static int
+kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
+    struct error *err)
+{
+	const json_t *rd, *te, *id, *v;
+
+	memset(b, 0, sizeof(*b));
+	if ((b->root = kbs_body_json(req, err)) == NULL)
+		return -1;
+	rd = json_object_get(b->root, "runtime-data");
+	if (!json_is_object(rd))
+		return error_set(err, "field `runtime-data` must be an object");
+	if ((b->nonce = kbs_get_string(rd, "nonce", err)) == NULL)
+		return error_prefix(err, "runtime-data");
+	v = json_object_get(rd, "tee-pubkey");
+	if (!json_is_object(v))
+		return error_set(err, "runtime-data: field `tee-pubkey` must "
+		    "be an object");
+	if ((b->tee_pubkey = jwk_tee_pubkey_normalize(v, err)) == NULL)
+		return error_prefix(err, "runtime-data.tee-pubkey");
+	te = json_object_get(b->root, "tee-evidence");
+	if (!json_is_object(te))
+		return error_set(err, "field `tee-evidence` must be an object");
+	b->evidence = json_object_get(te, "primary_evidence");
+	if (b->evidence == NULL)
+		return error_set(err, "tee-evidence: missing field "
+		    "`primary_evidence`");
+	v = json_object_get(te, "additional_evidence");
+	if (v == NULL)
+		b->additional = "";
+	else if (!json_is_string(v))
+		return error_set(err, "tee-evidence: field "
+		    "`additional_evidence` must be a string");
+	else
+		b->additional = json_string_value(v);
+	if (b->additional[0] != '\0')
+		return error_set(err, "additional (device) evidence is not "
+		    "supported by this build");
+	id = json_object_get(b->root, "init-data");
+	if (id != NULL && !json_is_null(id)) {
+		const char *fmt, *text;
+
+		if (!json_is_object(id))
+			return error_set(err, "field `init-data` must be an "
+			    "object or null");
+		if ((fmt = kbs_get_string(id, "format", err)) == NULL ||
+		    (text = kbs_get_string(id, "body", err)) == NULL)
+			return error_prefix(err, "init-data");
+		if (strcmp(fmt, "toml") != 0)
+			return error_set(err, "init-data: unsupported format "
+			    "(only \"toml\" is accepted)");
+		if (initdata_parse(text, strlen(text), &b->initdata, err) != 0)
+			return -1;
+		b->has_initdata = 1;
+	}
+	return 0;
+}
+
+static void
+kbs_attest(struct kbs_req *r)
+{
+	const struct verifier_backend *v;
+	struct verifier_input in;
+	struct kbs_attest_body b;
+	struct session s = { 0 };
+	struct error err;
+	char id[SESSION_ID_LEN + 2];
+	uint8_t digest[HASH_MAX_SIZE];
+	size_t dlen, clen;
+	json_t *rdc = NULL, *claims = NULL, *app, *submods, *reply;
+	char *canon = NULL, *token = NULL;
+
+	memset(&b, 0, sizeof(b));
+	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) != 0) {
+		error_set(&err, "no %s cookie: run /auth first", KBS_COOKIE);
+		goto fail;
+	}
+	if (session_get(id, &s) != 0) {
+		error_set(&err, "session not found or expired; run /auth "
+		    "again");
+		goto fail;
+	}
+	session_clear(&s);
+	if (kbs_attest_parse(r->http, &b, &err) != 0)
+		goto fail;
+	if (session_take_nonce(id, b.nonce, &s, &err) != 0)
+		goto fail;
+
+	/* The binding: HASH(JCS({additional-evidence, nonce, tee-pubkey})). */
+	rdc = json_pack("{s:s, s:s, s:O}", "additional-evidence",
+	    b.additional, "nonce", b.nonce, "tee-pubkey", b.tee_pubkey);
+	canon = rdc != NULL ? jcs_serialize(rdc, &clen) : NULL;
+	if (canon == NULL || hash_digest(s.hash, canon, clen, digest,
+	    &dlen) != 0) {
+		error_set(&err, "cannot compute the runtime-data digest");
+		goto fail;
+	}
+	v = verifier_lookup(s.tee);
+	memset(&in, 0, sizeof(in));
+	in.evidence = b.evidence;
+	in.report_data = digest;
+	in.report_data_len = dlen;
+	if (b.has_initdata) {
+		in.init_data_hash = b.initdata.digest;
+		in.init_data_hash_len = b.initdata.digest_len;
+	}
+	in.now = now_unix();
+	if (v == NULL || v->verify(&in, &claims, &err) != 0) {
+		if (v == NULL)
+			error_set(&err, "no verifier for TEE '%s'", s.tee);
+		error_prefix(&err, "%s evidence rejected", s.tee);
+		goto fail;
+	}
+	app = ear_appraisal(s.tee, claims, rdc,
+	    b.has_initdata ? b.initdata.claims : NULL, &err);
+	claims = NULL;
+	if (app == NULL)
+		goto fail;
+	submods = json_pack("{s:o}", "cpu0", app);
+	token = submods != NULL ? token_issue(submods, &err) : NULL;
+	json_decref(submods);
+	if (token == NULL)
+		goto fail;
+	session_set_attested(s.id, token);
+	log_info("attested: tee=%s session=%.8s peer=%s", s.tee, s.id,
+	    r->http->peer);
+	reply = json_pack("{s:s}", "token", token);
+	kbs_set_cookie(r, &s);
+	kbs_json_reply(r->resp, reply);
+	json_decref(reply);
+	goto out;
+fail:
+	log_info("attestation refused: peer=%s: %s", r->http->peer, err.msg);
+	http_problem(r->resp, 401, "AttestationError", "Attestation error: "
+	    "RCAR handshake Attest failed: %s", err.msg);
+out:
+	secret_strfree(token);
+	free(canon);
+	json_decref(rdc);
+	json_decref(claims);
+	kbs_attest_body_free(&b);
+	session_clear(&s);
+}
+
+/* --------------------------------------------------------- resource */
+
+/* Trustee's rule: exactly repo/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*. */
+static int
+kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
+    struct error *err)
+{
+	int i;
+
+	if (r->segc != 3)
+		return error_set(err, "invalid resource path: expected "
+		    "<repository>/<type>/<tag>, got %d segment(s)", r->segc);
+	for (i = 0; i < 3; i++) {
+		const char *p = r->segv[i];
+
+		if (strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+		    "wxyz0123456789_-.") != strlen(p) || p[0] == '.' ||
+		    strlen(p) > 128)
+			return error_set(err, "invalid resource path: segment "
+			    "%d must match [A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}",
+			    i + 1);
+	}
+	snprintf(out, cap, "%s/%s/%s", r->segv[0], r->segv[1], r->segv[2]);
+	return 0;
+}
+
+/*
+ * The built-in resource policy (Lua policies replace it in a later
+ * release). "default" refuses the sample TEE, which proves nothing.
+ */
+static int
+kbs_policy_allows(const struct config *cfg, const json_t *claims,
+    const char *plugin, struct error *err)
+{
+	const json_t *ae;
+
+	if (strcmp(plugin, "resource") != 0)
+		return error_set(err, "policy allows only the resource plugin");
+	switch (cfg->resource_policy) {
+	case RPOLICY_ALLOW_ALL:
+		return 0;
+	case RPOLICY_DENY_ALL:
+		return error_set(err, "resource policy deny_all");
+	case RPOLICY_DEFAULT:
+	default:
+		ae = json_object_get(json_object_get(json_object_get(
+		    json_object_get(claims, "submods"), "cpu0"),
+		    "ear.veraison.annotated-evidence"), "sample");
+		if (ae != NULL)
+			return error_set(err, "the default policy refuses the "
+			    "sample TEE");
+		return 0;
+	}
+}
+
+static void
+kbs_resource_get(struct kbs_req *r)
+{
+	struct session s = { 0 };
+	struct error err;
+	const char *auth, *token = NULL;
+	char id[SESSION_ID_LEN + 2], name[400];
+	json_t *claims = NULL;
+	const json_t *tpk;
+	uint8_t *val = NULL;
+	size_t len = 0;
+	char *jwe = NULL;
+	int rc;
+
+	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) == 0 &&
+	    session_get(id, &s) == 0 && s.state == SESSION_ATTESTED)
+		token = s.token;
+	if (token == NULL) {
+		auth = http_request_header(r->http, "Authorization");
+		if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+			token = auth + 7;
+	}
+	if (token == NULL) {
+		http_problem(r->resp, 401, "TokenNotFound", "Attestation Token "
+		    "not found: attest first, or send Authorization: Bearer "
+		    "<token>");
+		goto out;
+	}
+	if (token_verify(token, strlen(token), &claims, &err) != 0) {
+		http_problem(r->resp, 401, "TokenVerifierError", "Token "
+		    "Verifier error: %s", err.msg);
+		goto out;
+	}
+	if (kbs_policy_allows(r->ctx->cfg, claims, r->plugin, &err) != 0) {
+		http_problem(r->resp, 401, "PolicyDeny", "Access denied by "
+		    "policy: %s", err.msg);
+		goto out;
+	}
+	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
+		http_problem(r->resp, 401, "PluginInternalError", "%s",
+		    err.msg);
+		goto out;
+	}
+	tpk = json_object_get(json_object_get(json_object_get(json_object_get(
+	    json_object_get(claims, "submods"), "cpu0"),
+	    "ear.veraison.annotated-evidence"), "runtime_data_claims"),
+	    "tee-pubkey");
+	if (!json_is_object(tpk)) {
+		http_problem(r->resp, 401, "TokenVerifierError", "Token "
+		    "Verifier error: no tee-pubkey in the token claims");
+		goto out;
+	}
+	rc = store_get(r->ctx->store, KBS_RESOURCE_TABLE, name, &val, &len,
+	    &err);
+	if (rc != 0) {
+		if (rc < 0)
+			log_warnx("resource %s: %s", name, err.msg);
+		http_problem(r->resp, 401, "PluginInternalError", rc > 0 ?
+		    "resource %s not found" : "resource %s cannot be read",
+		    name);
+		goto out;
+	}
+	jwe = jwe_encrypt(tpk, val, len, &err);
+	if (jwe == NULL) {
+		http_problem(r->resp, 401, "JweError", "JWE failed: %s",
+		    err.msg);
+		goto out;
+	}
+	log_info("released resource %s to peer=%s", name, r->http->peer);
+	r->resp->status = 200;
+	http_response_body(r->resp, "application/json", jwe, strlen(jwe));
+out:
+	free(jwe);
+	secret_free(val, len);
+	json_decref(claims);
+	session_clear(&s);
+}
+
+static void
+kbs_resource_put(struct kbs_req *r)
+{
+	struct error err;
+	char name[400];
+
+	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
+		http_problem(r->resp, 401, "PluginInternalError", "%s",
+		    err.msg);
+		return;
+	}
+	if (store_put(r->ctx->store, KBS_RESOURCE_TABLE, name, r->http->body,
+	    r->http->body_len, &err) != 0) {
+		log_warnx("storing resource %s: %s", name, err.msg);
+		http_problem(r->resp, 401, "PluginInternalError", "resource %s "
+		    "could not be stored", name);
+		return;
+	}
+	log_info("admin stored resource %s (%zu bytes) from peer=%s", name,
+	    r->http->body_len, r->http->peer);
+	r->resp->status = 200;
+}
+
+static void
+kbs_resource_delete(struct kbs_req *r)
+{
+	struct error err;
+	char name[400];
+	int rc;
+
+	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
+		http_problem(r->resp, 401, "PluginInternalError", "%s",
+		    err.msg);
+		return;
+	}
+	rc = store_delete(r->ctx->store, KBS_RESOURCE_TABLE, name, &err);
+	if (rc != 0) {
+		http_problem(r->resp, 401, "PluginInternalError", rc > 0 ?
+		    "resource %s not found" : "resource %s could not be "
+		    "deleted", name);
+		return;
+	}
+	log_info("admin deleted resource %s from peer=%s", name,
+	    r->http->peer);
+	r->resp->status = 200;
+}
+
+/* --------------------------------------------------------- dispatch */
+
+static void
+kbs_dispatch(struct kbs_req *r, char *rest)
+{
+	const struct kbs_route *route = NULL;
+	struct error err;
+	char *seg, *save = NULL;
+	char esc[80];
+	size_t i;
+
+	/* Split on '/', dropping empty segments (guests send "//"). */
+	r->plugin = "";
+	for (seg = strtok_r(rest, "/", &save); seg != NULL;
+	    seg = strtok_r(NULL, "/", &save)) {
+		if (r->plugin[0] == '\0') {
+			r->plugin = seg;
+			continue;
+		}
+		if (r->segc == KBS_MAX_SEGMENTS) {
+			http_problem(r->resp, 401, "PluginInternalError",
+			    "invalid resource path: too many segments");
+			return;
+		}
+		r->segv[r->segc++] = seg;
+	}
+	for (i = 0; i < ARRAY_SIZE(kbs_routes); i++) {
+		if (kbs_routes[i].method == r->http->method &&
+		    strcmp(kbs_routes[i].plugin, r->plugin) == 0) {
+			route = &kbs_routes[i];
+			break;
+		}
+	}
+	if (route == NULL) {
+		for (i = 0; i < ARRAY_SIZE(kbs_plugins); i++)
+			if (strcmp(kbs_plugins[i], r->plugin) == 0)
+				break;
+		if (i < ARRAY_SIZE(kbs_plugins))
+			http_problem(r->resp, 401, "PluginInternalError",
+			    "method %s is not supported by plugin %s",
+			    r->http->method_name, r->plugin);
+		else
+			http_problem(r->resp, 404, "PluginNotFound",
+			    "Plugin %s not found",
+			    log_escape(r->plugin, esc, sizeof(esc)));
+		return;
+	}
+	if (route->flags & ROUTE_ADMIN) {
+		if (admin_authorize(r->http, &err) != 0) {
+			log_info("admin request refused: peer=%s: %s",
+			    r->http->peer, err.msg);
+			http_problem(r->resp, 401, "AdminAuthAccess", "admin "
+			    "access denied for endpoint %s: %s", r->plugin,
+			    err.msg);
+			return;
+		}
+	}
+	route->run(r);
+}
+
+void
+kbs_handle(struct http_request *req, struct http_response *resp, void *arg)
+{
+	struct kbs_req r;
+	char *rest;
+
+	memset(&r, 0, sizeof(r));
+	r.http = req;
+	r.resp = resp;
+	r.ctx = arg;
+	if (strcmp(req->path, "/healthz") == 0 && (req->method == HTTP_M_GET ||
+	    req->method == HTTP_M_HEAD)) {
+		resp->status = 200;
+		return;
+	}
+	if (strcmp(req->path, "/.well-known/jwks.json") == 0 &&
+	    (req->method == HTTP_M_GET || req->method == HTTP_M_HEAD)) {
+		resp->status = 200;
+		http_response_body(resp, "application/json", token_jwks(),
+		    strlen(token_jwks()));
+		return;
+	}
+	if (strncmp(req->path, KBS_PREFIX, strlen(KBS_PREFIX)) != 0) {
+		http_problem(resp, 404, "InvalidRequestPath", "Request path "
+		    "is invalid: no such endpoint");
+		return;
+	}
+	rest = xstrdup(req->path + strlen(KBS_PREFIX));
+	kbs_dispatch(&r, rest);
+	free(rest);
+}

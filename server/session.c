@@ -1,0 +1,236 @@
+/*
+ * session.c: KBS protocol sessions (RCAR: /auth creates, /attest attests).
+ *
+ * Sessions live in a mutex-protected hash table shared by the event-loop
+ * threads. Lookups hand out copies so no caller ever holds a pointer into
+ * the table. Lifetimes are counted from /auth and never extended (as in
+ * Trustee); expired sessions are removed on lookup and by session_gc().
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../lib/b64.h"
+#include "trusteed.h"
+
+#define SESSION_BUCKETS 4096
+#define SESSION_MAX 200000	/* refuse new sessions beyond this */
+
+struct session_entry {
+	struct session s;
+	struct session_entry *next;
+};
+
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session_entry *session_table[SESSION_BUCKETS];
+static size_t session_n;
+static int session_lifetime = 300;
+
+static size_t
+session_bucket(const char *id)
+{
+	/* ids are random hex: the first 8 digits spread evenly. */
+	return (size_t)strtoul((char[9]){ id[0], id[1], id[2], id[3], id[4],
+	    id[5], id[6], id[7], 0 }, NULL, 16) % SESSION_BUCKETS;
+}
+
+static void
+session_entry_free(struct session_entry *e)
+{
+	secret_strfree(e->s.token);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
+}
+
+void
+session_init(int lifetime_s)
+{
+	session_lifetime = lifetime_s;
+}
+
+void
+session_shutdown(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&session_lock);
+	for (i = 0; i < SESSION_BUCKETS; i++) {
+		while (session_table[i] != NULL) {
+			struct session_entry *e = session_table[i];
+
+			session_table[i] = e->next;
+			session_entry_free(e);
+		}
+	}
+	session_n = 0;
+	pthread_mutex_unlock(&session_lock);
+}
+
+static void
+session_copy(const struct session *from, struct session *to)
+{
+	*to = *from;
+	to->token = from->token != NULL ? xstrdup(from->token) : NULL;
+}
+
+void
+session_clear(struct session *s)
+{
+	secret_strfree(s->token);
+	sodium_memzero(s, sizeof(*s));
+}
+
+int
+session_new(const char *tee, enum hash_alg hash, struct session *out)
+{
+	struct session_entry *e;
+	uint8_t rnd[32];
+	char *nonce;
+	size_t b;
+
+	if (strlen(tee) >= sizeof(e->s.tee))
+		return -1;
+	e = xcalloc(1, sizeof(*e));
+	randombytes_buf(rnd, 16);
+	hex_encode(rnd, 16, e->s.id);
+	randombytes_buf(rnd, sizeof(rnd));
+	nonce = b64_encode(rnd, sizeof(rnd), B64_STD);
+	memcpy(e->s.nonce, nonce, SESSION_NONCE_LEN);
+	e->s.nonce[SESSION_NONCE_LEN] = '\0';
+	free(nonce);
+	sodium_memzero(rnd, sizeof(rnd));
+	snprintf(e->s.tee, sizeof(e->s.tee), "%s", tee);
+	e->s.hash = hash;
+	e->s.expires = now_unix() + session_lifetime;
+	e->s.state = SESSION_AUTHED;
+
+	pthread_mutex_lock(&session_lock);
+	if (session_n >= SESSION_MAX) {
+		pthread_mutex_unlock(&session_lock);
+		session_entry_free(e);
+		return -1;
+	}
+	b = session_bucket(e->s.id);
+	e->next = session_table[b];
+	session_table[b] = e;
+	session_n++;
+	session_copy(&e->s, out);
+	pthread_mutex_unlock(&session_lock);
+	return 0;
+}
+
+/* Find a live entry; drops it if expired. Call with the lock held. */
+static struct session_entry *
+session_find_locked(const char *id)
+{
+	struct session_entry **pp, *e;
+
+	if (strlen(id) != SESSION_ID_LEN)
+		return NULL;
+	for (pp = &session_table[session_bucket(id)]; (e = *pp) != NULL;
+	    pp = &e->next) {
+		if (!secret_equal(e->s.id, id, SESSION_ID_LEN))
+			continue;
+		if (e->s.expires <= now_unix()) {
+			*pp = e->next;
+			session_n--;
+			session_entry_free(e);
+			return NULL;
+		}
+		return e;
+	}
+	return NULL;
+}
+
+int
+session_get(const char *id, struct session *out)
+{
+	struct session_entry *e;
+
+	pthread_mutex_lock(&session_lock);
+	e = session_find_locked(id);
+	if (e != NULL)
+		session_copy(&e->s, out);
+	pthread_mutex_unlock(&session_lock);
+	return e != NULL ? 0 : -1;
+}
+
+int
+session_take_nonce(const char *id, const char *nonce, struct session *out,
+    struct error *err)
+{
+	struct session_entry *e;
+	int rc = -1;
+
+	pthread_mutex_lock(&session_lock);
+	e = session_find_locked(id);
+	if (e == NULL)
+		error_set(err, "session not found or expired; run /auth again");
+	else if (!secret_streq(e->s.nonce, nonce))
+		error_set(err, "runtime-data nonce does not match this "
+		    "session's challenge");
+	else if (e->s.nonce_used)
+		error_set(err, "the challenge nonce of this session was "
+		    "already used; run /auth again");
+	else {
+		e->s.nonce_used = 1;
+		session_copy(&e->s, out);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&session_lock);
+	return rc;
+}
+
+int
+session_set_attested(const char *id, const char *token)
+{
+	struct session_entry *e;
+
+	pthread_mutex_lock(&session_lock);
+	e = session_find_locked(id);
+	if (e != NULL) {
+		secret_strfree(e->s.token);
+		e->s.token = xstrdup(token);
+		e->s.state = SESSION_ATTESTED;
+	}
+	pthread_mutex_unlock(&session_lock);
+	return e != NULL ? 0 : -1;
+}
+
+int
+session_gc(void)
+{
+	int64_t now = now_unix();
+	int dropped = 0;
+	size_t i;
+
+	pthread_mutex_lock(&session_lock);
+	for (i = 0; i < SESSION_BUCKETS; i++) {
+		struct session_entry **pp = &session_table[i], *e;
+
+		while ((e = *pp) != NULL) {
+			if (e->s.expires <= now) {
+				*pp = e->next;
+				session_entry_free(e);
+				session_n--;
+				dropped++;
+			} else
+				pp = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&session_lock);
+	return dropped;
+}
+
+size_t
+session_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&session_lock);
+	n = session_n;
+	pthread_mutex_unlock(&session_lock);
+	return n;
+}

@@ -1,0 +1,217 @@
+/*
+ * token.c: EAR attestation tokens (draft-ietf-rats-ear, as Trustee's
+ * attestation service emits them): ES256 JWTs signed by a P-256 key that
+ * is created on first start and kept in the encrypted store, so tokens
+ * survive restarts and every instance sharing the store signs alike.
+ * The public key is published as a JWKS for relying parties.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "../lib/b64.h"
+#include "../lib/jwk.h"
+#include "../lib/jws.h"
+#include "../lib/log.h"
+#include "trusteed.h"
+
+#define TOKEN_KEY_TABLE "keys"
+#define TOKEN_KEY_NAME "ear-signer"
+
+static EVP_PKEY *token_key;
+static json_t *token_header;	/* {"typ","alg","jwk","kid"} */
+static char *token_jwks_text;
+static int token_lifetime = 300;
+
+/* Private key from its PKCS#8 PEM held in memory. */
+static EVP_PKEY *
+token_key_from_pem(const uint8_t *pem, size_t len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *k;
+
+	if (bio == NULL)
+		return NULL;
+	k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	return k;
+}
+
+static int
+token_key_create(struct store *st, struct error *err)
+{
+	BIO *bio;
+	BUF_MEM *mem;
+	int rc;
+
+	token_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (token_key == NULL)
+		return error_set(err, "cannot generate the EAR signing key");
+	bio = BIO_new(BIO_s_secmem());
+	if (bio == NULL || !PEM_write_bio_PrivateKey(bio, token_key, NULL,
+	    NULL, 0, NULL, NULL)) {
+		BIO_free(bio);
+		return error_set(err, "cannot encode the EAR signing key");
+	}
+	BIO_get_mem_ptr(bio, &mem);
+	rc = store_put(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, mem->data,
+	    mem->length, err);
+	BIO_free(bio);
+	if (rc == 0)
+		log_info("created the EAR token signing key (P-256)");
+	return rc;
+}
+
+/* RFC 7638 thumbprint of an EC JWK, b64url: the key id. */
+static char *
+token_thumbprint(const json_t *jwk)
+{
+	char *members, *kid;
+	uint8_t digest[HASH_MAX_SIZE];
+	size_t dlen;
+
+	members = xasprintf("{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\","
+	    "\"y\":\"%s\"}", json_string_value(json_object_get(jwk, "crv")),
+	    json_string_value(json_object_get(jwk, "x")),
+	    json_string_value(json_object_get(jwk, "y")));
+	if (hash_digest(HASH_SHA256, members, strlen(members), digest,
+	    &dlen) != 0) {
+		free(members);
+		return NULL;
+	}
+	free(members);
+	kid = b64_encode(digest, dlen, B64_URL_NOPAD);
+	return kid;
+}
+
+int
+token_init(struct store *st, int lifetime_s, struct error *err)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	json_t *jwk, *pub;
+	char *kid;
+	int rc;
+
+	token_lifetime = lifetime_s;
+	rc = store_get(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, &pem, &len, err);
+	if (rc < 0)
+		return error_prefix(err, "loading the EAR signing key");
+	if (rc == 0) {
+		token_key = token_key_from_pem(pem, len);
+		secret_free(pem, len);
+		if (token_key == NULL || !EVP_PKEY_is_a(token_key, "EC"))
+			return error_set(err, "the stored EAR signing key is "
+			    "not a valid P-256 key");
+	} else if (token_key_create(st, err) != 0)
+		return -1;
+
+	jwk = jwk_from_pkey(token_key, "ES256");
+	if (jwk == NULL)
+		return error_set(err, "cannot export the EAR signing key");
+	kid = token_thumbprint(jwk);
+	if (kid == NULL) {
+		json_decref(jwk);
+		return error_set(err, "cannot compute the key id");
+	}
+	token_header = json_pack("{s:s, s:s, s:O, s:s}", "typ", "JWT",
+	    "alg", "ES256", "jwk", jwk, "kid", kid);
+	pub = json_deep_copy(jwk);
+	json_object_set_new(pub, "kid", json_string(kid));
+	json_object_set_new(pub, "use", json_string("sig"));
+	pub = json_pack("{s:[o]}", "keys", pub);
+	token_jwks_text = pub != NULL ? json_dumps(pub, JSON_COMPACT) : NULL;
+	json_decref(pub);
+	json_decref(jwk);
+	free(kid);
+	if (token_header == NULL || token_jwks_text == NULL)
+		return error_set(err, "cannot build the token header");
+	return 0;
+}
+
+void
+token_shutdown(void)
+{
+	EVP_PKEY_free(token_key);
+	token_key = NULL;
+	json_decref(token_header);
+	token_header = NULL;
+	free(token_jwks_text);
+	token_jwks_text = NULL;
+}
+
+char *
+token_issue(json_t *submods, struct error *err)
+{
+	json_t *claims;
+	char *payload, *jwt;
+	int64_t now = now_unix();
+
+	/* Member order as rust-ear emits it: eat_profile, iat,
+	 * ear.verifier-id, submods, then the extensions exp and iss. */
+	claims = json_pack("{s:s, s:I, s:{s:s, s:s}, s:O, s:I, s:s}",
+	    "eat_profile", "tag:github.com,2024:confidential-containers/Trustee",
+	    "iat", (json_int_t)now,
+	    "ear.verifier-id",
+	    "developer", "https://confidentialcontainers.org",
+	    "build", "trusteed " TRUSTEE_VERSION,
+	    "submods", submods,
+	    "exp", (json_int_t)(now + token_lifetime),
+	    "iss", "CoCo-Attestation-Service");
+	if (claims == NULL) {
+		error_set(err, "cannot build the token claims");
+		return NULL;
+	}
+	payload = json_dumps(claims, JSON_COMPACT);
+	json_decref(claims);
+	if (payload == NULL) {
+		error_set(err, "cannot serialize the token claims");
+		return NULL;
+	}
+	jwt = jws_sign(token_key, token_header, payload, strlen(payload), err);
+	free(payload);
+	return jwt;
+}
+
+int
+token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
+{
+	struct jws *j;
+	json_t *exp;
+
+	*claims = NULL;
+	j = jws_parse(jwt, len, err);
+	if (j == NULL)
+		return -1;
+	if (strcmp(j->alg, "ES256") != 0) {
+		error_set(err, "token alg %s is not ES256", j->alg);
+		goto fail;
+	}
+	if (jws_verify(j, token_key, err) != 0) {
+		error_prefix(err, "token not signed by this trustee");
+		goto fail;
+	}
+	exp = json_object_get(j->payload, "exp");
+	if (!json_is_integer(exp)) {
+		error_set(err, "token has no integer exp claim");
+		goto fail;
+	}
+	if (json_integer_value(exp) <= now_unix()) {
+		error_set(err, "token expired");
+		goto fail;
+	}
+	*claims = json_incref(j->payload);
+	jws_free(j);
+	return 0;
+fail:
+	jws_free(j);
+	return -1;
+}
+
+const char *
+token_jwks(void)
+{
+	return token_jwks_text;
+}

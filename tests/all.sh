@@ -1,0 +1,57 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: a normal build with unit and
+# integration tests, the same suite built with ASan+UBSan, then every
+# libFuzzer target for a short time. Prints "N passed, M failed" last and
+# exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p tests/out
+total_pass=0
+total_fail=0
+
+# run_suite NAME CONFIGURE-ARGS...: build and `make check`, add its totals.
+run_suite() {
+	name=$1
+	shift
+	echo "=== $name: ./configure $*"
+	log=tests/out/$name.log
+	if ./configure "$@" >/dev/null && make clean >/dev/null &&
+	    make -j"$(nproc)" all unit >tests/out/$name.build.log 2>&1; then
+		make check 2>&1 | tee "$log"
+	else
+		echo "build failed (tests/out/$name.build.log):"
+		tail -40 tests/out/$name.build.log
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "$name: no summary line"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+
+run_suite normal
+run_suite sanitizers --enable-sanitizers
+
+echo "=== fuzz-smoke"
+if ./configure >/dev/null && make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-15}" \
+    >tests/out/fuzz.log 2>&1; then
+	grep -E '^fuzz' tests/out/fuzz.log
+	n=$(grep -c '^fuzz .* ok' tests/out/fuzz.log)
+	total_pass=$((total_pass + n))
+else
+	tail -60 tests/out/fuzz.log
+	total_fail=$((total_fail + 1))
+fi
+# Leave a normal build behind.
+make -j"$(nproc)" all >/dev/null 2>&1
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
