@@ -1,0 +1,412 @@
+/*
+ * trusteectl.c: command-line client for trusteed. Global options, the
+ * command table (usage and help are generated from it) and dispatch; the
+ * commands live in cmd_admin.c (admin API) and cmd_attest.c (guest side).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../lib/log.h"
+#include "trusteectl.h"
+
+static int cmd_help(struct ctx *ctx, int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "keygen", NULL, "[--out FILE]",
+	  "Create an Ed25519 admin key pair: the private key at FILE "
+	  "(default ./admin.pem, mode 0600) and the public key at FILE.pub; "
+	  "prints both paths.", cmd_keygen },
+	{ "resource", "put", "REPO/TYPE/TAG (--file FILE | --value STRING)",
+	  "Store a resource (admin; overwrites).", cmd_resource_put },
+	{ "resource", "get", "REPO/TYPE/TAG [--out FILE] [--tee sample] "
+	  "[--key-alg ALG] [--rsa] [--bearer] [--init-data FILE] "
+	  "[--token-out FILE] [--print-token]",
+	  "Fetch a resource as a guest would: same as attest --resource.",
+	  cmd_resource_get },
+	{ "resource", "delete", "REPO/TYPE/TAG",
+	  "Delete a resource (admin).", cmd_resource_delete },
+	{ "attest", NULL, "--tee TEE [--key-alg p256|p521|rsa-oaep-256|rsa1_5] "
+	  "[--rsa] [--bearer] [--resource REPO/TYPE/TAG] [--init-data FILE] "
+	  "[--out FILE] [--token-out FILE] [--print-token]",
+	  "Play the guest: /auth and /attest with sample evidence bound to a "
+	  "fresh TEE key. Without --resource, print the attestation token "
+	  "(or write it to --token-out). With --resource, fetch and decrypt "
+	  "it (session cookie, or the token as Bearer with --bearer) and "
+	  "write the raw bytes to stdout or --out (mode 0600).", cmd_attest },
+	{ "help", NULL, "[COMMAND]", "Show this help, or a command's.",
+	  cmd_help },
+};
+
+static const char global_usage[] =
+    "usage: trusteectl [global options] COMMAND [ARGS]\n"
+    "\n"
+    "Global options:\n"
+    "  --url URL          KBS base URL (env TRUSTEE_URL;\n"
+    "                     default " DEFAULT_URL ")\n"
+    "  --cacert FILE      CA certificates for https (env TRUSTEE_CACERT;\n"
+    "                     default: the system store)\n"
+    "  --admin-key FILE   admin private key (env TRUSTEE_ADMIN_KEY)\n"
+    "  --timeout SECONDS  per-request timeout (default 60)\n"
+    "  -v, --verbose      log the HTTP exchanges to stderr\n"
+    "  -h, --help         show this help\n";
+
+/* Print text word-wrapped to 78 columns, continuation lines indented by
+ * indent spaces. col: columns already written on the current line (0:
+ * start a fresh, indented line). */
+static void
+print_wrapped(FILE *f, const char *text, int indent, int col)
+{
+	const char *p = text;
+	int linestart = col == 0;
+
+	if (linestart)
+		col = fprintf(f, "%*s", indent, "");
+
+	while (*p != '\0') {
+		int n = (int)strcspn(p, " ");
+
+		if (!linestart && col + 1 + n > 78) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (!linestart) {
+			fputc(' ', f);
+			col++;
+		}
+		linestart = 0;
+		fprintf(f, "%.*s", n, p);
+		col += n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+static void
+print_cmd(FILE *f, const struct cmd *c)
+{
+	int col;
+
+	col = fprintf(f, "  %s%s%s", c->name, c->sub ? " " : "",
+	    c->sub ? c->sub : "");
+	print_wrapped(f, c->args, 8, col);
+	print_wrapped(f, c->help, 6, 0);
+}
+
+/* Usage of every command, or of those named name (and sub). */
+static void
+print_usage(FILE *f, const char *name, const char *sub)
+{
+	size_t i;
+
+	if (name == NULL)
+		fprintf(f, "%s\nCommands:\n", global_usage);
+	else
+		fprintf(f, "usage: trusteectl [global options] %s%s%s ...\n",
+		    name, sub ? " " : "", sub ? sub : "");
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (name != NULL && strcmp(cmds[i].name, name) != 0)
+			continue;
+		if (sub != NULL && cmds[i].sub != NULL &&
+		    strcmp(cmds[i].sub, sub) != 0)
+			continue;
+		print_cmd(f, &cmds[i]);
+	}
+	if (name == NULL)
+		fprintf(f, "\nExit status: 0 success, 1 failure or refusal by "
+		    "the server, 2 usage error.\n");
+}
+
+int
+ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("trusteectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+int
+ctl_usage(struct ctx *ctx, const char *fmt, ...)
+{
+	const struct cmd *c = ctx->cmd;
+	va_list ap;
+
+	fputs("trusteectl: ", stderr);
+	if (c != NULL)
+		fprintf(stderr, "%s%s%s: ", c->name, c->sub ? " " : "",
+		    c->sub ? c->sub : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c != NULL)
+		print_usage(stderr, c->name, c->sub);
+	else
+		fprintf(stderr, "usage: trusteectl [global options] COMMAND "
+		    "[ARGS]; 'trusteectl help' lists the commands\n");
+	return EXIT_USAGE;
+}
+
+int
+ctl_help(struct ctx *ctx)
+{
+	if (ctx->cmd != NULL)
+		print_usage(stdout, ctx->cmd->name, ctx->cmd->sub);
+	else
+		print_usage(stdout, NULL, NULL);
+	return EXIT_OK;
+}
+
+int
+ctl_bad_option(struct ctx *ctx, int ch, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (ch == ':')
+		return ctl_usage(ctx, "option '%s' needs an argument", arg);
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		return ctl_usage(ctx, "unknown option '-%c'", optopt);
+	return ctl_usage(ctx, "unknown option '%s'", arg);
+}
+
+struct httpc *
+ctx_http(struct ctx *ctx)
+{
+	struct error err = { "" };
+
+	if (ctx->http == NULL) {
+		ctx->http = httpc_new(ctx->url, ctx->cacert, ctx->timeout_s,
+		    &err);
+		if (ctx->http == NULL)
+			ctl_fail("%s", err.msg);
+	}
+	return ctx->http;
+}
+
+const char *
+ctl_resource_path(const char *s)
+{
+	const char *p;
+	int segs = 1, seglen = 0;
+
+	if (strncmp(s, "kbs:///", 7) == 0)
+		s += 7;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '/') {
+			if (seglen == 0)
+				return NULL;
+			segs++;
+			seglen = 0;
+		} else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
+		    *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    *p == '-' || *p == '.')
+			seglen++;
+		else
+			return NULL;
+	}
+	if (segs != 3 || seglen == 0)
+		return NULL;
+	return s;
+}
+
+int
+ctl_write_secret(const char *path, const void *data, size_t len,
+    struct error *err)
+{
+	const uint8_t *p = data;
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (len > 0 && fwrite(data, 1, len, stdout) != len)
+			return error_set(err, "stdout: %s", strerror(errno));
+		if (fflush(stdout) != 0)
+			return error_set(err, "stdout: %s", strerror(errno));
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return error_set(err, "%s: %s", path, strerror(errno));
+	/* An existing file keeps its mode on O_CREAT: tighten it first. */
+	if (fchmod(fd, 0600) == -1) {
+		error_set(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			error_set(err, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) == -1)
+		return error_set(err, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int
+cmd_help(struct ctx *ctx, int argc, char **argv)
+{
+	size_t i;
+
+	(void)ctx;
+	if (argc < 2) {
+		print_usage(stdout, NULL, NULL);
+		return EXIT_OK;
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (strcmp(cmds[i].name, argv[1]) == 0) {
+			print_usage(stdout, argv[1], argc > 2 ? argv[2] : NULL);
+			return EXIT_OK;
+		}
+	}
+	ctx->cmd = NULL;
+	return ctl_usage(ctx, "unknown command '%s'", argv[1]);
+}
+
+static int
+is_help(const char *s)
+{
+	return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0;
+}
+
+/* Find the command for argv (name [sub]) and run it. */
+static int
+dispatch(struct ctx *ctx, int argc, char **argv)
+{
+	const struct cmd *c = NULL;
+	int has_subs = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (strcmp(cmds[i].name, argv[0]) != 0)
+			continue;
+		if (cmds[i].sub == NULL) {
+			c = &cmds[i];
+			break;
+		}
+		has_subs = 1;
+		if (argc > 1 && strcmp(cmds[i].sub, argv[1]) == 0) {
+			c = &cmds[i];
+			break;
+		}
+	}
+	if (c == NULL && !has_subs)
+		return ctl_usage(ctx, "unknown command '%s'", argv[0]);
+	if (c == NULL) {
+		if (argc > 1 && is_help(argv[1])) {
+			print_usage(stdout, argv[0], NULL);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "trusteectl: %s: ", argv[0]);
+		if (argc > 1)
+			fprintf(stderr, "unknown subcommand '%s'\n", argv[1]);
+		else
+			fprintf(stderr, "missing subcommand\n");
+		print_usage(stderr, argv[0], NULL);
+		return EXIT_USAGE;
+	}
+	ctx->cmd = c;
+	if (c->sub != NULL) {
+		argc--;
+		argv++;
+	}
+	/* Commands parse their own options from argv[1]; reset getopt. */
+	optind = 0;
+	return c->fn(ctx, argc, argv);
+}
+
+static int
+parse_timeout(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 86400)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "admin-key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctx ctx = { 0 };
+	const char *s;
+	int ch, rc;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "trusteectl: libsodium initialisation failed\n");
+		return EXIT_FAIL;
+	}
+	ctx.url = (s = getenv("TRUSTEE_URL")) != NULL && *s ? s : DEFAULT_URL;
+	ctx.cacert = (s = getenv("TRUSTEE_CACERT")) != NULL && *s ? s : NULL;
+	ctx.admin_key = (s = getenv("TRUSTEE_ADMIN_KEY")) != NULL && *s ? s :
+	    NULL;
+	ctx.timeout_s = DEFAULT_TIMEOUT;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			ctx.url = optarg;
+			break;
+		case 'c':
+			ctx.cacert = optarg;
+			break;
+		case 'k':
+			ctx.admin_key = optarg;
+			break;
+		case 't':
+			if (parse_timeout(optarg, &ctx.timeout_s) == -1)
+				return ctl_usage(&ctx, "--timeout: expected "
+				    "whole seconds (1-86400), got '%s'", optarg);
+			break;
+		case 'v':
+			ctx.verbose = 1;
+			break;
+		case 'h':
+			print_usage(stdout, NULL, NULL);
+			return EXIT_OK;
+		default:
+			return ctl_bad_option(&ctx, ch, argv);
+		}
+	}
+	log_init("trusteectl", ctx.verbose ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+	if (optind >= argc)
+		return ctl_usage(&ctx, "missing command");
+	rc = dispatch(&ctx, argc - optind, argv + optind);
+	httpc_free(ctx.http);
+	return rc;
+}
