@@ -12,6 +12,8 @@
  * fresh one (the server may close an idle connection at any moment).
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -410,6 +412,24 @@ conn_open(struct httpc *c, struct error *err)
 	return 0;
 }
 
+/*
+ * Requests are small and answered at once: without TCP_NODELAY, Nagle's
+ * algorithm holds the second segment of a request (TLS record after the
+ * headers) until the server's delayed ACK, ~40 ms per request. The socket
+ * exists once evhttp_make_request has started connecting.
+ */
+static void
+httpc_nodelay(struct httpc *c)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+}
+
 static int
 method_parse(const char *m, enum evhttp_cmd_type *out)
 {
@@ -699,6 +719,7 @@ request_once(struct httpc *c, enum evhttp_cmd_type cmd, const char *uri,
 		c->conn_dead = 1;
 		return transport_error(c, &call, err);
 	}
+	httpc_nodelay(c);
 	while (!call.done) {
 		r = event_base_dispatch(c->base);
 		if (r != 0 && !call.done) {

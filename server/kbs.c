@@ -260,6 +260,39 @@ kbs_attest_body_free(struct kbs_attest_body *b)
 		initdata_clear(&b->initdata);
 }
 
+/*
+ * Refuse at /attest a TEE key that resources could never be encrypted to,
+ * rather than issuing a token that fails at every resource GET.
+ */
+static int
+kbs_check_tee_pubkey(const json_t *tpk, struct error *err)
+{
+	const char *kty = json_string_value(json_object_get(tpk, "kty"));
+	const char *alg = json_string_value(json_object_get(tpk, "alg"));
+	const char *crv = json_string_value(json_object_get(tpk, "crv"));
+	EVP_PKEY *k = NULL;
+	int ok;
+
+	if (kty == NULL || alg == NULL)
+		return error_set(err, "kty and alg are required");
+	if (strcmp(kty, "EC") == 0)
+		ok = strcmp(alg, "ECDH-ES+A256KW") == 0 && crv != NULL &&
+		    (strcmp(crv, "P-256") == 0 || strcmp(crv, "P-521") == 0);
+	else if (strcmp(kty, "RSA") == 0)
+		ok = strcmp(alg, "RSA-OAEP-256") == 0 ||
+		    strcmp(alg, "RSA1_5") == 0;
+	else
+		ok = 0;
+	if (!ok)
+		return error_set(err, "unsupported key (supported: EC P-256 or "
+		    "P-521 with ECDH-ES+A256KW, RSA with RSA-OAEP-256 or "
+		    "RSA1_5)");
+	if (jwk_to_pkey(tpk, &k, err) != 0)
+		return -1;
+	EVP_PKEY_free(k);
+	return 0;
+}
+
 /* Everything that can be checked before the nonce is consumed. */
 static int
 kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
@@ -279,7 +312,8 @@ kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
 	if (!json_is_object(v))
 		return error_set(err, "runtime-data: field `tee-pubkey` must "
 		    "be an object");
-	if ((b->tee_pubkey = jwk_tee_pubkey_normalize(v, err)) == NULL)
+	if ((b->tee_pubkey = jwk_tee_pubkey_normalize(v, err)) == NULL ||
+	    kbs_check_tee_pubkey(b->tee_pubkey, err) != 0)
 		return error_prefix(err, "runtime-data.tee-pubkey");
 	te = json_object_get(b->root, "tee-evidence");
 	if (!json_is_object(te))
