@@ -1,0 +1,753 @@
+/*
+ * config.c: trusteed's configuration file. The file is TOML; every
+ * section and key is described by one row of key_table, whose handler
+ * checks the type and range and stores the value. Problems are collected
+ * (all of them, each with the line of the key at fault), sorted by line
+ * and printed as "path:line: message"; the caller refuses to start when
+ * config_load returns non-zero.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../lib/log.h"
+#include "../lib/toml.h"
+#include "trusteed.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define DEFAULT_LISTEN		"127.0.0.1:8080"
+#define DEFAULT_MAX_BODY	((size_t)2 * 1024 * 1024)
+#define DEFAULT_LIFETIME	300
+#define MAX_DEFAULT_WORKERS	16
+#define CONFIG_MAX_FILE		((size_t)1024 * 1024)
+
+struct problem {
+	int line;
+	size_t seq;		/* keeps report order stable within a line */
+	char *msg;
+};
+
+struct loader {
+	const char *path;	/* as given, for messages */
+	char *dir;		/* the file's directory, for relative paths */
+	json_t *lines;		/* line numbers, shaped like the doc */
+	struct problem *probs;
+	size_t nprobs;
+	int body_line;		/* line of the first body-size key */
+};
+
+struct key_def;
+typedef void (*key_fn)(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line);
+
+struct key_def {
+	const char *section;
+	const char *key;
+	key_fn fn;
+	size_t off;			/* field in struct config */
+	long long min, max;		/* integers */
+	const char *const *choices;	/* NULL-terminated allowed strings */
+};
+
+static void problem(struct loader *ld, int line, const char *fmt, ...)
+    ATTR_PRINTF(3, 4);
+
+static void
+problem(struct loader *ld, int line, const char *fmt, ...)
+{
+	struct problem *p;
+	va_list ap;
+	int n;
+
+	ld->probs = xrealloc(ld->probs, (ld->nprobs + 1) * sizeof(*p));
+	p = &ld->probs[ld->nprobs];
+	p->line = line;
+	p->seq = ld->nprobs++;
+	va_start(ap, fmt);
+	n = vasprintf(&p->msg, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fprintf(stderr, "config: out of memory\n");
+		abort();
+	}
+}
+
+static int
+problem_cmp(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The smallest line number recorded under a lines node, 0 if none. */
+static int
+first_line(const json_t *n)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	int best = 0, l;
+
+	if (json_is_integer(n))
+		return (int)json_integer_value(n);
+	if (json_is_object(n)) {
+		json_object_foreach((json_t *)n, k, v) {
+			l = first_line(v);
+			if (l > 0 && (best == 0 || l < best))
+				best = l;
+		}
+	} else if (json_is_array(n)) {
+		json_array_foreach(n, i, v) {
+			l = first_line(v);
+			if (l > 0 && (best == 0 || l < best))
+				best = l;
+		}
+	}
+	return best;
+}
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "a table";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a float";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static void
+wrong_type(struct loader *ld, const struct key_def *def, const json_t *v,
+    int line, const char *want)
+{
+	problem(ld, line, "%s.%s: expected %s, got %s", def->section, def->key,
+	    want, type_name(v));
+}
+
+/* Relative paths are taken from the config file's directory. */
+static char *
+resolve(const struct loader *ld, const char *p)
+{
+	if (p[0] == '/')
+		return xstrdup(p);
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
+	if (ld->dir[0] != '\0' && ld->dir[strlen(ld->dir) - 1] == '/')
+		return xasprintf("%s%s", ld->dir, p);
+	return xasprintf("%s/%s", ld->dir, p);
+}
+
+static char **
+field_str(struct config *cfg, const struct key_def *def)
+{
+	return (char **)(void *)((char *)cfg + def->off);
+}
+
+static int *
+field_int(struct config *cfg, const struct key_def *def)
+{
+	return (int *)(void *)((char *)cfg + def->off);
+}
+
+/* A string that is one of def->choices; returns its index or -1. */
+static int
+get_choice(struct loader *ld, const struct key_def *def, json_t *v, int line)
+{
+	struct buf list = { 0 };
+	const char *s;
+	char esc[128];
+	int i;
+
+	if (!json_is_string(v)) {
+		wrong_type(ld, def, v, line, "a string");
+		return -1;
+	}
+	s = json_string_value(v);
+	for (i = 0; def->choices[i] != NULL; i++)
+		if (strcmp(s, def->choices[i]) == 0)
+			return i;
+	for (i = 0; def->choices[i] != NULL; i++)
+		buf_printf(&list, "%s\"%s\"", i ? ", " : "", def->choices[i]);
+	problem(ld, line, "%s.%s: \"%s\" is not one of %s", def->section,
+	    def->key, log_escape(s, esc, sizeof(esc)), buf_cstr(&list));
+	buf_free(&list);
+	return -1;
+}
+
+/* A non-empty string; NULL (problem recorded) otherwise. */
+static const char *
+get_string(struct loader *ld, const struct key_def *def, json_t *v, int line)
+{
+	if (!json_is_string(v)) {
+		wrong_type(ld, def, v, line, "a string");
+		return NULL;
+	}
+	if (json_string_length(v) == 0) {
+		problem(ld, line, "%s.%s: must not be empty", def->section,
+		    def->key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int
+get_int(struct loader *ld, const struct key_def *def, json_t *v, int line,
+    long long *out)
+{
+	long long n;
+
+	if (!json_is_integer(v)) {
+		wrong_type(ld, def, v, line, "an integer");
+		return -1;
+	}
+	n = (long long)json_integer_value(v);
+	if (n < def->min || n > def->max) {
+		problem(ld, line, "%s.%s: %lld is out of range %lld..%lld",
+		    def->section, def->key, n, def->min, def->max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void
+set_string(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	char **f = field_str(cfg, def);
+	const char *s;
+	int i;
+
+	if (def->choices != NULL) {
+		if ((i = get_choice(ld, def, v, line)) == -1)
+			return;
+		s = def->choices[i];
+	} else if ((s = get_string(ld, def, v, line)) == NULL)
+		return;
+	free(*f);
+	*f = xstrdup(s);
+}
+
+static void
+set_path(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	char **f = field_str(cfg, def);
+	const char *s;
+
+	if ((s = get_string(ld, def, v, line)) == NULL)
+		return;
+	free(*f);
+	*f = resolve(ld, s);
+}
+
+static void
+set_bool(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	if (!json_is_boolean(v)) {
+		wrong_type(ld, def, v, line, "a boolean (true or false)");
+		return;
+	}
+	*field_int(cfg, def) = json_is_true(v);
+}
+
+static void
+set_int(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	long long n;
+
+	if (get_int(ld, def, v, line, &n) == 0)
+		*field_int(cfg, def) = (int)n;
+}
+
+/* payload_request_size (MiB) and max_body_bytes set the same limit. */
+static void
+set_body(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	long long n;
+
+	if (ld->body_line != 0) {
+		problem(ld, line, "http_server: payload_request_size and "
+		    "max_body_bytes both set (line %d); use one",
+		    ld->body_line);
+		return;
+	}
+	ld->body_line = line;
+	if (get_int(ld, def, v, line, &n) == -1)
+		return;
+	cfg->max_body = (size_t)n *
+	    (strcmp(def->key, "payload_request_size") == 0 ? 1024 * 1024 : 1);
+}
+
+/* "IPv4:port" or "[IPv6]:port", port 0..65535. */
+static int
+listen_valid(const char *s, char *why, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *port, *end;
+	size_t hlen;
+	int family;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (end == NULL || end[1] != ':') {
+			snprintf(why, cap, "expected [IPv6]:port");
+			return -1;
+		}
+		s++;
+		hlen = (size_t)(end - s);
+		port = end + 2;
+		family = AF_INET6;
+	} else {
+		end = strrchr(s, ':');
+		if (end == NULL) {
+			snprintf(why, cap, "missing :port");
+			return -1;
+		}
+		hlen = (size_t)(end - s);
+		port = end + 1;
+		family = AF_INET;
+	}
+	if (hlen >= sizeof(host)) {
+		snprintf(why, cap, "not an IP address");
+		return -1;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(family, host, addr) != 1) {
+		snprintf(why, cap, family == AF_INET ? "not an IPv4 address "
+		    "(IPv6 goes in brackets: [::1]:8080)" :
+		    "not an IPv6 address");
+		return -1;
+	}
+	if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    strlen(port) > 5 || strtol(port, NULL, 10) > 65535) {
+		snprintf(why, cap, "port must be a number 0..65535");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+set_listen(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	char *addrs[CONFIG_MAX_LISTEN], esc[128], why[96];
+	size_t i, j, n;
+	json_t *item;
+	int ok = 1;
+
+	if (!json_is_array(v)) {
+		wrong_type(ld, def, v, line, "an array of strings");
+		return;
+	}
+	n = json_array_size(v);
+	if (n == 0 || n > CONFIG_MAX_LISTEN) {
+		problem(ld, line, "http_server.listen: needs 1 to %d "
+		    "addresses, got %zu", CONFIG_MAX_LISTEN, n);
+		ok = 0;
+	}
+	json_array_foreach(v, i, item) {
+		const char *s = json_string_value(item);
+
+		if (!json_is_string(item)) {
+			problem(ld, line, "http_server.listen[%zu]: expected a "
+			    "string, got %s", i, type_name(item));
+			ok = 0;
+			continue;
+		}
+		if (listen_valid(s, why, sizeof(why)) == -1) {
+			problem(ld, line, "http_server.listen: \"%s\": %s",
+			    log_escape(s, esc, sizeof(esc)), why);
+			ok = 0;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (json_is_string(json_array_get(v, j)) &&
+			    strcmp(s, json_string_value(json_array_get(v,
+			    j))) == 0) {
+				problem(ld, line, "http_server.listen: \"%s\" "
+				    "listed twice", log_escape(s, esc,
+				    sizeof(esc)));
+				ok = 0;
+			}
+	}
+	if (!ok)
+		return;
+	for (i = 0; i < n; i++)
+		addrs[i] = xstrdup(json_string_value(json_array_get(v, i)));
+	for (i = 0; i < (size_t)cfg->nlisten; i++)
+		free(cfg->listen[i]);
+	memset(cfg->listen, 0, sizeof(cfg->listen));
+	memcpy(cfg->listen, addrs, n * sizeof(addrs[0]));
+	cfg->nlisten = (int)n;
+}
+
+static void
+set_admin_keys(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	size_t i, n;
+	json_t *item;
+
+	if (!json_is_array(v)) {
+		wrong_type(ld, def, v, line, "an array of strings");
+		return;
+	}
+	n = json_array_size(v);
+	if (n > CONFIG_MAX_ADMIN_KEYS) {
+		problem(ld, line, "admin.public_keys: at most %d keys, got %zu",
+		    CONFIG_MAX_ADMIN_KEYS, n);
+		return;
+	}
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item) || json_string_length(item) == 0) {
+			problem(ld, line, "admin.public_keys[%zu]: expected a "
+			    "file name, got %s", i, json_is_string(item) ?
+			    "an empty string" : type_name(item));
+			return;
+		}
+	}
+	for (i = 0; i < (size_t)cfg->nadmin_keys; i++)
+		free(cfg->admin_keys[i]);
+	memset(cfg->admin_keys, 0, sizeof(cfg->admin_keys));
+	for (i = 0; i < n; i++)
+		cfg->admin_keys[i] = resolve(ld,
+		    json_string_value(json_array_get(v, i)));
+	cfg->nadmin_keys = (int)n;
+}
+
+static const char *const admin_modes[] = {
+	"bearer_jwt", "deny_all", "insecure_allow_all", NULL
+};
+
+static void
+set_admin_mode(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	static const enum admin_mode modes[] = {
+		ADMIN_BEARER_JWT, ADMIN_DENY_ALL, ADMIN_INSECURE_ALLOW_ALL
+	};
+	int i = get_choice(ld, def, v, line);
+
+	if (i >= 0)
+		cfg->admin_mode = modes[i];
+}
+
+static const char *const resource_policies[] = {
+	"default", "allow_all", "deny_all", NULL
+};
+
+static void
+set_resource_policy(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	static const enum resource_policy_mode modes[] = {
+		RPOLICY_DEFAULT, RPOLICY_ALLOW_ALL, RPOLICY_DENY_ALL
+	};
+	int i = get_choice(ld, def, v, line);
+
+	if (i >= 0)
+		cfg->resource_policy = modes[i];
+}
+
+static const char *const tls_versions[] = { "1.2", "1.3", NULL };
+static const char *const store_types[] = { "sqlite", NULL };
+static const char *const sealers[] = { "file", NULL };
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct key_def key_table[] = {
+	{ "http_server", "listen", set_listen, 0, 0, 0, NULL },
+	{ "http_server", "insecure_http", set_bool, OFF(insecure_http), 0, 0,
+	    NULL },
+	{ "http_server", "certificate", set_path, OFF(tls_cert), 0, 0, NULL },
+	{ "http_server", "private_key", set_path, OFF(tls_key), 0, 0, NULL },
+	{ "http_server", "tls_min_version", set_string, OFF(tls_min_version),
+	    0, 0, tls_versions },
+	{ "http_server", "payload_request_size", set_body, 0, 1, 64, NULL },
+	{ "http_server", "max_body_bytes", set_body, 0, 1024, 64 * 1024 * 1024,
+	    NULL },
+	{ "http_server", "workers", set_int, OFF(workers), 1, 64, NULL },
+	{ "attestation", "session_lifetime", set_int, OFF(session_lifetime_s),
+	    10, 86400, NULL },
+	{ "attestation", "token_lifetime", set_int, OFF(token_lifetime_s),
+	    10, 86400, NULL },
+	{ "storage", "state_dir", set_path, OFF(state_dir), 0, 0, NULL },
+	{ "storage", "type", set_string, OFF(store_type), 0, 0, store_types },
+	{ "storage", "path", set_path, OFF(store_path), 0, 0, NULL },
+	{ "storage", "sealer", set_string, OFF(sealer), 0, 0, sealers },
+	{ "storage", "data_key_file", set_path, OFF(data_key_file), 0, 0,
+	    NULL },
+	{ "admin", "mode", set_admin_mode, 0, 0, 0, admin_modes },
+	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
+	{ "policy", "resource", set_resource_policy, 0, 0, 0,
+	    resource_policies },
+};
+
+static const char *const sections[] = {
+	"http_server", "attestation", "storage", "admin", "policy", NULL
+};
+
+static const struct key_def *
+key_lookup(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(key_table); i++)
+		if (strcmp(key_table[i].section, section) == 0 &&
+		    strcmp(key_table[i].key, key) == 0)
+			return &key_table[i];
+	return NULL;
+}
+
+static int
+is_section(const char *name)
+{
+	size_t i;
+
+	for (i = 0; sections[i] != NULL; i++)
+		if (strcmp(sections[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* ----------------------------------------------------------------- load */
+
+static void
+load_section(struct loader *ld, struct config *cfg, const char *sec,
+    json_t *table, json_t *ltable)
+{
+	const struct key_def *def;
+	const char *key;
+	char esc[128];
+	json_t *v;
+
+	json_object_foreach(table, key, v) {
+		int line = first_line(json_object_get(ltable, key));
+
+		def = key_lookup(sec, key);
+		if (def == NULL)
+			problem(ld, line, "unknown key '%s' in [%s]",
+			    log_escape(key, esc, sizeof(esc)), sec);
+		else
+			def->fn(ld, cfg, def, v, line);
+	}
+}
+
+/* Requirements that span keys, checked once everything is read. */
+static void
+check_required(struct loader *ld, struct config *cfg, json_t *doc)
+{
+	json_t *http = json_object_get(doc, "http_server");
+	json_t *admin = json_object_get(doc, "admin");
+	json_t *keys, *v;
+	int hline = first_line(json_object_get(ld->lines, "http_server"));
+	int aline = first_line(json_object_get(ld->lines, "admin"));
+
+	/* A requirement that hinges on a key which is itself wrong would
+	 * only repeat that problem, so it is skipped. */
+	v = json_object_get(http, "insecure_http");
+	if (!cfg->insecure_http && (v == NULL || json_is_boolean(v))) {
+		if (cfg->tls_cert == NULL &&
+		    json_object_get(http, "certificate") == NULL)
+			problem(ld, hline, "http_server.certificate is "
+			    "required unless insecure_http = true");
+		if (cfg->tls_key == NULL &&
+		    json_object_get(http, "private_key") == NULL)
+			problem(ld, hline, "http_server.private_key is "
+			    "required unless insecure_http = true");
+	}
+	v = json_object_get(admin, "mode");
+	if (cfg->admin_mode == ADMIN_BEARER_JWT && cfg->nadmin_keys == 0 &&
+	    (v == NULL || (json_is_string(v) &&
+	    strcmp(json_string_value(v), "bearer_jwt") == 0))) {
+		keys = json_object_get(admin, "public_keys");
+		if (keys == NULL)
+			problem(ld, aline, "admin.public_keys is required when "
+			    "admin.mode is \"bearer_jwt\" (the default)");
+		else if (json_is_array(keys) && json_array_size(keys) == 0)
+			problem(ld, first_line(json_object_get(json_object_get(
+			    ld->lines, "admin"), "public_keys")),
+			    "admin.public_keys: must not be empty when "
+			    "admin.mode is \"bearer_jwt\"");
+	}
+}
+
+/* The directory holding path, made absolute so a later chdir is harmless. */
+static char *
+config_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *cwd, *dir;
+
+	if (slash == path)
+		return xstrdup("/");
+	if (slash != NULL && path[0] == '/')
+		return xstrndup(path, (size_t)(slash - path));
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL)
+		return slash ? xstrndup(path, (size_t)(slash - path)) :
+		    xstrdup(".");
+	dir = slash ? xasprintf("%s/%.*s", strcmp(cwd, "/") ? cwd : "",
+	    (int)(slash - path), path) : xstrdup(cwd);
+	free(cwd);
+	return dir;
+}
+
+static void
+load_document(struct loader *ld, struct config *cfg, json_t *doc)
+{
+	const char *sec;
+	json_t *v, *storage;
+	char esc[128];
+
+	json_object_foreach(doc, sec, v) {
+		json_t *lsec = json_object_get(ld->lines, sec);
+		int line = first_line(lsec);
+
+		if (!is_section(sec)) {
+			if (json_is_object(v))
+				problem(ld, line, "unknown section [%s]",
+				    log_escape(sec, esc, sizeof(esc)));
+			else
+				problem(ld, line, "unknown key '%s' outside of "
+				    "any [section]", log_escape(sec, esc,
+				    sizeof(esc)));
+		} else if (!json_is_object(v))
+			problem(ld, line, "%s must be a table ([%s]), got %s",
+			    sec, sec, type_name(v));
+		else
+			load_section(ld, cfg, sec, v, lsec);
+	}
+	check_required(ld, cfg, doc);
+	/* Storage files follow state_dir unless named explicitly. */
+	storage = json_object_get(doc, "storage");
+	if (json_object_get(storage, "path") == NULL) {
+		free(cfg->store_path);
+		cfg->store_path = xasprintf("%s/trustee.db", cfg->state_dir);
+	}
+	if (json_object_get(storage, "data_key_file") == NULL) {
+		free(cfg->data_key_file);
+		cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
+	}
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen[0] = xstrdup(DEFAULT_LISTEN);
+	cfg->nlisten = 1;
+	cfg->tls_min_version = xstrdup("1.2");
+	cfg->max_body = DEFAULT_MAX_BODY;
+	cfg->workers = n < 1 ? 1 : n > MAX_DEFAULT_WORKERS ?
+	    MAX_DEFAULT_WORKERS : (int)n;
+	cfg->session_lifetime_s = DEFAULT_LIFETIME;
+	cfg->token_lifetime_s = DEFAULT_LIFETIME;
+	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/trustee");
+	cfg->store_type = xstrdup("sqlite");
+	cfg->store_path = xasprintf("%s/trustee.db", cfg->state_dir);
+	cfg->sealer = xstrdup("file");
+	cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
+	cfg->admin_mode = ADMIN_BEARER_JWT;
+	cfg->resource_policy = RPOLICY_DEFAULT;
+}
+
+int
+config_load(const char *path, struct config *cfg)
+{
+	struct loader ld;
+	struct toml_error terr;
+	struct error err;
+	json_t *doc = NULL;
+	uint8_t *text = NULL;
+	size_t len, i;
+	int nerr;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	free(cfg->path);
+	cfg->path = xstrdup(path);
+	if (file_read_all(path, CONFIG_MAX_FILE, &text, &len, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	if (toml_parse((const char *)text, len, &doc, &ld.lines, &terr) == -1) {
+		if (terr.line > 0)
+			fprintf(stderr, "%s:%d: %s\n", path, terr.line,
+			    terr.msg);
+		else
+			fprintf(stderr, "%s: %s\n", path, terr.msg);
+		free(text);
+		return 1;
+	}
+	free(text);
+	ld.dir = config_dir(path);
+	load_document(&ld, cfg, doc);
+	if (ld.nprobs > 0)
+		qsort(ld.probs, ld.nprobs, sizeof(*ld.probs), problem_cmp);
+	for (i = 0; i < ld.nprobs; i++) {
+		if (ld.probs[i].line > 0)
+			fprintf(stderr, "%s:%d: %s\n", path, ld.probs[i].line,
+			    ld.probs[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", path, ld.probs[i].msg);
+		free(ld.probs[i].msg);
+	}
+	fflush(stderr);
+	nerr = (int)ld.nprobs;
+	free(ld.probs);
+	free(ld.dir);
+	json_decref(ld.lines);
+	json_decref(doc);
+	return nerr;
+}
+
+void
+config_free(struct config *cfg)
+{
+	int i;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	for (i = 0; i < CONFIG_MAX_LISTEN; i++)
+		free(cfg->listen[i]);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_min_version);
+	free(cfg->state_dir);
+	free(cfg->store_type);
+	free(cfg->store_path);
+	free(cfg->sealer);
+	free(cfg->data_key_file);
+	for (i = 0; i < CONFIG_MAX_ADMIN_KEYS; i++)
+		free(cfg->admin_keys[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
