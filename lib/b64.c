@@ -36,6 +36,32 @@ b64_encode(const void *data, size_t len, enum b64_variant v)
 	return out;
 }
 
+/*
+ * libsodium 1.0.18 lets bytes >= 0x80 through inside a full quantum, so
+ * check the alphabet (and that '=' only ends a padded variant) first.
+ */
+static int
+b64_alphabet_ok(const char *s, size_t slen, enum b64_variant v)
+{
+	int url = v == B64_URL || v == B64_URL_NOPAD;
+	int pad = v == B64_STD || v == B64_URL;
+	size_t i;
+
+	for (i = 0; i < slen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (c == (url ? '-' : '+') || c == (url ? '_' : '/'))
+			continue;
+		if (c == '=' && pad && slen - i <= 2)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
 int
 b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,
     size_t *outlen)
@@ -46,6 +72,8 @@ b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,
 
 	*out = NULL;
 	*outlen = 0;
+	if (!b64_alphabet_ok(s, slen, v))
+		return -1;
 	p = xmalloc(cap + 1);
 	if (sodium_base642bin(p, cap, s, slen, NULL, &n, &end,
 	    b64_sodium_variant(v)) != 0 || end != s + slen) {

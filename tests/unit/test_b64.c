@@ -338,10 +338,34 @@ test_hash_names(void **state)
 	}
 }
 
+/* libsodium 1.0.18 alone accepts bytes >= 0x80 inside a full quantum
+ * (found by fuzz_jwk); every variant must refuse them, and '=' anywhere
+ * but the end. */
+static void
+test_b64_high_bytes(void **state)
+{
+	static const enum b64_variant vs[] = { B64_STD, B64_STD_NOPAD, B64_URL,
+	    B64_URL_NOPAD };
+	uint8_t *out;
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(b64_decode("AAA\x80", 4, vs[i], &out, &n), -1);
+		assert_int_equal(b64_decode("\xc4\xabAA", 4, vs[i], &out, &n),
+		    -1);
+		assert_int_equal(b64_decode("A=AA", 4, vs[i], &out, &n), -1);
+	}
+	assert_int_equal(b64_decode("AAA=", 4, B64_STD, &out, &n), 0);
+	assert_int_equal(n, 2);
+	free(out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_b64_high_bytes),
 		cmocka_unit_test(test_b64_rfc4648_encode),
 		cmocka_unit_test(test_b64_rfc4648_decode),
 		cmocka_unit_test(test_b64_alphabets),
