@@ -107,7 +107,12 @@ jwe_member_string(const json_t *obj, const char *what, const char *name,
 	return json_string_value(v);
 }
 
-/* Z = ECDH(priv, peer): the x-coordinate, 32 (P-256) or 66 (P-521) bytes. */
+/*
+ * Z = ECDH(priv, peer): the x-coordinate, 32 (P-256) or 66 (P-521) bytes.
+ * Contract: peer came from jwk_to_pkey, which already validated the point,
+ * so OpenSSL's own peer validation (a second full public-key check on
+ * every resource request) is skipped.
+ */
 static int
 jwe_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[JWE_Z_MAX], size_t *zlen)
 {
@@ -118,7 +123,7 @@ jwe_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[JWE_Z_MAX], size_t *zlen)
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL)) == NULL)
 		return -1;
 	if (EVP_PKEY_derive_init(ctx) == 1 &&
-	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) == 1 &&
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 &&
 	    EVP_PKEY_derive(ctx, z, &n) == 1) {
 		*zlen = n;
 		rc = 0;
@@ -268,6 +273,23 @@ out:
  * Server side.
  */
 
+/* A fresh key on the peer's curve. The peer serves as the parameter
+ * template so the curve group is not rebuilt from its name each time. */
+static EVP_PKEY *
+jwe_ephemeral(EVP_PKEY *peer, const char *group)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+	EVP_PKEY *k = NULL;
+
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+	    EVP_PKEY_keygen(ctx, &k) != 1) {
+		EVP_PKEY_free(k);
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
 /* ECDH-ES+A256KW: ephemeral key, KEK, wrapped CEK; the header gets the
  * ephemeral public key with fixed-length coordinates. */
 static int
@@ -283,7 +305,7 @@ jwe_wrap_ecdh(EVP_PKEY *peer, const char *crv,
 	size_t zlen = 0;
 	int rc = -1;
 
-	if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
+	if ((eph = jwe_ephemeral(peer, group)) == NULL) {
 		error_set(err, "jwe: generating the ephemeral %s key failed",
 		    crv);
 		goto out;
