@@ -109,8 +109,8 @@ jcs_member_cmp(const void *pa, const void *pb)
 	return a->keylen < b->keylen ? -1 : a->keylen > b->keylen;
 }
 
-static void
-jcs_string(struct buf *b, const char *s, size_t n)
+void
+jcs_append_string(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, start = 0;
@@ -317,7 +317,7 @@ jcs_object(struct buf *b, const json_t *v)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_add(b, ",", 1);
-		jcs_string(b, m[i].key, m[i].keylen);
+		jcs_append_string(b, m[i].key, m[i].keylen);
 		buf_add(b, ":", 1);
 		if (jcs_value(b, m[i].value) == -1) {
 			rc = -1;
@@ -350,7 +350,7 @@ jcs_value(struct buf *b, const json_t *v)
 		buf_add(b, "]", 1);
 		return 0;
 	case JSON_STRING:
-		jcs_string(b, json_string_value(v), json_string_length(v));
+		jcs_append_string(b, json_string_value(v), json_string_length(v));
 		return 0;
 	case JSON_INTEGER:
 		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));

@@ -9,9 +9,15 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "util.h"
 
 /* Returns a malloc'd NUL-terminated string and its length, or NULL when
  * the value cannot be canonicalized (non-finite number). */
 char *jcs_serialize(const json_t *v, size_t *len);
+
+/* Append s (n bytes) as a JSON string literal with the escaping above.
+ * serde_json (what the guest uses to rebuild JWE headers) escapes
+ * identically, so lib/jwe.c uses it too. */
+void jcs_append_string(struct buf *b, const char *s, size_t n);
 
 #endif

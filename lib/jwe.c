@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "b64.h"
+#include "jcs.h"
 #include "jwe.h"
 #include "jwk.h"
 #include "log.h"
@@ -457,50 +458,6 @@ out:
  * Guest side.
  */
 
-/* A JSON string the way serde_json writes it: only '"', '\\' and control
- * characters escaped (short forms where they exist, else \u00xx in
- * lowercase hex); '/', DEL and non-ASCII verbatim. */
-static void
-jwe_ser_string(struct buf *b, const char *s, size_t len)
-{
-	size_t i;
-
-	buf_addstr(b, "\"");
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '"':
-			buf_addstr(b, "\\\"");
-			break;
-		case '\\':
-			buf_addstr(b, "\\\\");
-			break;
-		case '\b':
-			buf_addstr(b, "\\b");
-			break;
-		case '\f':
-			buf_addstr(b, "\\f");
-			break;
-		case '\n':
-			buf_addstr(b, "\\n");
-			break;
-		case '\r':
-			buf_addstr(b, "\\r");
-			break;
-		case '\t':
-			buf_addstr(b, "\\t");
-			break;
-		default:
-			if (c < 0x20)
-				buf_printf(b, "\\u%04x", c);
-			else
-				buf_add(b, &c, 1);
-		}
-	}
-	buf_addstr(b, "\"");
-}
-
 /*
  * A double the way serde_json (ryu) writes it: the shortest digits that
  * read back to the same value, laid out as 1.0, 0.001, 1e16, 1.5e-7.
@@ -617,7 +574,7 @@ jwe_ser_value(struct buf *b, const json_t *v, int depth)
 		for (i = 0; i < n; i++) {
 			if (i > 0)
 				buf_addstr(b, ",");
-			jwe_ser_string(b, keys[i].key, keys[i].len);
+			jcs_append_string(b, keys[i].key, keys[i].len);
 			buf_addstr(b, ":");
 			if (jwe_ser_value(b, keys[i].value, depth + 1) != 0) {
 				free(keys);
@@ -639,7 +596,7 @@ jwe_ser_value(struct buf *b, const json_t *v, int depth)
 		buf_addstr(b, "]");
 		return 0;
 	case JSON_STRING:
-		jwe_ser_string(b, json_string_value(v), json_string_length(v));
+		jcs_append_string(b, json_string_value(v), json_string_length(v));
 		return 0;
 	case JSON_INTEGER:
 		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -676,13 +633,13 @@ jwe_canonical_aad(const json_t *hdr)
 	char *aad = NULL;
 
 	buf_addstr(&b, "{\"alg\":");
-	jwe_ser_string(&b, json_string_value(alg), json_string_length(alg));
+	jcs_append_string(&b, json_string_value(alg), json_string_length(alg));
 	buf_addstr(&b, ",\"enc\":");
-	jwe_ser_string(&b, json_string_value(enc), json_string_length(enc));
+	jcs_append_string(&b, json_string_value(enc), json_string_length(enc));
 	keys = jwe_sorted_members(hdr, 1, &n);
 	for (i = 0; i < n; i++) {
 		buf_addstr(&b, ",");
-		jwe_ser_string(&b, keys[i].key, keys[i].len);
+		jcs_append_string(&b, keys[i].key, keys[i].len);
 		buf_addstr(&b, ":");
 		if (jwe_ser_value(&b, keys[i].value, 2) != 0)
 			goto out;
