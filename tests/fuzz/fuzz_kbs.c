@@ -21,6 +21,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config fz_cfg;
 static struct kbs_context fz_ctx;
+static char *fz_db;
+
+/* Remove the scratch database and its WAL files when the fuzzer exits. */
+static void
+fz_cleanup(void)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	size_t i;
+
+	if (fz_db == NULL)
+		return;
+	for (i = 0; i < 3; i++) {
+		char *p = xasprintf("%s%s", fz_db, suffix[i]);
+
+		unlink(p);
+		free(p);
+	}
+	free(fz_db);
+	fz_db = NULL;
+}
 
 static void
 fz_init(void)
@@ -42,9 +62,10 @@ fz_init(void)
 	randombytes_buf(key, sizeof(key));
 	db = xasprintf("/tmp/fuzz_kbs.%ld.db", (long)getpid());
 	unlink(db);
+	fz_db = db;
+	atexit(fz_cleanup);
 	fz_ctx.cfg = &fz_cfg;
 	fz_ctx.store = store_open(&store_backend_sqlite, db, key, &err);
-	free(db);
 	if (fz_ctx.store == NULL || token_init(fz_ctx.store, 300, &err) != 0 ||
 	    admin_init(&fz_cfg, &err) != 0) {
 		fprintf(stderr, "fuzz_kbs init: %s\n", err.msg);
