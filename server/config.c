@@ -496,6 +496,16 @@ static const struct key_def key_table[] = {
 	    10, 86400, NULL },
 	{ "attestation", "token_lifetime", set_int, OFF(token_lifetime_s),
 	    10, 86400, NULL },
+	{ "verifier", "snp_cert_cache", set_path, OFF(snp_cert_cache), 0, 0,
+	    NULL },
+	{ "verifier", "snp_kds_url", set_string, OFF(snp_kds_url), 0, 0,
+	    NULL },
+	{ "verifier", "dcap_collateral", set_path, OFF(dcap_collateral), 0, 0,
+	    NULL },
+	{ "verifier", "dcap_pccs_url", set_string, OFF(dcap_pccs_url), 0, 0,
+	    NULL },
+	{ "verifier", "dcap_cache_dir", set_path, OFF(dcap_cache_dir), 0, 0,
+	    NULL },
 	{ "storage", "state_dir", set_path, OFF(state_dir), 0, 0, NULL },
 	{ "storage", "type", set_string, OFF(store_type), 0, 0, store_types },
 	{ "storage", "path", set_path, OFF(store_path), 0, 0, NULL },
@@ -506,10 +516,15 @@ static const struct key_def key_table[] = {
 	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
 	{ "policy", "resource", set_resource_policy, 0, 0, 0,
 	    resource_policies },
+	{ "policy", "instruction_budget", set_int, OFF(policy_instructions),
+	    100, 1000000, NULL },
+	{ "policy", "memory_limit", set_int, OFF(policy_memory_kib), 1024,
+	    1048576, NULL },
 };
 
 static const char *const sections[] = {
-	"http_server", "attestation", "storage", "admin", "policy", NULL
+	"http_server", "attestation", "verifier", "storage", "admin",
+	"policy", NULL
 };
 
 static const struct key_def *
@@ -677,6 +692,8 @@ config_defaults(struct config *cfg)
 	cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
 	cfg->admin_mode = ADMIN_BEARER_JWT;
 	cfg->resource_policy = RPOLICY_DEFAULT;
+	cfg->policy_instructions = 10000;
+	cfg->policy_memory_kib = 16384;
 }
 
 int
@@ -747,6 +764,11 @@ config_free(struct config *cfg)
 	free(cfg->store_path);
 	free(cfg->sealer);
 	free(cfg->data_key_file);
+	free(cfg->snp_cert_cache);
+	free(cfg->snp_kds_url);
+	free(cfg->dcap_collateral);
+	free(cfg->dcap_pccs_url);
+	free(cfg->dcap_cache_dir);
 	for (i = 0; i < CONFIG_MAX_ADMIN_KEYS; i++)
 		free(cfg->admin_keys[i]);
 	memset(cfg, 0, sizeof(*cfg));

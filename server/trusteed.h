@@ -48,6 +48,12 @@ struct config {
 	/* [attestation] */
 	int session_lifetime_s;		/* default 300 */
 	int token_lifetime_s;		/* EAR exp - iat; default 300 */
+	/* [verifier] (see verifier/verifier.h, struct verifier_config) */
+	char *snp_cert_cache;		/* offline VCEK/VLEK cache dir, or NULL */
+	char *snp_kds_url;		/* AMD KDS base URL; NULL = never fetch */
+	char *dcap_collateral;		/* PCS v4 body dir or PCS-tool JSON */
+	char *dcap_pccs_url;		/* PCCS / PCS base URL, or NULL */
+	char *dcap_cache_dir;		/* on-disk cache of PCCS fetches */
 	/* [storage] */
 	char *state_dir;		/* default /var/lib/trustee */
 	char *store_type;		/* "sqlite" */
@@ -59,7 +65,11 @@ struct config {
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS];	/* PEM public keys */
 	int nadmin_keys;
 	/* [policy] */
-	enum resource_policy_mode resource_policy;
+	enum resource_policy_mode resource_policy;	/* seeds the first
+					 * stored resource policy */
+	int policy_instructions;	/* Lua instruction budget per call
+					 * (in thousands); default 10000 */
+	int policy_memory_kib;		/* Lua memory cap per state; 16384 */
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;

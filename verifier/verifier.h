@@ -1,7 +1,20 @@
 /*
  * verifier.h: evidence -> claims, one file per TEE behind one table.
- * Claim names and layout follow Trustee's verifiers so that policies and
- * tokens read the same.
+ * Claim names and layout follow Trustee's verifiers
+ * (reference/attestation-service.md §1) so that policies and tokens read
+ * the same.
+ *
+ * Contract for every backend:
+ * - verification is pure: no global state but the caches below, which are
+ *   thread-safe; the time to verify at is a parameter (in->now);
+ * - on success *claims is a new object of raw verifier claims with
+ *   "report_data" / "init_data" included, exactly as Trustee's verifier
+ *   emits them (ear.c hoists them);
+ * - on failure -1 with a precise, human-readable reason in err (what was
+ *   checked, what was expected, what was found), never a partial pass;
+ * - a wrong report data or init-data hash is an error whose message says
+ *   so ("report data does not match ..."), after every signature and chain
+ *   check has passed.
  */
 #ifndef TRUSTEE_VERIFIER_H
 #define TRUSTEE_VERIFIER_H
@@ -10,6 +23,22 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "../lib/util.h"
+
+/* Where verifiers find what the evidence does not carry. All optional;
+ * strings are borrowed for the process lifetime. */
+struct verifier_config {
+	const char *snp_cert_cache;	/* dir: <dir>/vcek/<hwid>/...der */
+	const char *snp_kds_url;	/* AMD KDS base URL; NULL: no fetch */
+	const char *snp_vek_file;	/* a VCEK/VLEK to use (CLI --vcek) */
+	const char *dcap_collateral;	/* PCS v4 body dir or PCS-tool JSON */
+	const char *dcap_pccs_url;	/* PCCS/PCS base URL; NULL: none */
+	const char *dcap_cache_dir;	/* cache of PCCS answers */
+};
+
+/* Set once at startup (trusteed, trusteectl) before any verify call;
+ * NULL restores the defaults (all unset). The struct is copied. */
+void verifier_configure(const struct verifier_config *cfg);
+const struct verifier_config *verifier_get_config(void);
 
 struct verifier_input {
 	const json_t *evidence;			/* primary evidence JSON */
@@ -23,10 +52,16 @@ struct verifier_input {
 struct verifier_backend {
 	const char *tee;			/* kbs-types serde name */
 	const char *tee_class;			/* "cpu", "gpu", ... */
-	/* Verify; on success *claims is a new object of raw verifier claims
-	 * (report_data / init_data included, as Trustee's verifiers emit
-	 * them). On failure -1 with a precise reason in err. */
 	int (*verify)(const struct verifier_input *in, json_t **claims,
+	    struct error *err);
+	/*
+	 * Raw binary evidence as captured by other tools (an SNP report, a
+	 * DCAP quote, a TPMS_ATTEST): wrap it into this TEE's evidence JSON
+	 * (certificates then come from the configuration: snp_vek_file,
+	 * snp_cert_cache, ...). NULL when the TEE has no raw form. *evidence
+	 * is a new reference.
+	 */
+	int (*wrap_raw)(const uint8_t *buf, size_t len, json_t **evidence,
 	    struct error *err);
 };
 
@@ -34,8 +69,21 @@ struct verifier_backend {
 const struct verifier_backend *verifier_lookup(const char *tee);
 /* 1 if tee is a name kbs-types knows (whether or not we can verify it). */
 int verifier_tee_known(const char *tee);
+/* Guess the TEE of raw binary evidence ("snp", "tdx", "sgx", "tpm"), or
+ * NULL. */
+const char *verifier_detect_raw(const uint8_t *buf, size_t len);
 
-/* sample.c */
+/* Zero-pad or truncate src into dst (Trustee's regularize_data). */
+void verifier_regularize(const uint8_t *src, size_t srclen, uint8_t *dst,
+    size_t dstlen);
+
+/* The backends (one file each). */
 extern const struct verifier_backend verifier_sample;
+extern const struct verifier_backend verifier_snp;		/* snp.c */
+extern const struct verifier_backend verifier_tdx;		/* tdx.c */
+extern const struct verifier_backend verifier_sgx;		/* sgx.c */
+extern const struct verifier_backend verifier_tpm;		/* tpm.c */
+extern const struct verifier_backend verifier_az_snp_vtpm;	/* az_snp_vtpm.c */
+extern const struct verifier_backend verifier_az_tdx_vtpm;	/* az_tdx_vtpm.c */
 
 #endif

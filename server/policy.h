@@ -1,0 +1,115 @@
+/*
+ * policy.h: the embedded Lua 5.4 policy engine.
+ *
+ * Two kinds of policy, each stored with versions in the encrypted store
+ * (table "policies"):
+ *  - attestation policies, looked up as "<policy_id>_<tee_class>"
+ *    ("default_cpu", "default_gpu", ...) as Trustee does;
+ *  - the resource policy, id "resource-policy".
+ *
+ * A policy is a Lua chunk that returns a function (see docs/policies.md
+ * and lua-policies/):
+ *  - attestation:  return function(input) ... return {
+ *        ["trust_vector"] = {executables = 3, hardware = 2, ...},
+ *        extensions = { {name=..., key=..., value=...}, ... },  -- optional
+ *        annotations = {...} }                                  -- optional
+ *    input is the transformed claims (reference/attestation-service.md §0:
+ *    {"<tee>": {...}, "report_data", "runtime_data_claims", ...}).
+ *    Claims the vector omits are 0; an unknown claim name or a value
+ *    outside -128..127 is a malformed result.
+ *  - resource:  return function(claims, request) ...
+ *        return allowed (boolean), reason (string) end
+ *    claims: the verified EAR token payload; request: {plugin = "resource",
+ *    ["resource-path"] = {"repo","type","tag"}, query = {k = v}, method =
+ *    "GET"}.
+ *
+ * Sandbox: string, table, math, utf8 and the `trustee` library only
+ * (trustee.rv(name) -> reference value or nil, trustee.log(...),
+ * hex/base64 helpers, trustee.now()); globals read-only; an instruction
+ * budget per call and a memory cap per state. Any error, budget overrun
+ * or malformed result denies with a reason.
+ *
+ * Lua states are per thread and reused; compiled chunks are cached by
+ * their text's hash. Thread-safe after policy_init.
+ */
+#ifndef TRUSTEE_POLICY_H
+#define TRUSTEE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "../lib/util.h"
+
+struct store;
+struct config;
+
+enum policy_kind { POLICY_ATTESTATION, POLICY_RESOURCE };
+
+#define POLICY_RESOURCE_ID "resource-policy"
+#define POLICY_REASON_MAX 512
+
+/* Seed the shipped defaults (lua-policies/, compiled in) into the store
+ * when absent: default_cpu (and the other classes) and the resource policy
+ * named by cfg->resource_policy. Stored versions win. */
+int policy_init(struct store *st, const struct config *cfg,
+    struct error *err);
+void policy_shutdown(void);
+
+/*
+ * Appraise one TEE's transformed claims with "<policy_id>_<tee_class>".
+ * On success v[8] is the AR4SI vector in ear.c's claim order
+ * (instance-identity, configuration, executables, file-system, hardware,
+ * runtime-opaque, storage-opaque, sourced-data) and *extensions a new
+ * object of extra appraisal members (may be empty). On failure (no such
+ * policy, error, budget, malformed result) -1 with the reason: the caller
+ * refuses the attestation.
+ */
+int policy_appraise(const char *policy_id, const char *tee_class,
+    const json_t *input, int v[8], json_t **extensions, struct error *err);
+
+/*
+ * Decide a resource request. 0 with *allowed set and reason filled
+ * (always, for the log and the problem detail); -1 when the policy failed
+ * (counts as deny; reason in err).
+ */
+int policy_resource(const json_t *claims, const json_t *request,
+    int *allowed, char reason[POLICY_REASON_MAX], struct error *err);
+
+/*
+ * Store a new version of a policy after compiling it and checking that it
+ * returns a function (a syntax error names its line). The active policy is
+ * unchanged on any error. *version gets the new version number.
+ */
+int policy_put(enum policy_kind kind, const char *id, const char *text,
+    size_t len, const char *who, int *version, struct error *err);
+/* Text of a version (0 = active). 0 ok (*text malloc'd, NUL-terminated),
+ * 1 unknown, -1 error. */
+int policy_get(enum policy_kind kind, const char *id, int version,
+    char **text, size_t *len, struct error *err);
+/* [{"kind","id","active_version","updated","updated_by"}] */
+int policy_list(json_t **out, struct error *err);
+/* [{"version","created","created_by","sha256","active"}] */
+int policy_versions(enum policy_kind kind, const char *id, json_t **out,
+    struct error *err);
+/* Make an older version active again (recorded as a new version). */
+int policy_restore(enum policy_kind kind, const char *id, int version,
+    const char *who, int *new_version, struct error *err);
+
+/*
+ * Dry run: evaluate text (or, when text is NULL, the stored version of id)
+ * against input without storing anything. input for attestation: the
+ * transformed claims; for resource: {"claims": {...}, "request": {...}}.
+ * *result is a new object {"result": <vector object | allowed bool>,
+ * "status"?: ear status, "reason": str, "log": [str...], "error"?: str}.
+ * Returns 0 whenever the evaluation ran (even if the policy failed: see
+ * "error"), -1 only for bad arguments.
+ */
+int policy_test(enum policy_kind kind, const char *text, size_t len,
+    const char *id, int version, const json_t *input, json_t **result,
+    struct error *err);
+
+/* Health: 0 when the engine can evaluate (creates nothing per call). */
+int policy_health(struct error *err);
+
+#endif
