@@ -80,4 +80,16 @@ int64_t now_unix(void);
 /* Monotonic nanoseconds. */
 uint64_t now_mono_ns(void);
 
+#define TIME_RFC3339_LEN 21	/* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
+/* UTC "YYYY-MM-DDTHH:MM:SSZ". */
+void time_format_rfc3339(int64_t t, char out[TIME_RFC3339_LEN]);
+/*
+ * Parse RFC 3339 / ISO 8601 UTC times as Intel PCS, X.509 tooling and
+ * operators write them: "YYYY-MM-DDTHH:MM:SS" with optional fraction
+ * (ignored) and "Z" or "+00:00"/"-hh:mm" offset; a bare date
+ * "YYYY-MM-DD" is midnight UTC. Strict: every field range-checked,
+ * nothing trailing. 0 ok, -1 malformed.
+ */
+int time_parse_rfc3339(const char *s, int64_t *t);
+
 #endif
