@@ -85,3 +85,17 @@ b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,
 	*outlen = n;
 	return 0;
 }
+
+int
+b64_decode_any(const char *s, size_t slen, uint8_t **out, size_t *outlen)
+{
+	static const enum b64_variant order[] = {
+		B64_URL_NOPAD, B64_URL, B64_STD, B64_STD_NOPAD
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (b64_decode(s, slen, order[i], out, outlen) == 0)
+			return 0;
+	return -1;
+}

@@ -23,5 +23,10 @@ char *b64_encode(const void *data, size_t len, enum b64_variant v);
  * is appended, not counted) and 0 is returned; -1 on any invalid input. */
 int b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,
     size_t *outlen);
+/* Decode any one of the four variants (what Trustee's clients send varies:
+ * URL-safe without padding, with padding, or standard). Still strict
+ * within the variant; -1 when no variant accepts the whole input. */
+int b64_decode_any(const char *s, size_t slen, uint8_t **out,
+    size_t *outlen);
 
 #endif
