@@ -19,6 +19,16 @@
  * array of the entries in Trustee's `uefi_event_logs` layout ({index,
  * type_name, digests, event, details, digest_matches_event}). -1 with a
  * precise reason (offset) on malformed input.
+ *
+ * events may be NULL (replay only, no JSON built). On failure *events is
+ * NULL and rtmr is all zero. EV_NO_ACTION events are never extended.
+ * Digests of other algorithms are listed but not replayed.
+ *
+ * Note for TDX tests: testvectors/tdx-v4-ccel/ccel.bin (Trustee's
+ * CCEL_data) replays to RTMR0 2dc71230..., RTMR1 0fa3be56... (as
+ * Trustee's eventlog tests state), NOT to the RTMRs of quote.bin next to
+ * it (e940da7c..., 559cfcf4...): that pair must be rejected by a replay
+ * check, whatever MANIFEST.md says (tests/unit/test_ccel.c pins this).
  */
 int ccel_replay(const uint8_t *log, size_t len, uint8_t rtmr[4][48],
     json_t **events, struct error *err);
