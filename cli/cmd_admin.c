@@ -1,7 +1,6 @@
 /*
- * cmd_admin.c: trusteectl commands on the admin API (keygen, resource
- * put/delete). Admin requests carry a fresh short-lived JWT signed with
- * --admin-key as "Authorization: Bearer".
+ * cmd_admin.c: trusteectl keygen (the admin key pair whose private half
+ * signs the short-lived admin JWTs of apiclient.c) and whoami.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,13 +8,7 @@
 #include <string.h>
 
 #include "../lib/admintoken.h"
-#include "../lib/guest.h"
-#include "../lib/httpc.h"
 #include "trusteectl.h"
-
-/* Largest --file accepted; the server's own cap (2 MiB by default)
- * answers anything between with a 413 problem. */
-#define RESOURCE_FILE_MAX	(64u * 1024 * 1024)
 
 int
 cmd_keygen(struct ctx *ctx, int argc, char **argv)
@@ -50,97 +43,21 @@ cmd_keygen(struct ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/*
- * Send one admin request on the resource at rpath (already checked).
- * Returns an exit code; on success the caller prints the outcome.
- */
-static int
-admin_resource(struct ctx *ctx, const char *method, const char *rpath,
-    const void *body, size_t len)
-{
-	struct httpc_response resp = { 0 };
-	struct error err = { "" };
-	const char *hdrs[3] = { NULL, NULL, NULL };
-	char *jwt, *auth, *uri, *what;
-	struct httpc *c;
-	int rc = EXIT_FAIL;
-
-	if (ctx->admin_key == NULL)
-		return ctl_usage(ctx, "an admin key is needed: give "
-		    "--admin-key FILE (before the command) or set "
-		    "TRUSTEE_ADMIN_KEY");
-	if ((c = ctx_http(ctx)) == NULL)
-		return EXIT_FAIL;
-	jwt = admintoken_make(ctx->admin_key, ADMIN_ROLE, ADMIN_TOKEN_TTL,
-	    &err);
-	if (jwt == NULL)
-		return ctl_fail("%s", err.msg);
-	auth = xasprintf("Authorization: Bearer %s", jwt);
-	secret_strfree(jwt);
-	hdrs[0] = auth;
-	if (strcmp(method, "POST") == 0)
-		hdrs[1] = "Content-Type: application/octet-stream";
-	uri = xasprintf("/kbs/v0/resource/%s", rpath);
-	what = xasprintf("%s %s", method, uri);
-	if (httpc_request(c, method, uri, hdrs, body, len, &resp, &err) == -1)
-		ctl_fail("%s", err.msg);
-	else if (resp.status != 200) {
-		guest_problem(what, &resp, &err);
-		ctl_fail("%s", err.msg);
-	} else
-		rc = EXIT_OK;
-	httpc_response_clear(&resp);
-	secret_strfree(auth);
-	free(uri);
-	free(what);
-	return rc;
-}
-
-/* The single REPO/TYPE/TAG operand, or NULL after a usage message. */
-static const char *
-path_operand(struct ctx *ctx, int argc, char **argv, int *rc)
-{
-	const char *p;
-
-	if (optind >= argc) {
-		*rc = ctl_usage(ctx, "missing REPO/TYPE/TAG");
-		return NULL;
-	}
-	if (optind + 1 < argc) {
-		*rc = ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + 1]);
-		return NULL;
-	}
-	if ((p = ctl_resource_path(argv[optind])) == NULL) {
-		*rc = ctl_usage(ctx, "invalid resource path '%s': expected "
-		    "REPO/TYPE/TAG, each of A-Z a-z 0-9 _ . -", argv[optind]);
-		return NULL;
-	}
-	return p;
-}
-
 int
-cmd_resource_put(struct ctx *ctx, int argc, char **argv)
+cmd_whoami(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "value", required_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct error err = { "" };
-	const char *file = NULL, *value = NULL, *rpath;
-	uint8_t *data = NULL;
-	size_t len = 0;
+	json_t *me = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'f':
-			file = optarg;
-			break;
-		case 'V':
-			value = optarg;
+		case 'j':
+			ctx->json = 1;
 			break;
 		case 'h':
 			return ctl_help(ctx);
@@ -148,45 +65,126 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
-	if ((rpath = path_operand(ctx, argc, argv, &rc)) == NULL)
+	if (optind < argc)
+		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	if ((rc = apiclient_json(ctx, "GET", "/api/v1/whoami", NULL,
+	    &me)) != EXIT_OK)
 		return rc;
-	if ((file == NULL) == (value == NULL))
-		return ctl_usage(ctx, "give exactly one of --file FILE and "
-		    "--value STRING");
-	if (file != NULL) {
-		if (file_read_all(file, RESOURCE_FILE_MAX, &data, &len,
-		    &err) == -1)
-			return ctl_fail("%s", err.msg);
-		rc = admin_resource(ctx, "POST", rpath, data, len);
-		secret_free(data, len);
-	} else {
-		len = strlen(value);
-		rc = admin_resource(ctx, "POST", rpath, value, len);
+	if (ctx->json)
+		rc = output_json(me);
+	else {
+		output_kv_json("actor", json_object_get(me, "actor"));
+		output_kv_json("role", json_object_get(me, "role"));
+		output_kv_json("sub", json_object_get(me, "sub"));
+		output_kv_json("mode", json_object_get(me, "mode"));
+		output_kv_time("expires", json_object_get(me, "exp"));
 	}
-	if (rc == EXIT_OK)
-		printf("stored %s (%zu bytes)\n", rpath, len);
+	json_decref(me);
 	return rc;
 }
 
+/* Append "&name=escaped(value)" to b when value is set. */
+static void
+query_add(struct buf *b, const char *name, const char *value)
+{
+	char *esc;
+
+	if (value == NULL)
+		return;
+	esc = apiclient_escape(value);
+	buf_printf(b, "&%s=%s", name, esc);
+	free(esc);
+}
+
 int
-cmd_resource_delete(struct ctx *ctx, int argc, char **argv)
+cmd_audit(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "action", required_argument, NULL, 'a' },
+		{ "actor", required_argument, NULL, 'A' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *rpath;
+	const char *action = NULL, *actor = NULL, *since = NULL, *until = NULL;
+	struct buf q = { 0 };
+	json_t *page = NULL, *items, *it;
+	struct table *t;
+	long limit = 50;
+	int64_t tm;
+	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (ch == 'h')
+	while ((ch = getopt_long(argc, argv, ":n:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			action = optarg;
+			break;
+		case 'A':
+			actor = optarg;
+			break;
+		case 's':
+		case 'u':
+			if (time_parse_rfc3339(optarg, &tm) == -1)
+				return ctl_usage(ctx, "--%s: expected an RFC "
+				    "3339 time (2025-01-31T12:00:00Z), got "
+				    "'%s'", ch == 's' ? "since" : "until",
+				    optarg);
+			if (ch == 's')
+				since = optarg;
+			else
+				until = optarg;
+			break;
+		case 'n':
+			if (ctl_parse_int(optarg, 1, 1000, &limit) == -1)
+				return ctl_usage(ctx, "--limit: expected "
+				    "1-1000, got '%s'", optarg);
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
 			return ctl_help(ctx);
-		return ctl_bad_option(ctx, ch, argv);
+		default:
+			return ctl_bad_option(ctx, ch, argv);
+		}
 	}
-	if ((rpath = path_operand(ctx, argc, argv, &rc)) == NULL)
+	if (optind < argc)
+		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	buf_printf(&q, "/api/v1/audit?limit=%ld", limit);
+	query_add(&q, "action", action);
+	query_add(&q, "actor", actor);
+	query_add(&q, "since", since);
+	query_add(&q, "until", until);
+	rc = apiclient_json(ctx, "GET", buf_cstr(&q), NULL, &page);
+	buf_free(&q);
+	if (rc != EXIT_OK)
 		return rc;
-	rc = admin_resource(ctx, "DELETE", rpath, NULL, 0);
-	if (rc == EXIT_OK)
-		printf("deleted %s\n", rpath);
-	return rc;
+	if (ctx->json) {
+		rc = output_json(page);
+		json_decref(page);
+		return rc;
+	}
+	items = json_object_get(page, "items");
+	t = table_new(6, "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME",
+	    "REASON");
+	json_array_foreach(items, i, it)
+		table_add_json(t, json_object_get(it, "time"),
+		    json_object_get(it, "actor"), json_object_get(it, "action"),
+		    json_object_get(it, "target"),
+		    json_object_get(it, "outcome"),
+		    json_object_get(it, "reason"));
+	if (table_rows(t) == 0)
+		printf("no audit records match\n");
+	else
+		table_print(t, stdout);
+	if (json_is_string(json_object_get(page, "next_cursor")))
+		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
+		    table_rows(t));
+	table_free(t);
+	json_decref(page);
+	return EXIT_OK;
 }

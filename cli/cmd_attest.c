@@ -152,6 +152,21 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 	return -1;
 }
 
+/*
+ * Report a guest-side failure. Transport errors (httpc names the origin
+ * first: "https://host:port: connection failed") exit EXIT_CONN; a
+ * refusal ("POST /kbs/v0/attest: 401 ...") or a local failure EXIT_FAIL.
+ */
+static int
+guest_fail(const struct error *err)
+{
+	int conn = strncmp(err->msg, "http://", 7) == 0 ||
+	    strncmp(err->msg, "https://", 8) == 0;
+
+	ctl_fail("%s", err->msg);
+	return conn ? EXIT_CONN : EXIT_FAIL;
+}
+
 static int
 run_guest(struct ctx *ctx, const struct attest_opts *o)
 {
@@ -167,15 +182,17 @@ run_guest(struct ctx *ctx, const struct attest_opts *o)
 	if (o->init_data != NULL && file_read_all(o->init_data,
 	    INIT_DATA_MAX, &init, &initlen, &err) == -1)
 		return ctl_fail("init-data: %s", err.msg);
-	if ((c = ctx_http(ctx)) == NULL)
+	if ((c = ctx_http(ctx)) == NULL) {
+		rc = ctx->http_rc;
 		goto out;
+	}
 	if ((g = guest_new(o->alg, &err)) == NULL) {
 		ctl_fail("%s", err.msg);
 		goto out;
 	}
 	if (guest_attest(g, c, o->tee, (const char *)init, initlen,
 	    &err) == -1) {
-		ctl_fail("%s", err.msg);
+		rc = guest_fail(&err);
 		goto out;
 	}
 	tok = guest_token(g);
@@ -195,7 +212,7 @@ run_guest(struct ctx *ctx, const struct attest_opts *o)
 		rpath = xasprintf("resource/%s", o->resource);
 		if (guest_get(g, c, rpath, o->bearer, &pt, &ptlen,
 		    &err) == -1) {
-			ctl_fail("%s", err.msg);
+			rc = guest_fail(&err);
 			goto out;
 		}
 		if (ctl_write_secret(o->out, pt, ptlen, &err) == -1) {

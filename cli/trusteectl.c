@@ -25,15 +25,86 @@ static const struct cmd cmds[] = {
 	  "Create an Ed25519 admin key pair: the private key at FILE "
 	  "(default ./admin.pem, mode 0600) and the public key at FILE.pub; "
 	  "prints both paths.", cmd_keygen },
-	{ "resource", "put", "REPO/TYPE/TAG (--file FILE | --value STRING)",
-	  "Store a resource (admin; overwrites).", cmd_resource_put },
+	{ "status", NULL, "[--json]",
+	  "Server health: each component (store, sealer, policy engine, "
+	  "verifiers, admin mode) with an admin key, else the liveness probe "
+	  "only. Exit 1 when degraded.", cmd_status },
+	{ "whoami", NULL, "[--json]",
+	  "Show how the server sees the admin token: actor, role, mode.",
+	  cmd_whoami },
+	{ "resource", "list", "[--prefix REPO[/TYPE[/TAG]]] [--json]",
+	  "List resources (metadata only: values are never shown).",
+	  cmd_resource_list },
+	{ "resource", "info", "REPO/TYPE/TAG [--json]",
+	  "Show a resource's metadata.", cmd_resource_info },
+	{ "resource", "versions", "REPO/TYPE/TAG [--json]",
+	  "List the kept versions of a resource, newest first.",
+	  cmd_resource_versions },
+	{ "resource", "put", "REPO/TYPE/TAG (--file FILE | --value STRING) "
+	  "[--content-type TYPE] [--json]",
+	  "Store a resource as a new version (FILE - is standard input); "
+	  "prints the version.", cmd_resource_put },
+	{ "resource", "delete", "REPO/TYPE/TAG [--json]",
+	  "Delete a resource and all its versions.", cmd_resource_delete },
+	{ "resource", "restore", "REPO/TYPE/TAG VERSION [--json]",
+	  "Make a kept version active again (as a new version).",
+	  cmd_resource_restore },
 	{ "resource", "get", "REPO/TYPE/TAG [--out FILE] [--tee sample] "
 	  "[--key-alg ALG] [--rsa] [--bearer] [--init-data FILE] "
 	  "[--token-out FILE] [--print-token]",
 	  "Fetch a resource as a guest would: same as attest --resource.",
 	  cmd_resource_get },
-	{ "resource", "delete", "REPO/TYPE/TAG",
-	  "Delete a resource (admin).", cmd_resource_delete },
+	{ "policy", "list", "[--kind attestation|resource] [--json]",
+	  "List policies with their active version.", cmd_policy_list },
+	{ "policy", "get", "[--kind KIND] [--id ID] [--version N] "
+	  "[--out FILE] [--json]",
+	  "Print a policy's Lua text (the active version by default). KIND "
+	  "is attestation (default) or resource; ID defaults to default_cpu "
+	  "(attestation) or resource-policy (resource).", cmd_policy_get },
+	{ "policy", "set", "[--kind KIND] [--id ID] FILE [--json]",
+	  "Upload Lua policy text (FILE - is standard input) as the new "
+	  "active version; prints it. A compile error prints the server's "
+	  "message and the offending line of FILE, and exits 1.",
+	  cmd_policy_set },
+	{ "policy", "test", "[--kind KIND] [--id ID] [--version N | FILE] "
+	  "--input INPUT.json [--json]",
+	  "Dry run: evaluate the stored policy (or version N, or the text of "
+	  "FILE) on INPUT.json without storing anything; prints result, "
+	  "status, reason and log. Exit 1 when the policy fails or a "
+	  "resource policy denies.", cmd_policy_test },
+	{ "policy", "versions", "[--kind KIND] [--id ID] [--json]",
+	  "List a policy's versions, newest first.", cmd_policy_versions },
+	{ "policy", "restore", "[--kind KIND] [--id ID] VERSION [--json]",
+	  "Make an older version active again (recorded as a new version).",
+	  cmd_policy_restore },
+	{ "rv", "add", "NAME VALUE-JSON [--expires RFC3339 | --days N] "
+	  "[--json]",
+	  "Add or replace a reference value (any JSON: '\"abc\"', '[1,2]', "
+	  "'{...}'); default lifetime 12 months.", cmd_rv_add },
+	{ "rv", "list", "[--state valid|expired|revoked] [--json]",
+	  "List reference values with their state.", cmd_rv_list },
+	{ "rv", "get", "NAME [--json]",
+	  "Show one reference value.", cmd_rv_get },
+	{ "rv", "revoke", "NAME --reason TEXT [--json]",
+	  "Revoke a reference value: policies stop seeing it; it stays "
+	  "listed.", cmd_rv_revoke },
+	{ "rv", "import", "ENVELOPE.json [--json]",
+	  "Register the values of a Trustee RVPS message "
+	  "{\"version\":\"0.1.0\",\"type\":\"sample\"|\"swid\"|\"corim\","
+	  "\"payload\":BASE64} (as rvps-tool sends it); all or nothing.",
+	  cmd_rv_import },
+	{ "audit", NULL, "[--action PREFIX] [--actor ACTOR] [--since TIME] "
+	  "[--until TIME] [--limit N] [--json]",
+	  "Show the audit trail, newest first (default 50 records).",
+	  cmd_audit },
+	{ "token", "decode", "TOKEN|FILE|- [--json]",
+	  "Decode an attestation token locally (no server, nothing checked): "
+	  "header, times, EAR status and trust vector per submodule, claims.",
+	  cmd_token_decode },
+	{ "token", "verify", "TOKEN|FILE|- [--jwks] [--json]",
+	  "Verify a token: by the server (POST /api/v1/tokens/verify) when an "
+	  "admin key is given, else (or with --jwks) against the server's "
+	  "public JWKS. Exit 1 when it does not verify.", cmd_token_verify },
 	{ "attest", NULL, "--tee TEE [--key-alg p256|p521|rsa-oaep-256|rsa1_5] "
 	  "[--rsa] [--bearer] [--resource REPO/TYPE/TAG] [--init-data FILE] "
 	  "[--out FILE] [--token-out FILE] [--print-token]",
@@ -42,6 +113,15 @@ static const struct cmd cmds[] = {
 	  "(or write it to --token-out). With --resource, fetch and decrypt "
 	  "it (session cookie, or the token as Bearer with --bearer) and "
 	  "write the raw bytes to stdout or --out (mode 0600).", cmd_attest },
+	{ "evidence", "verify", "--evidence FILE [--tee TEE] [--report-data HEX] "
+	  "[--init-data-hash HEX] [--at RFC3339] [--collateral DIR|FILE] "
+	  "[--cert-cache DIR] [--vcek FILE] [--raw] [--kds-url URL] "
+	  "[--pccs-url URL]",
+	  "Verify evidence locally with the server's verifiers (no server): "
+	  "evidence JSON as a guest sends it, or a raw SNP report, DCAP quote "
+	  "or TPMS_ATTEST (detected, or forced with --raw; then --tee may be "
+	  "omitted). Prints the claims as JSON; exit 1 with the reason if "
+	  "rejected.", cmd_evidence_verify },
 	{ "help", NULL, "[COMMAND]", "Show this help, or a command's.",
 	  cmd_help },
 };
@@ -55,6 +135,9 @@ static const char global_usage[] =
     "  --cacert FILE      CA certificates for https (env TRUSTEE_CACERT;\n"
     "                     default: the system store)\n"
     "  --admin-key FILE   admin private key (env TRUSTEE_ADMIN_KEY)\n"
+    "  --role ROLE        role claim of admin tokens (env TRUSTEE_ROLE;\n"
+    "                     default " ADMIN_ROLE ")\n"
+    "  --json             print the API's JSON answer instead of tables\n"
     "  --timeout SECONDS  per-request timeout (default 60)\n"
     "  -v, --verbose      log the HTTP exchanges to stderr\n"
     "  -h, --help         show this help\n";
@@ -122,8 +205,10 @@ print_usage(FILE *f, const char *name, const char *sub)
 		print_cmd(f, &cmds[i]);
 	}
 	if (name == NULL)
-		fprintf(f, "\nExit status: 0 success, 1 failure or refusal by "
-		    "the server, 2 usage error.\n");
+		fprintf(f, "\nExit status: 0 success; 1 refused by the server "
+		    "(not found, invalid,\nrole not allowed) or failed "
+		    "(verification, unhealthy); 2 usage error;\n3 server "
+		    "unreachable or credentials rejected (401).\n");
 }
 
 int
@@ -191,8 +276,11 @@ ctx_http(struct ctx *ctx)
 	if (ctx->http == NULL) {
 		ctx->http = httpc_new(ctx->url, ctx->cacert, ctx->timeout_s,
 		    &err);
-		if (ctx->http == NULL)
+		if (ctx->http == NULL) {
 			ctl_fail("%s", err.msg);
+			ctx->http_rc = strncmp(err.msg, "invalid URL",
+			    11) == 0 ? EXIT_USAGE : EXIT_CONN;
+		}
 	}
 	return ctx->http;
 }
@@ -262,6 +350,33 @@ ctl_write_secret(const char *path, const void *data, size_t len,
 	if (close(fd) == -1)
 		return error_set(err, "%s: %s", path, strerror(errno));
 	return 0;
+}
+
+int
+ctl_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ctl_read_input(const char *path, size_t max, uint8_t **out, size_t *len,
+    struct error *err)
+{
+	if (strcmp(path, "-") == 0) {
+		if (file_read_all("/dev/stdin", max, out, len, err) == -1)
+			return error_set(err, "standard input: cannot read "
+			    "(or larger than %zu bytes)", max);
+		return 0;
+	}
+	return file_read_all(path, max, out, len, err);
 }
 
 static int
@@ -357,6 +472,8 @@ main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "cacert", required_argument, NULL, 'c' },
 		{ "admin-key", required_argument, NULL, 'k' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -374,6 +491,8 @@ main(int argc, char **argv)
 	ctx.cacert = (s = getenv("TRUSTEE_CACERT")) != NULL && *s ? s : NULL;
 	ctx.admin_key = (s = getenv("TRUSTEE_ADMIN_KEY")) != NULL && *s ? s :
 	    NULL;
+	ctx.role = (s = getenv("TRUSTEE_ROLE")) != NULL && *s ? s :
+	    ADMIN_ROLE;
 	ctx.timeout_s = DEFAULT_TIMEOUT;
 
 	opterr = 0;
@@ -387,6 +506,14 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			ctx.admin_key = optarg;
+			break;
+		case 'r':
+			if (*optarg == '\0')
+				return ctl_usage(&ctx, "--role: empty role");
+			ctx.role = optarg;
+			break;
+		case 'j':
+			ctx.json = 1;
 			break;
 		case 't':
 			if (parse_timeout(optarg, &ctx.timeout_s) == -1)

@@ -7,13 +7,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
 #include "../lib/httpc.h"
 #include "../lib/util.h"
 
-/* Exit codes. */
+/* Exit codes (documented in man/trusteectl.8; scripts rely on them). */
 #define EXIT_OK		0
-#define EXIT_FAIL	1	/* the server refused, or the operation failed */
+#define EXIT_FAIL	1	/* the server refused (said no, not found,
+				   invalid input, role not allowed) or the
+				   operation failed (verification, unhealthy) */
 #define EXIT_USAGE	2	/* unknown command/option, missing argument */
+#define EXIT_CONN	3	/* cannot reach the server (connect, TLS,
+				   timeout) or it rejected our credentials
+				   (401: bad, expired or unknown admin key) */
 
 #define DEFAULT_URL	"https://127.0.0.1:8080"
 #define DEFAULT_TIMEOUT	60
@@ -25,10 +32,13 @@ struct ctx {
 	const char *url;
 	const char *cacert;
 	const char *admin_key;
+	const char *role;	/* "role" claim of admin tokens */
 	int timeout_s;
 	int verbose;
+	int json;		/* --json: print the API's JSON as is */
 	const struct cmd *cmd;	/* the command being run */
 	struct httpc *http;	/* created by ctx_http() */
+	int http_rc;		/* exit code when ctx_http() failed */
 };
 
 struct cmd {
@@ -51,7 +61,8 @@ int ctl_help(struct ctx *ctx);
  * starting with ':'); returns EXIT_USAGE. */
 int ctl_bad_option(struct ctx *ctx, int ch, char **argv);
 /* The HTTP client for --url (created on first use), or NULL after
- * printing the error. */
+ * printing the error, with ctx->http_rc set: EXIT_USAGE for a malformed
+ * --url, EXIT_CONN otherwise (CA file unreadable, TLS setup). */
 struct httpc *ctx_http(struct ctx *ctx);
 /*
  * Check "REPO/TYPE/TAG" (an optional "kbs:///" prefix is dropped):
@@ -65,10 +76,118 @@ const char *ctl_resource_path(const char *s);
 int ctl_write_secret(const char *path, const void *data, size_t len,
     struct error *err);
 
+/* Parse a decimal integer in [min, max]; 0 or -1. */
+int ctl_parse_int(const char *s, long min, long max, long *out);
+/* Read a whole file, or standard input for "-" (at most max bytes;
+ * *out is malloc'd and NUL-terminated). */
+int ctl_read_input(const char *path, size_t max, uint8_t **out, size_t *len,
+    struct error *err);
+
+/* output.c: tables and JSON on stdout. */
+struct table;
+/* A copy of s that is safe on a terminal: control characters escaped
+ * (\n, \t, \xNN), cut to max columns with "..." (0: no limit). NULL
+ * gives "-". */
+char *output_sanitize(const char *s, size_t max);
+/* A table cell for a JSON value: strings as is, null "-", booleans
+ * yes/no, anything else compact JSON; sanitized and cut. */
+char *output_cell(const json_t *v);
+/* A table with ncols columns whose headers follow (const char *). */
+struct table *table_new(size_t ncols, ...);
+/* Add a row of ncols strings (const char *, NULL shown as "-"), each
+ * cut at 64 columns; table_add_whole does not cut. */
+void table_add(struct table *t, ...);
+void table_add_whole(struct table *t, ...);
+/* Add a row of ncols JSON values (const json_t *, NULL shown as "-"). */
+void table_add_json(struct table *t, ...);
+size_t table_rows(const struct table *t);
+/* Print with columns aligned by two spaces. */
+void table_print(const struct table *t, FILE *f);
+void table_free(struct table *t);
+/* "key:        value" lines (value sanitized). */
+void output_kv(const char *key, const char *value);
+void output_kv_json(const char *key, const json_t *value);
+/* A unix time (integer) as RFC 3339; anything else as output_kv_json. */
+void output_kv_time(const char *key, const json_t *value);
+/* Pretty-print v and a newline to stdout; returns an exit code. */
+int output_json(const json_t *v);
+/* Write text verbatim, adding a final newline if it lacks one. */
+void output_text_block(const char *text, size_t len);
+
+/* apiclient.c: requests to the /api/v1 admin API. */
+/* Flags of apiclient_call:
+ * API_AUTH             send an admin token (--admin-key, --role);
+ * API_RAW              the answer may be non-JSON: *out is then a JSON
+ *                      string of the body;
+ * API_KEEP_ERROR_BODY  on a refusal, *out still gets the JSON body (the
+ *                      message is printed);
+ * API_ACCEPT_503       a 503 with a JSON body is an answer (health). */
+#define API_AUTH		0x1
+#define API_RAW			0x2
+#define API_KEEP_ERROR_BODY	0x4
+#define API_ACCEPT_503		0x8
+/* Percent-encode s for one path segment or query value (malloc'd). */
+char *apiclient_escape(const char *s);
+/*
+ * Send one request (body of len bytes with Content-Type ctype, default
+ * application/json, or no body when body is NULL). Returns EXIT_OK with
+ * *out the parsed JSON answer (NULL when empty), or the exit code after
+ * printing why: EXIT_FAIL when the server said no (its problem detail),
+ * EXIT_CONN when it cannot be reached or answered 401, EXIT_USAGE when
+ * API_AUTH is set and no admin key was given.
+ */
+int apiclient_call(struct ctx *ctx, const char *method, const char *path,
+    int flags, const char *ctype, const void *body, size_t len,
+    json_t **out);
+/* apiclient_call with API_AUTH and an optional JSON body. */
+int apiclient_json(struct ctx *ctx, const char *method, const char *path,
+    const json_t *body, json_t **out);
+/* Pages a list endpoint follows at most (1000 items each). */
+#define API_MAX_PAGES	1000
+/* GET every page of a paginated list (path may carry a query) and
+ * return all "items" in one new array. Returns an exit code. */
+int apiclient_list(struct ctx *ctx, const char *path, json_t **items);
+/* Print items as the API's list shape {"items": [...], "next_cursor":
+ * null} (for --json after apiclient_list). */
+int apiclient_print_list(const json_t *items);
+
 /* cmd_admin.c */
 int cmd_keygen(struct ctx *ctx, int argc, char **argv);
+int cmd_whoami(struct ctx *ctx, int argc, char **argv);
+int cmd_audit(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_resource.c */
 int cmd_resource_put(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_delete(struct ctx *ctx, int argc, char **argv);
+int cmd_resource_list(struct ctx *ctx, int argc, char **argv);
+int cmd_resource_versions(struct ctx *ctx, int argc, char **argv);
+int cmd_resource_info(struct ctx *ctx, int argc, char **argv);
+int cmd_resource_restore(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_policy.c */
+int cmd_policy_list(struct ctx *ctx, int argc, char **argv);
+int cmd_policy_get(struct ctx *ctx, int argc, char **argv);
+int cmd_policy_set(struct ctx *ctx, int argc, char **argv);
+int cmd_policy_test(struct ctx *ctx, int argc, char **argv);
+int cmd_policy_versions(struct ctx *ctx, int argc, char **argv);
+int cmd_policy_restore(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_rv.c */
+int cmd_rv_add(struct ctx *ctx, int argc, char **argv);
+int cmd_rv_list(struct ctx *ctx, int argc, char **argv);
+int cmd_rv_get(struct ctx *ctx, int argc, char **argv);
+int cmd_rv_revoke(struct ctx *ctx, int argc, char **argv);
+int cmd_rv_import(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_token.c */
+int cmd_token_decode(struct ctx *ctx, int argc, char **argv);
+int cmd_token_verify(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_status.c */
+int cmd_status(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_evidence.c (owned by the azure workstream) */
+int cmd_evidence_verify(struct ctx *ctx, int argc, char **argv);
 
 /* cmd_attest.c */
 int cmd_attest(struct ctx *ctx, int argc, char **argv);
