@@ -1,15 +1,74 @@
 /*
- * az_tdx_vtpm.c: the az-tdx-vtpm verifier (placeholder until it lands; refuses everything).
+ * az_tdx_vtpm.c: the az-tdx-vtpm verifier, an Azure TDX confidential VM
+ * attesting through its paravisor's vTPM (reference/
+ * attestation-service.md §1.7).
+ *
+ * Chain of trust: Intel SGX Root CA -> PCK -> QE -> attestation key signs
+ * the TD quote (fully verified by dcap.c: chain, CRLs, collateral, QE
+ * identity, TCB level), whose REPORTDATA[0..32] is SHA-256 of the HCL
+ * variable data, which holds the vTPM attestation key HCLAkPub, which
+ * signs the TPM quote whose extraData is the session's report data.
+ *
+ * As for Azure SNP, the TD quote's REPORTDATA and MRCONFIGID are not
+ * compared with the expected values (the vTPM carries them); the TDREPORT
+ * inside the HCL report is not used (its MAC is only verifiable on the
+ * platform); there is no event log. Order of checks: vTPM quote signature
+ * and PCR digest, TD quote, HCL binding, then report data, v2 user-data,
+ * init data (PCR8).
+ *
+ * Claims: the TDX claims of dcap.c (quote.*, td_attributes.*,
+ * platform_instance_id, DCAP supplemental), tpm{pcrNN}; hoisted
+ * report_data = hex(quote nonce), init_data = hex(PCR8).
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcap.h"
+#include "hcl.h"
+#include "tpm.h"
 #include "verifier.h"
 
 static int
 az_tdx_vtpm_verify(const struct verifier_input *in, json_t **claims,
     struct error *err)
 {
-	(void)in;
+	struct hcl_evidence e;
+	struct hcl_report h;
+	struct tpm_attest att;
+	struct dcap_quote q;
+	json_t *c = NULL;
+	int rc = -1;
+
 	*claims = NULL;
-	return error_set(err, "az-tdx-vtpm: not supported by this build");
+	if (in->report_data == NULL)
+		return error_set(err, "az-tdx-vtpm needs the expected report "
+		    "data (the vTPM quote nonce), none was given");
+	if (hcl_evidence_parse(in->evidence, 1, &e, err) != 0)
+		return error_prefix(err, "az-tdx-vtpm evidence");
+	if (hcl_report_parse(e.hcl, e.hcl_len, HCL_REPORT_TYPE_TDX, &h,
+	    err) != 0) {
+		hcl_evidence_free(&e);
+		return -1;
+	}
+	if (hcl_verify_tpm_quote(&e, &h, &att, err) != 0)
+		goto out;
+	if (dcap_verify_td_quote(e.hw, e.hw_len, in->now, &q, &c, err) != 0) {
+		error_prefix(err, "TD quote");
+		goto out;
+	}
+	if (hcl_check_var_data_hash(&h, q.report_data, 64, "TD quote",
+	    err) != 0)
+		goto out;
+	if (hcl_check_bindings(in, &e, &h, &att, c, err) != 0)
+		goto out;
+	*claims = c;
+	c = NULL;
+	rc = 0;
+out:
+	json_decref(c);
+	hcl_report_free(&h);
+	hcl_evidence_free(&e);
+	return rc;
 }
 
 const struct verifier_backend verifier_az_tdx_vtpm = {

@@ -1,0 +1,99 @@
+#!/bin/sh
+# verify.sh: verifier throughput on the real test vectors compared with
+# the raw ECDSA verify speed of this machine's OpenSSL.
+#
+# Usage: sh tests/bench/verify.sh [-n N] [--strict] [verifybench options]
+# Runs tests/bench/verifybench (built by `make`; single-threaded, warm
+# cache, fixed time inside each vector's window; rates per CPU second),
+# then `openssl speed -seconds 3 ecdsap384 ecdsap256`, and prints for each TEE
+# its verifications/s as a share of one ECDSA verify/s:
+#   SNP (one P-384 verify per report once the VCEK chain is cached) vs
+#   P-384 verify, target >= 70%;
+#   TDX (quote signature, plus the QE report, PCK chain and collateral
+#   as far as dcap caches them) vs P-256 verify, target >= 50%.
+# SGX is reported against P-256 like TDX, TPM (RSA-2048) for information.
+# Exit status: verifybench's, or 3 with --strict when a target is missed.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bench=$top/tests/bench/verifybench
+strict=0
+n=2000
+args=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--strict) strict=1 ;;
+	-n) n=$2; shift ;;
+	*) args="$args $1" ;;
+	esac
+	shift
+done
+if [ ! -x "$bench" ]; then
+	echo "verify.sh: $bench not built; run make first" >&2
+	exit 1
+fi
+if [ -z "${TRUSTEE_TESTVECTORS:-}" ]; then
+	TRUSTEE_TESTVECTORS=$(cd "$top/.." && pwd)/shared/testvectors
+	export TRUSTEE_TESTVECTORS
+fi
+
+out=$(mktemp /tmp/verifybench.XXXXXX) || exit 1
+trap 'rm -f "$out" "$out.ssl"' EXIT INT TERM
+
+# shellcheck disable=SC2086 # args is split on purpose
+"$bench" -n "$n" $args | tee "$out"
+status=$?
+# tee hides verifybench's status; recover it from the output.
+grep -q 'FAILED' "$out" && status=1
+
+echo
+echo "openssl speed -seconds 3 ecdsap384 ecdsap256 (single-threaded):"
+if ! openssl speed -seconds 3 ecdsap384 ecdsap256 >"$out.ssl" 2>/dev/null; then
+	echo "verify.sh: openssl speed failed" >&2
+	exit 1
+fi
+grep -E 'nistp(256|384)\)' "$out.ssl"
+# Lines: " 256 bits ecdsa (nistp256)   0.0000s   0.0001s  41234.0  13456.7"
+# (the last column is verify/s).
+p256=$(awk '/\(nistp256\)/ { v = $NF } END { print v }' "$out.ssl")
+p384=$(awk '/\(nistp384\)/ { v = $NF } END { print v }' "$out.ssl")
+echo "ECDSA verify/s: P-256 $p256, P-384 $p384"
+echo
+
+# Best case per TEE from the RESULT lines: the CPU-time rate (per_s), or
+# with "wall" the wall-clock rate.
+rate() {
+	awk -v t="$1" -v m="${2:-cpu}" '$1 == "RESULT" && $2 == "tee=" t {
+		split($5, a, "="); split($8, b, "=")
+		v = (m == "wall") ? b[2] + 0 : a[2] + 0
+		if (v > best) best = v }
+		END { print best + 0 }' "$out"
+}
+missed=0
+ratio() {	# tee, rate, reference rate, reference name, target %
+	if [ "$(echo "$2" | awk '{ print ($1 > 0) }')" != 1 ]; then
+		echo "$1: no result"
+		return
+	fi
+	echo "$1 $2 $3 $4 $5" | awk '{
+		r = 100 * $2 / $3
+		verdict = ($5 > 0) ? (r >= $5 ? "meets" : "BELOW") " target " $5 "%" : "for information"
+		printf "%-4s %10.1f verifies/s = %5.1f%% of %s verify/s (%s)\n", $1, $2, r, $4, verdict
+		exit (($5 > 0 && r < $5) ? 1 : 0) }' || missed=1
+}
+echo "verifications per CPU second (openssl speed divides by CPU time too):"
+ratio snp "$(rate snp)" "$p384" P-384 70
+ratio tdx "$(rate tdx)" "$p256" P-256 50
+ratio sgx "$(rate sgx)" "$p256" P-256 0
+echo "verifications per wall-clock second (for information; lower on a busy machine):"
+ratio snp "$(rate snp wall)" "$p384" P-384 0
+ratio tdx "$(rate tdx wall)" "$p256" P-256 0
+ratio sgx "$(rate sgx wall)" "$p256" P-256 0
+tpm=$(rate tpm)
+[ "$(echo "$tpm" | awk '{ print ($1 > 0) }')" = 1 ] &&
+	echo "tpm  $(printf '%10.1f' "$tpm") verifies/s (RSA-2048 PKCS#1 v1.5; no ECDSA reference)"
+echo "(single-threaded: one verification at a time on one core)"
+
+[ "$status" -ne 0 ] && exit "$status"
+[ "$strict" = 1 ] && [ "$missed" = 1 ] && exit 3
+exit 0
