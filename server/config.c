@@ -7,6 +7,7 @@
  * config_load returns non-zero.
  */
 #include <arpa/inet.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,6 +458,493 @@ set_admin_mode(struct loader *ld, struct config *cfg,
 		cfg->admin_mode = modes[i];
 }
 
+/*
+ * The Trustee form of [admin] (reference kbs-server.md §6):
+ *   authorization_mode = "InsecureAllowAll" | "DenyAll" |
+ *                        "AuthenticatedAuthorization"
+ *   [admin.authentication.bearer_jwt] identity_providers = [{...}]
+ *   [admin.authorization.regex_acl] acls = [{role, allowed_endpoints}]
+ * Cross-key rules (one form only, what each mode needs) are checked in
+ * check_admin once everything is read.
+ */
+static const char *const admin_authz_modes[] = {
+	"InsecureAllowAll", "DenyAll", "AuthenticatedAuthorization", NULL
+};
+
+static void
+set_admin_authz_mode(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	static const enum admin_mode modes[] = {
+		ADMIN_INSECURE_ALLOW_ALL, ADMIN_DENY_ALL, ADMIN_AUTHENTICATED
+	};
+	int i = get_choice(ld, def, v, line);
+
+	if (i >= 0) {
+		cfg->admin_mode = modes[i];
+		cfg->admin_trustee_form = 1;
+	}
+}
+
+static void
+set_admin_legacy(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	(void)cfg;
+	(void)v;
+	problem(ld, line, "admin.%s: the legacy Trustee form is not supported; "
+	    "use authorization_mode = \"AuthenticatedAuthorization\" (or "
+	    "mode = \"bearer_jwt\" with public_keys)", def->key);
+}
+
+/* The line of lines-node n's member key (0 when unknown). */
+static int
+admin_line(const json_t *n, const char *key, int fallback)
+{
+	int l = first_line(json_object_get(n, key));
+
+	return l > 0 ? l : fallback;
+}
+
+/* Check that table t has only the listed keys. */
+static int
+admin_only_keys(struct loader *ld, const char *where, json_t *t,
+    const json_t *lt, int line, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	char esc[128];
+	int i, bad = 0;
+
+	json_object_foreach(t, k, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], k) == 0)
+				break;
+		if (keys[i] == NULL) {
+			problem(ld, admin_line(lt, k, line), "%s: unknown key "
+			    "'%s'%s", where, log_escape(k, esc, sizeof(esc)),
+			    strcmp(k, "type") == 0 ? " (the legacy Trustee "
+			    "form is not supported)" : "");
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* Optional non-empty string member; -1 (problem recorded) if mistyped. */
+static int
+admin_opt_string(struct loader *ld, const char *where, json_t *t,
+    const json_t *lt, int line, const char *key, const char **out)
+{
+	json_t *v = json_object_get(t, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		problem(ld, admin_line(lt, key, line), "%s.%s: expected a "
+		    "non-empty string, got %s", where, key, json_is_string(v) ?
+		    "an empty string" : type_name(v));
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* A key location: plain path (relative to the config file) or file://;
+ * https:// is refused (keys are loaded offline, once, at start). */
+static char *
+admin_key_uri(struct loader *ld, const char *where, const char *uri,
+    int line)
+{
+	if (strncmp(uri, "file://", 7) == 0) {
+		if (uri[7] != '/') {
+			problem(ld, line, "%s: \"%s\": a file:// URI needs an "
+			    "absolute path (file:///...)", where, uri);
+			return NULL;
+		}
+		return xstrdup(uri + 7);
+	}
+	if (strncmp(uri, "https://", 8) == 0 || strncmp(uri, "http://", 7) ==
+	    0) {
+		problem(ld, line, "%s: \"%s\": fetching keys over the network "
+		    "is not supported offline; copy the key to a file and name "
+		    "its path (or file:// URI)", where, uri);
+		return NULL;
+	}
+	if (strstr(uri, "://") != NULL) {
+		problem(ld, line, "%s: \"%s\": unsupported URI scheme (use a "
+		    "path or file://)", where, uri);
+		return NULL;
+	}
+	return resolve(ld, uri);
+}
+
+/*
+ * The line on which each element of the array value of the key defined
+ * at keyline starts (the TOML reader records one line per array value;
+ * the [admin] arrays of inline tables want one per element). Reads the
+ * file again; out[i] = 0 for elements it cannot place.
+ */
+static void
+admin_array_lines(const struct loader *ld, int keyline, int *out, size_t n)
+{
+	uint8_t *text = NULL;
+	const char *p, *end;
+	size_t len, idx = 0;
+	int line = 1, depth = 0, expect = 0;
+
+	memset(out, 0, n * sizeof(*out));
+	if (keyline <= 0 || file_read_all(ld->path, CONFIG_MAX_FILE, &text,
+	    &len, NULL) != 0)
+		return;
+	p = (const char *)text;
+	end = p + len;
+	for (; p < end && line < keyline; p++)
+		if (*p == '\n')
+			line++;
+	while (p < end && *p != '=' && *p != '\n')
+		p++;
+	for (; p < end && idx < n; p++) {
+		char c = *p;
+
+		if (c == '\n') {
+			line++;
+			continue;
+		}
+		if (c == '#') {
+			while (p + 1 < end && p[1] != '\n')
+				p++;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '=')
+			continue;
+		if (depth == 1 && expect && c != ']' && c != ',') {
+			out[idx++] = line;
+			expect = 0;
+		}
+		if (c == '"' || c == '\'') {
+			int triple = p + 2 < end && p[1] == c && p[2] == c;
+
+			p += triple ? 3 : 1;
+			while (p < end && !(triple ? (p + 2 < end && p[0] == c &&
+			    p[1] == c && p[2] == c) : *p == c)) {
+				if (*p == '\n')
+					line++;
+				if (c == '"' && *p == '\\' && p + 1 < end)
+					p++;
+				p++;
+			}
+			if (triple)
+				p += 2;
+			continue;
+		}
+		if (c == '[' || c == '{') {
+			if (depth++ == 0)
+				expect = 1;
+		} else if (c == ']' || c == '}') {
+			if (--depth <= 0)
+				break;
+		} else if (c == ',' && depth == 1)
+			expect = 1;
+	}
+	free(text);
+}
+
+static void
+admin_idp(struct loader *ld, struct config *cfg, json_t *t, const json_t *lt,
+    int line, size_t idx)
+{
+	static const char *const keys[] = { "issuer", "audience",
+	    "public_key_uri", "jwk_set_uri", NULL };
+	struct config_admin_idp *p;
+	const char *iss, *aud, *pk, *jwks;
+	char where[96];
+	int bad = 0;
+
+	snprintf(where, sizeof(where), "admin.authentication.bearer_jwt."
+	    "identity_providers[%zu]", idx);
+	if (!json_is_object(t)) {
+		problem(ld, line, "%s: expected a table ({ public_key_uri = "
+		    "... }), got %s", where, type_name(t));
+		return;
+	}
+	line = first_line(lt) > 0 ? first_line(lt) : line;
+	bad |= admin_only_keys(ld, where, t, lt, line, keys);
+	bad |= admin_opt_string(ld, where, t, lt, line, "issuer", &iss);
+	bad |= admin_opt_string(ld, where, t, lt, line, "audience", &aud);
+	bad |= admin_opt_string(ld, where, t, lt, line, "public_key_uri", &pk);
+	bad |= admin_opt_string(ld, where, t, lt, line, "jwk_set_uri", &jwks);
+	if (bad)
+		return;
+	if (pk == NULL && jwks == NULL) {
+		problem(ld, line, "%s: needs public_key_uri and/or jwk_set_uri",
+		    where);
+		return;
+	}
+	if (cfg->nadmin_idps == CONFIG_MAX_ADMIN_IDPS) {
+		problem(ld, line, "%s: at most %d identity providers", where,
+		    CONFIG_MAX_ADMIN_IDPS);
+		return;
+	}
+	p = &cfg->admin_idps[cfg->nadmin_idps];
+	memset(p, 0, sizeof(*p));
+	if (pk != NULL && (p->public_key = admin_key_uri(ld, where, pk,
+	    admin_line(lt, "public_key_uri", line))) == NULL)
+		return;
+	if (jwks != NULL && (p->jwk_set = admin_key_uri(ld, where, jwks,
+	    admin_line(lt, "jwk_set_uri", line))) == NULL) {
+		free(p->public_key);
+		p->public_key = NULL;
+		return;
+	}
+	p->issuer = iss != NULL ? xstrdup(iss) : NULL;
+	p->audience = aud != NULL ? xstrdup(aud) : NULL;
+	cfg->nadmin_idps++;
+}
+
+static void
+set_admin_authentication(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	static const char *const top[] = { "bearer_jwt", NULL };
+	static const char *const bj[] = { "identity_providers", NULL };
+	const json_t *lt = json_object_get(json_object_get(ld->lines, "admin"),
+	    "authentication");
+	const json_t *lbj, *lidps;
+	json_t *b, *idps, *item;
+	int elines[CONFIG_MAX_ADMIN_IDPS + 1];
+	size_t i;
+	int l;
+
+	if (!json_is_object(v)) {
+		wrong_type(ld, def, v, line, "a table "
+		    "([admin.authentication.bearer_jwt])");
+		return;
+	}
+	if (admin_only_keys(ld, "admin.authentication", v, lt, line, top))
+		return;
+	b = json_object_get(v, "bearer_jwt");
+	lbj = json_object_get(lt, "bearer_jwt");
+	if (b == NULL) {
+		problem(ld, line, "admin.authentication: needs "
+		    "[admin.authentication.bearer_jwt]");
+		return;
+	}
+	l = admin_line(lt, "bearer_jwt", line);
+	if (!json_is_object(b)) {
+		problem(ld, l, "admin.authentication.bearer_jwt: expected a "
+		    "table, got %s", type_name(b));
+		return;
+	}
+	if (admin_only_keys(ld, "admin.authentication.bearer_jwt", b, lbj, l,
+	    bj))
+		return;
+	idps = json_object_get(b, "identity_providers");
+	lidps = json_object_get(lbj, "identity_providers");
+	if (idps == NULL) {
+		problem(ld, l, "admin.authentication.bearer_jwt: "
+		    "identity_providers is required");
+		return;
+	}
+	l = admin_line(lbj, "identity_providers", l);
+	if (!json_is_array(idps) || json_array_size(idps) == 0) {
+		problem(ld, l, "admin.authentication.bearer_jwt."
+		    "identity_providers: expected a non-empty array of tables, "
+		    "got %s", json_is_array(idps) ? "an empty array" :
+		    type_name(idps));
+		return;
+	}
+	admin_array_lines(ld, l, elines, CONFIG_MAX_ADMIN_IDPS + 1);
+	json_array_foreach(idps, i, item)
+		admin_idp(ld, cfg, item, json_array_get(lidps, i),
+		    i <= CONFIG_MAX_ADMIN_IDPS && elines[i] > 0 ? elines[i] : l,
+		    i);
+}
+
+/* Trustee requires ^/kbs ... $; the dialect here is POSIX ERE. */
+static void
+admin_acl(struct loader *ld, struct config *cfg, json_t *t, const json_t *lt,
+    int line, size_t idx)
+{
+	static const char *const keys[] = { "role", "allowed_endpoints",
+	    NULL };
+	struct config_admin_acl *a;
+	const char *role, *re;
+	char where[80], msg[160];
+	regex_t rx;
+	size_t n;
+	int bad = 0, rc;
+
+	snprintf(where, sizeof(where), "admin.authorization.regex_acl."
+	    "acls[%zu]", idx);
+	if (!json_is_object(t)) {
+		problem(ld, line, "%s: expected a table ({ role = ..., "
+		    "allowed_endpoints = ... }), got %s", where, type_name(t));
+		return;
+	}
+	line = first_line(lt) > 0 ? first_line(lt) : line;
+	bad |= admin_only_keys(ld, where, t, lt, line, keys);
+	bad |= admin_opt_string(ld, where, t, lt, line, "role", &role);
+	bad |= admin_opt_string(ld, where, t, lt, line, "allowed_endpoints",
+	    &re);
+	if (bad)
+		return;
+	if (role == NULL || re == NULL) {
+		problem(ld, line, "%s: needs role and allowed_endpoints", where);
+		return;
+	}
+	line = admin_line(lt, "allowed_endpoints", line);
+	n = strlen(re);
+	if (strncmp(re, "^/kbs", 5) != 0 || re[n - 1] != '$' ||
+	    (n >= 2 && re[n - 2] == '\\')) {
+		problem(ld, line, "%s.allowed_endpoints: the regex must be "
+		    "anchored: start with ^/kbs and end with $", where);
+		return;
+	}
+	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		regerror(rc, &rx, msg, sizeof(msg));
+		problem(ld, line, "%s.allowed_endpoints: not a POSIX extended "
+		    "regular expression: %s", where, msg);
+		return;
+	}
+	regfree(&rx);
+	if (cfg->nadmin_acls == CONFIG_MAX_ADMIN_ACLS) {
+		problem(ld, line, "%s: at most %d ACL entries", where,
+		    CONFIG_MAX_ADMIN_ACLS);
+		return;
+	}
+	a = &cfg->admin_acls[cfg->nadmin_acls++];
+	a->role = xstrdup(role);
+	a->regex = xstrdup(re);
+}
+
+static void
+set_admin_authorization(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	static const char *const top[] = { "regex_acl", NULL };
+	static const char *const ra[] = { "acls", NULL };
+	const json_t *lt = json_object_get(json_object_get(ld->lines, "admin"),
+	    "authorization");
+	const json_t *lra, *lacls;
+	json_t *r, *acls, *item;
+	int elines[CONFIG_MAX_ADMIN_ACLS + 1];
+	size_t i;
+	int l;
+
+	if (!json_is_object(v)) {
+		wrong_type(ld, def, v, line, "a table "
+		    "([admin.authorization.regex_acl])");
+		return;
+	}
+	if (admin_only_keys(ld, "admin.authorization", v, lt, line, top))
+		return;
+	r = json_object_get(v, "regex_acl");
+	lra = json_object_get(lt, "regex_acl");
+	if (r == NULL) {
+		problem(ld, line, "admin.authorization: needs "
+		    "[admin.authorization.regex_acl]");
+		return;
+	}
+	l = admin_line(lt, "regex_acl", line);
+	if (!json_is_object(r)) {
+		problem(ld, l, "admin.authorization.regex_acl: expected a "
+		    "table, got %s", type_name(r));
+		return;
+	}
+	if (admin_only_keys(ld, "admin.authorization.regex_acl", r, lra, l,
+	    ra))
+		return;
+	acls = json_object_get(r, "acls");
+	lacls = json_object_get(lra, "acls");
+	if (acls == NULL) {
+		problem(ld, l, "admin.authorization.regex_acl: acls is "
+		    "required (it may be empty)");
+		return;
+	}
+	l = admin_line(lra, "acls", l);
+	if (!json_is_array(acls)) {
+		problem(ld, l, "admin.authorization.regex_acl.acls: expected an "
+		    "array of tables, got %s", type_name(acls));
+		return;
+	}
+	admin_array_lines(ld, l, elines, CONFIG_MAX_ADMIN_ACLS + 1);
+	json_array_foreach(acls, i, item)
+		admin_acl(ld, cfg, item, json_array_get(lacls, i),
+		    i <= CONFIG_MAX_ADMIN_ACLS && elines[i] > 0 ? elines[i] : l,
+		    i);
+}
+
+/* [admin] rules that span keys. */
+static void
+check_admin(struct loader *ld, struct config *cfg, json_t *admin)
+{
+	const json_t *la = json_object_get(ld->lines, "admin");
+	int aline = first_line(la);
+	json_t *mode = json_object_get(admin, "mode");
+	json_t *amode = json_object_get(admin, "authorization_mode");
+	json_t *keys = json_object_get(admin, "public_keys");
+	json_t *authn = json_object_get(admin, "authentication");
+	json_t *authz = json_object_get(admin, "authorization");
+
+	if (amode != NULL) {
+		if (mode != NULL)
+			problem(ld, admin_line(la, "mode", aline), "admin.mode "
+			    "and admin.authorization_mode are two forms of the "
+			    "same setting; use one");
+		if (keys != NULL)
+			problem(ld, admin_line(la, "public_keys", aline),
+			    "admin.public_keys belongs to the simple form "
+			    "(mode = \"bearer_jwt\"); with authorization_mode "
+			    "use [admin.authentication.bearer_jwt] "
+			    "identity_providers");
+		if (!cfg->admin_trustee_form)
+			return;		/* the mode itself was wrong */
+		if (cfg->admin_mode == ADMIN_AUTHENTICATED) {
+			if (authn == NULL)
+				problem(ld, admin_line(la,
+				    "authorization_mode", aline),
+				    "admin.authorization_mode "
+				    "\"AuthenticatedAuthorization\" needs "
+				    "[admin.authentication.bearer_jwt]");
+			if (authz == NULL)
+				problem(ld, admin_line(la,
+				    "authorization_mode", aline),
+				    "admin.authorization_mode "
+				    "\"AuthenticatedAuthorization\" needs "
+				    "[admin.authorization.regex_acl]");
+			return;
+		}
+		if (authn != NULL || authz != NULL)
+			problem(ld, admin_line(la, authn != NULL ?
+			    "authentication" : "authorization", aline),
+			    "admin.%s is used only with authorization_mode = "
+			    "\"AuthenticatedAuthorization\"", authn != NULL ?
+			    "authentication" : "authorization");
+		return;
+	}
+	if (authn != NULL || authz != NULL) {
+		problem(ld, admin_line(la, authn != NULL ? "authentication" :
+		    "authorization", aline), "admin.%s needs authorization_mode "
+		    "= \"AuthenticatedAuthorization\"", authn != NULL ?
+		    "authentication" : "authorization");
+		return;
+	}
+	if (cfg->admin_mode == ADMIN_BEARER_JWT && cfg->nadmin_keys == 0 &&
+	    (mode == NULL || (json_is_string(mode) &&
+	    strcmp(json_string_value(mode), "bearer_jwt") == 0))) {
+		if (keys == NULL)
+			problem(ld, aline, "admin.public_keys is required when "
+			    "admin.mode is \"bearer_jwt\" (the default)");
+		else if (json_is_array(keys) && json_array_size(keys) == 0)
+			problem(ld, first_line(json_object_get(la,
+			    "public_keys")), "admin.public_keys: must not be "
+			    "empty when admin.mode is \"bearer_jwt\"");
+	}
+}
+
 static const char *const resource_policies[] = {
 	"default", "allow_all", "deny_all", NULL
 };
@@ -514,6 +1002,12 @@ static const struct key_def key_table[] = {
 	    NULL },
 	{ "admin", "mode", set_admin_mode, 0, 0, 0, admin_modes },
 	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
+	{ "admin", "authorization_mode", set_admin_authz_mode, 0, 0, 0,
+	    admin_authz_modes },
+	{ "admin", "authentication", set_admin_authentication, 0, 0, 0,
+	    NULL },
+	{ "admin", "authorization", set_admin_authorization, 0, 0, 0, NULL },
+	{ "admin", "type", set_admin_legacy, 0, 0, 0, NULL },
 	{ "policy", "resource", set_resource_policy, 0, 0, 0,
 	    resource_policies },
 	{ "policy", "instruction_budget", set_int, OFF(policy_instructions),
@@ -579,9 +1073,8 @@ check_required(struct loader *ld, struct config *cfg, json_t *doc)
 {
 	json_t *http = json_object_get(doc, "http_server");
 	json_t *admin = json_object_get(doc, "admin");
-	json_t *keys, *v;
+	json_t *v;
 	int hline = first_line(json_object_get(ld->lines, "http_server"));
-	int aline = first_line(json_object_get(ld->lines, "admin"));
 
 	/* A requirement that hinges on a key which is itself wrong would
 	 * only repeat that problem, so it is skipped. */
@@ -596,20 +1089,7 @@ check_required(struct loader *ld, struct config *cfg, json_t *doc)
 			problem(ld, hline, "http_server.private_key is "
 			    "required unless insecure_http = true");
 	}
-	v = json_object_get(admin, "mode");
-	if (cfg->admin_mode == ADMIN_BEARER_JWT && cfg->nadmin_keys == 0 &&
-	    (v == NULL || (json_is_string(v) &&
-	    strcmp(json_string_value(v), "bearer_jwt") == 0))) {
-		keys = json_object_get(admin, "public_keys");
-		if (keys == NULL)
-			problem(ld, aline, "admin.public_keys is required when "
-			    "admin.mode is \"bearer_jwt\" (the default)");
-		else if (json_is_array(keys) && json_array_size(keys) == 0)
-			problem(ld, first_line(json_object_get(json_object_get(
-			    ld->lines, "admin"), "public_keys")),
-			    "admin.public_keys: must not be empty when "
-			    "admin.mode is \"bearer_jwt\"");
-	}
+	check_admin(ld, cfg, admin);
 }
 
 /* The directory holding path, made absolute so a later chdir is harmless. */
@@ -771,5 +1251,15 @@ config_free(struct config *cfg)
 	free(cfg->dcap_cache_dir);
 	for (i = 0; i < CONFIG_MAX_ADMIN_KEYS; i++)
 		free(cfg->admin_keys[i]);
+	for (i = 0; i < cfg->nadmin_idps; i++) {
+		free(cfg->admin_idps[i].issuer);
+		free(cfg->admin_idps[i].audience);
+		free(cfg->admin_idps[i].public_key);
+		free(cfg->admin_idps[i].jwk_set);
+	}
+	for (i = 0; i < cfg->nadmin_acls; i++) {
+		free(cfg->admin_acls[i].role);
+		free(cfg->admin_acls[i].regex);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -18,12 +18,16 @@
 #include "../lib/jwe.h"
 #include "../lib/jwk.h"
 #include "../lib/log.h"
+#include "../rvps/rvps.h"
 #include "../verifier/verifier.h"
+#include "api.h"
+#include "audit.h"
+#include "policy.h"
+#include "resource.h"
 #include "trusteed.h"
 
 #define KBS_PREFIX "/kbs/v0/"
 #define KBS_COOKIE "kbs-session-id"
-#define KBS_RESOURCE_TABLE "resources"
 #define KBS_MAX_SEGMENTS 16
 
 enum {
@@ -37,6 +41,7 @@ struct kbs_req {
 	const char *plugin;
 	char *segv[KBS_MAX_SEGMENTS];	/* path segments after the plugin */
 	int segc;
+	struct admin_identity admin;	/* on ROUTE_ADMIN routes */
 };
 
 typedef void (*kbs_route_fn)(struct kbs_req *);
@@ -53,10 +58,27 @@ static void kbs_attest(struct kbs_req *);
 static void kbs_resource_get(struct kbs_req *);
 static void kbs_resource_put(struct kbs_req *);
 static void kbs_resource_delete(struct kbs_req *);
+static void kbs_attestation_policy_set(struct kbs_req *);
+static void kbs_resource_policy_set(struct kbs_req *);
+static void kbs_resource_policy_list(struct kbs_req *);
+static void kbs_reference_value_get(struct kbs_req *);
+static void kbs_reference_value_set(struct kbs_req *);
 
+/* Built-in names first, as Trustee dispatches them; a built-in name with
+ * another method falls through to the plugin lookup (404). */
 static const struct kbs_route kbs_routes[] = {
 	{ HTTP_M_POST, "auth", 0, kbs_auth },
 	{ HTTP_M_POST, "attest", 0, kbs_attest },
+	{ HTTP_M_POST, "attestation-policy", ROUTE_ADMIN,
+	    kbs_attestation_policy_set },
+	{ HTTP_M_GET, "reference-value", ROUTE_ADMIN,
+	    kbs_reference_value_get },
+	{ HTTP_M_POST, "reference-value", ROUTE_ADMIN,
+	    kbs_reference_value_set },
+	{ HTTP_M_POST, "resource-policy", ROUTE_ADMIN,
+	    kbs_resource_policy_set },
+	{ HTTP_M_GET, "resource-policy", ROUTE_ADMIN,
+	    kbs_resource_policy_list },
 	{ HTTP_M_GET, "resource", 0, kbs_resource_get },
 	{ HTTP_M_POST, "resource", ROUTE_ADMIN, kbs_resource_put },
 	{ HTTP_M_DELETE, "resource", ROUTE_ADMIN, kbs_resource_delete },
@@ -409,7 +431,7 @@ kbs_attest(struct kbs_req *r)
 		goto fail;
 	}
 	app = ear_appraisal(s.tee, claims, rdc,
-	    b.has_initdata ? b.initdata.claims : NULL, &err);
+	    b.has_initdata ? b.initdata.claims : NULL, NULL, &err);
 	claims = NULL;
 	if (app == NULL)
 		goto fail;
@@ -465,33 +487,151 @@ kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
 	return 0;
 }
 
+static int
+kbs_policy_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A query component, percent- and '+'-decoded; NULL when the result is
+ * not valid UTF-8 or holds a NUL (the policy must see what was sent). */
+static json_t *
+kbs_policy_qstr(const char *s, size_t len)
+{
+	char *o = xmalloc(len + 1);
+	size_t i, n = 0;
+	int hi, lo;
+	json_t *j;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '+') {
+			o[n++] = ' ';
+		} else if (s[i] == '%' && i + 2 < len &&
+		    (hi = kbs_policy_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = kbs_policy_hexval((unsigned char)s[i + 2])) >= 0) {
+			o[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			o[n++] = s[i];
+		}
+	}
+	j = memchr(o, '\0', n) == NULL ? json_stringn(o, n) : NULL;
+	free(o);
+	return j;
+}
+
 /*
- * The built-in resource policy (Lua policies replace it in a later
- * release). "default" refuses the sample TEE, which proves nothing.
+ * The request as the resource policy sees it: {"plugin", "resource-path":
+ * [segments], "query": {k: v} (decoded; the last of repeated keys wins),
+ * "method"}. NULL with a reason when it cannot be represented faithfully.
+ */
+static json_t *
+kbs_policy_request(const struct kbs_req *r, struct error *err)
+{
+	const char *q = r->http->query, *amp, *eq;
+	json_t *path, *query, *req, *k, *v;
+	size_t len;
+	int i, n = 0;
+
+	path = json_array();
+	query = json_object();
+	req = json_pack("{s:s?, s:o, s:o, s:s?}", "plugin", r->plugin,
+	    "resource-path", path, "query", query, "method",
+	    r->http->method_name);
+	if (req == NULL)
+		goto bad;
+	for (i = 0; i < r->segc; i++) {
+		if ((v = json_string(r->segv[i])) == NULL) {
+			error_set(err, "resource path segment %d is not valid "
+			    "UTF-8", i + 1);
+			goto fail;
+		}
+		json_array_append_new(path, v);
+	}
+	while (q != NULL && *q != '\0') {
+		amp = strchr(q, '&');
+		len = amp != NULL ? (size_t)(amp - q) : strlen(q);
+		if (len > 0) {
+			if (++n > 64) {
+				error_set(err, "more than 64 query parameters");
+				goto fail;
+			}
+			eq = memchr(q, '=', len);
+			k = kbs_policy_qstr(q, eq != NULL ? (size_t)(eq - q) :
+			    len);
+			v = eq != NULL ? kbs_policy_qstr(eq + 1,
+			    len - (size_t)(eq - q) - 1) : json_string("");
+			if (k == NULL || v == NULL) {
+				json_decref(k);
+				json_decref(v);
+				error_set(err, "query parameter %d is not valid "
+				    "UTF-8", n);
+				goto fail;
+			}
+			json_object_set_new(query, json_string_value(k), v);
+			json_decref(k);
+		}
+		q = amp != NULL ? amp + 1 : NULL;
+	}
+	return req;
+bad:
+	error_set(err, "request is not valid UTF-8");
+fail:
+	json_decref(req);
+	return NULL;
+}
+
+/*
+ * The resource policy (policy.h, Lua): it sees the verified token claims
+ * and the request. 0 when it allows; -1 when it denies or fails, with its
+ * reason in err (for the problem detail and the audit record). On success
+ * err->msg holds the policy's reason for allowing.
  */
 static int
-kbs_policy_allows(const struct config *cfg, const json_t *claims,
-    const char *plugin, struct error *err)
+kbs_policy_allows(struct kbs_req *r, const json_t *claims,
+    struct error *err)
 {
-	const json_t *ae;
+	char reason[POLICY_REASON_MAX];
+	struct error perr;
+	json_t *req;
+	int allowed = 0, rc;
 
-	if (strcmp(plugin, "resource") != 0)
-		return error_set(err, "policy allows only the resource plugin");
-	switch (cfg->resource_policy) {
-	case RPOLICY_ALLOW_ALL:
-		return 0;
-	case RPOLICY_DENY_ALL:
-		return error_set(err, "resource policy deny_all");
-	case RPOLICY_DEFAULT:
-	default:
-		ae = json_object_get(json_object_get(json_object_get(
-		    json_object_get(claims, "submods"), "cpu0"),
-		    "ear.veraison.annotated-evidence"), "sample");
-		if (ae != NULL)
-			return error_set(err, "the default policy refuses the "
-			    "sample TEE");
-		return 0;
-	}
+	if ((req = kbs_policy_request(r, err)) == NULL)
+		return -1;
+	rc = policy_resource(claims, req, &allowed, reason, &perr);
+	json_decref(req);
+	if (rc != 0 || !allowed)
+		return error_set(err, "%s", reason);
+	log_debug("resource policy allows %s/%d segment(s) for peer=%s: %s",
+	    r->plugin, r->segc, r->http->peer, reason);
+	error_set(err, "%s", reason);
+	return 0;
+}
+
+/* Audit one release decision: actor = the guest's session (or "bearer"
+ * when the token came in the Authorization header) and address. */
+static void
+kbs_audit_release(struct kbs_req *r, const struct session *s,
+    const char *outcome, const char *reason)
+{
+	char actor[128], target[400];
+	size_t n = 0;
+	int i;
+
+	snprintf(actor, sizeof(actor), "guest %s%.8s peer=%s",
+	    s->token != NULL ? "session=" : "bearer", s->token != NULL ?
+	    s->id : "", r->http->peer);
+	target[0] = '\0';
+	for (i = 0; i < r->segc && n < sizeof(target); i++)
+		n += (size_t)snprintf(target + n, sizeof(target) - n, "%s%s",
+		    i > 0 ? "/" : "", r->segv[i]);
+	audit_record(actor, "resource.get", target, outcome, reason);
 }
 
 static void
@@ -527,7 +667,8 @@ kbs_resource_get(struct kbs_req *r)
 		    "Verifier error: %s", err.msg);
 		goto out;
 	}
-	if (kbs_policy_allows(r->ctx->cfg, claims, r->plugin, &err) != 0) {
+	if (kbs_policy_allows(r, claims, &err) != 0) {
+		kbs_audit_release(r, &s, "denied", err.msg);
 		http_problem(r->resp, 401, "PolicyDeny", "Access denied by "
 		    "policy: %s", err.msg);
 		goto out;
@@ -546,8 +687,7 @@ kbs_resource_get(struct kbs_req *r)
 		    "Verifier error: no tee-pubkey in the token claims");
 		goto out;
 	}
-	rc = store_get(r->ctx->store, KBS_RESOURCE_TABLE, name, &val, &len,
-	    &err);
+	rc = resource_get_value(r->ctx->store, name, &val, &len, &err);
 	if (rc != 0) {
 		if (rc < 0)
 			log_warnx("resource %s: %s", name, err.msg);
@@ -563,6 +703,7 @@ kbs_resource_get(struct kbs_req *r)
 		goto out;
 	}
 	log_info("released resource %s to peer=%s", name, r->http->peer);
+	kbs_audit_release(r, &s, "allowed", NULL);
 	r->resp->status = 200;
 	http_response_body(r->resp, "application/json", jwe, strlen(jwe));
 out:
@@ -576,22 +717,29 @@ static void
 kbs_resource_put(struct kbs_req *r)
 {
 	struct error err;
-	char name[400];
+	char name[400], ct[128];
+	const char *h = http_request_header(r->http, "Content-Type");
 
 	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
 		http_problem(r->resp, 401, "PluginInternalError", "%s",
 		    err.msg);
 		return;
 	}
-	if (store_put(r->ctx->store, KBS_RESOURCE_TABLE, name, r->http->body,
-	    r->http->body_len, &err) != 0) {
+	snprintf(ct, sizeof(ct), "%.*s", h != NULL ? (int)strcspn(h, "; ") :
+	    0, h != NULL ? h : "");
+	if (resource_put(r->ctx->store, name, r->http->body,
+	    r->http->body_len, resource_content_type_ok(ct) ? ct : NULL,
+	    r->admin.actor, NULL, NULL, &err) != 0) {
 		log_warnx("storing resource %s: %s", name, err.msg);
+		audit_record(r->admin.actor, "resource.put", name, "error",
+		    err.msg);
 		http_problem(r->resp, 401, "PluginInternalError", "resource %s "
 		    "could not be stored", name);
 		return;
 	}
 	log_info("admin stored resource %s (%zu bytes) from peer=%s", name,
 	    r->http->body_len, r->http->peer);
+	audit_record(r->admin.actor, "resource.put", name, "ok", NULL);
 	r->resp->status = 200;
 }
 
@@ -607,8 +755,11 @@ kbs_resource_delete(struct kbs_req *r)
 		    err.msg);
 		return;
 	}
-	rc = store_delete(r->ctx->store, KBS_RESOURCE_TABLE, name, &err);
+	rc = resource_delete(r->ctx->store, name, &err);
 	if (rc != 0) {
+		if (rc < 0)
+			audit_record(r->admin.actor, "resource.delete", name,
+			    "error", err.msg);
 		http_problem(r->resp, 401, "PluginInternalError", rc > 0 ?
 		    "resource %s not found" : "resource %s could not be "
 		    "deleted", name);
@@ -616,7 +767,217 @@ kbs_resource_delete(struct kbs_req *r)
 	}
 	log_info("admin deleted resource %s from peer=%s", name,
 	    r->http->peer);
+	audit_record(r->admin.actor, "resource.delete", name, "ok", NULL);
 	r->resp->status = 200;
+}
+
+/* ------------------------------------------- admin: policies, RVPS */
+
+/*
+ * Decode a Trustee-style policy upload body {"policy": b64url, "type"?}
+ * (plus "policy_id" for attestation policies). Parse errors: -1 with the
+ * reason (the caller answers 401 as Trustee does). A non-Lua type:
+ * 1 with the reason (the caller answers 400).
+ */
+static int
+kbs_policy_body(struct kbs_req *r, int with_id, char **text, size_t *len,
+    char *id, size_t idcap, struct error *err)
+{
+	const json_t *pol, *type, *pid;
+	json_t *body, *probe;
+	uint8_t *dec = NULL;
+	size_t dlen = 0, n;
+	char esc[64];
+
+	*text = NULL;
+	if ((body = kbs_body_json(r->http, err)) == NULL)
+		return -1;
+	pol = json_object_get(body, "policy");
+	type = json_object_get(body, "type");
+	pid = json_object_get(body, "policy_id");
+	if (with_id) {
+		if (!json_is_string(pid)) {
+			json_decref(body);
+			return error_set(err, "field `policy_id` (a string) is "
+			    "required");
+		}
+		n = json_string_length(pid);
+		if (n == 0 || n >= idcap || json_string_value(pid)[0] == '.' ||
+		    strspn(json_string_value(pid), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_-.") != n) {
+			json_decref(body);
+			return error_set(err, "invalid policy_id: it must "
+			    "match [A-Za-z0-9_-][A-Za-z0-9_.-]{0,%zu}",
+			    idcap - 2);
+		}
+		memcpy(id, json_string_value(pid), n + 1);
+	}
+	if (type != NULL && (!json_is_string(type) ||
+	    strcasecmp(json_string_value(type), "lua") != 0)) {
+		error_set(err, "policy type %s is not supported: trusteed "
+		    "policies are Lua (send \"type\": \"lua\" or no type; see "
+		    "docs/policies.md)", json_is_string(type) ?
+		    log_escape(json_string_value(type), esc, sizeof(esc)) :
+		    "(not a string)");
+		json_decref(body);
+		return 1;
+	}
+	if (!json_is_string(pol)) {
+		json_decref(body);
+		return error_set(err, "field `policy` (base64url text) is "
+		    "required");
+	}
+	if (b64_decode_any(json_string_value(pol), json_string_length(pol),
+	    &dec, &dlen) != 0) {
+		json_decref(body);
+		return error_set(err, "field `policy` is not base64url");
+	}
+	json_decref(body);
+	probe = json_stringn((const char *)dec, dlen);
+	if (probe == NULL || memchr(dec, '\0', dlen) != NULL) {
+		json_decref(probe);
+		free(dec);
+		return error_set(err, "the decoded policy is not UTF-8 text");
+	}
+	json_decref(probe);
+	*text = (char *)dec;
+	*len = dlen;
+	return 0;
+}
+
+static void
+kbs_policy_upload(struct kbs_req *r, enum policy_kind kind)
+{
+	struct error err;
+	char id[129], *text = NULL, target[160];
+	size_t len = 0;
+	int rc, version;
+
+	snprintf(id, sizeof(id), "%s", POLICY_RESOURCE_ID);
+	rc = kbs_policy_body(r, kind == POLICY_ATTESTATION, &text, &len, id,
+	    sizeof(id), &err);
+	if (rc < 0) {
+		if (kind == POLICY_ATTESTATION)
+			http_problem(r->resp, 401, "AttestationError",
+			    "Attestation error: Set Attestation Policy failed: "
+			    "%s", err.msg);
+		else
+			http_problem(r->resp, 401, "ParsePolicyError", "Failed "
+			    "to parse policy: %s", err.msg);
+		return;
+	}
+	snprintf(target, sizeof(target), "%s/%s", kind == POLICY_RESOURCE ?
+	    "resource" : "attestation", id);
+	if (rc == 0 && api_policy_store(kind, id, text, len, r->admin.actor,
+	    &version, &err) != 0)
+		rc = 1;
+	free(text);
+	if (rc != 0) {
+		audit_record(r->admin.actor, "policy.put", target, "error",
+		    err.msg);
+		http_problem(r->resp, 400, "PolicyInvalid", "%s", err.msg);
+		return;
+	}
+	audit_record(r->admin.actor, "policy.put", target, "ok", NULL);
+	log_info("admin set %s policy %s (version %d) from peer=%s",
+	    kind == POLICY_RESOURCE ? "resource" : "attestation", id, version,
+	    r->http->peer);
+	r->resp->status = 200;
+}
+
+static void
+kbs_attestation_policy_set(struct kbs_req *r)
+{
+	kbs_policy_upload(r, POLICY_ATTESTATION);
+}
+
+static void
+kbs_resource_policy_set(struct kbs_req *r)
+{
+	kbs_policy_upload(r, POLICY_RESOURCE);
+}
+
+/* Trustee answers the list of resource policy ids (not the text). */
+static void
+kbs_resource_policy_list(struct kbs_req *r)
+{
+	struct error err;
+	json_t *all = NULL, *ids, *it;
+	size_t i;
+
+	if (policy_list(&all, &err) != 0 || !json_is_array(all)) {
+		json_decref(all);
+		http_problem(r->resp, 401, "PolicyEngineError", "Policy engine "
+		    "error: %s", err.msg);
+		return;
+	}
+	ids = json_array();
+	json_array_foreach(all, i, it) {
+		const char *k = json_string_value(json_object_get(it, "kind"));
+
+		if (k != NULL && strcmp(k, "resource") == 0)
+			json_array_append(ids, json_object_get(it, "id"));
+	}
+	json_decref(all);
+	kbs_json_reply(r->resp, ids);
+	json_decref(ids);
+}
+
+static void
+kbs_reference_value_set(struct kbs_req *r)
+{
+	struct error err;
+	json_t *names = NULL;
+
+	if (rvps_register((const char *)r->http->body, r->http->body_len,
+	    r->admin.actor, &names, &err) != 0) {
+		audit_record(r->admin.actor, "rv.import", "", "error",
+		    err.msg);
+		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
+		    "failed: %s", err.msg);
+		return;
+	}
+	json_decref(names);
+	audit_record(r->admin.actor, "rv.import", "", "ok", NULL);
+	r->resp->status = 200;
+	http_response_header(r->resp, "Content-Type", "application/json");
+}
+
+static void
+kbs_reference_value_get(struct kbs_req *r)
+{
+	struct error err;
+	struct buf joined = { 0 };
+	json_t *rec = NULL;
+	char *name, esc[80];
+	int i, rc;
+
+	for (i = 0; i < r->segc; i++)
+		buf_printf(&joined, "%s%s", i > 0 ? "/" : "", r->segv[i]);
+	name = api_percent_decode(joined.len > 0 ? (char *)joined.data : "",
+	    joined.len);
+	buf_free(&joined);
+	if (name == NULL || name[0] == '\0') {
+		free(name);
+		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
+		    "failed: Failed to get reference_values: %s",
+		    name == NULL ? "malformed %-escape in the id" :
+		    "no reference value id in the path");
+		return;
+	}
+	rc = rvps_get(name, now_unix(), &rec, &err);
+	if (rc != 0) {
+		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
+		    "failed: Failed to get reference_values: %s", rc > 0 ?
+		    "unknown reference value" : err.msg);
+		log_info("reference value '%s': %s", log_escape(name, esc,
+		    sizeof(esc)), rc > 0 ? "not found" : err.msg);
+		free(name);
+		return;
+	}
+	free(name);
+	kbs_json_reply(r->resp, rec);
+	json_decref(rec);
 }
 
 /* --------------------------------------------------------- dispatch */
@@ -667,7 +1028,7 @@ kbs_dispatch(struct kbs_req *r, char *rest)
 		return;
 	}
 	if (route->flags & ROUTE_ADMIN) {
-		if (admin_authorize(r->http, &err) != 0) {
+		if (admin_authorize_kbs(r->http, &r->admin, &err) != 0) {
 			log_info("admin request refused: peer=%s: %s",
 			    r->http->peer, err.msg);
 			http_problem(r->resp, 401, "AdminAuthAccess", "admin "
@@ -699,6 +1060,12 @@ kbs_handle(struct http_request *req, struct http_response *resp, void *arg)
 		resp->status = 200;
 		http_response_body(resp, "application/json", token_jwks(),
 		    strlen(token_jwks()));
+		return;
+	}
+	if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0 &&
+	    (req->path[strlen(API_PREFIX)] == '/' ||
+	    req->path[strlen(API_PREFIX)] == '\0')) {
+		api_handle(req, resp, r.ctx);
 		return;
 	}
 	if (strncmp(req->path, KBS_PREFIX, strlen(KBS_PREFIX)) != 0) {

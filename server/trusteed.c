@@ -17,6 +17,11 @@
 #include <sodium.h>
 
 #include "../lib/log.h"
+#include "../rvps/rvps.h"
+#include "../verifier/verifier.h"
+#include "audit.h"
+#include "policy.h"
+#include "resource.h"
 #include "trusteed.h"
 
 static void
@@ -37,6 +42,8 @@ usage(FILE *f)
 	    "      --session-lifetime S attestation session lifetime, seconds\n"
 	    "      --token-lifetime S   EAR token lifetime, seconds\n"
 	    "      --max-body BYTES     request body limit\n"
+	    "      --snp-cert-cache DIR offline SEV-SNP VCEK/VLEK cache ([verifier])\n"
+	    "      --dcap-collateral P  Intel DCAP collateral dir or PCS-tool JSON\n"
 	    "  -V, --version            print the version\n");
 }
 
@@ -79,7 +86,8 @@ on_gc(evutil_socket_t fd, short what, void *arg)
 
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
-	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY
+	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
+	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL
 };
 
 int
@@ -101,9 +109,14 @@ main(int argc, char **argv)
 		{ "token-lifetime", required_argument, NULL,
 		    OPT_TOKEN_LIFETIME },
 		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+		{ "snp-cert-cache", required_argument, NULL,
+		    OPT_SNP_CERT_CACHE },
+		{ "dcap-collateral", required_argument, NULL,
+		    OPT_DCAP_COLLATERAL },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
+	const char *snp_cert_cache = NULL, *dcap_collateral = NULL;
 	char *listen[CONFIG_MAX_LISTEN];
 	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
 	long workers = 0, session_lt = 0, token_lt = 0, max_body = 0;
@@ -117,8 +130,10 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
 	const struct store_backend *backend;
+	struct verifier_config vcfg;
 	uint8_t key[32];
 	int c, i, rc = 1;
+	int up_audit = 0, up_rvps = 0, up_policy = 0, up_token = 0;
 
 	while ((c = getopt_long(argc, argv, "c:ndVh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -152,6 +167,8 @@ main(int argc, char **argv)
 			max_body = arg_number("--max-body", optarg, 1024,
 			    64L << 20);
 			break;
+		case OPT_SNP_CERT_CACHE: snp_cert_cache = optarg; break;
+		case OPT_DCAP_COLLATERAL: dcap_collateral = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -195,6 +212,14 @@ main(int argc, char **argv)
 		cfg.token_lifetime_s = (int)token_lt;
 	if (max_body > 0)
 		cfg.max_body = (size_t)max_body;
+	if (snp_cert_cache != NULL) {
+		free(cfg.snp_cert_cache);
+		cfg.snp_cert_cache = xstrdup(snp_cert_cache);
+	}
+	if (dcap_collateral != NULL) {
+		free(cfg.dcap_collateral);
+		cfg.dcap_collateral = xstrdup(dcap_collateral);
+	}
 	cfg.debug = debug;
 	if (check) {
 		printf("%s: configuration OK\n", conffile ? conffile : "--dev");
@@ -222,11 +247,24 @@ main(int argc, char **argv)
 		log_warnx("%s", err.msg);
 		goto out;
 	}
-	if (token_init(st, cfg.token_lifetime_s, &err) != 0 ||
+	/* Start order: store, audit, rvps, policy, token (policies seed
+	 * from the config and read reference values; everything audits). */
+	if (audit_init(st, &err) != 0 || !(up_audit = 1) ||
+	    rvps_init(st, &err) != 0 || !(up_rvps = 1) ||
+	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||
+	    token_init(st, cfg.token_lifetime_s, &err) != 0 ||
+	    !(up_token = 1) || resource_migrate(st, &err) != 0 ||
 	    admin_init(&cfg, &err) != 0) {
 		log_warnx("%s", err.msg);
 		goto out;
 	}
+	memset(&vcfg, 0, sizeof(vcfg));
+	vcfg.snp_cert_cache = cfg.snp_cert_cache;
+	vcfg.snp_kds_url = cfg.snp_kds_url;
+	vcfg.dcap_collateral = cfg.dcap_collateral;
+	vcfg.dcap_pccs_url = cfg.dcap_pccs_url;
+	vcfg.dcap_cache_dir = cfg.dcap_cache_dir;
+	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
 	if (!cfg.insecure_http) {
 		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
@@ -286,7 +324,14 @@ out:
 		event_base_free(base);
 	session_shutdown();
 	admin_shutdown();
-	token_shutdown();
+	if (up_token)
+		token_shutdown();
+	if (up_policy)
+		policy_shutdown();
+	if (up_rvps)
+		rvps_shutdown();
+	if (up_audit)
+		audit_shutdown();
 	store_close(st);
 	SSL_CTX_free(tls);
 	config_free(&cfg);

@@ -31,7 +31,26 @@ enum resource_policy_mode {
 enum admin_mode {
 	ADMIN_BEARER_JWT,	/* Bearer JWT signed by a trusted key, role required */
 	ADMIN_DENY_ALL,
-	ADMIN_INSECURE_ALLOW_ALL
+	ADMIN_INSECURE_ALLOW_ALL,
+	ADMIN_AUTHENTICATED	/* Trustee's AuthenticatedAuthorization:
+				 * identity providers + regex ACLs */
+};
+
+#define CONFIG_MAX_ADMIN_IDPS 16
+#define CONFIG_MAX_ADMIN_ACLS 64
+
+/* [admin.authentication.bearer_jwt] identity_providers = [{...}] */
+struct config_admin_idp {
+	char *issuer;		/* JWT "iss" must equal it, or NULL */
+	char *audience;		/* must be in JWT "aud", or NULL */
+	char *public_key;	/* PEM file (resolved path), or NULL */
+	char *jwk_set;		/* JWKS file (resolved path), or NULL */
+};
+
+/* [admin.authorization.regex_acl] acls = [{role, allowed_endpoints}] */
+struct config_admin_acl {
+	char *role;
+	char *regex;		/* POSIX ERE, anchored ^/kbs...$ (checked) */
 };
 
 struct config {
@@ -62,8 +81,13 @@ struct config {
 	char *data_key_file;		/* default <state_dir>/data.key */
 	/* [admin] */
 	enum admin_mode admin_mode;
+	int admin_trustee_form;		/* set by authorization_mode = ... */
 	char *admin_keys[CONFIG_MAX_ADMIN_KEYS];	/* PEM public keys */
 	int nadmin_keys;
+	struct config_admin_idp admin_idps[CONFIG_MAX_ADMIN_IDPS];
+	int nadmin_idps;
+	struct config_admin_acl admin_acls[CONFIG_MAX_ADMIN_ACLS];
+	int nadmin_acls;
 	/* [policy] */
 	enum resource_policy_mode resource_policy;	/* seeds the first
 					 * stored resource policy */
@@ -286,15 +310,53 @@ const char *token_jwks(void);
 
 /* ----------------------------------------------------------------- admin.c */
 
+/*
+ * Admin authentication (docs/api.md §2). Keys: the simple form's
+ * public_keys (one implicit identity provider), or the Trustee form's
+ * identity providers (PEM and/or JWKS files). Tokens: compact JWS (EdDSA,
+ * ES256, ES384, RS256, ...; alg must fit the key), integer "exp" (60 s
+ * leeway), optional "nbf", string "role"; "iss"/"aud" when the provider
+ * names them.
+ */
+#define ADMIN_ROLE_MAX 64
+#define ADMIN_SUB_MAX 128
+
+/* Who is calling (valid after a successful admin_authenticate). */
+struct admin_identity {
+	char role[ADMIN_ROLE_MAX];
+	char sub[ADMIN_SUB_MAX];	/* "" when the token has none */
+	char actor[ADMIN_ROLE_MAX + ADMIN_SUB_MAX + 8];	/* for audit */
+	int64_t exp;			/* 0 in InsecureAllowAll */
+};
+
+enum admin_result {
+	ADMIN_OK = 0,
+	ADMIN_UNAUTHENTICATED = -1,	/* no/bad token: 401 */
+	ADMIN_FORBIDDEN = -2		/* DenyAll, or not allowed: 403 */
+};
+
 int admin_init(const struct config *cfg, struct error *err);
 void admin_shutdown(void);
+/* The configured mode as docs/api.md names it ("bearer_jwt",
+ * "AuthenticatedAuthorization", ...). */
+const char *admin_mode_name(void);
 /*
- * Authorize an admin request: per the configured mode; with bearer JWT the
- * token (EdDSA, ES256, ES384, RS256) must verify under a trusted key,
- * carry an integer "exp" in the future and a string "role" equal to
- * "admin". 0 if allowed; -1 with the reason otherwise.
+ * Authenticate the request's bearer token. InsecureAllowAll: ADMIN_OK as
+ * role "admin", actor "anonymous". DenyAll: ADMIN_FORBIDDEN. Otherwise
+ * ADMIN_OK with *id filled, or ADMIN_UNAUTHENTICATED with the reason.
  */
-int admin_authorize(const struct http_request *req, struct error *err);
+enum admin_result admin_authenticate(const struct http_request *req,
+    struct admin_identity *id, struct error *err);
+/*
+ * Authorize a Trustee-compatible /kbs/v0 admin request: authenticate, then
+ * the simple form requires role "admin" and the Trustee form the first ACL
+ * whose role equals the token's and whose regex matches the request target
+ * (path and query). 0 if allowed (*id filled); -1 with the reason.
+ */
+int admin_authorize_kbs(const struct http_request *req,
+    struct admin_identity *id, struct error *err);
+/* The ACL decision alone (for tests): 1 if some ACL allows role on target. */
+int admin_acl_allows(const char *role, const char *target);
 
 /* ------------------------------------------------------------------- ear.c */
 
@@ -302,14 +364,16 @@ int admin_authorize(const struct http_request *req, struct error *err);
  * One EAR appraisal (a "submods" member) from a verifier's claims, in
  * Trustee's layout: the annotated evidence is {"<tee>": claims without
  * report_data/init_data, "report_data", "runtime_data_claims",
- * ["init_data", "init_data_claims"]}; the trust vector comes from the
- * default appraisal (with an empty reference value store until policies
- * and the RVPS land) and ear.status is the worst tier over the vector.
- * claims is consumed; the others are borrowed. NULL on failure.
+ * ["init_data", "init_data_claims"]}; the trust vector and extra members
+ * (e.g. "ear.trustee.identifiers") come from the attestation policy
+ * "<policy_id>_<tee class>" (policy_id NULL = "default", which is also
+ * "ear.appraisal-policy-id"), and ear.status is the worst tier over the
+ * vector. claims is consumed; the others are borrowed. NULL on failure,
+ * including a failing policy (err says why: refuse the attestation).
  */
 json_t *ear_appraisal(const char *tee, json_t *claims,
     const json_t *runtime_data_claims, const json_t *init_data_claims,
-    struct error *err);
+    const char *policy_id, struct error *err);
 /* ear.status for an AR4SI value: "none", "affirming", "warning",
  * "contraindicated" (tiers -1..1, <32, <96, otherwise, by magnitude). */
 const char *ear_tier(int v);
@@ -323,6 +387,12 @@ struct kbs_context {
 /* The http_handler_fn for everything: route table dispatch. */
 void kbs_handle(struct http_request *req, struct http_response *resp,
     void *arg);
+
+/* ----------------------------------------------------------- attestation.c */
+
+/* POST /attestation: Trustee's RESTful AS evaluate (see attestation.c). */
+void attestation_handle(const struct http_request *req,
+    struct http_response *resp);
 
 /* --------------------------------------------------------------- devmode.c */
 

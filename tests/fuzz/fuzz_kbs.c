@@ -81,7 +81,9 @@ fz_check(const struct http_response *resp)
 
 	if (resp->status == 200)
 		return;
-	if (resp->status != 401 && resp->status != 404)
+	/* 403/405: /api/v1 (admin mode DenyAll, wrong method). */
+	if (resp->status != 401 && resp->status != 404 &&
+	    resp->status != 403 && resp->status != 405)
 		abort();
 	v = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
 	t = json_object_get(v, "type");

@@ -1,0 +1,239 @@
+/*
+ * api_resource.c: /api/v1/resources (docs/api.md §4). Values are
+ * write-only here: no handler ever returns one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/b64.h"
+#include "../lib/log.h"
+#include "api.h"
+#include "resource.h"
+
+
+/* "<repo>/<type>/<tag>" from the three wildcard segments, checked. */
+static int
+api_resource_name(struct api_req *r, char *out, size_t cap)
+{
+	struct error err;
+
+	snprintf(out, cap, "%s/%s/%s", r->param[0], r->param[1], r->param[2]);
+	if (resource_name_check(out, &err) != 0) {
+		api_problem(r, 400, "BadRequest", "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_resources_list(struct api_req *r)
+{
+	static const char *const q[] = { "limit", "cursor", "prefix", NULL };
+	struct error err;
+	json_t *items;
+	size_t limit;
+	char *after = NULL, last[RESOURCE_NAME_MAX + 1] = "";
+	int more;
+
+	if (api_query_only(r, q) != 0 || api_page(r, &limit, &after) != 0)
+		return;
+	if (resource_list(r->ctx->store, api_query(r, "prefix"), after, limit,
+	    &items, &more, &err) != 0) {
+		free(after);
+		api_internal(r, "listing resources", &err);
+		return;
+	}
+	free(after);
+	if (json_array_size(items) > 0)
+		snprintf(last, sizeof(last), "%s", json_string_value(
+		    json_object_get(json_array_get(items,
+		    json_array_size(items) - 1), "name")));
+	api_page_reply(r, items, more, last);
+}
+
+void
+api_resource_get(struct api_req *r)
+{
+	char name[RESOURCE_NAME_MAX + 8];
+	struct error err;
+	json_t *meta;
+	int rc;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0)
+		return;
+	rc = resource_get_meta(r->ctx->store, name, &meta, &err);
+	if (rc < 0)
+		api_internal(r, "reading a resource", &err);
+	else if (rc == 1)
+		api_problem(r, 404, "NotFound", "resource %s not found", name);
+	else
+		api_reply(r, 200, meta);
+}
+
+/* The value of a JSON-form PUT: "value" (UTF-8 text) or "value_base64". */
+static int
+api_resource_json_value(struct api_req *r, const json_t *body, uint8_t **val,
+    size_t *len, const char **ct)
+{
+	const json_t *v = json_object_get(body, "value");
+	const json_t *b = json_object_get(body, "value_base64");
+	const json_t *c = json_object_get(body, "content_type");
+
+	if ((v == NULL) == (b == NULL)) {
+		api_problem(r, 400, "BadRequest", "the JSON form takes exactly "
+		    "one of 'value' (a string) and 'value_base64'");
+		return -1;
+	}
+	if (c != NULL && (!json_is_string(c) ||
+	    !resource_content_type_ok(json_string_value(c)))) {
+		api_problem(r, 400, "BadRequest", "'content_type' must be a "
+		    "string of 1..%d printable ASCII characters",
+		    RESOURCE_CT_MAX);
+		return -1;
+	}
+	*ct = c != NULL ? json_string_value(c) : NULL;
+	if (v != NULL) {
+		if (!json_is_string(v)) {
+			api_problem(r, 400, "BadRequest", "'value' must be a "
+			    "string (use 'value_base64' for bytes)");
+			return -1;
+		}
+		*len = json_string_length(v);
+		*val = xmalloc(*len + 1);
+		memcpy(*val, json_string_value(v), *len);
+		return 0;
+	}
+	if (!json_is_string(b) || b64_decode(json_string_value(b),
+	    json_string_length(b), B64_STD, val, len) != 0) {
+		api_problem(r, 400, "BadRequest", "'value_base64' must be "
+		    "standard base64 with padding");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_resource_put(struct api_req *r)
+{
+	static const char *const members[] = { "value", "value_base64",
+	    "content_type", NULL };
+	char name[RESOURCE_NAME_MAX + 8], ctbuf[RESOURCE_CT_MAX + 1];
+	const char *ct = NULL;
+	struct error err;
+	json_t *body = NULL, *meta = NULL;
+	uint8_t *val = NULL;
+	size_t len = 0;
+	int created = 0, json_form;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0)
+		return;
+	json_form = api_is_json(r, 0);
+	if (json_form) {
+		if ((body = api_body_object(r, members, 0)) == NULL)
+			return;
+		if (api_resource_json_value(r, body, &val, &len, &ct) != 0)
+			goto out;
+	} else {
+		api_content_type(r, ctbuf, sizeof(ctbuf));
+		ct = ctbuf[0] != '\0' ? ctbuf : NULL;
+		if (ct != NULL && !resource_content_type_ok(ct)) {
+			api_problem(r, 400, "BadRequest", "the Content-Type "
+			    "must be printable ASCII");
+			return;
+		}
+	}
+	if (resource_put(r->ctx->store, name, json_form ? val : r->http->body,
+	    json_form ? len : r->http->body_len, ct, r->id.actor, &meta,
+	    &created, &err) != 0) {
+		api_audit(r, "resource.put", name, "error", err.msg);
+		api_internal(r, "storing the resource", &err);
+		goto out;
+	}
+	api_audit(r, "resource.put", name, "ok", NULL);
+	api_reply(r, created ? 201 : 200, meta);
+out:
+	secret_free(val, len);
+	json_decref(body);
+}
+
+void
+api_resource_delete(struct api_req *r)
+{
+	char name[RESOURCE_NAME_MAX + 8];
+	struct error err;
+	int rc;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0)
+		return;
+	rc = resource_delete(r->ctx->store, name, &err);
+	if (rc < 0) {
+		api_audit(r, "resource.delete", name, "error", err.msg);
+		api_internal(r, "deleting the resource", &err);
+	} else if (rc == 1)
+		api_problem(r, 404, "NotFound", "resource %s not found", name);
+	else {
+		api_audit(r, "resource.delete", name, "ok", NULL);
+		api_reply(r, 204, NULL);
+	}
+}
+
+void
+api_resource_versions(struct api_req *r)
+{
+	char name[RESOURCE_NAME_MAX + 8];
+	struct error err;
+	json_t *items;
+	int rc;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0)
+		return;
+	rc = resource_versions(r->ctx->store, name, &items, &err);
+	if (rc < 0)
+		api_internal(r, "reading resource versions", &err);
+	else if (rc == 1)
+		api_problem(r, 404, "NotFound", "resource %s not found", name);
+	else
+		api_page_reply(r, items, 0, NULL);
+}
+
+void
+api_resource_restore(struct api_req *r)
+{
+	static const char *const members[] = { "version", NULL };
+	char name[RESOURCE_NAME_MAX + 8], reason[64];
+	struct error err;
+	json_t *body, *meta = NULL;
+	long long version;
+	int rc;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0 ||
+	    (body = api_body_object(r, members, 0)) == NULL)
+		return;
+	if (api_int_member(r, body, "version", 1, INT32_MAX - 1, &version)
+	    != 0) {
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	rc = resource_restore(r->ctx->store, name, (int)version, r->id.actor,
+	    &meta, &err);
+	snprintf(reason, sizeof(reason), "from version %lld", version);
+	if (rc < 0) {
+		api_audit(r, "resource.restore", name, "error", err.msg);
+		api_internal(r, "restoring the resource", &err);
+	} else if (rc == 1)
+		api_problem(r, 404, "NotFound", "resource %s not found", name);
+	else if (rc == 2)
+		api_problem(r, 404, "NotFound", "resource %s has no kept "
+		    "version %lld (the last %d are kept)", name, version,
+		    RESOURCE_KEEP);
+	else {
+		api_audit(r, "resource.restore", name, "ok", reason);
+		api_reply(r, 200, meta);
+	}
+}
