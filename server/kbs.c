@@ -92,7 +92,7 @@ static const char *const kbs_plugins[] = { "resource" };
 static void
 kbs_json_reply(struct http_response *resp, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
+	char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 
 	if (s == NULL) {
 		http_problem(resp, 500, "SerdeError", "Serialize/Deserialize "
@@ -965,7 +965,18 @@ kbs_reference_value_get(struct kbs_req *r)
 		    "no reference value id in the path");
 		return;
 	}
+	/*
+	 * As Trustee's QueryReferenceValue: the value only. Unlike Trustee,
+	 * an expired or revoked value is not returned (it is what policies
+	 * would see); /api/v1/reference-values shows the whole record.
+	 */
 	rc = rvps_get(name, now_unix(), &rec, &err);
+	if (rc == 0 && strcmp(json_string_value(json_object_get(rec,
+	    "state")), "valid") != 0) {
+		error_set(&err, "reference value is %s",
+		    json_string_value(json_object_get(rec, "state")));
+		rc = -1;
+	}
 	if (rc != 0) {
 		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
 		    "failed: Failed to get reference_values: %s", rc > 0 ?
@@ -973,10 +984,11 @@ kbs_reference_value_get(struct kbs_req *r)
 		log_info("reference value '%s': %s", log_escape(name, esc,
 		    sizeof(esc)), rc > 0 ? "not found" : err.msg);
 		free(name);
+		json_decref(rec);
 		return;
 	}
 	free(name);
-	kbs_json_reply(r->resp, rec);
+	kbs_json_reply(r->resp, json_object_get(rec, "value"));
 	json_decref(rec);
 }
 
@@ -1060,6 +1072,16 @@ kbs_handle(struct http_request *req, struct http_response *resp, void *arg)
 		resp->status = 200;
 		http_response_body(resp, "application/json", token_jwks(),
 		    strlen(token_jwks()));
+		return;
+	}
+	if (strcmp(req->path, "/attestation") == 0) {
+		if (req->method != HTTP_M_POST) {
+			http_response_header(resp, "Allow", "POST");
+			http_problem(resp, 405, "MethodNotAllowed", "use POST "
+			    "for /attestation");
+			return;
+		}
+		attestation_handle(req, resp);
 		return;
 	}
 	if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0 &&

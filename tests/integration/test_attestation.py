@@ -122,7 +122,7 @@ def test_sample_raw_runtime_data_compared_unhashed(ctx):
     _, ae = cpu0(c)
     check(ae.get("runtime_data_claims") is None, "raw gives null claims: %r" % ae)
     r = attest(srv, "sample", sample_evidence(raw), raw=raw + b"x")
-    H.expect_problem(r, 401, "AttestationError", "REPORT")
+    H.expect_problem(r, 401, "AttestationError", "report data")
 
 
 def test_sample_hash_algorithm_choice(ctx):

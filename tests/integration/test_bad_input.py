@@ -165,9 +165,9 @@ def test_auth_unknown_tee(ctx):
     _auth_fails(ctx, {"version": "0.4.0", "tee": "foo", "extra-params": {}})
 
 
-def test_auth_unsupported_tee_tdx(ctx):
-    _auth_fails(ctx, {"version": "0.4.0", "tee": "tdx", "extra-params": {}},
-                "TEE 'tdx' is not supported by this build")
+def test_auth_unsupported_tee_cca(ctx):
+    _auth_fails(ctx, {"version": "0.4.0", "tee": "cca", "extra-params": {}},
+                "TEE 'cca' is not supported by this build")
 
 
 def test_auth_no_supported_hash(ctx):
