@@ -344,7 +344,31 @@ httpc_response_clear(struct httpc_response *r)
 		return;
 	free(r->content_type);
 	buf_wipe(&r->body);
+	buf_free(&r->headers);
 	memset(r, 0, sizeof(*r));
+}
+
+char *
+httpc_response_header(const struct httpc_response *r, const char *name)
+{
+	size_t n = strlen(name), i = 0;
+	const char *h = (const char *)r->headers.data;
+
+	while (h != NULL && i < r->headers.len) {
+		const char *nl = memchr(h + i, '\n', r->headers.len - i);
+		size_t end = nl != NULL ? (size_t)(nl - h) : r->headers.len;
+
+		if (end - i > n + 1 && strncasecmp(h + i, name, n) == 0 &&
+		    h[i + n] == ':') {
+			size_t v = i + n + 1;
+
+			while (v < end && h[v] == ' ')
+				v++;
+			return xstrndup(h + v, end - v);
+		}
+		i = end + 1;
+	}
+	return NULL;
 }
 
 static void
@@ -479,6 +503,8 @@ request_done(struct evhttp_request *req, void *arg)
 	ct = evhttp_find_header(h, "Content-Type");
 	if (ct != NULL)
 		resp->content_type = xstrdup(ct);
+	TAILQ_FOREACH(kv, h, next)
+		buf_printf(&resp->headers, "%s: %s\n", kv->key, kv->value);
 	if (c->cookies) {
 		TAILQ_FOREACH(kv, h, next) {
 			char *ck;

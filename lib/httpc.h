@@ -17,6 +17,7 @@ struct httpc_response {
 	int status;
 	char *content_type;	/* NULL if absent */
 	struct buf body;	/* NUL-terminated via buf_cstr */
+	struct buf headers;	/* "Name: value\n" per response header */
 };
 
 /*
@@ -42,5 +43,8 @@ int httpc_request(struct httpc *c, const char *method, const char *path,
     const char *const *headers, const void *body, size_t body_len,
     struct httpc_response *resp, struct error *err);
 void httpc_response_clear(struct httpc_response *r);
+/* A copy of the first response header called name (case-insensitive),
+ * or NULL. Caller frees. */
+char *httpc_response_header(const struct httpc_response *r, const char *name);
 
 #endif
