@@ -269,6 +269,32 @@ evidence_load(struct ctx *ctx, struct evidence_opts *o,
 	return EXIT_OK;
 }
 
+/*
+ * Verified, but with DCAP collateral past its nextUpdate: say so on
+ * stderr (the claims carry it too, for policies) so that an operator
+ * checking captured evidence is not misled by the exit status.
+ */
+static void
+cmd_evidence_note_expired(const json_t *claims)
+{
+	const json_t *list = json_object_get(claims, "collateral_expired");
+	const json_t *item;
+	size_t i;
+
+	if (list == NULL) {
+		const char *k;
+		const json_t *v;
+
+		json_object_foreach((json_t *)claims, k, v)
+			if (json_is_object(v) && (list = json_object_get(v,
+			    "collateral_expired")) != NULL)
+				break;
+	}
+	json_array_foreach(list, i, item)
+		fprintf(stderr, "trusteectl: note: collateral expired: %s\n",
+		    json_string_value(item));
+}
+
 int
 cmd_evidence_verify(struct ctx *ctx, int argc, char **argv)
 {
@@ -307,6 +333,7 @@ cmd_evidence_verify(struct ctx *ctx, int argc, char **argv)
 		return ctl_fail("%s evidence rejected: %s", b->tee, err.msg);
 	}
 	json_decref(evidence);
+	cmd_evidence_note_expired(claims);
 	out = json_dumps(claims, JSON_INDENT(2));
 	json_decref(claims);
 	if (out == NULL)

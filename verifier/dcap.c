@@ -727,10 +727,35 @@ coll_get(const char *key, const char *src, int tdx, const uint8_t fmspc[6],
 	return mine;
 }
 
+/*
+ * A collateral item's window at `now`. Collateral past its nextUpdate is
+ * what Intel's QVL and Trustee report as collateral expiration, not as a
+ * failure: every signature is still checked, the item is appended to
+ * `expired` (surfaced as the claims "collateral_expiration_status": "1"
+ * and "collateral_expired"), and the policy decides (Trustee's default
+ * refuses "genuine hardware"). Not yet valid remains an error.
+ */
+static int
+coll_window(const char *what, int64_t from, int64_t to,
+    const char *from_name, const char *to_name, int64_t now,
+    json_t *expired, struct error *err)
+{
+	char a[TIME_RFC3339_LEN];
+
+	if (now > to) {
+		time_format_rfc3339(to, a);
+		json_array_append_new(expired, json_sprintf("%s %s %s", what,
+		    to_name, a));
+		return 0;
+	}
+	return check_window("collateral", what, from, to, from_name, to_name,
+	    now, err);
+}
+
 /* Per-call checks of the collateral against the PCK chain at `now`. */
 static int
 coll_check(struct coll_entry *c, struct pck_entry *p, int64_t now,
-    struct error *err)
+    json_t *expired, struct error *err)
 {
 	char what[128], fm[13], cn[64];
 	uint64_t gen;
@@ -739,27 +764,27 @@ coll_check(struct coll_entry *c, struct pck_entry *p, int64_t now,
 	hex_encode(c->tcb->fmspc, 6, fm);
 	snprintf(what, sizeof(what), "TCB info (%s, FMSPC %s)",
 	    c->tcb->is_tdx ? "TDX" : "SGX", fm);
-	if (check_window("collateral", what, c->tcb->issue_date,
-	    c->tcb->next_update, "issueDate", "nextUpdate", now, err) != 0)
+	if (coll_window(what, c->tcb->issue_date, c->tcb->next_update,
+	    "issueDate", "nextUpdate", now, expired, err) != 0)
 		goto fail;
 	snprintf(what, sizeof(what), "QE identity (%s)",
 	    c->qe->is_td_qe ? "TD_QE" : "QE");
-	if (check_window("collateral", what, c->qe->issue_date,
-	    c->qe->next_update, "issueDate", "nextUpdate", now, err) != 0)
+	if (coll_window(what, c->qe->issue_date, c->qe->next_update,
+	    "issueDate", "nextUpdate", now, expired, err) != 0)
 		goto fail;
 	dcap_name_cn(X509_CRL_get_issuer(c->pck_crl), cn, sizeof(cn));
 	snprintf(what, sizeof(what), "PCK CRL (%s)", cn);
-	if (check_window("collateral", what, c->pck_crl_this,
-	    c->pck_crl_next, "thisUpdate", "nextUpdate", now, err) != 0)
+	if (coll_window(what, c->pck_crl_this, c->pck_crl_next, "thisUpdate",
+	    "nextUpdate", now, expired, err) != 0)
 		goto fail;
-	if (check_window("collateral", "root CA CRL", c->root_crl_this,
-	    c->root_crl_next, "thisUpdate", "nextUpdate", now, err) != 0)
+	if (coll_window("root CA CRL", c->root_crl_this, c->root_crl_next,
+	    "thisUpdate", "nextUpdate", now, expired, err) != 0)
 		goto fail;
 	for (i = 0; i < 2; i++) {
 		snprintf(what, sizeof(what), "%s signing certificate \"%s\"",
 		    i == 0 ? "TCB info" : "QE identity", c->signer_cn[i]);
-		if (check_window("certificate", what, c->signer_nb[i],
-		    c->signer_na[i], "notBefore", "notAfter", now, err) != 0)
+		if (coll_window(what, c->signer_nb[i], c->signer_na[i],
+		    "notBefore", "notAfter", now, expired, err) != 0)
 			goto fail;
 	}
 	pthread_mutex_lock(&cache_mu);
@@ -915,7 +940,7 @@ dcap_verify_quote(const uint8_t *quote, size_t len, uint32_t expect_tee,
 	char src[480], ckey[512], fm[13], what[128];
 	const uint8_t *mat_end;
 	int tdx = expect_tee == DCAP_TEE_TYPE_TDX, rc, i;
-	json_t *c;
+	json_t *c, *expired = NULL;
 
 	*claims = NULL;
 	memset(&tr, 0, sizeof(tr));
@@ -958,12 +983,19 @@ dcap_verify_quote(const uint8_t *quote, size_t len, uint32_t expect_tee,
 	k = coll_get(ckey, src, tdx, p->ext.fmspc, p->platform_ca, err);
 	if (k == NULL)
 		goto fail;
-	if (coll_check(k, p, now, err) != 0)
+	expired = json_array();
+	if (coll_check(k, p, now, expired, err) != 0)
 		goto fail;
 	if (dcap_tcb_evaluate(q, &p->ext, k->tcb, k->qe, &tr, err) != 0)
 		goto fail;
 	c = tdx ? dcap_tdx_quote_claims(q) : dcap_sgx_quote_claims(q);
 	add_supplemental(c, p, k, &tr, now);
+	if (json_array_size(expired) > 0) {
+		json_object_set_new(c, "collateral_expiration_status",
+		    json_string("1"));
+		json_object_set(c, "collateral_expired", expired);
+	}
+	json_decref(expired);
 	json_decref(tr.advisory_ids);
 	json_decref(tr.advisory_ids_current);
 	coll_release(k);
@@ -971,6 +1003,7 @@ dcap_verify_quote(const uint8_t *quote, size_t len, uint32_t expect_tee,
 	*claims = c;
 	return 0;
 fail:
+	json_decref(expired);
 	if (k != NULL)
 		coll_release(k);
 	pck_release(p);

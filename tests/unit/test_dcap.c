@@ -1127,15 +1127,46 @@ test_negatives(void **state)
 		    "attestation key type 1");
 		free(m);
 	}
-	/* Verification at the real current time: expired collateral. */
-	expect_fail(&verifier_tdx, tdx4.quote, tdx4.len, now_unix(),
-	    "collateral expired: TCB info (TDX, FMSPC b0c06f000000) "
-	    "nextUpdate 2025-07-19T10:16:03Z is before the verification time");
+	/*
+	 * Verification at the real current time: every signature still
+	 * checks, and the expired collateral is reported in the claims
+	 * (Trustee/QVL semantics) for the policy to judge.
+	 */
+	{
+		json_t *c = NULL;
+		struct error e2;
+		const char *first;
+
+		assert_int_equal(verify_with(&verifier_tdx, tdx4.quote,
+		    tdx4.len, now_unix(), NULL, 0, NULL, 0, &c, &e2), 0);
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "collateral_expiration_status")), "1");
+		first = json_string_value(json_array_get(json_object_get(c,
+		    "collateral_expired"), 0));
+		assert_non_null(first);
+		assert_string_equal(first, "TCB info (TDX, FMSPC "
+		    "b0c06f000000) nextUpdate 2025-07-19T10:16:03Z");
+		json_decref(c);
+		assert_int_equal(verify_with(&verifier_tdx, tdx4.quote,
+		    tdx4.len, tdx4.now, NULL, 0, NULL, 0, &c, &e2), 0);
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "collateral_expiration_status")), "0");
+		assert_null(json_object_get(c, "collateral_expired"));
+		json_decref(c);
+	}
 	expect_fail(&verifier_tdx, tdx4.quote, tdx4.len, 1750000000,
 	    "collateral not yet valid");
 	use_collateral(sgx3.dir, NULL, NULL);
-	expect_fail(&verifier_sgx, sgx3.quote, sgx3.len, now_unix(),
-	    "collateral expired");
+	{
+		json_t *c = NULL;
+		struct error e2;
+
+		assert_int_equal(verify_with(&verifier_sgx, sgx3.quote,
+		    sgx3.len, now_unix(), NULL, 0, NULL, 0, &c, &e2), 0);
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "collateral_expiration_status")), "1");
+		json_decref(c);
+	}
 	/* Bad evidence JSON. */
 	{
 		struct verifier_input in;
