@@ -1,9 +1,14 @@
 /*
  * ear.c: EAR appraisals (AR4SI trust vectors) in Trustee's token layout.
+ * The vector and any extra appraisal members come from the attestation
+ * policy "<policy_id>_<tee class>" (policy.h); ear.status is the worst
+ * tier over the vector, as in the ear crate.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../verifier/verifier.h"
+#include "policy.h"
 #include "trusteed.h"
 
 /* AR4SI claim names in the order rust-ear serializes them. */
@@ -38,31 +43,14 @@ ear_tier_rank(const char *t)
 	return 0;
 }
 
-/*
- * Trustee's default CPU policy with no reference values registered:
- * executables 33 (unrecognized runtime), hardware 97 (unrecognized),
- * configuration 2 when the TEE reports debug off (sample), else 36
- * (unavailable); every other claim 0.
- */
-static void
-ear_default_vector(const char *tee, const json_t *teeclaims, int v[8])
-{
-	memset(v, 0, 8 * sizeof(int));
-	v[2] = 33;
-	v[4] = 97;
-	v[1] = 36;
-	if (strcmp(tee, "sample") == 0 &&
-	    json_is_false(json_object_get(teeclaims, "debug")))
-		v[1] = 2;
-}
-
 json_t *
 ear_appraisal(const char *tee, json_t *claims,
     const json_t *runtime_data_claims, const json_t *init_data_claims,
-    struct error *err)
+    const char *policy_id, struct error *err)
 {
-	json_t *annotated, *vector, *app, *rd, *id;
-	const char *worst = "none";
+	const struct verifier_backend *vb;
+	const char *worst = "none", *tee_class = "cpu", *name;
+	json_t *annotated, *vector, *app, *rd, *id, *ext = NULL, *val;
 	int v[8];
 	size_t i;
 
@@ -78,7 +66,7 @@ ear_appraisal(const char *tee, json_t *claims,
 	json_object_del(claims, "init_data");
 
 	annotated = json_object();
-	json_object_set(annotated, tee, claims);
+	json_object_set_new(annotated, tee, claims);
 	if (rd != NULL) {
 		json_object_set_new(annotated, "report_data", rd);
 		json_object_set_new(annotated, "runtime_data_claims",
@@ -92,8 +80,17 @@ ear_appraisal(const char *tee, json_t *claims,
 		    json_deep_copy(init_data_claims) : json_null());
 	}
 
-	ear_default_vector(tee, claims, v);
-	json_decref(claims);
+	/* The policy "<policy_id>_<class>" sees the annotated evidence. */
+	vb = verifier_lookup(tee);
+	if (vb != NULL && vb->tee_class != NULL)
+		tee_class = vb->tee_class;
+	if (policy_id == NULL || policy_id[0] == '\0')
+		policy_id = "default";
+	if (policy_appraise(policy_id, tee_class, annotated, v, &ext,
+	    err) != 0) {
+		json_decref(annotated);
+		return NULL;
+	}
 	vector = json_object();
 	for (i = 0; i < ARRAY_SIZE(ear_claims); i++) {
 		const char *t = ear_tier(v[i]);
@@ -104,9 +101,17 @@ ear_appraisal(const char *tee, json_t *claims,
 	}
 	app = json_pack("{s:s, s:o, s:s, s:o}", "ear.status", worst,
 	    "ear.trustworthiness-vector", vector,
-	    "ear.appraisal-policy-id", "default",
+	    "ear.appraisal-policy-id", policy_id,
 	    "ear.veraison.annotated-evidence", annotated);
-	if (app == NULL)
+	if (app == NULL) {
+		json_decref(ext);
 		error_set(err, "cannot build the appraisal");
+		return NULL;
+	}
+	/* The policy's extensions (policy_result.c refuses the names
+	 * above), e.g. "ear.trustee.identifiers". */
+	json_object_foreach(ext, name, val)
+		json_object_set(app, name, val);
+	json_decref(ext);
 	return app;
 }

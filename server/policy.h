@@ -24,13 +24,21 @@
  *    "GET"}.
  *
  * Sandbox: string, table, math, utf8 and the `trustee` library only
- * (trustee.rv(name) -> reference value or nil, trustee.log(...),
- * hex/base64 helpers, trustee.now()); globals read-only; an instruction
- * budget per call and a memory cap per state. Any error, budget overrun
- * or malformed result denies with a reason.
+ * (trustee.rv(name) -> reference value or nil (unknown, expired, revoked),
+ * trustee.log(...), hex/unhex, b64/unb64/b64url, sha256/384/512, now(),
+ * parse_time(), contains(), equal(), null); globals read-only; an
+ * instruction budget per call (cfg->policy_instructions thousands) and a
+ * memory cap per state (cfg->policy_memory_kib). Any error, budget
+ * overrun or malformed result denies with a reason. docs/policies.md has
+ * the details.
+ *
+ * Error messages name the line: "syntax error at line N: ..." (upload),
+ * "error at line N: ..." (runtime), "malformed result: ...",
+ * "instruction budget exceeded (...)", "memory limit exceeded (...)".
  *
  * Lua states are per thread and reused; compiled chunks are cached by
- * their text's hash. Thread-safe after policy_init.
+ * their text's hash. Thread-safe after policy_init. Without policy_init
+ * (no store) the shipped defaults are the active policies, read-only.
  */
 #ifndef TRUSTEE_POLICY_H
 #define TRUSTEE_POLICY_H
@@ -71,7 +79,7 @@ int policy_appraise(const char *policy_id, const char *tee_class,
 /*
  * Decide a resource request. 0 with *allowed set and reason filled
  * (always, for the log and the problem detail); -1 when the policy failed
- * (counts as deny; reason in err).
+ * (counts as deny; *allowed 0, the reason in both reason and err).
  */
 int policy_resource(const json_t *claims, const json_t *request,
     int *allowed, char reason[POLICY_REASON_MAX], struct error *err);
@@ -79,7 +87,10 @@ int policy_resource(const json_t *claims, const json_t *request,
 /*
  * Store a new version of a policy after compiling it and checking that it
  * returns a function (a syntax error names its line). The active policy is
- * unchanged on any error. *version gets the new version number.
+ * unchanged on any error. *version gets the new version number. The
+ * text is at most 256 KiB of UTF-8 without NUL; attestation ids are
+ * 1..128 of [A-Za-z0-9._-] (not starting with '.'), the resource policy's
+ * id is POLICY_RESOURCE_ID.
  */
 int policy_put(enum policy_kind kind, const char *id, const char *text,
     size_t len, const char *who, int *version, struct error *err);
@@ -89,10 +100,13 @@ int policy_get(enum policy_kind kind, const char *id, int version,
     char **text, size_t *len, struct error *err);
 /* [{"kind","id","active_version","updated","updated_by"}] */
 int policy_list(json_t **out, struct error *err);
-/* [{"version","created","created_by","sha256","active"}] */
+/* [{"version","created","created_by","sha256","active",
+ * "restored_from"?}], oldest first. -1 for an unknown policy too. */
 int policy_versions(enum policy_kind kind, const char *id, json_t **out,
     struct error *err);
-/* Make an older version active again (recorded as a new version). */
+/* Make an older version active again (recorded as a new version).
+ * 0 ok, 1 unknown policy or version, -1 error (e.g. it no longer
+ * compiles). */
 int policy_restore(enum policy_kind kind, const char *id, int version,
     const char *who, int *new_version, struct error *err);
 
@@ -111,5 +125,16 @@ int policy_test(enum policy_kind kind, const char *text, size_t len,
 
 /* Health: 0 when the engine can evaluate (creates nothing per call). */
 int policy_health(struct error *err);
+
+/* Counters since start (all threads), e.g. for /metrics and benchmarks. */
+struct policy_stats {
+	uint64_t states_created;	/* Lua states ever created */
+	uint64_t states_live;
+	uint64_t evaluations;		/* policy runs, uploads' checks too */
+	uint64_t failures;		/* errors, budgets, malformed results */
+	uint64_t discards;		/* states dropped after a budget overrun */
+	uint64_t compiles;		/* chunk cache misses */
+};
+void policy_stats(struct policy_stats *out);
 
 #endif

@@ -1,0 +1,130 @@
+/*
+ * policy_internal.h: interfaces between the policy engine's files.
+ *  - policy.c: the store (versions), the active-policy cache, the public
+ *    API of policy.h;
+ *  - policy_lua.c: per-thread sandboxed Lua states, the trustee library,
+ *    budgets, the compiled-chunk cache, one evaluation (plua_run);
+ *  - policy_result.c: JSON <-> Lua conversion and the conversion of a
+ *    policy's result into a trust vector or a decision (presult_*).
+ * Not for use outside the engine, except by its tests, fuzzer and bench.
+ */
+#ifndef TRUSTEE_POLICY_INTERNAL_H
+#define TRUSTEE_POLICY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <lua.h>
+
+#include "policy.h"
+
+#define POLICY_TEXT_MAX (256 * 1024)	/* bytes of Lua source */
+#define POLICY_ID_MAX 128
+
+/* Limits on what crosses the Lua boundary. */
+#define PLUA_INPUT_DEPTH 64		/* JSON -> Lua nesting */
+#define PRESULT_DEPTH 32		/* Lua -> JSON nesting */
+#define PRESULT_NODES 10000		/* Lua -> JSON values */
+#define PRESULT_BYTES (1024 * 1024)	/* Lua -> JSON string bytes */
+#define PRESULT_EXTENSIONS 16
+#define PLUA_LOG_LINES 100		/* trustee.log lines kept per call */
+#define PLUA_LOG_LINE_MAX 1024
+
+/* Default budgets (struct config: policy_instructions, policy_memory_kib)
+ * and the wall-clock backstop for work the instruction count cannot see. */
+#define PLUA_DEFAULT_KINSTR 10000
+#define PLUA_DEFAULT_MEM_KIB 16384
+#define PLUA_WALL_LIMIT_MS 2000
+
+/* The eight AR4SI claims in ear.c's order (the v[8] index). */
+extern const char *const presult_claim_names[8];
+
+/* What kind of result a call converts. */
+enum plua_shape { PLUA_SHAPE_ATTESTATION, PLUA_SHAPE_RESOURCE,
+	PLUA_SHAPE_NONE };
+
+/* One evaluation: inputs, then outputs filled by plua_run. */
+struct plua_call {
+	const char *label;		/* policy id, for the daemon log */
+	const char *text;		/* Lua source (compiled unless cached) */
+	size_t len;
+	const uint8_t *sha;		/* SHA-256 of text, or NULL */
+	const json_t *args[2];		/* borrowed; NULL passes nil */
+	int nargs;
+	enum plua_shape shape;
+	json_t *log;			/* array to capture trustee.log lines
+					 * into, or NULL */
+	/* attestation */
+	int v[8];
+	json_t *ext;			/* new object {member: value} */
+	/* resource */
+	int allowed;
+	char reason[POLICY_REASON_MAX];
+};
+
+/* Budgets for every later call (thousands of instructions, KiB). Values
+ * <= 0 restore the defaults. */
+void plua_configure(int kinstr, int mem_kib);
+/*
+ * Evaluate c->text with c->args in this thread's state. 0 on success
+ * with the shape's outputs set; -1 with the reason in err: a syntax
+ * error ("syntax error at line N: ..."), a runtime error ("error at line
+ * N: ..."), a budget overrun, or a malformed result ("malformed result:
+ * ..."). Never raises; a state that overran a budget is discarded.
+ */
+int plua_run(struct plua_call *c, struct error *err);
+/* Tests: evaluate as of this unix time (trustee.now(), rv() expiry);
+ * 0 restores the real clock. */
+void plua_test_clock(int64_t now);
+/* Compile text and run its top level: it must return a function. */
+int plua_check(const char *text, size_t len, struct error *err);
+/* Free this thread's state (others go at thread exit). */
+void plua_thread_release(void);
+int plua_health(struct error *err);
+
+struct policy_stats;
+void plua_stats(struct policy_stats *s);
+
+/* ------------------------------------------------------ policy_result.c */
+
+/* The sentinel that stands for JSON null inside arrays (trustee.null). */
+extern const char presult_null_tag;
+#define PRESULT_NULL ((void *)&presult_null_tag)
+
+/*
+ * Push j as a Lua value: objects and arrays become tables (arrays 1-based),
+ * null members of an object are left out, null array elements become
+ * trustee.null. Raises a Lua error beyond PLUA_INPUT_DEPTH: call it only
+ * in protected code.
+ */
+void presult_push_json(lua_State *L, const json_t *j);
+/*
+ * Convert the Lua value at idx to JSON within the PRESULT_* limits: nil
+ * and trustee.null -> null; a table with keys exactly 1..n -> array,
+ * with string keys only (or empty) -> object; NaN/inf, other key types,
+ * functions, userdata, invalid UTF-8 or cycles -> error. Never raises.
+ */
+int presult_to_json(lua_State *L, int idx, json_t **out, struct error *err);
+/*
+ * An attestation policy's result at idx: {trust_vector = {...},
+ * extensions = {{name, key, value}...}?, annotations = any?}. v[8] gets
+ * the vector (omitted claims 0); *ext a new object of appraisal members
+ * (extension names, and "ear.trustee.annotations"). Never raises.
+ */
+int presult_attestation(lua_State *L, int idx, int v[8], json_t **ext,
+    struct error *err);
+/* A resource policy's results (first, nres of them): boolean allowed,
+ * optional string reason (default reasons when absent). Never raises. */
+int presult_resource(lua_State *L, int first, int nres, int *allowed,
+    char reason[POLICY_REASON_MAX], struct error *err);
+/* Copy at most cap-1 bytes of in to out for logs, audit and problem
+ * details: control bytes become '?', invalid UTF-8 becomes '?', and a cut
+ * is marked with "...". */
+void presult_clean(const char *in, size_t len, char *out, size_t cap);
+/* Make err->msg safe the same way (it may have been cut mid-character). */
+void presult_clean_error(struct error *err);
+/* Deep equality of two Lua values (numbers by value, tables by content,
+ * bounded depth). Never raises. */
+int presult_equal(lua_State *L, int a, int b, int depth);
+
+#endif

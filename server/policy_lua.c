@@ -1,0 +1,1332 @@
+/*
+ * policy_lua.c: the Lua 5.4 sandbox. One lua_State per thread, created on
+ * first use and reused for every evaluation on that thread; compiled
+ * chunks are cached in it by the SHA-256 of their text.
+ *
+ * What a policy can reach: the safe base functions, read-only views of
+ * string (no dump), table, math and utf8, and the trustee library; nothing
+ * else (no io, os, package, require, load*, dofile, debug, collectgarbage,
+ * print, rawset, coroutine). Globals and library tables are read-only
+ * proxies, the string metatable is protected, setmetatable refuses __gc.
+ * Each evaluation re-runs the chunk's top level, so no state survives from
+ * one evaluation to the next.
+ *
+ * Budgets per call: an instruction count (a count hook every
+ * PLUA_HOOK_COUNT instructions), charged also for library work the hook
+ * cannot see (bytes allocated, pattern matching, table shifting, ...), and
+ * a wall-clock backstop; a memory cap per state through the allocator.
+ * Once a budget is exhausted the hook fires at every instruction, so a
+ * policy cannot pcall its way past it. A state that overran a budget or
+ * ran out of memory is discarded and recreated on the next call.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <sodium.h>
+
+#include "../lib/hash.h"
+#include "../lib/log.h"
+#include "../rvps/rvps.h"
+#include "policy_internal.h"
+
+#define PLUA_HOOK_COUNT 100
+#define PLUA_CACHE_MAX 64		/* compiled chunks kept per state */
+#define PLUA_HELPER_MAX (1024 * 1024)	/* trustee.* string arguments */
+#define PLUA_ALLOC_COST 64		/* bytes allocated per instruction */
+#define PLUA_RV_COST 1000		/* instructions per rv() lookup */
+
+enum plua_abort { PABORT_NONE, PABORT_BUDGET, PABORT_TIME };
+
+enum plua_phase { PHASE_SETUP, PHASE_COMPILE, PHASE_TOP, PHASE_SHAPE,
+	PHASE_CALL, PHASE_CONVERT };
+
+struct pstate {
+	lua_State *L;
+	size_t used;			/* bytes held by the state */
+	size_t limit;
+	int in_call;
+	int64_t remaining;		/* instructions left in this call */
+	uint64_t deadline;		/* monotonic ns */
+	unsigned ticks;
+	enum plua_abort abort;
+	const char *abort_what;		/* what ran out, for the reason */
+	enum plua_phase phase;
+	int64_t now;			/* trustee.now(), rv() time */
+	struct plua_call *call;
+	json_t *log;			/* capture array or NULL */
+	int nlog;
+	int dropped;
+	json_t *pending;		/* freed after the call: raise-safe */
+	int env_ref;
+	int cache_ref;
+	int names_ref;
+	int memo_ref;			/* rv() results of this call */
+	int ncached;
+	int failed_convert;
+	struct error conv_err;
+};
+
+static atomic_llong plua_clock;		/* tests: fixed "now" */
+static atomic_int plua_kinstr = PLUA_DEFAULT_KINSTR;
+static atomic_int plua_mem_kib = PLUA_DEFAULT_MEM_KIB;
+
+static atomic_ullong st_created, st_live, st_evals, st_failures,
+    st_discards, st_compiles;
+
+static _Thread_local struct pstate *plua_tls;
+static pthread_key_t plua_key;
+static pthread_once_t plua_once = PTHREAD_ONCE_INIT;
+
+static const char plua_memo_none = 0;	/* rv() memo of "no value" */
+
+static struct pstate *
+plua_p(lua_State *L)
+{
+	return *(struct pstate **)lua_getextraspace(L);
+}
+
+void
+plua_test_clock(int64_t now)
+{
+	atomic_store(&plua_clock, (long long)now);
+}
+
+void
+plua_configure(int kinstr, int mem_kib)
+{
+	atomic_store(&plua_kinstr, kinstr > 0 ? kinstr : PLUA_DEFAULT_KINSTR);
+	atomic_store(&plua_mem_kib, mem_kib > 0 ? mem_kib :
+	    PLUA_DEFAULT_MEM_KIB);
+}
+
+/* ------------------------------------------------------------ budgets */
+
+static void plua_hook(lua_State *L, lua_Debug *ar);
+
+/* Raise the abort error; the hook keeps raising at every instruction. */
+static int
+plua_raise_abort(lua_State *L, struct pstate *p)
+{
+	lua_sethook(L, plua_hook, LUA_MASKCOUNT, 1);
+	lua_pushstring(L, p->abort == PABORT_TIME ? "time limit exceeded" :
+	    "instruction budget exceeded");
+	return lua_error(L);
+}
+
+static int
+plua_abort(lua_State *L, struct pstate *p, enum plua_abort why,
+    const char *what)
+{
+	if (p->abort == PABORT_NONE) {
+		p->abort = why;
+		p->abort_what = what;
+	}
+	return plua_raise_abort(L, p);
+}
+
+static void
+plua_hook(lua_State *L, lua_Debug *ar)
+{
+	struct pstate *p = plua_p(L);
+
+	(void)ar;
+	if (!p->in_call)
+		return;
+	if (p->abort != PABORT_NONE)
+		plua_raise_abort(L, p);
+	p->remaining -= PLUA_HOOK_COUNT;
+	if (p->remaining < 0)
+		plua_abort(L, p, PABORT_BUDGET, NULL);
+	if ((++p->ticks & 3) == 0 && now_mono_ns() > p->deadline)
+		plua_abort(L, p, PABORT_TIME, NULL);
+}
+
+/* Charge n instructions' worth of library work before doing it. */
+static void
+plua_charge(lua_State *L, double n, const char *what)
+{
+	struct pstate *p = plua_p(L);
+
+	if (!p->in_call)
+		return;
+	if (!(n < (double)p->remaining)) {
+		p->remaining = -1;
+		plua_abort(L, p, PABORT_BUDGET, what);
+	}
+	p->remaining -= (int64_t)n;
+}
+
+/*
+ * The allocator: refuses growth beyond the state's cap (Lua then collects
+ * garbage and retries once before raising "not enough memory"), and
+ * charges the instruction budget for bytes allocated during a call, so
+ * that O(n) work hidden in one instruction (concatenation, string.rep)
+ * is paid for.
+ */
+static void *
+plua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct pstate *p = ud;
+	size_t old = ptr != NULL ? osize : 0;
+	void *np;
+
+	if (nsize == 0) {
+		free(ptr);
+		p->used -= old < p->used ? old : p->used;
+		return NULL;
+	}
+	if (nsize > old) {
+		size_t grow = nsize - old;
+
+		if (grow > p->limit || p->used + grow > p->limit)
+			return NULL;
+		if (p->in_call) {
+			p->remaining -= (int64_t)(grow / PLUA_ALLOC_COST);
+			if (p->remaining < 0 && p->abort == PABORT_NONE &&
+			    p->L != NULL) {
+				p->abort = PABORT_BUDGET;
+				p->abort_what = "allocating memory";
+				lua_sethook(p->L, plua_hook, LUA_MASKCOUNT, 1);
+			}
+		}
+	}
+	np = realloc(ptr, nsize);
+	if (np == NULL)
+		return nsize <= old ? ptr : NULL;
+	p->used = p->used - old + nsize;
+	return np;
+}
+
+/* ------------------------------------------------ library cost wrappers */
+
+enum plua_wrap_kind {
+	W_BYTES,	/* O(#arg1) */
+	W_NARGS,	/* O(number of arguments) */
+	W_REP,
+	W_FORMAT,
+	W_PACK,
+	W_FIND,		/* string.find: pattern or plain */
+	W_MATCH,	/* string.match / gsub: pattern, '^' anchors */
+	W_GMATCH,	/* '^' does not anchor */
+	W_TLEN,		/* O(#arg1): table.insert/remove */
+	W_TCONCAT,
+	W_TUNPACK,
+	W_TMOVE,
+	W_TSORT,
+};
+
+static double
+plua_strlen(lua_State *L, int i)
+{
+	size_t len = 0;
+
+	if (lua_type(L, i) == LUA_TSTRING)
+		lua_tolstring(L, i, &len);
+	return (double)len;
+}
+
+/* The length table functions will use: __len when the table has one
+ * (it may run policy code or raise, as the function itself would). */
+static double
+plua_tlen(lua_State *L, int i)
+{
+	if (lua_type(L, i) != LUA_TTABLE)
+		return 0;
+	if (luaL_getmetafield(L, i, "__len") != LUA_TNIL) {
+		lua_pop(L, 1);
+		return (double)luaL_len(L, i);
+	}
+	return (double)lua_rawlen(L, i);
+}
+
+static double
+plua_num(lua_State *L, int i, double dflt)
+{
+	int ok;
+	double d = lua_tonumberx(L, i, &ok);
+
+	return ok && isfinite(d) ? d : dflt;
+}
+
+/* Skip one single-character class at p[i]; returns the next index, or
+ * -1 for an item that takes no quantifier (%b, %f, captures, anchors). */
+static long
+plua_pattern_item(const char *p, size_t pl, size_t i)
+{
+	if (p[i] == '%') {
+		if (i + 1 >= pl)
+			return (long)pl;
+		if (p[i + 1] == 'b')
+			return -(long)(i + 4 < pl ? i + 4 : pl) - 2;
+		if (p[i + 1] == 'f') {
+			i += 2;
+			if (i < pl && p[i] == '[') {
+				i++;
+				if (i < pl && p[i] == '^')
+					i++;
+				do {
+					if (i >= pl)
+						break;
+					i += p[i] == '%' ? 2 : 1;
+				} while (i < pl && p[i] != ']');
+				i++;
+			}
+			return -(long)(i < pl ? i : pl) - 2;
+		}
+		return (long)(i + 2);
+	}
+	if (p[i] == '[') {
+		i++;
+		if (i < pl && p[i] == '^')
+			i++;
+		do {
+			if (i >= pl)
+				break;
+			i += p[i] == '%' ? 2 : 1;
+		} while (i < pl && p[i] != ']');
+		return (long)(i + 1 < pl ? i + 1 : pl);
+	}
+	if (p[i] == '(' || p[i] == ')')
+		return -(long)(i + 1) - 2;
+	return (long)(i + 1);
+}
+
+/*
+ * Worst-case cost of Lua pattern matching (backtracking): every start
+ * position (one when anchored) times (n+1) for each repetition that has
+ * more pattern after it, times 2 per '?'. Exponential patterns on long
+ * subjects are thereby refused before they run.
+ */
+static double
+plua_pattern_cost(lua_State *L, int kind)
+{
+	const char *p;
+	size_t pl, sl, i, j;
+	double n, cost;
+	int anchored = 0, qstar = 0, qopt = 0;
+	long next;
+
+	if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING)
+		return 1;
+	sl = (size_t)plua_strlen(L, 1);
+	p = lua_tolstring(L, 2, &pl);
+	n = (double)sl + 1;
+	if (kind == W_FIND && lua_toboolean(L, 4))
+		return 1 + n * (double)(pl ? pl : 1) / 16;
+	i = 0;
+	if (kind != W_GMATCH && pl > 0 && p[0] == '^') {
+		anchored = 1;
+		i = 1;
+	}
+	while (i < pl) {
+		next = plua_pattern_item(p, pl, i);
+		if (next < 0) {
+			i = (size_t)(-next - 2);
+			continue;
+		}
+		i = (size_t)next;
+		if (i < pl && p[i] != '\0' && strchr("*+-?", p[i]) != NULL) {
+			/* is anything but captures/anchor left after it? */
+			for (j = i + 1; j < pl; j++)
+				if (p[j] != ')' && !(p[j] == '$' && j + 1 == pl))
+					break;
+			if (p[i] == '?')
+				qopt++;
+			else if (j < pl)
+				qstar++;
+			i++;
+		}
+	}
+	cost = anchored ? 1 : n;
+	while (qstar-- > 0 && cost < 1e18)
+		cost *= n;
+	while (qopt-- > 0 && cost < 1e18)
+		cost *= 2;
+	if (!(cost < 1e18))
+		cost = 1e18;
+	return 1 + cost + n / 16;
+}
+
+static double
+plua_cost(lua_State *L, int kind)
+{
+	int nargs = lua_gettop(L), i;
+	double len, cnt, a, b;
+	const char *f;
+	size_t fl, k;
+
+	switch (kind) {
+	case W_BYTES:
+		return 1 + plua_strlen(L, 1) / 16;
+	case W_NARGS:
+		return 1 + nargs;
+	case W_REP:
+		/* the loop runs cnt times even for empty strings */
+		cnt = plua_num(L, 2, 0);
+		len = plua_strlen(L, 1) + plua_strlen(L, 3) + 1;
+		return 1 + (cnt > 0 ? cnt : 0) * len / 16;
+	case W_FORMAT:
+		if (lua_type(L, 1) == LUA_TSTRING) {
+			f = lua_tolstring(L, 1, &fl);
+			for (k = 0; k < fl; k++) {
+				if (f[k] != '%')
+					continue;
+				if (++k < fl && f[k] == '%')
+					continue;
+				while (k < fl && f[k] != '\0' &&
+				    strchr("-+ #0123456789.", f[k]) != NULL)
+					k++;
+				if (k < fl && f[k] == 'p')
+					luaL_error(L, "string.format: %%p "
+					    "(addresses) is not available to "
+					    "policies");
+			}
+		}
+		/* FALLTHROUGH */
+	case W_PACK:
+		len = 0;
+		for (i = 1; i <= nargs; i++)
+			len += plua_strlen(L, i);
+		return 1 + nargs + len / 16;
+	case W_FIND:
+	case W_MATCH:
+	case W_GMATCH:
+		return plua_pattern_cost(L, kind);
+	case W_TLEN:
+		return 1 + plua_tlen(L, 1);
+	case W_TCONCAT:
+	case W_TUNPACK:
+		i = kind == W_TCONCAT ? 3 : 2;
+		len = lua_isnoneornil(L, i + 1) ? plua_tlen(L, 1) : 0;
+		a = plua_num(L, i, 1);
+		b = plua_num(L, i + 1, len);
+		return 1 + (b >= a ? b - a + 1 : 0);
+	case W_TMOVE:
+		a = plua_num(L, 2, 1);
+		b = plua_num(L, 3, 0);
+		return 1 + (b >= a ? b - a + 1 : 0);
+	case W_TSORT:
+		len = plua_tlen(L, 1);
+		for (a = 1, b = len; b >= 2; b /= 2)
+			a++;
+		return 1 + len * a;
+	}
+	return 1;
+}
+
+static const char *const plua_wrap_what[] = {
+	[W_BYTES] = "processing a string", [W_NARGS] = "handling arguments",
+	[W_REP] = "string.rep", [W_FORMAT] = "string.format",
+	[W_PACK] = "string.pack/unpack", [W_FIND] = "pattern matching",
+	[W_MATCH] = "pattern matching", [W_GMATCH] = "pattern matching",
+	[W_TLEN] = "shifting a table", [W_TCONCAT] = "table.concat",
+	[W_TUNPACK] = "table.unpack", [W_TMOVE] = "table.move",
+	[W_TSORT] = "table.sort",
+};
+
+/*
+ * Upvalue 1 the library's C function, 2 the cost kind. The original runs
+ * in this same frame (standard library functions use no upvalues), so
+ * its argument errors still name it.
+ */
+static int
+plua_wrap(lua_State *L)
+{
+	lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));
+	int kind = (int)lua_tointeger(L, lua_upvalueindex(2));
+
+	plua_charge(L, plua_cost(L, kind), plua_wrap_what[kind]);
+	return f(L);
+}
+
+struct plua_wrap_entry {
+	const char *name;
+	int kind;
+};
+
+static void
+plua_wrap_lib(lua_State *L, int lib, const struct plua_wrap_entry *w)
+{
+	for (; w->name != NULL; w++) {
+		if (lua_getfield(L, lib, w->name) != LUA_TFUNCTION ||
+		    lua_tocfunction(L, -1) == NULL)
+			luaL_error(L, "library function %s missing", w->name);
+		lua_pushinteger(L, w->kind);
+		lua_pushcclosure(L, plua_wrap, 2);
+		lua_setfield(L, lib, w->name);
+	}
+}
+
+static const struct plua_wrap_entry plua_string_wraps[] = {
+	{ "byte", W_BYTES }, { "char", W_NARGS }, { "find", W_FIND },
+	{ "format", W_FORMAT }, { "gmatch", W_GMATCH }, { "gsub", W_MATCH },
+	{ "lower", W_BYTES }, { "match", W_MATCH }, { "rep", W_REP },
+	{ "reverse", W_BYTES }, { "sub", W_BYTES }, { "upper", W_BYTES },
+	{ "pack", W_PACK }, { "packsize", W_PACK }, { "unpack", W_PACK },
+	{ NULL, 0 }
+};
+static const struct plua_wrap_entry plua_table_wraps[] = {
+	{ "concat", W_TCONCAT }, { "insert", W_TLEN }, { "move", W_TMOVE },
+	{ "pack", W_NARGS }, { "remove", W_TLEN }, { "sort", W_TSORT },
+	{ "unpack", W_TUNPACK }, { NULL, 0 }
+};
+static const struct plua_wrap_entry plua_utf8_wraps[] = {
+	{ "char", W_NARGS }, { "codepoint", W_BYTES }, { "len", W_BYTES },
+	{ "offset", W_BYTES }, { "codes", W_BYTES }, { NULL, 0 }
+};
+static const struct plua_wrap_entry plua_math_wraps[] = {
+	{ "max", W_NARGS }, { "min", W_NARGS }, { NULL, 0 }
+};
+static const struct plua_wrap_entry plua_base_wraps[] = {
+	{ "select", W_NARGS }, { "tonumber", W_BYTES }, { NULL, 0 }
+};
+
+/* ------------------------------------------------------ safe base lib */
+
+/* tostring without addresses: tables, functions, ... print their type. */
+static const char *
+plua_tostring(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(L, idx) == PRESULT_NULL) {
+			lua_pushliteral(L, "null");
+			return lua_tostring(L, -1);
+		}
+		/* FALLTHROUGH */
+	case LUA_TTABLE:
+	case LUA_TFUNCTION:
+	case LUA_TUSERDATA:
+	case LUA_TTHREAD:
+		if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+			lua_pop(L, 1);
+			return luaL_tolstring(L, idx, NULL);
+		}
+		lua_pushstring(L, luaL_typename(L, idx));
+		return lua_tostring(L, -1);
+	default:
+		return luaL_tolstring(L, idx, NULL);
+	}
+}
+
+static int
+plua_b_tostring(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	plua_tostring(L, 1);
+	return 1;
+}
+
+/* setmetatable, refusing finalizers (they would run outside any call's
+ * budget). Upvalue 1: the base library's setmetatable. */
+static int
+plua_b_setmetatable(lua_State *L)
+{
+	lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));
+	struct pstate *p = plua_p(L);
+
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, p->names_ref);
+		lua_getfield(L, -1, "__gc");	/* the interned name */
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "setmetatable: __gc metamethods "
+			    "are not allowed in policies");
+		lua_pop(L, 2);
+	}
+	return f(L);
+}
+
+static int
+plua_ro_newindex(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING)
+		return luaL_error(L, "cannot assign '%s': globals and library "
+		    "tables are read-only (declare a local)",
+		    lua_tostring(L, 2));
+	return luaL_error(L, "globals and library tables are read-only");
+}
+
+/* Iterator over a proxy's real table (upvalue 1), never exposing it. */
+static int
+plua_proxy_next(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (lua_next(L, lua_upvalueindex(1)) != 0)
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+static int
+plua_proxy_pairs(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* Push a read-only view of the table at real. */
+static void
+plua_push_proxy(lua_State *L, int real)
+{
+	real = lua_absindex(L, real);
+	lua_newtable(L);
+	lua_createtable(L, 0, 4);
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, plua_ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushliteral(L, "locked");
+	lua_setfield(L, -2, "__metatable");
+	lua_pushvalue(L, real);
+	lua_pushcclosure(L, plua_proxy_next, 1);
+	lua_pushcclosure(L, plua_proxy_pairs, 1);
+	lua_setfield(L, -2, "__pairs");
+	lua_setmetatable(L, -2);
+}
+
+/* ------------------------------------------------------ trustee library */
+
+static const char *
+plua_helper_arg(lua_State *L, int i, size_t *len)
+{
+	const char *s = luaL_checklstring(L, i, len);
+
+	if (*len > PLUA_HELPER_MAX)
+		luaL_error(L, "argument larger than %d bytes",
+		    PLUA_HELPER_MAX);
+	plua_charge(L, 1 + (double)*len / 16, "processing a string");
+	return s;
+}
+
+/* trustee.rv(name): the reference value (any JSON), nil when unknown,
+ * expired or revoked. Memoized for the rest of the call. */
+static int
+plua_t_rv(lua_State *L)
+{
+	struct pstate *p = plua_p(L);
+	const char *name;
+	size_t len;
+	json_t *j;
+
+	name = luaL_checklstring(L, 1, &len);
+	luaL_argcheck(L, len > 0 && len <= RVPS_NAME_MAX &&
+	    strlen(name) == len, 1, "a reference value name is 1..256 bytes "
+	    "without NUL");
+	lua_settop(L, 1);
+	if (p->memo_ref == LUA_NOREF) {
+		lua_newtable(L);
+		p->memo_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->memo_ref);		/* 2 */
+	lua_pushvalue(L, 1);
+	if (lua_rawget(L, 2) != LUA_TNIL) {
+		if (lua_touserdata(L, -1) == &plua_memo_none)
+			lua_pushnil(L);
+		return 1;
+	}
+	lua_pop(L, 1);
+	plua_charge(L, PLUA_RV_COST, "looking up reference values");
+	j = rvps_query(name, p->now);
+	p->pending = j;
+	presult_push_json(L, j);				/* 3 */
+	p->pending = NULL;
+	json_decref(j);
+	lua_pushvalue(L, 1);
+	if (lua_isnil(L, 3))
+		lua_pushlightuserdata(L, (void *)&plua_memo_none);
+	else
+		lua_pushvalue(L, 3);
+	lua_rawset(L, 2);
+	return 1;
+}
+
+/* trustee.log(...): one captured line (also the daemon log at debug). */
+static int
+plua_t_log(lua_State *L)
+{
+	struct pstate *p = plua_p(L);
+	char line[PLUA_LOG_LINE_MAX];
+	int n = lua_gettop(L), i;
+	const char *s;
+	size_t len;
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		plua_tostring(L, i);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	s = lua_tolstring(L, -1, &len);
+	plua_charge(L, 10 + (double)len / 16, "logging");
+	presult_clean(s, len, line, sizeof(line));
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		const char *label = p->call != NULL && p->call->label != NULL ?
+		    p->call->label : "policy";
+
+		log_debug("policy %s: log: %s", label, line);
+	}
+	if (p->log != NULL) {
+		if (p->nlog < PLUA_LOG_LINES) {
+			json_array_append_new(p->log, json_string(line));
+			p->nlog++;
+		} else {
+			p->dropped++;
+		}
+	}
+	return 0;
+}
+
+static int
+plua_t_hex(lua_State *L)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *s;
+	size_t len, i;
+	luaL_Buffer b;
+	char *o;
+
+	s = (const unsigned char *)plua_helper_arg(L, 1, &len);
+	o = luaL_buffinitsize(L, &b, len * 2 + 1);
+	for (i = 0; i < len; i++) {
+		o[2 * i] = digits[s[i] >> 4];
+		o[2 * i + 1] = digits[s[i] & 15];
+	}
+	luaL_pushresultsize(&b, len * 2);
+	return 1;
+}
+
+static int
+plua_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* trustee.unhex(s): bytes, or nil and a reason. */
+static int
+plua_t_unhex(lua_State *L)
+{
+	const char *s;
+	size_t len, i;
+	luaL_Buffer b;
+	char *o;
+	int hi, lo;
+
+	s = plua_helper_arg(L, 1, &len);
+	if (len % 2 != 0) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "odd number of hex digits");
+		return 2;
+	}
+	o = luaL_buffinitsize(L, &b, len / 2 + 1);
+	for (i = 0; i < len / 2; i++) {
+		hi = plua_hexval((unsigned char)s[2 * i]);
+		lo = plua_hexval((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			lua_pushnil(L);
+			lua_pushliteral(L, "not a hex string");
+			return 2;
+		}
+		o[i] = (char)(hi << 4 | lo);
+	}
+	luaL_pushresultsize(&b, len / 2);
+	return 1;
+}
+
+static int
+plua_b64(lua_State *L, int variant)
+{
+	const char *s;
+	size_t len, cap;
+	luaL_Buffer b;
+	char *o;
+
+	s = plua_helper_arg(L, 1, &len);
+	cap = sodium_base64_encoded_len(len, variant);
+	o = luaL_buffinitsize(L, &b, cap);
+	sodium_bin2base64(o, cap, (const unsigned char *)s, len, variant);
+	luaL_pushresultsize(&b, strlen(o));
+	return 1;
+}
+
+static int
+plua_t_b64(lua_State *L)
+{
+	return plua_b64(L, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static int
+plua_t_b64url(lua_State *L)
+{
+	return plua_b64(L, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* trustee.unb64(s): standard or URL-safe alphabet, padded or not. */
+static int
+plua_t_unb64(lua_State *L)
+{
+	static const int variants[] = {
+		sodium_base64_VARIANT_ORIGINAL,
+		sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+		sodium_base64_VARIANT_URLSAFE,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING,
+	};
+	const char *s;
+	size_t len, outlen, i;
+	luaL_Buffer b;
+	char *o;
+
+	s = plua_helper_arg(L, 1, &len);
+	o = luaL_buffinitsize(L, &b, len / 4 * 3 + 3);
+	for (i = 0; i < ARRAY_SIZE(variants); i++) {
+		if (sodium_base642bin((unsigned char *)o, len / 4 * 3 + 3, s,
+		    len, NULL, &outlen, NULL, variants[i]) == 0) {
+			luaL_pushresultsize(&b, outlen);
+			return 1;
+		}
+	}
+	lua_pushnil(L);
+	lua_pushliteral(L, "not base64");
+	return 2;
+}
+
+static int
+plua_digest(lua_State *L, enum hash_alg alg)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t md[HASH_MAX_SIZE];
+	char hex[2 * HASH_MAX_SIZE];
+	const char *s;
+	size_t len, mdlen, i;
+
+	s = plua_helper_arg(L, 1, &len);
+	if (hash_digest(alg, s, len, md, &mdlen) != 0)
+		return luaL_error(L, "digest failed");
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	lua_pushlstring(L, hex, 2 * mdlen);
+	return 1;
+}
+
+static int
+plua_t_sha256(lua_State *L)
+{
+	return plua_digest(L, HASH_SHA256);
+}
+
+static int
+plua_t_sha384(lua_State *L)
+{
+	return plua_digest(L, HASH_SHA384);
+}
+
+static int
+plua_t_sha512(lua_State *L)
+{
+	return plua_digest(L, HASH_SHA512);
+}
+
+static int
+plua_t_now(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)plua_p(L)->now);
+	return 1;
+}
+
+/* trustee.parse_time("2025-01-02T03:04:05Z") -> unix seconds or nil. */
+static int
+plua_t_parse_time(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	int64_t t;
+
+	if (len > 64 || time_parse_rfc3339(s, &t) != 0) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "not an RFC 3339 time");
+		return 2;
+	}
+	lua_pushinteger(L, (lua_Integer)t);
+	return 1;
+}
+
+/* trustee.contains(list, value): like Rego's `value in list` (deep
+ * equality; false when list is not a table). */
+static int
+plua_t_contains(lua_State *L)
+{
+	luaL_checkany(L, 2);
+	lua_settop(L, 2);
+	if (lua_type(L, 1) != LUA_TTABLE) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	plua_charge(L, 1 + (double)lua_rawlen(L, 1), "searching a list");
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		if (presult_equal(L, -1, 2, 0)) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+/* trustee.equal(a, b): deep equality, like Rego's ==. */
+static int
+plua_t_equal(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	luaL_checkany(L, 2);
+	lua_pushboolean(L, presult_equal(L, 1, 2, 0));
+	return 1;
+}
+
+static const luaL_Reg plua_trustee_lib[] = {
+	{ "rv", plua_t_rv }, { "log", plua_t_log },
+	{ "hex", plua_t_hex }, { "unhex", plua_t_unhex },
+	{ "b64", plua_t_b64 }, { "unb64", plua_t_unb64 },
+	{ "b64url", plua_t_b64url }, { "sha256", plua_t_sha256 },
+	{ "sha384", plua_t_sha384 }, { "sha512", plua_t_sha512 },
+	{ "now", plua_t_now }, { "parse_time", plua_t_parse_time },
+	{ "contains", plua_t_contains }, { "equal", plua_t_equal },
+	{ NULL, NULL }
+};
+
+/* ------------------------------------------------------------- states */
+
+/* Names the result conversion pushes: anchored so pushing them never
+ * allocates (and so never raises outside a protected call). */
+static const char *const plua_anchored[] = {
+	"trust_vector", "extensions", "annotations", "name", "key", "value",
+	"__gc", "__tostring",
+};
+
+/* Build the sandbox (runs protected, on an empty stack). */
+static int
+plua_setup(lua_State *L)
+{
+	static const char *const base_copy[] = {
+		"assert", "error", "getmetatable", "ipairs", "next", "pairs",
+		"pcall", "rawequal", "rawget", "rawlen", "type", "xpcall",
+		"_VERSION",
+	};
+	struct pstate *p = plua_p(L);
+	size_t i;
+
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 0);		/* 1 */
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);	/* 2 */
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 0);	/* 3 */
+	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 0);	/* 4 */
+	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 0);	/* 5 */
+
+	lua_pushnil(L);
+	lua_setfield(L, 2, "dump");
+	plua_wrap_lib(L, 2, plua_string_wraps);
+	plua_wrap_lib(L, 3, plua_table_wraps);
+	plua_wrap_lib(L, 4, plua_math_wraps);
+	plua_wrap_lib(L, 5, plua_utf8_wraps);
+
+	/* getmetatable("") must not hand out the shared string metatable */
+	lua_pushliteral(L, "");
+	if (!lua_getmetatable(L, -1))
+		return luaL_error(L, "no string metatable");
+	lua_pushliteral(L, "locked");
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+
+	lua_newtable(L);					/* 6: base */
+	for (i = 0; i < ARRAY_SIZE(base_copy); i++) {
+		lua_getfield(L, 1, base_copy[i]);
+		lua_setfield(L, 6, base_copy[i]);
+	}
+	for (i = 0; plua_base_wraps[i].name != NULL; i++) {
+		lua_getfield(L, 1, plua_base_wraps[i].name);
+		lua_pushinteger(L, plua_base_wraps[i].kind);
+		lua_pushcclosure(L, plua_wrap, 2);
+		lua_setfield(L, 6, plua_base_wraps[i].name);
+	}
+	lua_getfield(L, 1, "setmetatable");
+	lua_pushcclosure(L, plua_b_setmetatable, 1);
+	lua_setfield(L, 6, "setmetatable");
+	lua_pushcfunction(L, plua_b_tostring);
+	lua_setfield(L, 6, "tostring");
+
+	plua_push_proxy(L, 2);
+	lua_setfield(L, 6, "string");
+	plua_push_proxy(L, 3);
+	lua_setfield(L, 6, "table");
+	plua_push_proxy(L, 4);
+	lua_setfield(L, 6, "math");
+	plua_push_proxy(L, 5);
+	lua_setfield(L, 6, "utf8");
+	luaL_newlib(L, plua_trustee_lib);			/* 7 */
+	lua_pushlightuserdata(L, PRESULT_NULL);
+	lua_setfield(L, 7, "null");
+	plua_push_proxy(L, 7);
+	lua_setfield(L, 6, "trustee");
+	lua_pop(L, 1);
+	plua_push_proxy(L, 6);
+	lua_setfield(L, 6, "_G");
+
+	plua_push_proxy(L, 6);
+	p->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_newtable(L);
+	p->cache_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_newtable(L);
+	for (i = 0; i < ARRAY_SIZE(plua_anchored); i++) {
+		lua_pushstring(L, plua_anchored[i]);
+		lua_setfield(L, -2, plua_anchored[i]);
+	}
+	p->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_settop(L, 0);
+	return 0;
+}
+
+static int
+plua_panic(lua_State *L)
+{
+	const char *m = lua_tostring(L, -1);
+
+	fatalx("policy engine: unprotected Lua error: %s",
+	    m != NULL ? m : "?");
+}
+
+static void
+plua_state_free(struct pstate *p)
+{
+	if (p == NULL)
+		return;
+	if (p->L != NULL) {
+		lua_close(p->L);
+		atomic_fetch_sub(&st_live, 1);
+	}
+	free(p);
+}
+
+static struct pstate *
+plua_state_new(struct error *err)
+{
+	struct pstate *p = xcalloc(1, sizeof(*p));
+	lua_State *L;
+	int rc;
+
+	p->limit = (size_t)atomic_load(&plua_mem_kib) * 1024;
+	p->memo_ref = LUA_NOREF;
+	L = lua_newstate(plua_alloc, p);
+	if (L == NULL) {
+		free(p);
+		error_set(err, "cannot create a Lua state within %d KiB",
+		    atomic_load(&plua_mem_kib));
+		return NULL;
+	}
+	*(struct pstate **)lua_getextraspace(L) = p;
+	p->L = L;
+	atomic_fetch_add(&st_created, 1);
+	atomic_fetch_add(&st_live, 1);
+	lua_atpanic(L, plua_panic);
+	lua_pushcfunction(L, plua_setup);
+	rc = lua_pcall(L, 0, 0, 0);
+	if (rc != LUA_OK) {
+		error_set(err, "cannot build the Lua sandbox: %s",
+		    rc == LUA_ERRMEM ? "memory limit too small" :
+		    lua_tostring(L, -1) != NULL ? lua_tostring(L, -1) : "?");
+		plua_state_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+plua_key_destroy(void *v)
+{
+	plua_state_free(v);
+}
+
+static void
+plua_key_init(void)
+{
+	if (pthread_key_create(&plua_key, plua_key_destroy) != 0)
+		fatalx("policy engine: pthread_key_create failed");
+}
+
+static struct pstate *
+plua_get(struct error *err)
+{
+	struct pstate *p;
+
+	if (plua_tls != NULL)
+		return plua_tls;
+	pthread_once(&plua_once, plua_key_init);
+	p = plua_state_new(err);
+	if (p == NULL)
+		return NULL;
+	plua_tls = p;
+	pthread_setspecific(plua_key, p);
+	return p;
+}
+
+static void
+plua_discard(void)
+{
+	struct pstate *p = plua_tls;
+
+	plua_tls = NULL;
+	pthread_setspecific(plua_key, NULL);
+	plua_state_free(p);
+}
+
+void
+plua_thread_release(void)
+{
+	if (plua_tls == NULL)
+		return;
+	plua_discard();
+}
+
+int
+plua_health(struct error *err)
+{
+	struct pstate *p = plua_get(err);
+
+	if (p == NULL)
+		return -1;
+	if (p->in_call || lua_gettop(p->L) != 0)
+		return error_set(err, "policy engine: Lua state busy");
+	return 0;
+}
+
+void
+plua_stats(struct policy_stats *s)
+{
+	s->states_created = atomic_load(&st_created);
+	s->states_live = atomic_load(&st_live);
+	s->evaluations = atomic_load(&st_evals);
+	s->failures = atomic_load(&st_failures);
+	s->discards = atomic_load(&st_discards);
+	s->compiles = atomic_load(&st_compiles);
+}
+
+/* ---------------------------------------------------------- evaluation */
+
+/* The protected body of one call: argument 1 is the plua_call. */
+static int
+plua_main(lua_State *L)
+{
+	struct plua_call *c = lua_touserdata(L, 1);
+	struct pstate *p = plua_p(L);
+	uint8_t sha[HASH_MAX_SIZE];
+	size_t shalen;
+	int i, nres;
+
+	lua_settop(L, 0);
+	if (c->sha != NULL) {
+		memcpy(sha, c->sha, 32);
+		shalen = 32;
+	} else if (hash_digest(HASH_SHA256, c->text, c->len, sha,
+	    &shalen) != 0) {
+		return luaL_error(L, "cannot hash the policy text");
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->cache_ref);	/* 1 */
+	lua_pushlstring(L, (const char *)sha, shalen);
+	if (lua_rawget(L, 1) != LUA_TFUNCTION) {		/* 2 */
+		lua_pop(L, 1);
+		p->phase = PHASE_COMPILE;
+		if (luaL_loadbufferx(L, c->text, c->len, "=policy", "t") !=
+		    LUA_OK)
+			return lua_error(L);
+		atomic_fetch_add(&st_compiles, 1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, p->env_ref);
+		if (lua_setupvalue(L, 2, 1) == NULL)
+			return luaL_error(L, "chunk without _ENV");
+		if (p->ncached >= PLUA_CACHE_MAX) {
+			luaL_unref(L, LUA_REGISTRYINDEX, p->cache_ref);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			p->cache_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+			lua_replace(L, 1);
+			p->ncached = 0;
+		}
+		lua_pushlstring(L, (const char *)sha, shalen);
+		lua_pushvalue(L, 2);
+		lua_rawset(L, 1);
+		p->ncached++;
+	}
+	p->phase = PHASE_TOP;
+	lua_call(L, 0, 1);					/* 2 */
+	if (lua_type(L, 2) != LUA_TFUNCTION) {
+		p->phase = PHASE_SHAPE;
+		lua_pushfstring(L, "the policy must return a function "
+		    "(`return function(...) ... end`), but the chunk returned "
+		    "a %s value", luaL_typename(L, 2));
+		return lua_error(L);
+	}
+	if (c->shape == PLUA_SHAPE_NONE)
+		return 0;
+	p->phase = PHASE_CALL;
+	luaL_checkstack(L, c->nargs + 4, "arguments");
+	for (i = 0; i < c->nargs; i++)
+		presult_push_json(L, c->args[i]);
+	lua_call(L, c->nargs, LUA_MULTRET);
+	nres = lua_gettop(L) - 1;
+	p->phase = PHASE_CONVERT;
+	if (c->shape == PLUA_SHAPE_ATTESTATION) {
+		if (nres < 1)
+			lua_pushnil(L);
+		p->failed_convert = presult_attestation(L, 2, c->v, &c->ext,
+		    &p->conv_err) != 0;
+	} else {
+		p->failed_convert = presult_resource(L, 2, nres, &c->allowed,
+		    c->reason, &p->conv_err) != 0;
+	}
+	return 0;
+}
+
+/* "policy:12: msg" -> "line 12: msg" (keeps anything else as is). */
+static void
+plua_format(enum plua_phase phase, const char *msg, struct error *err)
+{
+	char clean[POLICY_REASON_MAX - 96];
+	const char *rest = NULL, *q;
+	const char *what = phase == PHASE_COMPILE ? "syntax error" : "error";
+	long line = 0;
+
+	presult_clean(msg, strlen(msg), clean, sizeof(clean));
+	if (strncmp(clean, "policy:", 7) == 0) {
+		q = clean + 7;
+		while (*q >= '0' && *q <= '9' && line < 100000000)
+			line = line * 10 + (*q++ - '0');
+		if (q > clean + 7 && *q == ':')
+			rest = q + 1;
+	}
+	if (phase == PHASE_SHAPE)
+		error_set(err, "%s", clean);
+	else if (rest != NULL)
+		error_set(err, "%s at line %ld:%s", what, line, rest);
+	else
+		error_set(err, "%s: %s", what, clean);
+}
+
+int
+plua_run(struct plua_call *c, struct error *err)
+{
+	struct pstate *p;
+	lua_State *L;
+	int status, discard;
+
+	memset(c->v, 0, sizeof(c->v));
+	c->ext = NULL;
+	c->allowed = 0;
+	c->reason[0] = '\0';
+	atomic_fetch_add(&st_evals, 1);
+	if ((p = plua_get(err)) == NULL) {
+		atomic_fetch_add(&st_failures, 1);
+		return -1;
+	}
+	L = p->L;
+	p->call = c;
+	p->limit = (size_t)atomic_load(&plua_mem_kib) * 1024;
+	p->remaining = (int64_t)atomic_load(&plua_kinstr) * 1000;
+	p->deadline = now_mono_ns() + (uint64_t)PLUA_WALL_LIMIT_MS * 1000000;
+	p->ticks = 0;
+	p->abort = PABORT_NONE;
+	p->abort_what = NULL;
+	p->phase = PHASE_SETUP;
+	p->now = atomic_load(&plua_clock) != 0 ?
+	    (int64_t)atomic_load(&plua_clock) : now_unix();
+	p->log = c->log;
+	p->nlog = 0;
+	p->dropped = 0;
+	p->failed_convert = 0;
+	p->in_call = 1;
+	lua_settop(L, 0);
+	lua_sethook(L, plua_hook, LUA_MASKCOUNT, PLUA_HOOK_COUNT);
+	lua_pushcfunction(L, plua_main);
+	lua_pushlightuserdata(L, c);
+	status = lua_pcall(L, 1, 0, 0);
+	lua_sethook(L, NULL, 0, 0);
+	p->in_call = 0;
+	json_decref(p->pending);
+	p->pending = NULL;
+	if (p->memo_ref != LUA_NOREF) {
+		luaL_unref(L, LUA_REGISTRYINDEX, p->memo_ref);
+		p->memo_ref = LUA_NOREF;
+	}
+	if (p->log != NULL && p->dropped > 0)
+		json_array_append_new(p->log, json_sprintf("(%d more log "
+		    "lines dropped)", p->dropped));
+	p->log = NULL;
+	p->call = NULL;
+	if (status == LUA_OK && p->abort == PABORT_NONE &&
+	    !p->failed_convert) {
+		lua_settop(L, 0);
+		return 0;
+	}
+	if (p->abort == PABORT_BUDGET)
+		error_set(err, "instruction budget exceeded (%d thousand "
+		    "instructions per evaluation)%s%s",
+		    atomic_load(&plua_kinstr), p->abort_what != NULL ?
+		    " while " : "", p->abort_what != NULL ? p->abort_what : "");
+	else if (p->abort == PABORT_TIME)
+		error_set(err, "time limit exceeded (%d ms per evaluation)",
+		    PLUA_WALL_LIMIT_MS);
+	else if (status == LUA_ERRMEM)
+		error_set(err, "memory limit exceeded (%d KiB per Lua state)",
+		    atomic_load(&plua_mem_kib));
+	else if (status == LUA_OK)
+		*err = p->conv_err;
+	else if (status == LUA_ERRERR)
+		error_set(err, "error: C stack overflow (error while handling "
+		    "an error)");
+	else if (lua_type(L, -1) == LUA_TSTRING)
+		plua_format(p->phase, lua_tostring(L, -1), err);
+	else
+		error_set(err, "error: the policy raised a %s value instead "
+		    "of a message", luaL_typename(L, -1));
+	presult_clean_error(err);
+	discard = p->abort != PABORT_NONE || status == LUA_ERRMEM;
+	lua_settop(L, 0);
+	json_decref(c->ext);
+	c->ext = NULL;
+	c->allowed = 0;
+	atomic_fetch_add(&st_failures, 1);
+	if (discard) {
+		atomic_fetch_add(&st_discards, 1);
+		plua_discard();
+	}
+	return -1;
+}
+
+int
+plua_check(const char *text, size_t len, struct error *err)
+{
+	struct plua_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.label = "upload";
+	c.text = text;
+	c.len = len;
+	c.shape = PLUA_SHAPE_NONE;
+	return plua_run(&c, err);
+}
