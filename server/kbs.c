@@ -640,7 +640,7 @@ kbs_resource_get(struct kbs_req *r)
 	struct session s = { 0 };
 	struct error err;
 	const char *auth, *token = NULL;
-	char id[SESSION_ID_LEN + 2], name[400];
+	char id[SESSION_ID_LEN + 2], name[400], reason[POLICY_REASON_MAX];
 	json_t *claims = NULL;
 	const json_t *tpk;
 	uint8_t *val = NULL;
@@ -673,6 +673,8 @@ kbs_resource_get(struct kbs_req *r)
 		    "policy: %s", err.msg);
 		goto out;
 	}
+	/* On success err holds the policy's reason for allowing. */
+	snprintf(reason, sizeof(reason), "%s", err.msg);
 	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
 		http_problem(r->resp, 401, "PluginInternalError", "%s",
 		    err.msg);
@@ -703,7 +705,7 @@ kbs_resource_get(struct kbs_req *r)
 		goto out;
 	}
 	log_info("released resource %s to peer=%s", name, r->http->peer);
-	kbs_audit_release(r, &s, "allowed", NULL);
+	kbs_audit_release(r, &s, "allowed", reason);
 	r->resp->status = 200;
 	http_response_body(r->resp, "application/json", jwe, strlen(jwe));
 out:

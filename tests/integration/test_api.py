@@ -735,7 +735,13 @@ def test_kbs_compat_reference_value(ctx):
     check(r.body == b"", "body %r" % r.body)
     r = srv.request("GET", "/kbs/v0/reference-value/compat_rv/a", headers=hdr)
     H.expect_status(r, 200)
-    check(r.json()["value"] == ["x1"], "record %r" % r.body)
+    # Trustee's QueryReferenceValue answer: the value only
+    check(r.json() == ["x1"], "value %r" % r.body)
+    # a revoked value is what policies would no longer see: not returned
+    H.expect_status(srv.request("POST", API + "/reference-values/compat_rv%2Fa/revoke",
+                                body={"reason": "compat test"}, headers=hdr), 200)
+    H.expect_problem(srv.request("GET", "/kbs/v0/reference-value/compat_rv/a",
+                                 headers=hdr), 401, "RvpsError", "revoked")
     H.expect_problem(srv.request("GET", "/kbs/v0/reference-value/compat_rv/none",
                                  headers=hdr), 401, "RvpsError")
     H.expect_problem(srv.request("POST", "/kbs/v0/reference-value",
