@@ -26,7 +26,8 @@ rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.a' \
 	--filter 'protect /tests/out/' --filter 'protect /.configured' \
 	"$src/" "$dst/"
 cd "$dst"
-if [ ! -f Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$opts" ]; then
+if [ ! -f Makefile ] || [ "$(cat .configured 2>/dev/null)" != "$opts" ] ||
+    [ Makefile.in -nt Makefile ] || [ configure -nt Makefile ]; then
 	# shellcheck disable=SC2086
 	./configure $opts >/dev/null
 	echo "$opts" > .configured

@@ -378,5 +378,77 @@ def test_kbs_flow_real_tdx_refused_for_report_data_only(ctx):
     H.expect_problem(r, 401, "AttestationError", "report data")
 
 
+# ------------------------------------- real vectors: affirming with RVs
+
+def test_snp_genoa_affirming_once_reference_values_match(ctx):
+    srv = ctx.server("snp-rvs")
+    exp = expected("snp-genoa-vcek-2")["claims"]
+    ev = json.loads(read("snp-genoa-vcek-2", "evidence.json"))
+    raw = bytes.fromhex(exp["report_data"])
+    sub, ae = cpu0(token_claims(srv, attest(srv, "snp", ev, raw=raw)))
+    check(sub["ear.status"] != "affirming", "affirming without RVs")
+    s = ae["snp"]
+    register_sample_rvs(srv, {
+        "snp_launch_measurement": [exp["measurement"]],
+        "snp_bootloader": [10], "snp_microcode": [25], "snp_snp_svn": [23],
+        "snp_tee_svn": [0],
+        "snp_smt_enabled": s["platform_smt_enabled"],
+        "snp_tsme_enabled": s["platform_tsme_enabled"],
+        "snp_guest_abi_major": 0, "snp_guest_abi_minor": 0,
+        "snp_single_socket": False, "snp_smt_allowed": True})
+    sub, _ = cpu0(token_claims(srv, attest(srv, "snp", ev, raw=raw)))
+    tv = sub["ear.trustworthiness-vector"]
+    check(sub["ear.status"] == "affirming" and tv.get("executables") == 3 and
+          tv.get("hardware") == 2 and tv.get("configuration") == 2,
+          "status %r vector %r" % (sub["ear.status"], tv))
+
+
+def test_tpm_affirming_once_ak_and_pcr11_registered(ctx):
+    srv = ctx.server("tpm-rvs")
+    ev = json.loads(read("tpm-quote-rsa", "evidence.json"))
+    sub, ae = cpu0(token_claims(srv, attest(srv, "tpm", ev)))
+    check(sub["ear.trustworthiness-vector"].get("executables") == 33,
+          "vector %r" % sub["ear.trustworthiness-vector"])
+    t = ae["tpm"]
+    check("pcr11" in t, "no pcr11 in %r" % sorted(t))
+    register_sample_rvs(srv, {"tpm_pcr11": [t["pcr11"]],
+                              "trusted_aks": [t["ak_public"]]})
+    sub, _ = cpu0(token_claims(srv, attest(srv, "tpm", ev)))
+    check(sub["ear.status"] == "affirming", "status %r vector %r"
+          % (sub["ear.status"], sub["ear.trustworthiness-vector"]))
+
+
+def test_tdx_default_policy_affirming_inside_collateral_window(ctx):
+    # The 2025 collateral has expired by now, so a live token cannot say
+    # "genuine hardware"; the same claims as of the collateral window,
+    # appraised by the shipped default_cpu policy (dry run), are affirming
+    # once the TD's reference values are registered.
+    name = "tdx-v4-uptodate"
+    w = expected(name)["collateral_checks"]["collateral_validity_window"]
+    import datetime
+    a = datetime.datetime.strptime(w["not_before"], "%Y-%m-%dT%H:%M:%SZ")
+    b = datetime.datetime.strptime(w["not_after"], "%Y-%m-%dT%H:%M:%SZ")
+    mid = (a + (b - a) / 2).strftime("%Y-%m-%dT%H:%M:%SZ")
+    p = H.run_cli(["evidence", "verify", "--tee", "tdx", "--evidence",
+                   vec(name, "quote.bin"), "--collateral", vec(name), "--at", mid])
+    H.cli_ok(p, "evidence verify")
+    claims = json.loads(p.stdout)
+    inp = {"report_data": claims.pop("report_data"),
+           "init_data": claims.pop("init_data"), "runtime_data_claims": None,
+           "init_data_claims": None, "tdx": claims}
+    body = claims["quote"]["body"]
+    srv = ctx.server("tdx-rvs")
+    register_sample_rvs(srv, {"mr_td": [body["mr_td"]], "rtmr_1": [body["rtmr_1"]],
+                              "rtmr_2": [body["rtmr_2"]], "xfam": [body["xfam"]]})
+    r = srv.request("POST", "/api/v1/policies/attestation/default_cpu/test",
+                    body={"input": inp},
+                    headers={"Authorization": "Bearer " + H.admin_token(srv)})
+    H.expect_status(r, 200)
+    res = r.json()
+    check(res.get("status") == "affirming", "dry run %r" % res)
+    check(res["result"].get("hardware") == 2 and res["result"].get("executables") == 4
+          and res["result"].get("configuration") == 2, "vector %r" % res["result"])
+
+
 if __name__ == "__main__":
     H.main(globals(), "attestation")
