@@ -275,3 +275,38 @@ apiclient_print_list(const json_t *items)
 	json_decref(doc);
 	return rc;
 }
+
+int
+apiclient_show_list(struct ctx *ctx, const char *path,
+    const struct output_column *cols, size_t ncols, const char *empty)
+{
+	json_t *items = NULL;
+	int rc;
+
+	if ((rc = apiclient_list(ctx, path, &items)) != EXIT_OK)
+		return rc;
+	if (ctx->json)
+		rc = apiclient_print_list(items);
+	else
+		output_items(items, cols, ncols, empty);
+	json_decref(items);
+	return rc;
+}
+
+int
+apiclient_show(struct ctx *ctx, const char *method, const char *path,
+    const void *body, size_t len, void (*print)(const json_t *answer))
+{
+	json_t *answer = NULL;
+	int rc;
+
+	if ((rc = apiclient_call(ctx, method, path, API_AUTH, NULL, body, len,
+	    &answer)) != EXIT_OK)
+		return rc;
+	if (ctx->json)
+		rc = output_json(answer);
+	else
+		print(answer);
+	json_decref(answer);
+	return rc;
+}

@@ -15,26 +15,18 @@ cmd_keygen(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END
 	};
 	struct error err = { "" };
 	const char *out = "admin.pem";
-	int ch;
+	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	while ((ch = ctl_getopt(ctx, argc, argv, ":o:h", opts, &rc)) > 0)
+		out = optarg;	/* 'o' */
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	if (*out == '\0')
 		return ctl_usage(ctx, "--out: empty path");
 	if (admintoken_keygen(out, NULL, &err) == -1)
@@ -43,44 +35,27 @@ cmd_keygen(struct ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void
+whoami_print(const json_t *me)
+{
+	static const struct output_column fields[] = {
+		{ "actor", "actor" }, { "role", "role" }, { "sub", "sub" },
+		{ "mode", "mode" },
+	};
+
+	output_kv_members(me, fields, ARRAY_SIZE(fields));
+	output_kv_time("expires", json_object_get(me, "exp"));
+}
+
 int
 cmd_whoami(struct ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	json_t *me = NULL;
-	int ch, rc;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
-	if ((rc = apiclient_json(ctx, "GET", "/api/v1/whoami", NULL,
-	    &me)) != EXIT_OK)
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 0, NULL, NULL)) != -1)
 		return rc;
-	if (ctx->json)
-		rc = output_json(me);
-	else {
-		output_kv_json("actor", json_object_get(me, "actor"));
-		output_kv_json("role", json_object_get(me, "role"));
-		output_kv_json("sub", json_object_get(me, "sub"));
-		output_kv_json("mode", json_object_get(me, "mode"));
-		output_kv_time("expires", json_object_get(me, "exp"));
-	}
-	json_decref(me);
-	return rc;
+	return apiclient_show(ctx, "GET", "/api/v1/whoami", NULL, 0,
+	    whoami_print);
 }
 
 /* Append "&name=escaped(value)" to b when value is set. */
@@ -96,6 +71,23 @@ query_add(struct buf *b, const char *name, const char *value)
 	free(esc);
 }
 
+/* One page of audit records as a table (newest first). */
+static void
+audit_print(const json_t *page)
+{
+	static const struct output_column cols[] = {
+		{ "TIME", "time" }, { "ACTOR", "actor" },
+		{ "ACTION", "action" }, { "TARGET", "target" },
+		{ "OUTCOME", "outcome" }, { "REASON", "reason" },
+	};
+	const json_t *items = json_object_get(page, "items");
+
+	output_items(items, cols, ARRAY_SIZE(cols), "no audit records match");
+	if (json_is_string(json_object_get(page, "next_cursor")))
+		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
+		    json_array_size(items));
+}
+
 int
 cmd_audit(struct ctx *ctx, int argc, char **argv)
 {
@@ -105,20 +97,15 @@ cmd_audit(struct ctx *ctx, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
 	const char *action = NULL, *actor = NULL, *since = NULL, *until = NULL;
 	struct buf q = { 0 };
-	json_t *page = NULL, *items, *it;
-	struct table *t;
 	long limit = 50;
 	int64_t tm;
-	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":n:jh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(ctx, argc, argv, ":n:jh", opts, &rc)) > 0) {
 		switch (ch) {
 		case 'a':
 			action = optarg;
@@ -143,48 +130,18 @@ cmd_audit(struct ctx *ctx, int argc, char **argv)
 				return ctl_usage(ctx, "--limit: expected "
 				    "1-1000, got '%s'", optarg);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	buf_printf(&q, "/api/v1/audit?limit=%ld", limit);
 	query_add(&q, "action", action);
 	query_add(&q, "actor", actor);
 	query_add(&q, "since", since);
 	query_add(&q, "until", until);
-	rc = apiclient_json(ctx, "GET", buf_cstr(&q), NULL, &page);
+	rc = apiclient_show(ctx, "GET", buf_cstr(&q), NULL, 0, audit_print);
 	buf_free(&q);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = output_json(page);
-		json_decref(page);
-		return rc;
-	}
-	items = json_object_get(page, "items");
-	t = table_new(6, "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME",
-	    "REASON");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "time"),
-		    json_object_get(it, "actor"), json_object_get(it, "action"),
-		    json_object_get(it, "target"),
-		    json_object_get(it, "outcome"),
-		    json_object_get(it, "reason"));
-	if (table_rows(t) == 0)
-		printf("no audit records match\n");
-	else
-		table_print(t, stdout);
-	if (json_is_string(json_object_get(page, "next_cursor")))
-		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
-		    table_rows(t));
-	table_free(t);
-	json_decref(page);
-	return EXIT_OK;
+	return rc;
 }

@@ -66,17 +66,16 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		{ "out", required_argument, NULL, 'o' },
 		{ "token-out", required_argument, NULL, 'O' },
 		{ "print-token", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END
 	};
 	const char *resource = NULL, *alg = NULL;
-	int ch, rsa = 0;
+	int ch, rc, rsa = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->alg = GUEST_KEY_P256;
 	if (is_get)
 		o->tee = "sample";
-	while ((ch = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(ctx, argc, argv, ":o:h", opts, &rc)) > 0) {
 		switch (ch) {
 		case 'T':
 			o->tee = optarg;
@@ -109,12 +108,10 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		case 'P':
 			o->print_token = 1;
 			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
+	if (ch == -1)
+		return rc;
 	if (is_get) {
 		if (optind >= argc)
 			return ctl_usage(ctx, "missing REPO/TYPE/TAG");

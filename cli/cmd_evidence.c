@@ -68,14 +68,13 @@ evidence_parse_opts(struct ctx *ctx, int argc, char **argv,
 		{ "raw", no_argument, NULL, 'R' },
 		{ "kds-url", required_argument, NULL, 'K' },
 		{ "pccs-url", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END
 	};
 	const char *at = NULL;
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(ctx, argc, argv, ":h", opts, &rc)) > 0) {
 		switch (ch) {
 		case 'T':
 			o->tee = optarg;
@@ -118,14 +117,12 @@ evidence_parse_opts(struct ctx *ctx, int argc, char **argv,
 		case 'P':
 			o->cfg.dcap_pccs_url = optarg;
 			break;
-		case 'h':
-			return ctl_help(ctx) == EXIT_OK ? -1 : EXIT_USAGE;
-		default:
-			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	if (ch == -1)	/* -1 after --help: the caller exits 0 */
+		return rc == EXIT_OK ? -1 : rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	if (o->evidence == NULL)
 		return ctl_usage(ctx, "missing --evidence FILE");
 	if (at == NULL)

@@ -55,15 +55,13 @@ popts_parse(struct ctx *ctx, int argc, char **argv, unsigned mask, int need,
 		{ "version", required_argument, NULL, 'V' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "input", required_argument, NULL, 'I' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
 	unsigned bit;
-	int ch;
+	int ch, rc;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(ctx, argc, argv, ":jh", opts, &rc)) > 0) {
 		bit = ch == 'k' ? P_KIND : ch == 'i' ? P_ID : ch == 'V' ?
 		    P_VERSION : ch == 'o' ? P_OUT : ch == 'I' ? P_INPUT : 0;
 		if (bit != 0 && (mask & bit) == 0)
@@ -95,15 +93,10 @@ popts_parse(struct ctx *ctx, int argc, char **argv, unsigned mask, int need,
 		case 'I':
 			o->input = optarg;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
+	if (ch == -1)
+		return rc;
 	if (optind < argc)
 		o->operand = argv[optind++];
 	if (optind < argc)
@@ -200,11 +193,13 @@ show_problem_line(const json_t *problem, const char *file, const char *text)
 int
 cmd_policy_list(struct ctx *ctx, int argc, char **argv)
 {
+	static const struct output_column cols[] = {
+		{ "KIND", "kind" }, { "ID", "id" },
+		{ "VERSION", "active_version" }, { "UPDATED", "updated" },
+		{ "UPDATED-BY", "updated_by" },
+	};
 	struct popts o;
-	json_t *items = NULL, *it;
-	struct table *t;
 	char *uri;
-	size_t i;
 	int rc;
 
 	if ((rc = popts_parse(ctx, argc, argv, P_KIND | P_ANY_KIND, 0, NULL,
@@ -212,29 +207,10 @@ cmd_policy_list(struct ctx *ctx, int argc, char **argv)
 		return rc;
 	uri = o.kind != NULL ? xasprintf("/api/v1/policies?kind=%s", o.kind) :
 	    xstrdup("/api/v1/policies");
-	rc = apiclient_list(ctx, uri, &items);
+	rc = apiclient_show_list(ctx, uri, cols, ARRAY_SIZE(cols),
+	    "no policies");
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = apiclient_print_list(items);
-		json_decref(items);
-		return rc;
-	}
-	t = table_new(5, "KIND", "ID", "VERSION", "UPDATED", "UPDATED-BY");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "kind"),
-		    json_object_get(it, "id"),
-		    json_object_get(it, "active_version"),
-		    json_object_get(it, "updated"),
-		    json_object_get(it, "updated_by"));
-	if (table_rows(t) == 0)
-		printf("no policies\n");
-	else
-		table_print(t, stdout);
-	table_free(t);
-	json_decref(items);
-	return EXIT_OK;
+	return rc;
 }
 
 int
@@ -436,38 +412,22 @@ out:
 int
 cmd_policy_versions(struct ctx *ctx, int argc, char **argv)
 {
+	static const struct output_column cols[] = {
+		{ "VERSION", "version" }, { "ACTIVE", "active" },
+		{ "CREATED", "created" }, { "CREATED-BY", "created_by" },
+		{ "SHA256", "sha256" },
+	};
 	struct popts o;
-	json_t *items = NULL, *it;
-	struct table *t;
 	char *uri;
-	size_t i;
 	int rc;
 
 	if ((rc = popts_parse(ctx, argc, argv, P_KIND | P_ID, 0, NULL,
 	    &o)) != -1)
 		return rc;
 	uri = policy_uri(&o, "/versions");
-	rc = apiclient_list(ctx, uri, &items);
+	rc = apiclient_show_list(ctx, uri, cols, ARRAY_SIZE(cols), NULL);
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = apiclient_print_list(items);
-		json_decref(items);
-		return rc;
-	}
-	t = table_new(5, "VERSION", "ACTIVE", "CREATED", "CREATED-BY",
-	    "SHA256");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "version"),
-		    json_object_get(it, "active"),
-		    json_object_get(it, "created"),
-		    json_object_get(it, "created_by"),
-		    json_object_get(it, "sha256"));
-	table_print(t, stdout);
-	table_free(t);
-	json_decref(items);
-	return EXIT_OK;
+	return rc;
 }
 
 int

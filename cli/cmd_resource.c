@@ -19,11 +19,6 @@
 /* Version numbers the CLI accepts (the server says which exist). */
 #define VERSION_MAX		2147483647L
 
-/* Options every command here takes: --json and --help, plus extra. */
-#define COMMON_OPTS \
-	{ "json", no_argument, NULL, 'j' }, \
-	{ "help", no_argument, NULL, 'h' }
-
 /* Check "REPO/TYPE/TAG" operand argv[i]; NULL after a usage message. */
 static const char *
 resource_name(struct ctx *ctx, const char *arg, int *rc)
@@ -37,37 +32,23 @@ resource_name(struct ctx *ctx, const char *arg, int *rc)
 }
 
 /*
- * Parse the options of a command taking only COMMON_OPTS, and exactly
- * nargs operands (stored in args). Returns -1 to go on, else an exit code.
+ * Options --json and --help, and one operand REPO/TYPE/TAG, checked into
+ * *rpath; *uri (malloc'd) is then its /api/v1/resources URI with suffix.
+ * Returns -1 to go on, else an exit code.
  */
 static int
-simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
-    const char **args, const char *missing)
+resource_opts(struct ctx *ctx, int argc, char **argv, const char *suffix,
+    const char **rpath, char **uri)
 {
-	static const struct option opts[] = {
-		COMMON_OPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch, i;
+	const char *arg;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (argc - optind < nargs)
-		return ctl_usage(ctx, "missing %s", missing);
-	if (argc - optind > nargs)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + nargs]);
-	for (i = 0; i < nargs; i++)
-		args[i] = argv[optind + i];
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 1, &arg,
+	    "REPO/TYPE/TAG")) != -1)
+		return rc;
+	if ((*rpath = resource_name(ctx, arg, &rc)) == NULL)
+		return rc;
+	*uri = xasprintf("/api/v1/resources/%s%s", *rpath, suffix);
 	return -1;
 }
 
@@ -75,13 +56,14 @@ simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
 static void
 print_meta(const json_t *m)
 {
-	output_kv_json("name", json_object_get(m, "name"));
-	output_kv_json("version", json_object_get(m, "version"));
-	output_kv_json("size", json_object_get(m, "size"));
-	output_kv_json("created", json_object_get(m, "created"));
-	output_kv_json("created by", json_object_get(m, "created_by"));
-	output_kv_json("type", json_object_get(m, "content_type"));
-	output_kv_json("versions", json_object_get(m, "versions"));
+	static const struct output_column fields[] = {
+		{ "name", "name" }, { "version", "version" },
+		{ "size", "size" }, { "created", "created" },
+		{ "created by", "created_by" }, { "type", "content_type" },
+		{ "versions", "versions" },
+	};
+
+	output_kv_members(m, fields, ARRAY_SIZE(fields));
 }
 
 int
@@ -91,18 +73,17 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "value", required_argument, NULL, 'V' },
 		{ "content-type", required_argument, NULL, 'T' },
-		COMMON_OPTS,
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
 	struct error err = { "" };
-	const char *file = NULL, *value = NULL, *rpath, *ctype = NULL;
+	const char *file = NULL, *value = NULL, *rpath, *ctype = NULL, *arg;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	json_t *meta = NULL;
 	char *uri;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":f:jh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(ctx, argc, argv, ":f:jh", opts, &rc)) > 0) {
 		switch (ch) {
 		case 'f':
 			file = optarg;
@@ -113,21 +94,14 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 		case 'T':
 			ctype = optarg;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
 		}
 	}
-	if (optind >= argc)
-		return ctl_usage(ctx, "missing REPO/TYPE/TAG");
-	if (optind + 1 < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + 1]);
-	if ((rpath = resource_name(ctx, argv[optind], &rc)) == NULL)
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 1, &arg, "REPO/TYPE/TAG")) !=
+	    -1)
+		return rc;
+	if ((rpath = resource_name(ctx, arg, &rc)) == NULL)
 		return rc;
 	if ((file == NULL) == (value == NULL))
 		return ctl_usage(ctx, "give exactly one of --file FILE and "
@@ -170,16 +144,12 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 int
 cmd_resource_delete(struct ctx *ctx, int argc, char **argv)
 {
-	const char *args[1], *rpath;
-	char *uri;
+	const char *rpath;
+	char *uri = NULL;
 	int rc;
 
-	if ((rc = simple_opts(ctx, argc, argv, 1, args, "REPO/TYPE/TAG")) !=
-	    -1)
+	if ((rc = resource_opts(ctx, argc, argv, "", &rpath, &uri)) != -1)
 		return rc;
-	if ((rpath = resource_name(ctx, args[0], &rc)) == NULL)
-		return rc;
-	uri = xasprintf("/api/v1/resources/%s", rpath);
 	rc = apiclient_call(ctx, "DELETE", uri, API_AUTH, NULL, NULL, 0, NULL);
 	free(uri);
 	if (rc != EXIT_OK)
@@ -200,127 +170,66 @@ cmd_resource_list(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "prefix", required_argument, NULL, 'p' },
-		COMMON_OPTS,
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
+	};
+	static const struct output_column cols[] = {
+		{ "NAME", "name" }, { "VERSION", "version" },
+		{ "SIZE", "size" }, { "VERSIONS", "versions" },
+		{ "CREATED", "created" }, { "CREATED-BY", "created_by" },
 	};
 	const char *prefix = NULL;
-	json_t *items = NULL, *it;
-	struct table *t;
 	char *uri, *esc;
-	size_t i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":p:jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			prefix = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	while ((ch = ctl_getopt(ctx, argc, argv, ":p:jh", opts, &rc)) > 0)
+		prefix = optarg;	/* 'p' */
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	if (prefix != NULL) {
 		esc = apiclient_escape(prefix);
 		uri = xasprintf("/api/v1/resources?prefix=%s", esc);
 		free(esc);
 	} else
 		uri = xstrdup("/api/v1/resources");
-	rc = apiclient_list(ctx, uri, &items);
+	rc = apiclient_show_list(ctx, uri, cols, ARRAY_SIZE(cols),
+	    prefix != NULL ? "no resources with that prefix" : "no resources");
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = apiclient_print_list(items);
-		json_decref(items);
-		return rc;
-	}
-	t = table_new(6, "NAME", "VERSION", "SIZE", "VERSIONS", "CREATED",
-	    "CREATED-BY");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "name"),
-		    json_object_get(it, "version"), json_object_get(it, "size"),
-		    json_object_get(it, "versions"),
-		    json_object_get(it, "created"),
-		    json_object_get(it, "created_by"));
-	if (table_rows(t) == 0)
-		printf("no resources%s\n", prefix != NULL ?
-		    " with that prefix" : "");
-	else
-		table_print(t, stdout);
-	table_free(t);
-	json_decref(items);
-	return EXIT_OK;
+	return rc;
 }
 
 int
 cmd_resource_versions(struct ctx *ctx, int argc, char **argv)
 {
-	const char *args[1], *rpath;
-	json_t *items = NULL, *it;
-	struct table *t;
-	char *uri;
-	size_t i;
+	static const struct output_column cols[] = {
+		{ "VERSION", "version" }, { "ACTIVE", "active" },
+		{ "SIZE", "size" }, { "CREATED", "created" },
+		{ "CREATED-BY", "created_by" }, { "TYPE", "content_type" },
+	};
+	const char *rpath;
+	char *uri = NULL;
 	int rc;
 
-	if ((rc = simple_opts(ctx, argc, argv, 1, args, "REPO/TYPE/TAG")) !=
-	    -1)
+	if ((rc = resource_opts(ctx, argc, argv, "/versions", &rpath,
+	    &uri)) != -1)
 		return rc;
-	if ((rpath = resource_name(ctx, args[0], &rc)) == NULL)
-		return rc;
-	uri = xasprintf("/api/v1/resources/%s/versions", rpath);
-	rc = apiclient_list(ctx, uri, &items);
+	rc = apiclient_show_list(ctx, uri, cols, ARRAY_SIZE(cols), NULL);
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = apiclient_print_list(items);
-		json_decref(items);
-		return rc;
-	}
-	t = table_new(6, "VERSION", "ACTIVE", "SIZE", "CREATED", "CREATED-BY",
-	    "TYPE");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "version"),
-		    json_object_get(it, "active"), json_object_get(it, "size"),
-		    json_object_get(it, "created"),
-		    json_object_get(it, "created_by"),
-		    json_object_get(it, "content_type"));
-	table_print(t, stdout);
-	table_free(t);
-	json_decref(items);
-	return EXIT_OK;
+	return rc;
 }
 
 int
 cmd_resource_info(struct ctx *ctx, int argc, char **argv)
 {
-	const char *args[1], *rpath;
-	json_t *meta = NULL;
-	char *uri;
+	const char *rpath;
+	char *uri = NULL;
 	int rc;
 
-	if ((rc = simple_opts(ctx, argc, argv, 1, args, "REPO/TYPE/TAG")) !=
-	    -1)
+	if ((rc = resource_opts(ctx, argc, argv, "", &rpath, &uri)) != -1)
 		return rc;
-	if ((rpath = resource_name(ctx, args[0], &rc)) == NULL)
-		return rc;
-	uri = xasprintf("/api/v1/resources/%s", rpath);
-	rc = apiclient_json(ctx, "GET", uri, NULL, &meta);
+	rc = apiclient_show(ctx, "GET", uri, NULL, 0, print_meta);
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json)
-		rc = output_json(meta);
-	else
-		print_meta(meta);
-	json_decref(meta);
 	return rc;
 }
 
@@ -333,7 +242,7 @@ cmd_resource_restore(struct ctx *ctx, int argc, char **argv)
 	long version;
 	int rc;
 
-	if ((rc = simple_opts(ctx, argc, argv, 2, args,
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 2, args,
 	    "REPO/TYPE/TAG and VERSION")) != -1)
 		return rc;
 	if ((rpath = resource_name(ctx, args[0], &rc)) == NULL)

@@ -16,39 +16,6 @@
 #define ENVELOPE_MAX	(16u * 1024 * 1024)
 #define DAYS_MAX	36500L
 
-/* Parse --json/--help and exactly nargs operands. -1 to go on. */
-static int
-rv_opts(struct ctx *ctx, int argc, char **argv, int nargs, const char **args,
-    const char *missing)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch, i;
-
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (argc - optind < nargs)
-		return ctl_usage(ctx, "missing %s", missing);
-	if (argc - optind > nargs)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + nargs]);
-	for (i = 0; i < nargs; i++)
-		args[i] = argv[optind + i];
-	return -1;
-}
-
 /* Check a name as the server will (1..256 bytes, no control chars). */
 static int
 rv_name_ok(struct ctx *ctx, const char *name, int *rc)
@@ -83,19 +50,20 @@ rv_uri(const char *name, const char *suffix)
 static void
 print_record(const json_t *r)
 {
+	static const struct output_column fields[] = {
+		{ "name", "name" }, { "state", "state" },
+		{ "version", "version" }, { "created", "created" },
+		{ "expires", "expiration" },
+	}, revoked[] = {
+		{ "revoked at", "at" }, { "revoked by", "by" },
+		{ "reason", "reason" },
+	};
 	const json_t *rev = json_object_get(r, "revoked");
 	char *v;
 
-	output_kv_json("name", json_object_get(r, "name"));
-	output_kv_json("state", json_object_get(r, "state"));
-	output_kv_json("version", json_object_get(r, "version"));
-	output_kv_json("created", json_object_get(r, "created"));
-	output_kv_json("expires", json_object_get(r, "expiration"));
-	if (json_is_object(rev)) {
-		output_kv_json("revoked at", json_object_get(rev, "at"));
-		output_kv_json("revoked by", json_object_get(rev, "by"));
-		output_kv_json("reason", json_object_get(rev, "reason"));
-	}
+	output_kv_members(r, fields, ARRAY_SIZE(fields));
+	if (json_is_object(rev))
+		output_kv_members(rev, revoked, ARRAY_SIZE(revoked));
 	/* Short values on one line, longer ones indented. */
 	v = json_dumps(json_object_get(r, "value"), JSON_COMPACT |
 	    JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
@@ -118,11 +86,9 @@ cmd_rv_add(struct ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "expires", required_argument, NULL, 'e' },
 		{ "days", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
-	const char *expires = NULL, *days = NULL, *name;
+	const char *expires = NULL, *days = NULL, *args[2], *name;
 	char ts[TIME_RFC3339_LEN];
 	json_error_t jerr;
 	json_t *value, *body, *rec = NULL;
@@ -131,30 +97,18 @@ cmd_rv_add(struct ctx *ctx, int argc, char **argv)
 	char *uri;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'e':
+	while ((ch = ctl_getopt(ctx, argc, argv, ":jh", opts, &rc)) > 0) {
+		if (ch == 'e')
 			expires = optarg;
-			break;
-		case 'd':
-			days = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
+		else
+			days = optarg;	/* 'd' */
 	}
-	if (argc - optind < 2)
-		return ctl_usage(ctx, "missing %s", argc - optind == 0 ?
-		    "NAME and VALUE-JSON" : "VALUE-JSON");
-	if (argc - optind > 2)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + 2]);
-	name = argv[optind];
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 2, args, argc - optind == 0 ?
+	    "NAME and VALUE-JSON" : "VALUE-JSON")) != -1)
+		return rc;
+	name = args[0];
 	if (!rv_name_ok(ctx, name, &rc))
 		return rc;
 	if (expires != NULL && days != NULL)
@@ -168,7 +122,7 @@ cmd_rv_add(struct ctx *ctx, int argc, char **argv)
 			    "'%s'", DAYS_MAX, days);
 		exp = now_unix() + (int64_t)ndays * 86400;
 	}
-	value = json_loads(argv[optind + 1], JSON_DECODE_ANY, &jerr);
+	value = json_loads(args[1], JSON_DECODE_ANY, &jerr);
 	if (value == NULL)
 		return ctl_usage(ctx, "VALUE-JSON: not JSON (%s); a string "
 		    "needs JSON quotes, e.g. '\"abc\"', a list '[\"a\",\"b\"]'",
@@ -205,89 +159,54 @@ cmd_rv_list(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
+	};
+	static const struct output_column cols[] = {
+		{ "NAME", "name" }, { "VERSION", "version" },
+		{ "STATE", "state" }, { "EXPIRES", "expiration" },
+		{ "VALUE", "value" },
 	};
 	const char *state = NULL;
-	json_t *items = NULL, *it;
-	struct table *t;
-	char *uri;
-	size_t i;
+	char *uri, *empty;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			if (strcmp(optarg, "valid") != 0 &&
-			    strcmp(optarg, "expired") != 0 &&
-			    strcmp(optarg, "revoked") != 0)
-				return ctl_usage(ctx, "--state: expected "
-				    "valid, expired or revoked, got '%s'",
-				    optarg);
-			state = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
+	while ((ch = ctl_getopt(ctx, argc, argv, ":jh", opts, &rc)) > 0) {
+		/* 's' */
+		if (strcmp(optarg, "valid") != 0 &&
+		    strcmp(optarg, "expired") != 0 &&
+		    strcmp(optarg, "revoked") != 0)
+			return ctl_usage(ctx, "--state: expected valid, "
+			    "expired or revoked, got '%s'", optarg);
+		state = optarg;
 	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	uri = state != NULL ? xasprintf("/api/v1/reference-values?state=%s",
 	    state) : xstrdup("/api/v1/reference-values");
-	rc = apiclient_list(ctx, uri, &items);
+	empty = xasprintf("no reference values%s%s", state ? " in state " :
+	    "", state ? state : "");
+	rc = apiclient_show_list(ctx, uri, cols, ARRAY_SIZE(cols), empty);
+	free(empty);
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = apiclient_print_list(items);
-		json_decref(items);
-		return rc;
-	}
-	t = table_new(5, "NAME", "VERSION", "STATE", "EXPIRES", "VALUE");
-	json_array_foreach(items, i, it)
-		table_add_json(t, json_object_get(it, "name"),
-		    json_object_get(it, "version"),
-		    json_object_get(it, "state"),
-		    json_object_get(it, "expiration"),
-		    json_object_get(it, "value"));
-	if (table_rows(t) == 0)
-		printf("no reference values%s%s\n", state ? " in state " : "",
-		    state ? state : "");
-	else
-		table_print(t, stdout);
-	table_free(t);
-	json_decref(items);
-	return EXIT_OK;
+	return rc;
 }
 
 int
 cmd_rv_get(struct ctx *ctx, int argc, char **argv)
 {
 	const char *args[1];
-	json_t *rec = NULL;
 	char *uri;
 	int rc;
 
-	if ((rc = rv_opts(ctx, argc, argv, 1, args, "NAME")) != -1)
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 1, args, "NAME")) != -1)
 		return rc;
 	if (!rv_name_ok(ctx, args[0], &rc))
 		return rc;
 	uri = rv_uri(args[0], "");
-	rc = apiclient_json(ctx, "GET", uri, NULL, &rec);
+	rc = apiclient_show(ctx, "GET", uri, NULL, 0, print_record);
 	free(uri);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json)
-		rc = output_json(rec);
-	else
-		print_record(rec);
-	json_decref(rec);
 	return rc;
 }
 
@@ -296,35 +215,19 @@ cmd_rv_revoke(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reason", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
 	const char *reason = NULL, *name;
 	json_t *body, *rec = NULL;
 	char *uri;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			reason = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (optind >= argc)
-		return ctl_usage(ctx, "missing NAME");
-	if (optind + 1 < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + 1]);
-	name = argv[optind];
+	while ((ch = ctl_getopt(ctx, argc, argv, ":jh", opts, &rc)) > 0)
+		reason = optarg;	/* 'r' */
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 1, &name, "NAME")) != -1)
+		return rc;
 	if (!rv_name_ok(ctx, name, &rc))
 		return rc;
 	if (reason == NULL || *reason == '\0')
@@ -350,6 +253,23 @@ cmd_rv_revoke(struct ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* The names an import registered. */
+static void
+import_print(const json_t *res)
+{
+	const json_t *names = json_object_get(res, "names"), *n;
+	size_t i;
+
+	printf("imported %zu reference value%s\n", json_array_size(names),
+	    json_array_size(names) == 1 ? "" : "s");
+	json_array_foreach(names, i, n) {
+		char *s = output_cell(n);
+
+		printf("  %s\n", s);
+		free(s);
+	}
+}
+
 int
 cmd_rv_import(struct ctx *ctx, int argc, char **argv)
 {
@@ -357,11 +277,11 @@ cmd_rv_import(struct ctx *ctx, int argc, char **argv)
 	json_error_t jerr;
 	const char *args[1];
 	uint8_t *data = NULL;
-	size_t len = 0, i;
-	json_t *env, *res = NULL, *names, *n;
+	size_t len = 0;
+	json_t *env;
 	int rc;
 
-	if ((rc = rv_opts(ctx, argc, argv, 1, args,
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 1, args,
 	    "ENVELOPE.json (or - for standard input)")) != -1)
 		return rc;
 	if (ctl_read_input(args[0], ENVELOPE_MAX, &data, &len, &err) == -1)
@@ -375,25 +295,8 @@ cmd_rv_import(struct ctx *ctx, int argc, char **argv)
 		    "%s", args[0], jerr.text);
 	}
 	json_decref(env);
-	rc = apiclient_call(ctx, "POST", "/api/v1/reference-values", API_AUTH,
-	    "application/json", data, len, &res);
+	rc = apiclient_show(ctx, "POST", "/api/v1/reference-values", data, len,
+	    import_print);
 	free(data);
-	if (rc != EXIT_OK)
-		return rc;
-	if (ctx->json) {
-		rc = output_json(res);
-		json_decref(res);
-		return rc;
-	}
-	names = json_object_get(res, "names");
-	printf("imported %zu reference value%s\n", json_array_size(names),
-	    json_array_size(names) == 1 ? "" : "s");
-	json_array_foreach(names, i, n) {
-		char *s = output_cell(n);
-
-		printf("  %s\n", s);
-		free(s);
-	}
-	json_decref(res);
-	return EXIT_OK;
+	return rc;
 }

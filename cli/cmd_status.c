@@ -5,7 +5,6 @@
  * Exit 0 only when the server is healthy, 1 when it answers but is
  * degraded, 3 when it cannot be reached.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,29 +78,13 @@ status_liveness(struct ctx *ctx)
 int
 cmd_status(struct ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *h = NULL, *comps, *c;
 	const char *status, *name;
 	struct table *t;
-	int ch, rc, healthy;
+	int rc, healthy;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'", argv[optind]);
+	if ((rc = ctl_simple_opts(ctx, argc, argv, 0, NULL, NULL)) != -1)
+		return rc;
 	if (ctx->admin_key == NULL)
 		return status_liveness(ctx);
 	rc = apiclient_call(ctx, "GET", "/api/v1/health", API_AUTH |

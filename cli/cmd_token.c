@@ -161,38 +161,21 @@ token_opts(struct ctx *ctx, int argc, char **argv, const char **arg,
     int *jwks)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "jwks", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		CTL_OPTS_END_JSON
 	};
-	int ch;
+	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'J':
-			if (jwks == NULL)
-				return ctl_usage(ctx, "unknown option "
-				    "'--jwks'");
-			*jwks = 1;
-			break;
-		case 'h':
-			return ctl_help(ctx);
-		default:
-			return ctl_bad_option(ctx, ch, argv);
-		}
+	while ((ch = ctl_getopt(ctx, argc, argv, ":jh", opts, &rc)) > 0) {
+		/* 'J' */
+		if (jwks == NULL)
+			return ctl_usage(ctx, "unknown option '--jwks'");
+		*jwks = 1;
 	}
-	if (optind >= argc)
-		return ctl_usage(ctx, "missing TOKEN (a token, a file, or - "
-		    "for standard input)");
-	if (optind + 1 < argc)
-		return ctl_usage(ctx, "unexpected argument '%s'",
-		    argv[optind + 1]);
-	*arg = argv[optind];
-	return -1;
+	if (ch == -1)
+		return rc;
+	return ctl_operands(ctx, argc, argv, 1, arg, "TOKEN (a token, a "
+	    "file, or - for standard input)");
 }
 
 static struct jws *

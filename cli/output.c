@@ -97,21 +97,30 @@ output_cell(const json_t *v)
 	return out;
 }
 
-struct table *
-table_new(size_t ncols, ...)
+/* A table of ncols columns whose header cells the caller fills in. */
+static struct table *
+table_alloc(size_t ncols)
 {
 	struct table *t = xcalloc(1, sizeof(*t));
-	va_list ap;
-	size_t i;
 
 	t->ncols = ncols;
 	t->cap = 16;
 	t->cells = xcalloc(t->cap * ncols, sizeof(char *));
+	t->nrows = 1;
+	return t;
+}
+
+struct table *
+table_new(size_t ncols, ...)
+{
+	struct table *t = table_alloc(ncols);
+	va_list ap;
+	size_t i;
+
 	va_start(ap, ncols);
 	for (i = 0; i < ncols; i++)
 		t->cells[i] = xstrdup(va_arg(ap, const char *));
 	va_end(ap);
-	t->nrows = 1;
 	return t;
 }
 
@@ -144,6 +153,32 @@ table_add_json(struct table *t, ...)
 	va_end(ap);
 	table_add_owned(t, cells);
 	free(cells);
+}
+
+void
+output_items(const json_t *items, const struct output_column *cols,
+    size_t ncols, const char *empty)
+{
+	struct table *t = table_alloc(ncols);
+	const json_t *it;
+	char **cells;
+	size_t i, c;
+
+	for (c = 0; c < ncols; c++)
+		t->cells[c] = xstrdup(cols[c].header);
+	json_array_foreach(items, i, it) {
+		cells = xcalloc(ncols, sizeof(char *));
+		for (c = 0; c < ncols; c++)
+			cells[c] = output_cell(json_object_get(it,
+			    cols[c].member));
+		table_add_owned(t, cells);
+		free(cells);
+	}
+	if (table_rows(t) == 0 && empty != NULL)
+		printf("%s\n", empty);
+	else
+		table_print(t, stdout);
+	table_free(t);
 }
 
 /* Add a row of strings, each cut at max columns (0: whole). */
@@ -256,6 +291,17 @@ output_kv_json(const char *key, const json_t *value)
 	v = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
 	output_kv(key, v != NULL ? v : "?");
 	free(v);
+}
+
+void
+output_kv_members(const json_t *o, const struct output_column *fields,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		output_kv_json(fields[i].header, json_object_get(o,
+		    fields[i].member));
 }
 
 void

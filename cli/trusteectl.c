@@ -268,6 +268,60 @@ ctl_bad_option(struct ctx *ctx, int ch, char **argv)
 	return ctl_usage(ctx, "unknown option '%s'", arg);
 }
 
+int
+ctl_getopt(struct ctx *ctx, int argc, char **argv, const char *optstring,
+    const struct option *opts, int *rc)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, optstring, opts, NULL)) == 'j')
+		ctx->json = 1;
+	switch (ch) {
+	case -1:
+		return 0;
+	case 'h':
+		*rc = ctl_help(ctx);
+		return -1;
+	case '?':
+	case ':':
+		*rc = ctl_bad_option(ctx, ch, argv);
+		return -1;
+	default:
+		return ch;
+	}
+}
+
+int
+ctl_operands(struct ctx *ctx, int argc, char **argv, int nargs,
+    const char **args, const char *missing)
+{
+	int i;
+
+	if (argc - optind < nargs)
+		return ctl_usage(ctx, "missing %s", missing);
+	if (argc - optind > nargs)
+		return ctl_usage(ctx, "unexpected argument '%s'",
+		    argv[optind + nargs]);
+	for (i = 0; i < nargs; i++)
+		args[i] = argv[optind + i];
+	return -1;
+}
+
+int
+ctl_simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
+    const char **args, const char *missing)
+{
+	static const struct option opts[] = {
+		CTL_OPTS_END_JSON
+	};
+	int rc;
+
+	/* opts has no option for the caller: ctl_getopt gives 0 or -1. */
+	if (ctl_getopt(ctx, argc, argv, ":jh", opts, &rc) == -1)
+		return rc;
+	return ctl_operands(ctx, argc, argv, nargs, args, missing);
+}
+
 struct httpc *
 ctx_http(struct ctx *ctx)
 {
@@ -451,20 +505,6 @@ dispatch(struct ctx *ctx, int argc, char **argv)
 	return c->fn(ctx, argc, argv);
 }
 
-static int
-parse_timeout(const char *s, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 86400)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -481,6 +521,7 @@ main(int argc, char **argv)
 	};
 	struct ctx ctx = { 0 };
 	const char *s;
+	long timeout;
 	int ch, rc;
 
 	if (sodium_init() < 0) {
@@ -496,7 +537,7 @@ main(int argc, char **argv)
 	ctx.timeout_s = DEFAULT_TIMEOUT;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(&ctx, argc, argv, "+:vh", opts, &rc)) > 0) {
 		switch (ch) {
 		case 'u':
 			ctx.url = optarg;
@@ -512,24 +553,19 @@ main(int argc, char **argv)
 				return ctl_usage(&ctx, "--role: empty role");
 			ctx.role = optarg;
 			break;
-		case 'j':
-			ctx.json = 1;
-			break;
 		case 't':
-			if (parse_timeout(optarg, &ctx.timeout_s) == -1)
+			if (ctl_parse_int(optarg, 1, 86400, &timeout) == -1)
 				return ctl_usage(&ctx, "--timeout: expected "
 				    "whole seconds (1-86400), got '%s'", optarg);
+			ctx.timeout_s = (int)timeout;
 			break;
 		case 'v':
 			ctx.verbose = 1;
 			break;
-		case 'h':
-			print_usage(stdout, NULL, NULL);
-			return EXIT_OK;
-		default:
-			return ctl_bad_option(&ctx, ch, argv);
 		}
 	}
+	if (ch == -1)
+		return rc;	/* --help, or a bad option */
 	log_init("trusteectl", ctx.verbose ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	if (optind >= argc)
 		return ctl_usage(&ctx, "missing command");

@@ -5,6 +5,7 @@
 #ifndef TRUSTEECTL_H
 #define TRUSTEECTL_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,36 @@ int ctl_help(struct ctx *ctx);
 /* Report a getopt_long failure (ch is '?' or ':', from an optstring
  * starting with ':'); returns EXIT_USAGE. */
 int ctl_bad_option(struct ctx *ctx, int ch, char **argv);
+/* The end of an option table: --json, --help and the terminator; or
+ * --help and the terminator (ctl_getopt handles both options). */
+#define CTL_OPTS_END_JSON \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+#define CTL_OPTS_END \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+/*
+ * getopt_long (optstring starting with ':') doing what every command does
+ * alike: 'j' (--json) sets ctx->json, 'h' (--help) prints the usage,
+ * unknown options and missing arguments are reported (ctl_bad_option).
+ * Returns the next other option for the caller, 0 after the last one, or
+ * -1 when the command ends now with exit code *rc (EXIT_OK after --help,
+ * EXIT_USAGE after a bad option).
+ */
+int ctl_getopt(struct ctx *ctx, int argc, char **argv, const char *optstring,
+    const struct option *opts, int *rc);
+/*
+ * Take exactly nargs operands after the options into args (may be NULL
+ * when nargs is 0): "missing <missing>" when there are fewer, "unexpected
+ * argument" when more. Returns -1 to go on, else EXIT_USAGE.
+ */
+int ctl_operands(struct ctx *ctx, int argc, char **argv, int nargs,
+    const char **args, const char *missing);
+/* The options of a command taking only --json and --help, then
+ * ctl_operands. Returns -1 to go on, else an exit code. */
+int ctl_simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
+    const char **args, const char *missing);
 /* The HTTP client for --url (created on first use), or NULL after
  * printing the error, with ctx->http_rc set: EXIT_USAGE for a malformed
  * --url, EXIT_CONN otherwise (CA file unreadable, TLS setup). */
@@ -85,6 +116,12 @@ int ctl_read_input(const char *path, size_t max, uint8_t **out, size_t *len,
 
 /* output.c: tables and JSON on stdout. */
 struct table;
+/* A table column, or a "key: value" line, showing one member of an
+ * object. */
+struct output_column {
+	const char *header;
+	const char *member;
+};
 /* A copy of s that is safe on a terminal: control characters escaped
  * (\n, \t, \xNN), cut to max columns with "..." (0: no limit). NULL
  * gives "-". */
@@ -107,8 +144,16 @@ void table_free(struct table *t);
 /* "key:        value" lines (value sanitized). */
 void output_kv(const char *key, const char *value);
 void output_kv_json(const char *key, const json_t *value);
+/* output_kv_json for n members of o: "header" the key, "member" the
+ * name in o. */
+void output_kv_members(const json_t *o, const struct output_column *fields,
+    size_t n);
 /* A unix time (integer) as RFC 3339; anything else as output_kv_json. */
 void output_kv_time(const char *key, const json_t *value);
+/* Print the objects of the array items as a table of ncols columns, or
+ * the line empty when there are none (NULL: the header row alone). */
+void output_items(const json_t *items, const struct output_column *cols,
+    size_t ncols, const char *empty);
 /* Pretty-print v and a newline to stdout; returns an exit code. */
 int output_json(const json_t *v);
 /* Write text verbatim, adding a final newline if it lacks one. */
@@ -150,6 +195,20 @@ int apiclient_list(struct ctx *ctx, const char *path, json_t **items);
 /* Print items as the API's list shape {"items": [...], "next_cursor":
  * null} (for --json after apiclient_list). */
 int apiclient_print_list(const json_t *items);
+/*
+ * A list command's output: GET every page of path (apiclient_list), then
+ * with --json print them as one list (apiclient_print_list), else as a
+ * table (output_items). Returns an exit code.
+ */
+int apiclient_show_list(struct ctx *ctx, const char *path,
+    const struct output_column *cols, size_t ncols, const char *empty);
+/*
+ * A command's request and answer: apiclient_call with API_AUTH and body
+ * (JSON text of len bytes, or NULL), then with --json print the answer as
+ * is, else through print. Returns an exit code.
+ */
+int apiclient_show(struct ctx *ctx, const char *method, const char *path,
+    const void *body, size_t len, void (*print)(const json_t *answer));
 
 /* cmd_admin.c */
 int cmd_keygen(struct ctx *ctx, int argc, char **argv);
