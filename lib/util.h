@@ -72,6 +72,8 @@ int dir_create(const char *path, mode_t mode, struct error *err);
 
 /* Lowercase hex; out must hold 2*len+1. */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+/* The value of one hex digit (either case), or -1 for any other char. */
+int hex_digit_value(int c);
 /* Strict hex decode into out (capacity cap): -1 on odd length/bad char. */
 int hex_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 

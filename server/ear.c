@@ -31,7 +31,7 @@ ear_tier(int v)
 	return "contraindicated";
 }
 
-static int
+int
 ear_tier_rank(const char *t)
 {
 	if (strcmp(t, "affirming") == 0)

@@ -487,18 +487,6 @@ kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
 	return 0;
 }
 
-static int
-kbs_policy_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A query component, percent- and '+'-decoded; NULL when the result is
  * not valid UTF-8 or holds a NUL (the policy must see what was sent). */
 static json_t *
@@ -513,8 +501,8 @@ kbs_policy_qstr(const char *s, size_t len)
 		if (s[i] == '+') {
 			o[n++] = ' ';
 		} else if (s[i] == '%' && i + 2 < len &&
-		    (hi = kbs_policy_hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = kbs_policy_hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = hex_digit_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_digit_value((unsigned char)s[i + 2])) >= 0) {
 			o[n++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

@@ -668,18 +668,6 @@ policy_restore(enum policy_kind kind, const char *id, int version,
 
 /* ----------------------------------------------------------- evaluation */
 
-static int
-policy_tier_rank(const char *t)
-{
-	if (strcmp(t, "affirming") == 0)
-		return 1;
-	if (strcmp(t, "warning") == 0)
-		return 2;
-	if (strcmp(t, "contraindicated") == 0)
-		return 3;
-	return 0;
-}
-
 int
 policy_appraise(const char *policy_id, const char *tee_class,
     const json_t *input, int v[8], json_t **extensions, struct error *err)
@@ -775,7 +763,7 @@ policy_vector_reason(const int v[8], const char *status, char *out,
 	for (i = 0; i < 8; i++) {
 		const char *t = ear_tier(v[i]);
 
-		if (policy_tier_rank(t) < 2)
+		if (ear_tier_rank(t) < 2)
 			continue;
 		buf_printf(&b, "%s%s %d (%s)", any ? ", " : ": ",
 		    presult_claim_names[i], v[i], t);
@@ -851,7 +839,7 @@ policy_test(enum policy_kind kind, const char *text, size_t len,
 
 			json_object_set_new(vec, presult_claim_names[i],
 			    json_integer(c.v[i]));
-			if (policy_tier_rank(t) > policy_tier_rank(status))
+			if (ear_tier_rank(t) > ear_tier_rank(status))
 				status = t;
 		}
 		policy_vector_reason(c.v, status, reason, sizeof(reason));

@@ -691,32 +691,16 @@ plua_t_log(lua_State *L)
 static int
 plua_t_hex(lua_State *L)
 {
-	static const char digits[] = "0123456789abcdef";
-	const unsigned char *s;
-	size_t len, i;
+	const char *s;
+	size_t len;
 	luaL_Buffer b;
 	char *o;
 
-	s = (const unsigned char *)plua_helper_arg(L, 1, &len);
+	s = plua_helper_arg(L, 1, &len);
 	o = luaL_buffinitsize(L, &b, len * 2 + 1);
-	for (i = 0; i < len; i++) {
-		o[2 * i] = digits[s[i] >> 4];
-		o[2 * i + 1] = digits[s[i] & 15];
-	}
+	hex_encode((const uint8_t *)s, len, o);
 	luaL_pushresultsize(&b, len * 2);
 	return 1;
-}
-
-static int
-plua_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* trustee.unhex(s): bytes, or nil and a reason. */
@@ -737,8 +721,8 @@ plua_t_unhex(lua_State *L)
 	}
 	o = luaL_buffinitsize(L, &b, len / 2 + 1);
 	for (i = 0; i < len / 2; i++) {
-		hi = plua_hexval((unsigned char)s[2 * i]);
-		lo = plua_hexval((unsigned char)s[2 * i + 1]);
+		hi = hex_digit_value((unsigned char)s[2 * i]);
+		lo = hex_digit_value((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			lua_pushnil(L);
 			lua_pushliteral(L, "not a hex string");
@@ -810,19 +794,15 @@ plua_t_unb64(lua_State *L)
 static int
 plua_digest(lua_State *L, enum hash_alg alg)
 {
-	static const char digits[] = "0123456789abcdef";
 	uint8_t md[HASH_MAX_SIZE];
-	char hex[2 * HASH_MAX_SIZE];
+	char hex[2 * HASH_MAX_SIZE + 1];
 	const char *s;
-	size_t len, mdlen, i;
+	size_t len, mdlen;
 
 	s = plua_helper_arg(L, 1, &len);
 	if (hash_digest(alg, s, len, md, &mdlen) != 0)
 		return luaL_error(L, "digest failed");
-	for (i = 0; i < mdlen; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
+	hex_encode(md, mdlen, hex);
 	lua_pushlstring(L, hex, 2 * mdlen);
 	return 1;
 }

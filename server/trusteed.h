@@ -377,6 +377,9 @@ json_t *ear_appraisal(const char *tee, json_t *claims,
 /* ear.status for an AR4SI value: "none", "affirming", "warning",
  * "contraindicated" (tiers -1..1, <32, <96, otherwise, by magnitude). */
 const char *ear_tier(int v);
+/* The order of the tiers: 0 "none" or unknown, 1 "affirming", 2
+ * "warning", 3 "contraindicated". */
+int ear_tier_rank(const char *t);
 
 /* ------------------------------------------------------------------- kbs.c */
 

@@ -83,18 +83,9 @@ az_snp_vtpm_verify(const struct verifier_input *in, json_t **claims,
 	int rc = -1;
 
 	*claims = NULL;
-	if (in->report_data == NULL)
-		return error_set(err, "az-snp-vtpm needs the expected report "
-		    "data (the vTPM quote nonce), none was given");
-	if (hcl_evidence_parse(in->evidence, 0, &e, err) != 0)
-		return error_prefix(err, "az-snp-vtpm evidence");
-	if (hcl_report_parse(e.hcl, e.hcl_len, HCL_REPORT_TYPE_SNP, &h,
-	    err) != 0) {
-		hcl_evidence_free(&e);
+	if (hcl_vtpm_open(in, "az-snp-vtpm", 0, HCL_REPORT_TYPE_SNP, &e, &h,
+	    &att, err) != 0)
 		return -1;
-	}
-	if (hcl_verify_tpm_quote(&e, &h, &att, err) != 0)
-		goto out;
 
 	/* The SNP report inside the HCL report, under the VCEK. */
 	r = xmalloc(sizeof(*r));
@@ -109,22 +100,16 @@ az_snp_vtpm_verify(const struct verifier_input *in, json_t **claims,
 		error_prefix(err, "SNP report in the HCL report");
 		goto out;
 	}
-	if (hcl_check_var_data_hash(&h, r->report_data,
-	    sizeof(r->report_data), "SNP report", err) != 0)
-		goto out;
-
 	c = az_snp_vtpm_report_claims(r);
-	if (hcl_check_bindings(in, &e, &h, &att, c, err) != 0)
-		goto out;
-	*claims = c;
-	c = NULL;
-	rc = 0;
+	rc = hcl_vtpm_finish(in, &e, &h, &att, r->report_data,
+	    sizeof(r->report_data), "SNP report", c, claims, err);
+	free(r);
+	return rc;
 out:
-	json_decref(c);
 	free(r);
 	hcl_report_free(&h);
 	hcl_evidence_free(&e);
-	return rc;
+	return -1;
 }
 
 const struct verifier_backend verifier_az_snp_vtpm = {

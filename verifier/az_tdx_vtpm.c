@@ -37,38 +37,20 @@ az_tdx_vtpm_verify(const struct verifier_input *in, json_t **claims,
 	struct tpm_attest att;
 	struct dcap_quote q;
 	json_t *c = NULL;
-	int rc = -1;
 
 	*claims = NULL;
-	if (in->report_data == NULL)
-		return error_set(err, "az-tdx-vtpm needs the expected report "
-		    "data (the vTPM quote nonce), none was given");
-	if (hcl_evidence_parse(in->evidence, 1, &e, err) != 0)
-		return error_prefix(err, "az-tdx-vtpm evidence");
-	if (hcl_report_parse(e.hcl, e.hcl_len, HCL_REPORT_TYPE_TDX, &h,
-	    err) != 0) {
+	if (hcl_vtpm_open(in, "az-tdx-vtpm", 1, HCL_REPORT_TYPE_TDX, &e, &h,
+	    &att, err) != 0)
+		return -1;
+	if (dcap_verify_td_quote(e.hw, e.hw_len, in->now, &q, &c, err) != 0) {
+		error_prefix(err, "TD quote");
+		json_decref(c);
+		hcl_report_free(&h);
 		hcl_evidence_free(&e);
 		return -1;
 	}
-	if (hcl_verify_tpm_quote(&e, &h, &att, err) != 0)
-		goto out;
-	if (dcap_verify_td_quote(e.hw, e.hw_len, in->now, &q, &c, err) != 0) {
-		error_prefix(err, "TD quote");
-		goto out;
-	}
-	if (hcl_check_var_data_hash(&h, q.report_data, 64, "TD quote",
-	    err) != 0)
-		goto out;
-	if (hcl_check_bindings(in, &e, &h, &att, c, err) != 0)
-		goto out;
-	*claims = c;
-	c = NULL;
-	rc = 0;
-out:
-	json_decref(c);
-	hcl_report_free(&h);
-	hcl_evidence_free(&e);
-	return rc;
+	return hcl_vtpm_finish(in, &e, &h, &att, q.report_data, 64,
+	    "TD quote", c, claims, err);
 }
 
 const struct verifier_backend verifier_az_tdx_vtpm = {

@@ -173,6 +173,23 @@ json_t *dcap_tdx_quote_claims(const struct dcap_quote *q);
 json_t *dcap_sgx_quote_claims(const struct dcap_quote *q);
 /* hex of n bytes as a new JSON string. */
 json_t *dcap_json_hex(const uint8_t *p, size_t n);
+/*
+ * The request bindings of a verified quote (sgx.c, tdx.c): report_data
+ * (when not NULL) regularized to 64 bytes vs REPORTDATA; init_data_hash
+ * (when not NULL) regularized to the quote's config field: 64 vs CONFIGID
+ * for an SGX body, 48 vs MRCONFIGID for a TD body. 0, or -1 naming the
+ * field and both values in hex.
+ */
+int dcap_check_bindings(const struct dcap_quote *q, const uint8_t *report_data,
+    size_t report_data_len, const uint8_t *init_data_hash,
+    size_t init_data_hash_len, struct error *err);
+/*
+ * Wrap a raw quote as evidence {"quote": base64}, after checking that it
+ * parses and has TEE type tee_type; what is the failure text, e.g. "not
+ * an SGX quote". 0 or -1.
+ */
+int dcap_wrap_raw_quote(const uint8_t *buf, size_t len, uint32_t tee_type,
+    const char *what, json_t **evidence, struct error *err);
 
 /* ---- dcap_util.c: shared crypto helpers --------------------------------- */
 

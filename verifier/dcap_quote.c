@@ -19,9 +19,12 @@
  *   QE report certification data: QE report (384), QE report signature
  *     (64), u16 auth_len, auth data, u16 type = 5, u32 size, PEM chain.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../lib/b64.h"
 #include "dcap_internal.h"
+#include "verifier.h"
 
 /* A bounded little-endian reader. */
 struct rd {
@@ -237,6 +240,61 @@ dcap_json_hex(const uint8_t *p, size_t n)
 	j = json_string(s);
 	free(s);
 	return j;
+}
+
+int
+dcap_check_bindings(const struct dcap_quote *q, const uint8_t *report_data,
+    size_t report_data_len, const uint8_t *init_data_hash,
+    size_t init_data_hash_len, struct error *err)
+{
+	int sgx = q->body_kind == DCAP_BODY_SGX;
+	const uint8_t *cfg = sgx ? q->config_id : q->mr_config_id;
+	size_t n = sgx ? 64 : 48;
+	const char *field = sgx ? "CONFIGID" : "MRCONFIGID";
+	uint8_t exp[64];
+	char a[129], b[129];
+
+	if (report_data != NULL) {
+		verifier_regularize(report_data, report_data_len, exp, 64);
+		if (memcmp(exp, q->report_data, 64) != 0) {
+			hex_encode(exp, 64, a);
+			hex_encode(q->report_data, 64, b);
+			return error_set(err, "report data does not match: "
+			    "expected %s, the quote's REPORTDATA is %s", a, b);
+		}
+	}
+	if (init_data_hash != NULL) {
+		verifier_regularize(init_data_hash, init_data_hash_len, exp,
+		    n);
+		if (memcmp(exp, cfg, n) != 0) {
+			hex_encode(exp, n, a);
+			hex_encode(cfg, n, b);
+			return error_set(err, "init data hash does not match "
+			    "%s: expected %s, the quote's %s is %s", field, a,
+			    field, b);
+		}
+	}
+	return 0;
+}
+
+int
+dcap_wrap_raw_quote(const uint8_t *buf, size_t len, uint32_t tee_type,
+    const char *what, json_t **evidence, struct error *err)
+{
+	struct dcap_quote q;
+	char *b;
+
+	if (dcap_quote_parse(buf, len, &q, err) != 0)
+		return error_prefix(err, "%s", what);
+	if (q.tee_type != tee_type)
+		return error_set(err, "%s (version %u, TEE type 0x%x)", what,
+		    q.version, q.tee_type);
+	b = b64_encode(buf, len, B64_STD);
+	*evidence = json_pack("{s:s}", "quote", b);
+	free(b);
+	if (*evidence == NULL)
+		return error_set(err, "out of memory");
+	return 0;
 }
 
 static void

@@ -433,15 +433,14 @@ int
 hcl_check_init_data(const uint8_t pcr8[32], const uint8_t *expected,
     size_t expected_len, struct error *err)
 {
-	uint8_t buf[64], want[32];
+	uint8_t want[32];
 	char hw[65], hg[65];
 
 	if (expected_len != 32)
 		return error_set(err, "init data hash must be 32 bytes "
 		    "(SHA-256) to compare with PCR8, got %zu", expected_len);
-	memset(buf, 0, 32);
-	memcpy(buf + 32, expected, 32);
-	SHA256(buf, sizeof(buf), want);
+	if (tpm_init_data_pcr8(expected, want) != 0)
+		return error_set(err, "init data: hashing failed");
 	if (memcmp(want, pcr8, 32) == 0)
 		return 0;
 	hex_encode(want, 32, hw);
@@ -451,6 +450,48 @@ hcl_check_init_data(const uint8_t pcr8[32], const uint8_t *expected,
 }
 
 /* ------------------------------------------------ vTPM quote + binding */
+
+int
+hcl_vtpm_open(const struct verifier_input *in, const char *tee, int tdx,
+    uint32_t report_type, struct hcl_evidence *e, struct hcl_report *h,
+    struct tpm_attest *att, struct error *err)
+{
+	if (in->report_data == NULL)
+		return error_set(err, "%s needs the expected report data (the "
+		    "vTPM quote nonce), none was given", tee);
+	if (hcl_evidence_parse(in->evidence, tdx, e, err) != 0)
+		return error_prefix(err, "%s evidence", tee);
+	if (hcl_report_parse(e->hcl, e->hcl_len, report_type, h, err) != 0) {
+		hcl_evidence_free(e);
+		return -1;
+	}
+	if (hcl_verify_tpm_quote(e, h, att, err) != 0) {
+		hcl_report_free(h);
+		hcl_evidence_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hcl_vtpm_finish(const struct verifier_input *in, struct hcl_evidence *e,
+    struct hcl_report *h, const struct tpm_attest *att,
+    const uint8_t *hw_report_data, size_t hw_report_data_len,
+    const char *what, json_t *c, json_t **claims, struct error *err)
+{
+	int rc = -1;
+
+	if (hcl_check_var_data_hash(h, hw_report_data, hw_report_data_len,
+	    what, err) == 0 && hcl_check_bindings(in, e, h, att, c, err) == 0) {
+		*claims = c;
+		c = NULL;
+		rc = 0;
+	}
+	json_decref(c);
+	hcl_report_free(h);
+	hcl_evidence_free(e);
+	return rc;
+}
 
 int
 hcl_verify_tpm_quote(const struct hcl_evidence *e, const struct hcl_report *h,

@@ -155,6 +155,30 @@ int hcl_verify_tpm_quote(const struct hcl_evidence *e,
     const struct hcl_report *h, struct tpm_attest *att, struct error *err);
 
 /*
+ * The common start of the Azure vTPM verifiers: the expected report data
+ * (the vTPM quote nonce) must be given; then the evidence is parsed (tdx
+ * as for hcl_evidence_parse), the HCL report (of report_type) and the
+ * vTPM quote (hcl_verify_tpm_quote). tee names the verifier in messages.
+ * On success the caller releases h and e (hcl_report_free,
+ * hcl_evidence_free); on failure nothing is left to release.
+ */
+int hcl_vtpm_open(const struct verifier_input *in, const char *tee, int tdx,
+    uint32_t report_type, struct hcl_evidence *e, struct hcl_report *h,
+    struct tpm_attest *att, struct error *err);
+
+/*
+ * The common end of the Azure vTPM verifiers, once the hardware report
+ * (what: "SNP report", "TD quote") is verified: its report data must
+ * bind the HCL variable data (hcl_check_var_data_hash), then
+ * hcl_check_bindings() adds to c. On success *claims = c; on failure c is
+ * released. h and e are released in either case.
+ */
+int hcl_vtpm_finish(const struct verifier_input *in, struct hcl_evidence *e,
+    struct hcl_report *h, const struct tpm_attest *att,
+    const uint8_t *hw_report_data, size_t hw_report_data_len,
+    const char *what, json_t *c, json_t **claims, struct error *err);
+
+/*
  * The caller's values, once every signature has been checked: report
  * data == the quote's extraData exactly; for evidence v2 also the HCL
  * user-data prefix; init data (when given) against PCR8. Then adds

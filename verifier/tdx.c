@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/b64.h"
 #include "ccel.h"
 #include "dcap_internal.h"
 #include "verifier.h"
@@ -74,8 +73,6 @@ tdx_verify(const struct verifier_input *in, json_t **claims,
 	size_t qlen, llen;
 	struct dcap_quote q;
 	json_t *c = NULL, *events = NULL;
-	uint8_t exp[64];
-	char a[129], b[129];
 
 	*claims = NULL;
 	if (!json_is_object(in->evidence))
@@ -91,28 +88,9 @@ tdx_verify(const struct verifier_input *in, json_t **claims,
 	if (dcap_verify_quote(quote, qlen, DCAP_TEE_TYPE_TDX, in->now, &q, &c,
 	    err) != 0)
 		goto fail;
-	if (in->report_data != NULL) {
-		verifier_regularize(in->report_data, in->report_data_len, exp,
-		    64);
-		if (memcmp(exp, q.report_data, 64) != 0) {
-			hex_encode(exp, 64, a);
-			hex_encode(q.report_data, 64, b);
-			error_set(err, "report data does not match: expected "
-			    "%s, the quote's REPORTDATA is %s", a, b);
-			goto fail;
-		}
-	}
-	if (in->init_data_hash != NULL) {
-		verifier_regularize(in->init_data_hash, in->init_data_hash_len,
-		    exp, 48);
-		if (memcmp(exp, q.mr_config_id, 48) != 0) {
-			hex_encode(exp, 48, a);
-			hex_encode(q.mr_config_id, 48, b);
-			error_set(err, "init data hash does not match MRCONFIGID: "
-			    "expected %s, the quote's MRCONFIGID is %s", a, b);
-			goto fail;
-		}
-	}
+	if (dcap_check_bindings(&q, in->report_data, in->report_data_len,
+	    in->init_data_hash, in->init_data_hash_len, err) != 0)
+		goto fail;
 	if (log != NULL && llen > 0) {
 		if (tdx_check_eventlog(&q, log, llen, &events, err) != 0)
 			goto fail;
@@ -135,20 +113,8 @@ static int
 tdx_wrap_raw(const uint8_t *buf, size_t len, json_t **evidence,
     struct error *err)
 {
-	struct dcap_quote q;
-	char *b;
-
-	if (dcap_quote_parse(buf, len, &q, err) != 0)
-		return error_prefix(err, "not a TDX quote");
-	if (q.tee_type != DCAP_TEE_TYPE_TDX)
-		return error_set(err, "not a TDX quote (version %u, TEE type "
-		    "0x%x)", q.version, q.tee_type);
-	b = b64_encode(buf, len, B64_STD);
-	*evidence = json_pack("{s:s}", "quote", b);
-	free(b);
-	if (*evidence == NULL)
-		return error_set(err, "out of memory");
-	return 0;
+	return dcap_wrap_raw_quote(buf, len, DCAP_TEE_TYPE_TDX,
+	    "not a TDX quote", evidence, err);
 }
 
 const struct verifier_backend verifier_tdx = {

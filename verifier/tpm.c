@@ -586,19 +586,28 @@ tpm_pcr_digest_check(const struct tpm_attest *a, const uint8_t *pcrs,
 }
 
 int
+tpm_init_data_pcr8(const uint8_t expected[32], uint8_t pcr8[32])
+{
+	uint8_t in[64];
+	unsigned int dl = 0;
+
+	memset(in, 0, 32);
+	memcpy(in + 32, expected, 32);
+	return EVP_Digest(in, sizeof(in), pcr8, &dl, EVP_sha256(), NULL) ?
+	    0 : -1;
+}
+
+int
 tpm_init_data_check(const uint8_t pcr8[32], const uint8_t *expected,
     size_t expected_len, struct error *err)
 {
-	uint8_t in[64], d[32];
-	unsigned int dl = 0;
+	uint8_t d[32];
 
 	if (expected_len != 32)
 		return error_set(err, "init data: the expected init-data hash "
 		    "has %zu bytes; TPM PCR8 binding needs exactly 32 (a "
 		    "sha256 init-data digest)", expected_len);
-	memset(in, 0, 32);
-	memcpy(in + 32, expected, 32);
-	if (!EVP_Digest(in, sizeof(in), d, &dl, EVP_sha256(), NULL))
+	if (tpm_init_data_pcr8(expected, d) != 0)
 		return error_set(err, "init data: hashing failed");
 	if (memcmp(d, pcr8, 32) != 0)
 		return error_set(err, "init data hash does not match: PCR8 is "

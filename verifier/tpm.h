@@ -138,6 +138,12 @@ int tpm_pcr_digest_check(const struct tpm_attest *a, const uint8_t *pcrs,
     size_t n, size_t pcr_len, struct error *err);
 
 /*
+ * The PCR8 value that binds an init-data digest: SHA256(32 zero bytes ||
+ * expected), i.e. one extend of a zeroed PCR. 0, or -1 if hashing failed.
+ */
+int tpm_init_data_pcr8(const uint8_t expected[32], uint8_t pcr8[32]);
+
+/*
  * Init-data binding (Trustee): pcr8 (32 bytes, SHA-256 bank) ==
  * SHA256(32 zero bytes || expected); expected must be exactly 32 bytes
  * (a sha256 init-data digest), else an error saying so.

@@ -29,6 +29,7 @@
 #include "../../server/audit.h"
 #include "../../server/resource.h"
 #include "../../server/trusteed.h"
+#include "testutil.h"
 
 static char tmpdir[] = "/tmp/test_admin.XXXXXX";
 
@@ -48,13 +49,7 @@ tpath(const char *name)
 static char *
 write_file(const char *name, const char *content)
 {
-	char *path = tpath(name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_true(fputs(content, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	return path;
+	return testutil_write_file(tmpdir, name, content);
 }
 
 static void
@@ -68,29 +63,11 @@ remove_file(char *path)
 static char *
 load_capture(const char *path, struct config *cfg, int *nerr)
 {
-	char tmpl[] = "/tmp/test_admin_err_XXXXXX";
-	int fd = mkstemp(tmpl), saved;
-	struct stat st;
-	char *out;
-	ssize_t n;
+	struct testutil_capture c;
 
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved = dup(2);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, 2) == 2);
+	testutil_stderr_begin(&c);
 	*nerr = config_load(path, cfg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	assert_int_equal(fstat(fd, &st), 0);
-	out = xmalloc((size_t)st.st_size + 1);
-	n = pread(fd, out, (size_t)st.st_size, 0);
-	assert_int_equal(n, st.st_size);
-	out[n] = '\0';
-	close(fd);
-	unlink(tmpl);
-	return out;
+	return testutil_stderr_end(&c);
 }
 
 static const char conf_head[] =

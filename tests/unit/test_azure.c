@@ -38,52 +38,13 @@
 #include "../../verifier/hcl.h"
 #include "../../verifier/tpm.h"
 #include "../../verifier/verifier.h"
+#include "testutil.h"
 
 #define AZ_TDX_DIR	"tdx-v4-azure-nocollateral"
 /* TD quote v4: REPORTDATA at 48 + 520. */
 #define QUOTE_V4_REPORT_DATA_OFF 568
 
 /* ------------------------------------------------------------ helpers */
-
-static char *
-vec_path(const char *rel)
-{
-	const char *base = getenv("TRUSTEE_TESTVECTORS");
-
-	if (base == NULL || *base == '\0')
-		base = "../shared/testvectors";
-	return xasprintf("%s/%s", base, rel);
-}
-
-/* Read a vector file; fails the test (not skips) when it is missing. */
-static uint8_t *
-vec_read(const char *rel, size_t *len)
-{
-	struct error err = { "" };
-	char *p = vec_path(rel);
-	uint8_t *d = NULL;
-
-	if (file_read_all(p, 8u << 20, &d, len, &err) != 0) {
-		print_error("cannot read test vector %s: %s (set "
-		    "TRUSTEE_TESTVECTORS)\n", p, err.msg);
-		free(p);
-		fail();
-	}
-	free(p);
-	return d;
-}
-
-static json_t *
-vec_json(const char *rel)
-{
-	size_t len;
-	uint8_t *d = vec_read(rel, &len);
-	json_t *j = json_loadb((const char *)d, len, 0, NULL);
-
-	free(d);
-	assert_non_null(j);
-	return j;
-}
 
 static void
 assert_err_has(const struct error *err, const char *needle)
@@ -108,9 +69,9 @@ test_hcl_real_report(void **state)
 	BIO *bio;
 
 	(void)state;
-	hcl = vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
-	quote = vec_read(AZ_TDX_DIR "/quote.bin", &qlen);
-	pem = vec_read(AZ_TDX_DIR "/hcl_ak_pub.pem", &plen);
+	hcl = testutil_vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
+	quote = testutil_vec_read(AZ_TDX_DIR "/quote.bin", &qlen);
+	pem = testutil_vec_read(AZ_TDX_DIR "/hcl_ak_pub.pem", &plen);
 	assert_int_equal(hlen, 2600);
 
 	assert_int_equal(hcl_report_parse(hcl, hlen, HCL_REPORT_TYPE_TDX, &r,
@@ -188,7 +149,7 @@ test_hcl_negative(void **state)
 	uint8_t quote_rd[32];
 
 	(void)state;
-	hcl = vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
+	hcl = testutil_vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
 	m = xmalloc(hlen);
 
 	/* Truncated: shorter than the fixed part, and cut inside the
@@ -322,15 +283,15 @@ test_hcl_evidence_v0(void **state)
 	struct hcl_evidence e;
 	uint8_t *hcl, *quote, *att, *sig, *pcrs;
 	size_t hlen, qlen, alen, slen, plen, i;
-	json_t *ev = vec_json(AZ_TDX_DIR "/evidence.json");
+	json_t *ev = testutil_vec_json(AZ_TDX_DIR "/evidence.json");
 	char *line, *save = NULL;
 
 	(void)state;
-	hcl = vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
-	quote = vec_read(AZ_TDX_DIR "/quote.bin", &qlen);
-	att = vec_read(AZ_TDX_DIR "/tpm_quote_attest.bin", &alen);
-	sig = vec_read(AZ_TDX_DIR "/tpm_quote_sig.bin", &slen);
-	pcrs = vec_read(AZ_TDX_DIR "/tpm_pcrs_sha256.txt", &plen);
+	hcl = testutil_vec_read(AZ_TDX_DIR "/hcl_report.bin", &hlen);
+	quote = testutil_vec_read(AZ_TDX_DIR "/quote.bin", &qlen);
+	att = testutil_vec_read(AZ_TDX_DIR "/tpm_quote_attest.bin", &alen);
+	sig = testutil_vec_read(AZ_TDX_DIR "/tpm_quote_sig.bin", &slen);
+	pcrs = testutil_vec_read(AZ_TDX_DIR "/tpm_pcrs_sha256.txt", &plen);
 
 	assert_int_equal(hcl_evidence_parse(ev, 1, &e, &err), 0);
 	assert_int_equal(e.version, 0);
@@ -437,7 +398,7 @@ test_hcl_evidence_v2(void **state)
 {
 	struct error err = { "" };
 	struct hcl_evidence a, b;
-	json_t *v0 = vec_json(AZ_TDX_DIR "/evidence.json"), *v2;
+	json_t *v0 = testutil_vec_json(AZ_TDX_DIR "/evidence.json"), *v2;
 
 	(void)state;
 	assert_int_equal(hcl_evidence_parse(v0, 1, &a, &err), 0);
@@ -817,8 +778,8 @@ test_az_snp_vtpm_synthetic(void **state)
 	(void)state;
 	assert_non_null(b);
 	assert_int_equal(time_parse_rfc3339("2026-01-01T00:00:00Z", &now), 0);
-	report = vec_read("snp-milan-vcek/report.bin", &rlen);
-	vcek = vec_read("snp-milan-vcek/vcek.der", &vlen);
+	report = testutil_vec_read("snp-milan-vcek/report.bin", &rlen);
+	vcek = testutil_vec_read("snp-milan-vcek/vcek.der", &vlen);
 	assert_int_equal(rlen, HCL_HW_REPORT_LEN);
 	synth_init(&s, 32);
 	synth_quote(&s);
@@ -925,7 +886,8 @@ test_az_tdx_vtpm_real(void **state)
 	struct hcl_report h;
 	struct tpm_attest att;
 	struct verifier_input in;
-	json_t *ev = vec_json(AZ_TDX_DIR "/evidence.json"), *claims = NULL;
+	json_t *ev = testutil_vec_json(AZ_TDX_DIR "/evidence.json");
+	json_t *claims = NULL;
 	const struct verifier_backend *b = verifier_lookup("az-tdx-vtpm");
 
 	(void)state;
@@ -983,7 +945,7 @@ test_detect_raw(void **state)
 	uint8_t buf[1184];
 
 	(void)state;
-	d = vec_read("snp-milan-vcek/report.bin", &len);
+	d = testutil_vec_read("snp-milan-vcek/report.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "snp");
 	assert_null(verifier_detect_raw(d, len - 1));
 	memcpy(buf, d, sizeof(buf));
@@ -993,31 +955,31 @@ test_detect_raw(void **state)
 	buf[0] = 6;				/* version */
 	assert_null(verifier_detect_raw(buf, sizeof(buf)));
 	free(d);
-	d = vec_read("snp-genoa-vcek-2/report.bin", &len);
+	d = testutil_vec_read("snp-genoa-vcek-2/report.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "snp");
 	free(d);
-	d = vec_read("tdx-v4-uptodate/quote.bin", &len);
+	d = testutil_vec_read("tdx-v4-uptodate/quote.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "tdx");
 	assert_string_equal(verifier_detect_raw(d, 48), "tdx");
 	assert_null(verifier_detect_raw(d, 47));
 	d[2] = 3;				/* att_key_type */
 	assert_null(verifier_detect_raw(d, len));
 	free(d);
-	d = vec_read("tdx-v5-td15-tcb-notsupported/quote.bin", &len);
+	d = testutil_vec_read("tdx-v5-td15-tcb-notsupported/quote.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "tdx");
 	d[4] = 0x82;				/* tee_type */
 	assert_null(verifier_detect_raw(d, len));
 	free(d);
-	d = vec_read("sgx-v3-collateral/quote.bin", &len);
+	d = testutil_vec_read("sgx-v3-collateral/quote.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "sgx");
 	free(d);
-	d = vec_read("tpm-quote-rsa/quote_attest.bin", &len);
+	d = testutil_vec_read("tpm-quote-rsa/quote_attest.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "tpm");
 	free(d);
-	d = vec_read(AZ_TDX_DIR "/tpm_quote_attest.bin", &len);
+	d = testutil_vec_read(AZ_TDX_DIR "/tpm_quote_attest.bin", &len);
 	assert_string_equal(verifier_detect_raw(d, len), "tpm");
 	free(d);
-	d = vec_read(AZ_TDX_DIR "/hcl_report.bin", &len);
+	d = testutil_vec_read(AZ_TDX_DIR "/hcl_report.bin", &len);
 	assert_null(verifier_detect_raw(d, len));
 	free(d);
 	assert_null(verifier_detect_raw(NULL, 0));

@@ -19,45 +19,9 @@
 
 #include "ccel.h"
 #include "util.h"
+#include "testutil.h"
 
 /* ---- helpers */
-
-static char *
-vec_path(const char *rel)
-{
-	const char *dir = getenv("TRUSTEE_TESTVECTORS");
-
-	if (dir == NULL || *dir == '\0')
-		dir = "../shared/testvectors";
-	return xasprintf("%s/%s", dir, rel);
-}
-
-static uint8_t *
-vec_read(const char *rel, size_t *len)
-{
-	char *p = vec_path(rel);
-	uint8_t *d = NULL;
-	struct error err;
-
-	if (file_read_all(p, 4 << 20, &d, len, &err) != 0)
-		fail_msg("cannot read test vector %s: %s", p, err.msg);
-	free(p);
-	return d;
-}
-
-static json_t *
-vec_json(const char *rel)
-{
-	size_t len;
-	uint8_t *d = vec_read(rel, &len);
-	json_error_t je;
-	json_t *j = json_loadb((const char *)d, len, 0, &je);
-
-	if (j == NULL)
-		fail_msg("%s: %s", rel, je.text);
-	free(d);
-	return j;
-}
 
 static void
 hex_to(const char *h, uint8_t *out, size_t n)
@@ -97,9 +61,9 @@ static void
 check_log(const char *bin, const char *out, const char *const rt[3])
 {
 	size_t len;
-	uint8_t *log = vec_read(bin, &len);
+	uint8_t *log = testutil_vec_read(bin, &len);
 	uint8_t rtmr[4][48], want[48];
-	json_t *ev = NULL, *exp = vec_json(out);
+	json_t *ev = NULL, *exp = testutil_vec_json(out);
 	struct error err;
 	int i;
 
@@ -179,9 +143,9 @@ test_tdx_quote_rtmrs(void **state)
 		"c2fec287075047ff7bd1922829fec28cd3cf",
 	};
 	size_t qlen, llen;
-	uint8_t *q = vec_read("tdx-v4-ccel/quote.bin", &qlen);
-	uint8_t *log = vec_read("tdx-v4-ccel/ccel.bin", &llen);
-	json_t *claims = vec_json("tdx-v4-ccel/trustee-claims.json");
+	uint8_t *q = testutil_vec_read("tdx-v4-ccel/quote.bin", &qlen);
+	uint8_t *log = testutil_vec_read("tdx-v4-ccel/ccel.bin", &llen);
+	json_t *claims = testutil_vec_json("tdx-v4-ccel/trustee-claims.json");
 	const json_t *body = json_object_get(json_object_get(claims, "quote"),
 	    "body");
 	uint8_t rtmr[4][48], want[48];

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../server/trusteed.h"
+#include "testutil.h"
 
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
@@ -29,42 +30,18 @@ static char tmpdir[] = "/tmp/test_config_XXXXXX";
 static char *
 write_conf(const char *name, const char *content)
 {
-	char *path = xasprintf("%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(content, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return path;
+	return testutil_write_file(tmpdir, name, content);
 }
 
 /* config_load with stderr captured; returns what was printed. */
 static char *
 load_capture(const char *path, struct config *cfg, int *nerr)
 {
-	char tmpl[] = "/tmp/test_config_err_XXXXXX";
-	int fd = mkstemp(tmpl), saved;
-	struct stat st;
-	char *out;
-	ssize_t n;
+	struct testutil_capture c;
 
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved = dup(2);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, 2) == 2);
+	testutil_stderr_begin(&c);
 	*nerr = config_load(path, cfg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	assert_int_equal(fstat(fd, &st), 0);
-	out = xmalloc((size_t)st.st_size + 1);
-	n = pread(fd, out, (size_t)st.st_size, 0);
-	assert_int_equal(n, st.st_size);
-	out[n] = '\0';
-	close(fd);
-	unlink(tmpl);
-	return out;
+	return testutil_stderr_end(&c);
 }
 
 /* Load text as file name, expect n errors and exactly this report, with

@@ -35,50 +35,7 @@
 #include "dcap_internal.h"
 #include "util.h"
 #include "verifier.h"
-
-static const char *
-tv_dir(void)
-{
-	const char *d = getenv("TRUSTEE_TESTVECTORS");
-
-	return d != NULL && d[0] != '\0' ? d : "../shared/testvectors";
-}
-
-static char *
-tv_path(const char *rel)
-{
-	char abs[PATH_MAX];
-
-	if (realpath(tv_dir(), abs) == NULL)
-		fail_msg("test vectors not found at %s", tv_dir());
-	return xasprintf("%s/%s", abs, rel);
-}
-
-static uint8_t *
-tv_read(const char *rel, size_t *len)
-{
-	struct error err;
-	uint8_t *buf = NULL;
-	char *path = tv_path(rel);
-
-	if (file_read_all(path, 2 << 20, &buf, len, &err) < 0)
-		fail_msg("cannot read test vector %s: %s", path, err.msg);
-	free(path);
-	return buf;
-}
-
-static json_t *
-tv_json(const char *rel)
-{
-	json_error_t je;
-	char *path = tv_path(rel);
-	json_t *j = json_load_file(path, 0, &je);
-
-	if (j == NULL)
-		fail_msg("%s: %s", path, je.text);
-	free(path);
-	return j;
-}
+#include "testutil.h"
 
 /* The middle of a vector's collateral validity window. */
 static int64_t
@@ -125,19 +82,11 @@ verify_with(const struct verifier_backend *be, const uint8_t *q, size_t len,
     int64_t now, const uint8_t *rd, size_t rdlen, const uint8_t *id,
     size_t idlen, json_t **claims, struct error *err)
 {
-	struct verifier_input in;
 	json_t *ev = evidence(q, len);
 	int rc;
 
-	memset(&in, 0, sizeof(in));
-	in.evidence = ev;
-	in.report_data = rd;
-	in.report_data_len = rdlen;
-	in.init_data_hash = id;
-	in.init_data_hash_len = idlen;
-	in.now = now;
-	memset(err, 0, sizeof(*err));
-	rc = be->verify(&in, claims, err);
+	rc = testutil_run_verifier(be, ev, rd, rdlen, id, idlen, now, claims,
+	    err);
 	json_decref(ev);
 	if (rc == 0)
 		assert_non_null(*claims);
@@ -307,12 +256,12 @@ vec_load(struct vec *v, const char *name)
 {
 	char *rel = xasprintf("%s/quote.bin", name);
 
-	v->quote = tv_read(rel, &v->len);
+	v->quote = testutil_vec_read(rel, &v->len);
 	free(rel);
 	rel = xasprintf("%s/expected.json", name);
-	v->exp = tv_json(rel);
+	v->exp = testutil_vec_json(rel);
 	free(rel);
-	v->dir = tv_path(name);
+	v->dir = testutil_vec_path(name);
 	if (json_object_get(v->exp, "collateral_checks") != NULL)
 		v->now = window_mid(v->exp);
 }
@@ -354,11 +303,7 @@ teardown(void **state)
 static char *
 scratch(void)
 {
-	char *d = xstrdup("/tmp/test_dcap.XXXXXX");
-
-	if (mkdtemp(d) == NULL)
-		fail_msg("mkdtemp failed");
-	return d;
+	return testutil_tmpdir("test_dcap");
 }
 
 static void
@@ -547,7 +492,7 @@ test_collateral_json(void **state)
 	char *t;
 	struct dcap_tcb_info *ti;
 	struct dcap_qe_identity *qi;
-	uint8_t *body = tv_read("tdx-v4-uptodate/tcb_info.json", &n);
+	uint8_t *body = testutil_vec_read("tdx-v4-uptodate/tcb_info.json", &n);
 
 	(void)state;
 	assert_int_equal(dcap_signed_json_split((char *)body, n, "tcbInfo",
@@ -564,7 +509,7 @@ test_collateral_json(void **state)
 	dcap_tcb_info_free(ti);
 	json_decref(v);
 	free(body);
-	body = tv_read("sgx-v3-collateral/qe_identity.json", &n);
+	body = testutil_vec_read("sgx-v3-collateral/qe_identity.json", &n);
 	assert_int_equal(dcap_signed_json_split((char *)body, n,
 	    "enclaveIdentity", &off, &len, sig, &v, &err), 0);
 	assert_int_equal(dcap_qe_identity_from_json(v, &qi, &err), 0);
@@ -1088,7 +1033,7 @@ test_negatives(void **state)
 	(void)state;
 	use_collateral(tdx4.dir, NULL, NULL);
 	/* neg-tdx-v4-mrtd: only the quote signature breaks. */
-	neg = tv_read("neg-tdx-v4-mrtd/quote.bin", &nlen);
+	neg = testutil_vec_read("neg-tdx-v4-mrtd/quote.bin", &nlen);
 	expect_fail(&verifier_tdx, neg, nlen, tdx4.now, "quote signature");
 	free(neg);
 	/* Flipped bytes: header, body, signature, QE report, QE signature,
@@ -1194,7 +1139,7 @@ test_negatives(void **state)
 		free(src);
 		free(dst);
 	}
-	src = tv_path("neg-tdx-tcbinfo-tamper/tcb_info.json");
+	src = testutil_vec_path("neg-tdx-tcbinfo-tamper/tcb_info.json");
 	dst = xasprintf("%s/tcb_info.json", dir);
 	assert_int_equal(symlink(src, dst), 0);
 	free(src);
@@ -1258,9 +1203,9 @@ static void
 test_ccel_vector(void **state)
 {
 	size_t qlen, llen, i;
-	uint8_t *quote = tv_read("tdx-v4-ccel/quote.bin", &qlen);
-	uint8_t *log = tv_read("tdx-v4-ccel/ccel.bin", &llen);
-	json_t *want = tv_json("tdx-v4-ccel/trustee-claims.json");
+	uint8_t *quote = testutil_vec_read("tdx-v4-ccel/quote.bin", &qlen);
+	uint8_t *log = testutil_vec_read("tdx-v4-ccel/ccel.bin", &llen);
+	json_t *want = testutil_vec_json("tdx-v4-ccel/trustee-claims.json");
 	json_t *c, *events = NULL;
 	struct dcap_quote q, fake;
 	struct error err;
@@ -1525,7 +1470,7 @@ pccs_start(int *port)
 	char line[32];
 	ssize_t n;
 	size_t got = 0;
-	char *abs = tv_path("");
+	char *abs = testutil_vec_path("");
 
 	assert_int_equal(pipe(fd), 0);
 	pid = fork();

@@ -27,6 +27,7 @@
 #include "../../server/policy.h"
 #include "../../server/policy_internal.h"
 #include "../../server/trusteed.h"
+#include "testutil.h"
 
 enum { C_II, C_CONF, C_EXEC, C_FS, C_HW, C_RO, C_SO, C_SD };
 
@@ -46,9 +47,8 @@ setup(void **state)
 	size_t i;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_policy.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/trustee.db", f->dir);
+	testutil_tmpdb("test_policy", f->dir, sizeof(f->dir), f->db,
+	    sizeof(f->db));
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(i * 7);
 	f->st = store_open(&store_backend_sqlite, f->db, key, &err);
@@ -68,19 +68,13 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-	char path[160];
-	size_t i;
 
 	plua_test_clock(0);
 	policy_shutdown();
 	rvps_shutdown();
 	store_close(f->st);
 	config_free(&f->cfg);
-	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, suffix[i]);
-		unlink(path);
-	}
+	testutil_db_unlink(f->db);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -88,22 +82,11 @@ teardown(void **state)
 
 /* ---------------------------------------------------------------- helpers */
 
-static json_t *
-jparse(const char *s)
-{
-	json_error_t jerr;
-	json_t *j = json_loads(s, JSON_DECODE_ANY, &jerr);
-
-	if (j == NULL)
-		fail_msg("bad test JSON: %s: %s", jerr.text, s);
-	return j;
-}
-
 /* The transformed claims of a sample attestation (reference §2). */
 static json_t *
 sample_input(void)
 {
-	return jparse("{\"sample\": {\"svn\": \"1\", \"launch_digest\": "
+	return testutil_json("{\"sample\": {\"svn\": \"1\", \"launch_digest\": "
 	    "\"abcde\", \"platform_version\": {\"major\": 1, \"minor\": 4}, "
 	    "\"debug\": false}, \"report_data\": \"AAAA\", "
 	    "\"runtime_data_claims\": {\"nonce\": \"n\"}}");
@@ -155,7 +138,7 @@ static void
 add_rv(const char *name, const char *value_json, int64_t expiration)
 {
 	struct error err = { "" };
-	json_t *v = jparse(value_json);
+	json_t *v = testutil_json(value_json);
 
 	if (rvps_add(name, v, expiration, "test", NULL, &err) != 0) {
 		json_decref(v);
@@ -367,13 +350,13 @@ test_other_tees(void **state)
 
 	(void)state;
 	/* se: whenever present */
-	in = jparse("{\"se\": {\"cuid\": \"00\"}, \"report_data\": \"\"}");
+	in = testutil_json("{\"se\": {\"cuid\": \"00\"}, \"report_data\": \"\"}");
 	appraise(in, v, NULL);
 	assert_vector(v, 0, 2, 3, 0, 2, 0, 0, 0);
 	json_decref(in);
 
 	/* tpm without trusted AK: hardware 2, configuration 0 */
-	in = jparse("{\"tpm\": {\"ak_public\": \"AK\", \"pcr11\": \"ab\"}}");
+	in = testutil_json("{\"tpm\": {\"ak_public\": \"AK\", \"pcr11\": \"ab\"}}");
 	appraise(in, v, NULL);
 	assert_vector(v, 0, 0, 33, 0, 2, 0, 0, 0);
 	add_rv("tpm_pcr11", "[\"ab\"]", 0);
@@ -385,13 +368,13 @@ test_other_tees(void **state)
 	json_decref(in);
 
 	/* sgx: no rules, the defaults */
-	in = jparse("{\"sgx\": {\"body\": {\"mr_enclave\": \"00\"}}}");
+	in = testutil_json("{\"sgx\": {\"body\": {\"mr_enclave\": \"00\"}}}");
 	appraise(in, v, NULL);
 	assert_vector(v, 0, 36, 33, 0, 97, 0, 0, 0);
 	json_decref(in);
 
 	/* snp: debug/migrate off without the RVs: configuration 3 */
-	in = jparse("{\"snp\": {\"measurement\": \"aa\", "
+	in = testutil_json("{\"snp\": {\"measurement\": \"aa\", "
 	    "\"reported_tcb_bootloader\": 3, \"reported_tcb_microcode\": 209, "
 	    "\"reported_tcb_snp\": 20, \"reported_tcb_tee\": 0, "
 	    "\"policy_debug_allowed\": false, \"policy_migrate_ma\": false, "
@@ -420,7 +403,7 @@ test_other_tees(void **state)
 	json_decref(in);
 
 	/* tdx: RTMRs only -> 4; with kernel + cmdline events -> 3 */
-	in = jparse("{\"tdx\": {\"quote\": {\"header\": {\"tee_type\": "
+	in = testutil_json("{\"tdx\": {\"quote\": {\"header\": {\"tee_type\": "
 	    "\"81000000\", \"vendor_id\": \"939a7233f79c4ca9940a0db3957f0607\"},"
 	    " \"body\": {\"mr_td\": \"m\", \"rtmr_1\": \"r1\", \"rtmr_2\": "
 	    "\"r2\", \"xfam\": \"e7\"}}, \"td_attributes\": {\"debug\": false},"
@@ -451,7 +434,7 @@ test_other_tees(void **state)
 	json_decref(in);
 
 	/* az-snp-vtpm: string claims, nested tpm PCRs */
-	in = jparse("{\"az-snp-vtpm\": {\"measurement\": \"bWVhcw==\", "
+	in = testutil_json("{\"az-snp-vtpm\": {\"measurement\": \"bWVhcw==\", "
 	    "\"tpm\": {\"pcr11\": \"p11\"}, \"reported_tcb_bootloader\": \"3\","
 	    " \"reported_tcb_microcode\": \"209\", \"reported_tcb_snp\": "
 	    "\"20\", \"reported_tcb_tee\": \"0\"}}");
@@ -473,7 +456,7 @@ test_identifiers_extension(void **state)
 
 	(void)state;
 	json_object_set_new(in, "init_data", json_string("abc"));
-	json_object_set_new(in, "init_data_claims", jparse("{"
+	json_object_set_new(in, "init_data_claims", testutil_json("{"
 	    "\"agent_policy_claims\": {\"containers\": ["
 	    "{\"OCI\": {\"Annotations\": {\"io.kubernetes.cri.image-name\": "
 	    "\"registry/b:1\"}, \"Process\": {\"User\": {\"UID\": 1000}}}},"
@@ -485,7 +468,7 @@ test_identifiers_extension(void **state)
 	val = json_object_get(json_object_get(ext, "ear.trustee.identifiers"),
 	    "validated");
 	{
-		json_t *want = jparse("[0, 1000, \"registry/a:1\", "
+		json_t *want = testutil_json("[0, 1000, \"registry/a:1\", "
 		    "\"registry/b:1\"]");
 
 		if (!json_equal(val, want)) {
@@ -507,7 +490,7 @@ test_default_gpu(void **state)
 	int v[8];
 
 	(void)state;
-	in = jparse("{\"sampledevice\": {\"svn\": \"1\"}}");
+	in = testutil_json("{\"sampledevice\": {\"svn\": \"1\"}}");
 	add_rv("device_svn", "[\"1\"]", 0);
 	if (policy_appraise("default", "gpu", in, v, &ext, &err) != 0)
 		fail_msg("default_gpu: %s", err.msg);
@@ -516,7 +499,7 @@ test_default_gpu(void **state)
 	json_decref(ext);
 	json_decref(in);
 
-	in = jparse("{\"nvidia\": {\"x-nvidia-overall-att-result\": true, "
+	in = testutil_json("{\"nvidia\": {\"x-nvidia-overall-att-result\": true, "
 	    "\"x-nvidia-gpu-vbios-version\": \"96.00\", "
 	    "\"x-nvidia-gpu-driver-version\": \"550.1\"}}");
 	add_rv("allowed_vbios_versions", "[\"96.00\"]", 0);
@@ -534,7 +517,7 @@ test_default_gpu(void **state)
 	json_decref(in);
 
 	/* no policy for an unknown class: an error that names it */
-	in = jparse("{}");
+	in = testutil_json("{}");
 	assert_int_equal(policy_appraise("default", "dcu", in, v, &ext, &err),
 	    -1);
 	assert_contains(err.msg, "default_dcu");
@@ -553,10 +536,10 @@ test_ear_appraisal(void **state)
 	int ver;
 
 	(void)state;
-	claims = jparse("{\"svn\": \"1\", \"report_data\": \"AAAA\", "
+	claims = testutil_json("{\"svn\": \"1\", \"report_data\": \"AAAA\", "
 	    "\"launch_digest\": \"abcde\", \"platform_version\": {\"major\": 1,"
 	    " \"minor\": 4}, \"debug\": false}");
-	rdc = jparse("{\"nonce\": \"n\", \"tee-pubkey\": {}}");
+	rdc = testutil_json("{\"nonce\": \"n\", \"tee-pubkey\": {}}");
 	app = ear_appraisal("sample", claims, rdc, NULL, NULL, &err);
 	if (app == NULL)
 		fail_msg("ear_appraisal: %s", err.msg);
@@ -575,7 +558,7 @@ test_ear_appraisal(void **state)
 	if (policy_put(POLICY_ATTESTATION, "default_cpu", bad, strlen(bad),
 	    "test", &ver, &err) != 0)
 		fail_msg("policy_put: %s", err.msg);
-	claims = jparse("{\"svn\": \"7\"}");
+	claims = testutil_json("{\"svn\": \"7\"}");
 	app = ear_appraisal("sample", claims, rdc, NULL, "default", &err);
 	assert_null(app);
 	assert_contains(err.msg, "default_cpu");
@@ -617,7 +600,7 @@ test_resource_default(void **state)
 	assert_contains(reason, "affirming or warning is required");
 	json_decref(c);
 
-	c = jparse("{\"submods\": {}}");
+	c = testutil_json("{\"submods\": {}}");
 	assert_int_equal(decide(c, req, reason), 0);
 	assert_contains(reason, "no appraisal");
 	json_decref(c);
@@ -1068,7 +1051,7 @@ test_malformed_results(void **state)
 	assert_string_equal(json_string_value(json_object_get(res, "status")),
 	    "affirming");
 	{
-		json_t *want = jparse("{\"ear.x\": {\"list\": [1, null, \"a\"], "
+		json_t *want = testutil_json("{\"ear.x\": {\"list\": [1, null, \"a\"], "
 		    "\"empty\": {}}, \"ear.trustee.annotations\": {\"why\": "
 		    "\"ok\"}}");
 

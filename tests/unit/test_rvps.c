@@ -27,6 +27,7 @@
 #include "../../lib/log.h"
 #include "../../rvps/rvps.h"
 #include "../../server/trusteed.h"
+#include "testutil.h"
 
 #define DAY 86400
 
@@ -59,9 +60,8 @@ setup(void **state)
 	size_t i;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_rvps.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/trustee.db", f->dir);
+	testutil_tmpdb("test_rvps", f->dir, sizeof(f->dir), f->db,
+	    sizeof(f->db));
 	for (i = 0; i < sizeof(f->key); i++)
 		f->key[i] = (uint8_t)(i * 7 + 1);
 	f->st = open_store(f);
@@ -75,37 +75,20 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-	char path[160];
-	size_t i;
 
 	rvps_shutdown();
 	store_close(f->st);
-	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, suffix[i]);
-		unlink(path);
-	}
+	testutil_db_unlink(f->db);
 	rmdir(f->dir);
 	free(f);
 	return 0;
-}
-
-static json_t *
-js(const char *text)
-{
-	json_error_t jerr;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
-
-	if (j == NULL)
-		fail_msg("bad test JSON %s: %s", text, jerr.text);
-	return j;
 }
 
 /* Assert that a JSON value equals the JSON text want. */
 static void
 assert_json(const json_t *got, const char *want)
 {
-	json_t *w = js(want);
+	json_t *w = testutil_json(want);
 
 	if (got == NULL || !json_equal(got, w)) {
 		char *g = got ? json_dumps(got, JSON_ENCODE_ANY) : NULL;
@@ -119,7 +102,7 @@ static void
 add_ok(const char *name, const char *value, int64_t exp)
 {
 	struct error err = { "" };
-	json_t *v = js(value);
+	json_t *v = testutil_json(value);
 
 	if (rvps_add(name, v, exp, "tester", NULL, &err) != 0)
 		fail_msg("rvps_add %s: %s", name, err.msg);
@@ -228,7 +211,7 @@ test_add_get_query(void **state)
 {
 	struct error err = { "" };
 	int64_t now = now_unix(), t;
-	json_t *v = js("[\"abc\", 1]"), *rec = NULL;
+	json_t *v = testutil_json("[\"abc\", 1]"), *rec = NULL;
 
 	(void)state;
 	assert_int_equal(rvps_add("a", v, 0, "alice", &rec, &err), 0);
@@ -337,7 +320,7 @@ test_expiry(void **state)
 {
 	struct error err = { "" };
 	int64_t now = now_unix();
-	json_t *v = js("1"), *rec, *list;
+	json_t *v = testutil_json("1"), *rec, *list;
 
 	(void)state;
 	add_ok("soon", "[\"x\"]", now + 100);
@@ -576,7 +559,7 @@ test_names(void **state)
 	struct error err = { "" };
 	int64_t now = now_unix();
 	char longname[RVPS_NAME_MAX + 2];
-	json_t *v = js("1"), *list;
+	json_t *v = testutil_json("1"), *list;
 	const char *bad[] = { "", "a\x01", "a\x7f", "tab\there", "\xff",
 	    "\xc2\x85", "\xc0\xaf", "\xed\xa0\x80", "a\xe2\x82" };
 	size_t i;
@@ -855,19 +838,6 @@ test_all_or_nothing(void **state)
 	assert_int_equal(count_records(now_unix()), 1);
 }
 
-static void
-db_exec(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	char *emsg = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	if (sqlite3_exec(h, sql, NULL, NULL, &emsg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, emsg);
-	sqlite3_close(h);
-}
-
 /* A store failure midway through a registration restores the rows
  * already written: the database refuses the second history row. */
 static void
@@ -881,7 +851,7 @@ test_rollback(void **state)
 	char *env;
 
 	add_ok("a", "1", 0);
-	db_exec(f->db, "CREATE TRIGGER boom BEFORE INSERT ON rows WHEN "
+	testutil_db_exec(f->db, "CREATE TRIGGER boom BEFORE INSERT ON rows WHEN "
 	    "NEW.tbl = 'rv_history' AND (SELECT count(*) FROM rows WHERE "
 	    "tbl = 'rv_history') >= 2 BEGIN SELECT RAISE(ABORT, 'boom'); "
 	    "END;");
@@ -904,7 +874,7 @@ test_rollback(void **state)
 	json_decref(hist);
 	assert_int_equal(rvps_history("b", now, &hist, &err), 1);
 
-	db_exec(f->db, "DROP TRIGGER boom;");
+	testutil_db_exec(f->db, "DROP TRIGGER boom;");
 	assert_int_equal(rvps_register(env, strlen(env), NULL, NULL, &err), 0);
 	free(env);
 	assert_query("a", now, "2");

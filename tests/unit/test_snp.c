@@ -34,6 +34,7 @@
 #include "snp.h"
 #include "util.h"
 #include "verifier.h"
+#include "testutil.h"
 
 /* 2026-01-01T00:00:00Z: inside both VCEKs' validity. */
 #define T_OK	INT64_C(1767225600)
@@ -53,46 +54,12 @@ static size_t neg_report_len;
 static uint8_t *milan_ask_der, *milan_ark_der;
 static int milan_ask_len, milan_ark_len;
 
-static const char *
-tv_dir(void)
-{
-	const char *d = getenv("TRUSTEE_TESTVECTORS");
-
-	return d != NULL && d[0] != '\0' ? d : "../shared/testvectors";
-}
-
-static uint8_t *
-tv_read(const char *rel, size_t *len)
-{
-	struct error err;
-	uint8_t *buf = NULL;
-	char *path = xasprintf("%s/%s", tv_dir(), rel);
-
-	if (file_read_all(path, 1 << 20, &buf, len, &err) < 0)
-		fail_msg("cannot read test vector %s: %s", path, err.msg);
-	free(path);
-	return buf;
-}
-
-static json_t *
-tv_json(const char *rel)
-{
-	json_error_t je;
-	char *path = xasprintf("%s/%s", tv_dir(), rel);
-	json_t *j = json_load_file(path, 0, &je);
-
-	if (j == NULL)
-		fail_msg("cannot parse %s: %s", path, je.text);
-	free(path);
-	return j;
-}
-
 /* Split the vector's PEM (ASK then ARK) into DER. */
 static void
 load_milan_ask_ark(void)
 {
 	size_t len;
-	uint8_t *pem = tv_read("snp-milan-vcek/ask_ark.pem", &len);
+	uint8_t *pem = testutil_vec_read("snp-milan-vcek/ask_ark.pem", &len);
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
 	X509 *ask = PEM_read_bio_X509(b, NULL, NULL, NULL);
 	X509 *ark = PEM_read_bio_X509(b, NULL, NULL, NULL);
@@ -112,15 +79,18 @@ static int
 setup(void **state)
 {
 	(void)state;
-	milan.report = tv_read("snp-milan-vcek/report.bin", &milan.report_len);
-	milan.vek = tv_read("snp-milan-vcek/vcek.der", &milan.vek_len);
-	milan.expected = tv_json("snp-milan-vcek/expected.json");
-	genoa.report = tv_read("snp-genoa-vcek-2/report.bin",
+	milan.report = testutil_vec_read("snp-milan-vcek/report.bin",
+	    &milan.report_len);
+	milan.vek = testutil_vec_read("snp-milan-vcek/vcek.der",
+	    &milan.vek_len);
+	milan.expected = testutil_vec_json("snp-milan-vcek/expected.json");
+	genoa.report = testutil_vec_read("snp-genoa-vcek-2/report.bin",
 	    &genoa.report_len);
-	genoa.vek = tv_read("snp-genoa-vcek-2/vcek.der", &genoa.vek_len);
-	genoa.expected = tv_json("snp-genoa-vcek-2/expected.json");
-	genoa_evidence = tv_json("snp-genoa-vcek-2/evidence.json");
-	neg_report = tv_read("neg-snp-milan-measurement/report.bin",
+	genoa.vek = testutil_vec_read("snp-genoa-vcek-2/vcek.der",
+	    &genoa.vek_len);
+	genoa.expected = testutil_vec_json("snp-genoa-vcek-2/expected.json");
+	genoa_evidence = testutil_vec_json("snp-genoa-vcek-2/evidence.json");
+	neg_report = testutil_vec_read("neg-snp-milan-measurement/report.bin",
 	    &neg_report_len);
 	load_milan_ask_ark();
 	verifier_configure(NULL);
@@ -217,17 +187,8 @@ run_verify(const json_t *ev, const uint8_t *rd, size_t rdlen,
     const uint8_t *id, size_t idlen, int64_t now, json_t **claims,
     struct error *err)
 {
-	struct verifier_input in;
-
-	memset(&in, 0, sizeof(in));
-	in.evidence = ev;
-	in.report_data = rd;
-	in.report_data_len = rdlen;
-	in.init_data_hash = id;
-	in.init_data_hash_len = idlen;
-	in.now = now;
-	memset(err, 0, sizeof(*err));
-	return verifier_snp.verify(&in, claims, err);
+	return testutil_run_verifier(&verifier_snp, ev, rd, rdlen, id, idlen,
+	    now, claims, err);
 }
 
 static void
@@ -779,16 +740,6 @@ test_validity(void **state)
 
 /* ---- finding the VCEK ---- */
 
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/test_snp.XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		fail_msg("mkdtemp failed");
-	return xstrdup(tmpl);
-}
-
 static void
 write_file(const char *path, const void *data, size_t len)
 {
@@ -837,7 +788,7 @@ test_cert_cache(void **state)
 	struct verifier_config cfg;
 	json_t *ev, *claims = NULL;
 	struct error err;
-	char *dir = make_tmpdir(), *sub, *path, hwid[129];
+	char *dir = testutil_tmpdir("test_snp"), *sub, *path, hwid[129];
 	uint8_t buf[SNP_REPORT_SIZE];
 
 	(void)state;

@@ -25,6 +25,7 @@
 
 #include "../../lib/log.h"
 #include "../../server/trusteed.h"
+#include "testutil.h"
 
 #define AUTH_ERR_RESOURCE "store: row in table 'resource' failed " \
 	"authentication (wrong data key or tampered database)"
@@ -57,9 +58,8 @@ setup(void **state)
 	size_t i;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/trustee.db", f->dir);
+	testutil_tmpdb("test_store", f->dir, sizeof(f->dir), f->db,
+	    sizeof(f->db));
 	snprintf(f->keyfile, sizeof(f->keyfile), "%s/data.key", f->dir);
 	for (i = 0; i < sizeof(f->key); i++)
 		f->key[i] = (uint8_t)i;
@@ -71,15 +71,9 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-	char path[160];
-	size_t i;
 
 	store_close(f->st);
-	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
-		snprintf(path, sizeof(path), "%s%s", f->db, suffix[i]);
-		unlink(path);
-	}
+	testutil_db_unlink(f->db);
 	unlink(f->keyfile);
 	rmdir(f->dir);
 	free(f);
@@ -144,19 +138,6 @@ assert_get_fails(struct store *st, const char *table, const char *name,
 	assert_null(got);
 	assert_int_equal(glen, 0);
 	assert_string_equal(err.msg, msg);
-}
-
-static void
-db_exec(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	char *emsg = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	sqlite3_busy_timeout(h, 5000);
-	if (sqlite3_exec(h, sql, NULL, NULL, &emsg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, emsg);
-	sqlite3_close(h);
 }
 
 struct db_row {
@@ -623,7 +604,7 @@ test_reopen_keys(void **state)
 	/* Without the check row (deleted behind our back), rows still do
 	 * not open: list fails authentication; get hashes the name to
 	 * another id and finds nothing. */
-	db_exec(f->db, "DELETE FROM rows WHERE tbl = '_store'");
+	testutil_db_exec(f->db, "DELETE FROM rows WHERE tbl = '_store'");
 	f->st = open_store(f, other);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_list(f->st, "resource", collect_cb, &c, &err),
@@ -696,7 +677,7 @@ test_copied_to_other_table(void **state)
 	db_set_blob(f->db, "policy", rows[pol].id, 32, rows[res].blob,
 	    rows[res].len);
 	/* And a raw copy under the same id into a third table. */
-	db_exec(f->db, "INSERT INTO rows(tbl, id, blob) SELECT 'audit', id, "
+	testutil_db_exec(f->db, "INSERT INTO rows(tbl, id, blob) SELECT 'audit', id, "
 	    "blob FROM rows WHERE tbl = 'resource'");
 
 	f->st = open_store(f, f->key);
@@ -776,7 +757,7 @@ test_db_file_checks(void **state)
 	f->st = NULL;
 
 	/* A newer schema is left alone. */
-	db_exec(f->db, "UPDATE meta SET v = 2 WHERE k = 'schema_version'");
+	testutil_db_exec(f->db, "UPDATE meta SET v = 2 WHERE k = 'schema_version'");
 	assert_null(store_open(&store_backend_sqlite, f->db, f->key, &err));
 	snprintf(want, sizeof(want), "sqlite: %s: database schema version 2 "
 	    "is newer than this trusteed supports (1)", f->db);

@@ -28,45 +28,9 @@
 #include "tpm.h"
 #include "util.h"
 #include "verifier.h"
+#include "testutil.h"
 
 /* ---- vector helpers */
-
-static char *
-vec_path(const char *rel)
-{
-	const char *dir = getenv("TRUSTEE_TESTVECTORS");
-
-	if (dir == NULL || *dir == '\0')
-		dir = "../shared/testvectors";
-	return xasprintf("%s/%s", dir, rel);
-}
-
-static uint8_t *
-vec_read(const char *rel, size_t *len)
-{
-	char *p = vec_path(rel);
-	uint8_t *d = NULL;
-	struct error err;
-
-	if (file_read_all(p, 1 << 20, &d, len, &err) != 0)
-		fail_msg("cannot read test vector %s: %s", p, err.msg);
-	free(p);
-	return d;
-}
-
-static json_t *
-vec_json(const char *rel)
-{
-	size_t len;
-	uint8_t *d = vec_read(rel, &len);
-	json_error_t je;
-	json_t *j = json_loadb((const char *)d, len, 0, &je);
-
-	if (j == NULL)
-		fail_msg("%s: %s", rel, je.text);
-	free(d);
-	return j;
-}
 
 static size_t
 unhex(const char *h, uint8_t *out, size_t cap)
@@ -82,14 +46,8 @@ static int
 run(const json_t *ev, const uint8_t *rd, size_t rdlen, const uint8_t *idh,
     size_t idhlen, json_t **claims, struct error *err)
 {
-	struct verifier_input in = {
-		.evidence = ev, .report_data = rd, .report_data_len = rdlen,
-		.init_data_hash = idh, .init_data_hash_len = idhlen,
-		.now = 1700000000,
-	};
-
-	err->msg[0] = '\0';
-	return verifier_tpm.verify(&in, claims, err);
+	return testutil_run_verifier(&verifier_tpm, ev, rd, rdlen, idh, idhlen,
+	    1700000000, claims, err);
 }
 
 static void
@@ -134,9 +92,9 @@ static void
 test_vector_parse(void **state)
 {
 	size_t len, n, i;
-	uint8_t *m = vec_read("tpm-quote-rsa/quote_attest.bin", &len);
+	uint8_t *m = testutil_vec_read("tpm-quote-rsa/quote_attest.bin", &len);
 	uint8_t *s;
-	json_t *exp = vec_json("tpm-quote-rsa/expected.json");
+	json_t *exp = testutil_vec_json("tpm-quote-rsa/expected.json");
 	const json_t *at = json_object_get(exp, "attest");
 	struct tpm_attest a;
 	struct tpm_signature sig;
@@ -185,7 +143,7 @@ test_vector_parse(void **state)
 	}
 	free(m);
 
-	s = vec_read("tpm-quote-rsa/quote_sig.bin", &len);
+	s = testutil_vec_read("tpm-quote-rsa/quote_sig.bin", &len);
 	assert_int_equal(tpm_signature_parse(s, len, &sig, &err), 0);
 	assert_int_equal(sig.sig_alg, TPM_ALG_RSASSA);
 	assert_int_equal(sig.hash_alg, TPM_ALG_SHA256);
@@ -200,13 +158,13 @@ test_vector_parse(void **state)
 static void
 test_vector_verify(void **state)
 {
-	json_t *ev = vec_json("tpm-quote-rsa/evidence.json");
-	json_t *exp = vec_json("tpm-quote-rsa/expected.json");
+	json_t *ev = testutil_vec_json("tpm-quote-rsa/evidence.json");
+	json_t *exp = testutil_vec_json("tpm-quote-rsa/expected.json");
 	json_t *c = NULL;
 	struct error err;
 	uint8_t nonce[64];
 	size_t nl = vector_nonce(exp, nonce), len, i;
-	uint8_t *txt = vec_read("tpm-quote-rsa/pcrs_sha256.txt", &len);
+	uint8_t *txt = testutil_vec_read("tpm-quote-rsa/pcrs_sha256.txt", &len);
 	char key[8], *line, *save = NULL;
 
 	(void)state;
@@ -247,8 +205,8 @@ test_vector_verify(void **state)
 static void
 test_vector_negatives(void **state)
 {
-	json_t *ev0 = vec_json("tpm-quote-rsa/evidence.json");
-	json_t *exp = vec_json("tpm-quote-rsa/expected.json");
+	json_t *ev0 = testutil_vec_json("tpm-quote-rsa/evidence.json");
+	json_t *exp = testutil_vec_json("tpm-quote-rsa/expected.json");
 	json_t *ev, *q;
 	uint8_t nonce[64], *m, *s, *big;
 	size_t nl = vector_nonce(exp, nonce), ml, sl;
@@ -256,8 +214,8 @@ test_vector_negatives(void **state)
 	char *pcr;
 
 	(void)state;
-	m = vec_read("tpm-quote-rsa/quote_attest.bin", &ml);
-	s = vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
+	m = testutil_vec_read("tpm-quote-rsa/quote_attest.bin", &ml);
+	s = testutil_vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
 
 	/* wrong nonce (one bit), short prefix of the right one */
 	nonce[3] ^= 1;
@@ -362,7 +320,7 @@ test_vector_negatives(void **state)
 static void
 test_vector_wrong_key_type(void **state)
 {
-	json_t *ev = vec_json("tpm-quote-rsa/evidence.json");
+	json_t *ev = testutil_vec_json("tpm-quote-rsa/evidence.json");
 	EVP_PKEY *ec = EVP_EC_gen("P-256");
 	unsigned char *der = NULL;
 	int dl = i2d_PUBKEY(ec, &der);
@@ -380,11 +338,12 @@ static void
 test_evidence_build(void **state)
 {
 	size_t al, sl, kl, pl;
-	uint8_t *a = vec_read("tpm-quote-rsa/quote_attest.bin", &al);
-	uint8_t *s = vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
-	uint8_t *k = vec_read("tpm-quote-rsa/ak_pub.der", &kl);
-	uint8_t *p = vec_read("tpm-quote-rsa/pcrs_sha256.txt", &pl);
-	json_t *want = vec_json("tpm-quote-rsa/evidence.json"), *got = NULL;
+	uint8_t *a = testutil_vec_read("tpm-quote-rsa/quote_attest.bin", &al);
+	uint8_t *s = testutil_vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
+	uint8_t *k = testutil_vec_read("tpm-quote-rsa/ak_pub.der", &kl);
+	uint8_t *p = testutil_vec_read("tpm-quote-rsa/pcrs_sha256.txt", &pl);
+	json_t *want = testutil_vec_json("tpm-quote-rsa/evidence.json");
+	json_t *got = NULL;
 	struct error err;
 	EVP_PKEY *key;
 	const unsigned char *kp = k;
@@ -707,10 +666,10 @@ static void
 test_api(void **state)
 {
 	size_t ml, sl, kl, i;
-	uint8_t *m = vec_read("tpm-quote-rsa/quote_attest.bin", &ml);
-	uint8_t *s = vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
-	uint8_t *k = vec_read("tpm-quote-rsa/ak_pub.der", &kl);
-	json_t *ev = vec_json("tpm-quote-rsa/evidence.json");
+	uint8_t *m = testutil_vec_read("tpm-quote-rsa/quote_attest.bin", &ml);
+	uint8_t *s = testutil_vec_read("tpm-quote-rsa/quote_sig.bin", &sl);
+	uint8_t *k = testutil_vec_read("tpm-quote-rsa/ak_pub.der", &kl);
+	json_t *ev = testutil_vec_json("tpm-quote-rsa/evidence.json");
 	const json_t *pcrs = json_object_get(json_object_get(ev, "tpm_quote"),
 	    "pcrs");
 	uint8_t vals[24 * 32], pcr8[32] = { 0 }, h[32];
