@@ -50,7 +50,9 @@ else
 	tail -60 tests/out/fuzz.log
 	total_fail=$((total_fail + 1))
 fi
-# Leave a normal build behind.
+# Leave a normal build behind (objects do not depend on configure
+# options, so the sanitizer objects must go first).
+make clean >/dev/null 2>&1
 make -j"$(nproc)" all >/dev/null 2>&1
 
 echo "$total_pass passed, $total_fail failed"
