@@ -16,31 +16,12 @@
 
 #include "../../lib/log.h"
 #include "../../server/trusteed.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config fz_cfg;
 static struct kbs_context fz_ctx;
-static char *fz_db;
-
-/* Remove the scratch database and its WAL files when the fuzzer exits. */
-static void
-fz_cleanup(void)
-{
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	size_t i;
-
-	if (fz_db == NULL)
-		return;
-	for (i = 0; i < 3; i++) {
-		char *p = xasprintf("%s%s", fz_db, suffix[i]);
-
-		unlink(p);
-		free(p);
-	}
-	free(fz_db);
-	fz_db = NULL;
-}
 
 static void
 fz_init(void)
@@ -48,7 +29,7 @@ fz_init(void)
 	static int done;
 	struct error err;
 	uint8_t key[32];
-	char *db;
+	const char *db;
 
 	if (done)
 		return;
@@ -60,10 +41,7 @@ fz_init(void)
 	fz_cfg.admin_mode = ADMIN_DENY_ALL;
 	fz_cfg.resource_policy = RPOLICY_ALLOW_ALL;
 	randombytes_buf(key, sizeof(key));
-	db = xasprintf("/tmp/fuzz_kbs.%ld.db", (long)getpid());
-	unlink(db);
-	fz_db = db;
-	atexit(fz_cleanup);
+	db = fuzzutil_scratch_db("fuzz_kbs");
 	fz_ctx.cfg = &fz_cfg;
 	fz_ctx.store = store_open(&store_backend_sqlite, db, key, &err);
 	if (fz_ctx.store == NULL || token_init(fz_ctx.store, 300, &err) != 0 ||
@@ -77,21 +55,13 @@ fz_init(void)
 static void
 fz_check(const struct http_response *resp)
 {
-	json_t *v, *t, *d;
-
 	if (resp->status == 200)
 		return;
 	/* 403/405: /api/v1 (admin mode DenyAll, wrong method). */
 	if (resp->status != 401 && resp->status != 404 &&
 	    resp->status != 403 && resp->status != 405)
 		abort();
-	v = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-	t = json_object_get(v, "type");
-	d = json_object_get(v, "detail");
-	if (!json_is_object(v) || json_object_size(v) != 2 ||
-	    !json_is_string(t) || !json_is_string(d))
-		abort();
-	json_decref(v);
+	fuzzutil_check_problem(&resp->body);
 }
 
 int
