@@ -28,10 +28,16 @@ struct toml_error {
 
 /*
  * Parse text (len bytes) into *doc (a JSON object; new reference). When
- * lines is non-NULL, *lines receives an object of the same shape whose
- * leaves are the 1-based line numbers where each key was defined (arrays
- * of tables become arrays of such objects), so that config checks can
- * report file:line for semantic errors. Returns 0, or -1 with err set.
+ * lines is non-NULL, *lines receives a "line map" of the same shape, so
+ * that config checks can report file:line for semantic errors: tables
+ * (including inline tables) map to objects, arrays (including arrays of
+ * tables) to arrays with one record per element, and every other value
+ * to the 1-based line number where it was defined -- the key's line for
+ * a keyed value, the line the element starts on for an array element.
+ * An empty array or empty inline table, having no members to record,
+ * maps to its line number instead. So the smallest number under a record
+ * is where that value (or its first member) is. Returns 0, or -1 with
+ * err set.
  */
 int toml_parse(const char *text, size_t len, json_t **doc, json_t **lines,
     struct toml_error *err);

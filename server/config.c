@@ -580,75 +580,14 @@ admin_key_uri(struct loader *ld, const char *where, const char *uri,
 	return resolve(ld, uri);
 }
 
-/*
- * The line on which each element of the array value of the key defined
- * at keyline starts (the TOML reader records one line per array value;
- * the [admin] arrays of inline tables want one per element). Reads the
- * file again; out[i] = 0 for elements it cannot place.
- */
-static void
-admin_array_lines(const struct loader *ld, int keyline, int *out, size_t n)
+/* The line of element i of an array whose line record is la, else
+ * fallback (the TOML reader records one line record per element). */
+static int
+admin_elem_line(const json_t *la, size_t i, int fallback)
 {
-	uint8_t *text = NULL;
-	const char *p, *end;
-	size_t len, idx = 0;
-	int line = 1, depth = 0, expect = 0;
+	int l = first_line(json_array_get(la, i));
 
-	memset(out, 0, n * sizeof(*out));
-	if (keyline <= 0 || file_read_all(ld->path, CONFIG_MAX_FILE, &text,
-	    &len, NULL) != 0)
-		return;
-	p = (const char *)text;
-	end = p + len;
-	for (; p < end && line < keyline; p++)
-		if (*p == '\n')
-			line++;
-	while (p < end && *p != '=' && *p != '\n')
-		p++;
-	for (; p < end && idx < n; p++) {
-		char c = *p;
-
-		if (c == '\n') {
-			line++;
-			continue;
-		}
-		if (c == '#') {
-			while (p + 1 < end && p[1] != '\n')
-				p++;
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '=')
-			continue;
-		if (depth == 1 && expect && c != ']' && c != ',') {
-			out[idx++] = line;
-			expect = 0;
-		}
-		if (c == '"' || c == '\'') {
-			int triple = p + 2 < end && p[1] == c && p[2] == c;
-
-			p += triple ? 3 : 1;
-			while (p < end && !(triple ? (p + 2 < end && p[0] == c &&
-			    p[1] == c && p[2] == c) : *p == c)) {
-				if (*p == '\n')
-					line++;
-				if (c == '"' && *p == '\\' && p + 1 < end)
-					p++;
-				p++;
-			}
-			if (triple)
-				p += 2;
-			continue;
-		}
-		if (c == '[' || c == '{') {
-			if (depth++ == 0)
-				expect = 1;
-		} else if (c == ']' || c == '}') {
-			if (--depth <= 0)
-				break;
-		} else if (c == ',' && depth == 1)
-			expect = 1;
-	}
-	free(text);
+	return l > 0 ? l : fallback;
 }
 
 static void
@@ -713,7 +652,6 @@ set_admin_authentication(struct loader *ld, struct config *cfg,
 	    "authentication");
 	const json_t *lbj, *lidps;
 	json_t *b, *idps, *item;
-	int elines[CONFIG_MAX_ADMIN_IDPS + 1];
 	size_t i;
 	int l;
 
@@ -755,11 +693,9 @@ set_admin_authentication(struct loader *ld, struct config *cfg,
 		    type_name(idps));
 		return;
 	}
-	admin_array_lines(ld, l, elines, CONFIG_MAX_ADMIN_IDPS + 1);
 	json_array_foreach(idps, i, item)
 		admin_idp(ld, cfg, item, json_array_get(lidps, i),
-		    i <= CONFIG_MAX_ADMIN_IDPS && elines[i] > 0 ? elines[i] : l,
-		    i);
+		    admin_elem_line(lidps, i, l), i);
 }
 
 /* Trustee requires ^/kbs ... $; the dialect here is POSIX ERE. */
@@ -830,7 +766,6 @@ set_admin_authorization(struct loader *ld, struct config *cfg,
 	    "authorization");
 	const json_t *lra, *lacls;
 	json_t *r, *acls, *item;
-	int elines[CONFIG_MAX_ADMIN_ACLS + 1];
 	size_t i;
 	int l;
 
@@ -870,11 +805,9 @@ set_admin_authorization(struct loader *ld, struct config *cfg,
 		    "array of tables, got %s", type_name(acls));
 		return;
 	}
-	admin_array_lines(ld, l, elines, CONFIG_MAX_ADMIN_ACLS + 1);
 	json_array_foreach(acls, i, item)
 		admin_acl(ld, cfg, item, json_array_get(lacls, i),
-		    i <= CONFIG_MAX_ADMIN_ACLS && elines[i] > 0 ? elines[i] : l,
-		    i);
+		    admin_elem_line(lacls, i, l), i);
 }
 
 /* [admin] rules that span keys. */

@@ -356,8 +356,51 @@ test_lines(void **state)
 	    "\"t\":{\"arr\":[1],\"b\":{\"c\":2},"
 	    "\"it\":{\"k\":1,\"m\":{\"n\":\"v\"},\"z\":3}}}",
 	    "{\"a\":1,\"aot\":[{\"x\":14},{\"x\":17}],\"empty\":{},\"s\":2,"
-	    "\"t\":{\"arr\":8,\"b\":{\"c\":7},"
+	    "\"t\":{\"arr\":[9],\"b\":{\"c\":7},"
 	    "\"it\":{\"k\":11,\"m\":{\"n\":11},\"z\":12}}}");
+}
+
+/* Arrays record one line record per element; empty arrays and empty
+ * inline tables record their own line. */
+static void
+test_lines_arrays(void **state)
+{
+	(void)state;
+	check_lines(
+	    "acls = [\n"				/* 1 */
+	    "  { role = \"a\", re = 1 },\n"		/* 2 */
+	    "  # comment\n"				/* 3 */
+	    "\n"					/* 4 */
+	    "  { role = \"b\" }, {},\n"		/* 5 */
+	    "  [ 1,\n"					/* 6 */
+	    "    2, [] ], \"\"\"\n"			/* 7 */
+	    "x\"\"\"\n"				/* 8 */
+	    "]\n"					/* 9 */
+	    "e = []\n"					/* 10 */
+	    "i = {}\n"					/* 11 */
+	    "s = [1, 2]\n"				/* 12 */
+	    "[[t]]\n"					/* 13 */
+	    "a = [ { b = [ 3 ] } ]\n",		/* 14 */
+	    "{\"acls\":[{\"re\":1,\"role\":\"a\"},{\"role\":\"b\"},{},"
+	    "[1,2,[]],\"x\"],\"e\":[],\"i\":{},\"s\":[1,2],"
+	    "\"t\":[{\"a\":[{\"b\":[3]}]}]}",
+	    "{\"acls\":[{\"re\":2,\"role\":2},{\"role\":5},5,[6,7,7],7],"
+	    "\"e\":10,\"i\":11,\"s\":[12,12],"
+	    "\"t\":[{\"a\":[{\"b\":[14]}]}]}");
+	/* A duplicate of an array value names where it was first defined:
+	 * at its first element, or at the key when it is empty. */
+	check_err("a = [1]\na = 2\n", 2,
+	    "duplicate key 'a' (first defined on line 1)");
+	check_err("a = [\n\n [1]]\na = 2\n", 4,
+	    "duplicate key 'a' (first defined on line 3)");
+	check_err("a = []\na = 2\n", 2,
+	    "duplicate key 'a' (first defined on line 1)");
+	check_err("a = {}\na.b = 2\n", 2,
+	    "duplicate key 'a': already defined as an inline table "
+	    "(first defined on line 1)");
+	check_err("a = [[1]]\na.b = 2\n", 2,
+	    "duplicate key 'a': already defined as an array (first defined "
+	    "on line 1)");
 }
 
 static void
@@ -533,6 +576,7 @@ main(void)
 		cmocka_unit_test(test_array_of_tables),
 		cmocka_unit_test(test_initdata_document),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_lines_arrays),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_errors_syntax),
 		cmocka_unit_test(test_errors_values),
