@@ -2,8 +2,9 @@
  * policy_internal.h: interfaces between the policy engine's files.
  *  - policy.c: the store (versions), the active-policy cache, the public
  *    API of policy.h;
- *  - policy_lua.c: per-thread sandboxed Lua states, the trustee library,
- *    budgets, the compiled-chunk cache, one evaluation (plua_run);
+ *  - policy_lua.c: per-thread sandboxed Lua states, budgets, the
+ *    compiled-chunk cache, one evaluation (plua_run);
+ *  - policy_lib.c: the trustee library policies call (policy_lib_*);
  *  - policy_result.c: JSON <-> Lua conversion and the conversion of a
  *    policy's result into a trust vector or a decision (presult_*).
  * Not for use outside the engine, except by its tests, fuzzer and bench.
@@ -84,6 +85,52 @@ int plua_health(struct error *err);
 
 struct policy_stats;
 void plua_stats(struct policy_stats *s);
+
+/* ------------------------------------- policy_lua.c <-> policy_lib.c */
+
+enum plua_abort { PABORT_NONE, PABORT_BUDGET, PABORT_TIME };
+
+enum plua_phase { PHASE_SETUP, PHASE_COMPILE, PHASE_TOP, PHASE_SHAPE,
+	PHASE_CALL, PHASE_CONVERT };
+
+struct pstate {
+	lua_State *L;
+	size_t used;			/* bytes held by the state */
+	size_t limit;
+	int in_call;
+	int64_t remaining;		/* instructions left in this call */
+	uint64_t deadline;		/* monotonic ns */
+	unsigned ticks;
+	enum plua_abort abort;
+	const char *abort_what;		/* what ran out, for the reason */
+	enum plua_phase phase;
+	int64_t now;			/* trustee.now(), rv() time */
+	struct plua_call *call;
+	json_t *log;			/* capture array or NULL */
+	int nlog;
+	int dropped;
+	json_t *pending;		/* freed after the call: raise-safe */
+	int env_ref;
+	int cache_ref;
+	int names_ref;
+	int memo_ref;			/* rv() results of this call */
+	int ncached;
+	int failed_convert;
+	struct error conv_err;
+};
+
+/* This state's engine data (kept in the Lua extra space). */
+static inline struct pstate *
+plua_p(lua_State *L)
+{
+	return *(struct pstate **)lua_getextraspace(L);
+}
+/* Charge n instructions' worth of library work before doing it. */
+void plua_charge(lua_State *L, double n, const char *what);
+/* tostring without addresses: tables, functions, ... print their type. */
+const char *plua_tostring(lua_State *L, int idx);
+/* Push the trustee library table (with trustee.null = PRESULT_NULL). */
+void policy_lib_open(lua_State *L);
 
 /* ------------------------------------------------------ policy_result.c */
 

@@ -4,10 +4,11 @@
  * chunks are cached in it by the SHA-256 of their text.
  *
  * What a policy can reach: the safe base functions, read-only views of
- * string (no dump), table, math and utf8, and the trustee library; nothing
- * else (no io, os, package, require, load*, dofile, debug, collectgarbage,
- * print, rawset, coroutine). Globals and library tables are read-only
- * proxies, the string metatable is protected, setmetatable refuses __gc.
+ * string (no dump), table, math and utf8, and the trustee library
+ * (policy_lib.c); nothing else (no io, os, package, require, load*,
+ * dofile, debug, collectgarbage, print, rawset, coroutine). Globals and
+ * library tables are read-only proxies, the string metatable is
+ * protected, setmetatable refuses __gc.
  * Each evaluation re-runs the chunk's top level, so no state survives from
  * one evaluation to the next.
  *
@@ -28,49 +29,14 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
-#include <sodium.h>
 
 #include "../lib/hash.h"
 #include "../lib/log.h"
-#include "../rvps/rvps.h"
 #include "policy_internal.h"
 
 #define PLUA_HOOK_COUNT 100
 #define PLUA_CACHE_MAX 64		/* compiled chunks kept per state */
-#define PLUA_HELPER_MAX (1024 * 1024)	/* trustee.* string arguments */
 #define PLUA_ALLOC_COST 64		/* bytes allocated per instruction */
-#define PLUA_RV_COST 1000		/* instructions per rv() lookup */
-
-enum plua_abort { PABORT_NONE, PABORT_BUDGET, PABORT_TIME };
-
-enum plua_phase { PHASE_SETUP, PHASE_COMPILE, PHASE_TOP, PHASE_SHAPE,
-	PHASE_CALL, PHASE_CONVERT };
-
-struct pstate {
-	lua_State *L;
-	size_t used;			/* bytes held by the state */
-	size_t limit;
-	int in_call;
-	int64_t remaining;		/* instructions left in this call */
-	uint64_t deadline;		/* monotonic ns */
-	unsigned ticks;
-	enum plua_abort abort;
-	const char *abort_what;		/* what ran out, for the reason */
-	enum plua_phase phase;
-	int64_t now;			/* trustee.now(), rv() time */
-	struct plua_call *call;
-	json_t *log;			/* capture array or NULL */
-	int nlog;
-	int dropped;
-	json_t *pending;		/* freed after the call: raise-safe */
-	int env_ref;
-	int cache_ref;
-	int names_ref;
-	int memo_ref;			/* rv() results of this call */
-	int ncached;
-	int failed_convert;
-	struct error conv_err;
-};
 
 static atomic_llong plua_clock;		/* tests: fixed "now" */
 static atomic_int plua_kinstr = PLUA_DEFAULT_KINSTR;
@@ -82,14 +48,6 @@ static atomic_ullong st_created, st_live, st_evals, st_failures,
 static _Thread_local struct pstate *plua_tls;
 static pthread_key_t plua_key;
 static pthread_once_t plua_once = PTHREAD_ONCE_INIT;
-
-static const char plua_memo_none = 0;	/* rv() memo of "no value" */
-
-static struct pstate *
-plua_p(lua_State *L)
-{
-	return *(struct pstate **)lua_getextraspace(L);
-}
 
 void
 plua_test_clock(int64_t now)
@@ -148,7 +106,7 @@ plua_hook(lua_State *L, lua_Debug *ar)
 }
 
 /* Charge n instructions' worth of library work before doing it. */
-static void
+void
 plua_charge(lua_State *L, double n, const char *what)
 {
 	struct pstate *p = plua_p(L);
@@ -490,7 +448,7 @@ static const struct plua_wrap_entry plua_base_wraps[] = {
 /* ------------------------------------------------------ safe base lib */
 
 /* tostring without addresses: tables, functions, ... print their type. */
-static const char *
+const char *
 plua_tostring(lua_State *L, int idx)
 {
 	idx = lua_absindex(L, idx);
@@ -593,307 +551,6 @@ plua_push_proxy(lua_State *L, int real)
 	lua_setmetatable(L, -2);
 }
 
-/* ------------------------------------------------------ trustee library */
-
-static const char *
-plua_helper_arg(lua_State *L, int i, size_t *len)
-{
-	const char *s = luaL_checklstring(L, i, len);
-
-	if (*len > PLUA_HELPER_MAX)
-		luaL_error(L, "argument larger than %d bytes",
-		    PLUA_HELPER_MAX);
-	plua_charge(L, 1 + (double)*len / 16, "processing a string");
-	return s;
-}
-
-/* trustee.rv(name): the reference value (any JSON), nil when unknown,
- * expired or revoked. Memoized for the rest of the call. */
-static int
-plua_t_rv(lua_State *L)
-{
-	struct pstate *p = plua_p(L);
-	const char *name;
-	size_t len;
-	json_t *j;
-
-	name = luaL_checklstring(L, 1, &len);
-	luaL_argcheck(L, len > 0 && len <= RVPS_NAME_MAX &&
-	    strlen(name) == len, 1, "a reference value name is 1..256 bytes "
-	    "without NUL");
-	lua_settop(L, 1);
-	if (p->memo_ref == LUA_NOREF) {
-		lua_newtable(L);
-		p->memo_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->memo_ref);		/* 2 */
-	lua_pushvalue(L, 1);
-	if (lua_rawget(L, 2) != LUA_TNIL) {
-		if (lua_touserdata(L, -1) == &plua_memo_none)
-			lua_pushnil(L);
-		return 1;
-	}
-	lua_pop(L, 1);
-	plua_charge(L, PLUA_RV_COST, "looking up reference values");
-	j = rvps_query(name, p->now);
-	p->pending = j;
-	presult_push_json(L, j);				/* 3 */
-	p->pending = NULL;
-	json_decref(j);
-	lua_pushvalue(L, 1);
-	if (lua_isnil(L, 3))
-		lua_pushlightuserdata(L, (void *)&plua_memo_none);
-	else
-		lua_pushvalue(L, 3);
-	lua_rawset(L, 2);
-	return 1;
-}
-
-/* trustee.log(...): one captured line (also the daemon log at debug). */
-static int
-plua_t_log(lua_State *L)
-{
-	struct pstate *p = plua_p(L);
-	char line[PLUA_LOG_LINE_MAX];
-	int n = lua_gettop(L), i;
-	const char *s;
-	size_t len;
-	luaL_Buffer b;
-
-	luaL_buffinit(L, &b);
-	for (i = 1; i <= n; i++) {
-		if (i > 1)
-			luaL_addchar(&b, ' ');
-		plua_tostring(L, i);
-		luaL_addvalue(&b);
-	}
-	luaL_pushresult(&b);
-	s = lua_tolstring(L, -1, &len);
-	plua_charge(L, 10 + (double)len / 16, "logging");
-	presult_clean(s, len, line, sizeof(line));
-	if (log_enabled(LOG_LVL_DEBUG)) {
-		const char *label = p->call != NULL && p->call->label != NULL ?
-		    p->call->label : "policy";
-
-		log_debug("policy %s: log: %s", label, line);
-	}
-	if (p->log != NULL) {
-		if (p->nlog < PLUA_LOG_LINES) {
-			json_array_append_new(p->log, json_string(line));
-			p->nlog++;
-		} else {
-			p->dropped++;
-		}
-	}
-	return 0;
-}
-
-static int
-plua_t_hex(lua_State *L)
-{
-	const char *s;
-	size_t len;
-	luaL_Buffer b;
-	char *o;
-
-	s = plua_helper_arg(L, 1, &len);
-	o = luaL_buffinitsize(L, &b, len * 2 + 1);
-	hex_encode((const uint8_t *)s, len, o);
-	luaL_pushresultsize(&b, len * 2);
-	return 1;
-}
-
-/* trustee.unhex(s): bytes, or nil and a reason. */
-static int
-plua_t_unhex(lua_State *L)
-{
-	const char *s;
-	size_t len, i;
-	luaL_Buffer b;
-	char *o;
-	int hi, lo;
-
-	s = plua_helper_arg(L, 1, &len);
-	if (len % 2 != 0) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "odd number of hex digits");
-		return 2;
-	}
-	o = luaL_buffinitsize(L, &b, len / 2 + 1);
-	for (i = 0; i < len / 2; i++) {
-		hi = hex_digit_value((unsigned char)s[2 * i]);
-		lo = hex_digit_value((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			lua_pushnil(L);
-			lua_pushliteral(L, "not a hex string");
-			return 2;
-		}
-		o[i] = (char)(hi << 4 | lo);
-	}
-	luaL_pushresultsize(&b, len / 2);
-	return 1;
-}
-
-static int
-plua_b64(lua_State *L, int variant)
-{
-	const char *s;
-	size_t len, cap;
-	luaL_Buffer b;
-	char *o;
-
-	s = plua_helper_arg(L, 1, &len);
-	cap = sodium_base64_encoded_len(len, variant);
-	o = luaL_buffinitsize(L, &b, cap);
-	sodium_bin2base64(o, cap, (const unsigned char *)s, len, variant);
-	luaL_pushresultsize(&b, strlen(o));
-	return 1;
-}
-
-static int
-plua_t_b64(lua_State *L)
-{
-	return plua_b64(L, sodium_base64_VARIANT_ORIGINAL);
-}
-
-static int
-plua_t_b64url(lua_State *L)
-{
-	return plua_b64(L, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-/* trustee.unb64(s): standard or URL-safe alphabet, padded or not. */
-static int
-plua_t_unb64(lua_State *L)
-{
-	static const int variants[] = {
-		sodium_base64_VARIANT_ORIGINAL,
-		sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-		sodium_base64_VARIANT_URLSAFE,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING,
-	};
-	const char *s;
-	size_t len, outlen, i;
-	luaL_Buffer b;
-	char *o;
-
-	s = plua_helper_arg(L, 1, &len);
-	o = luaL_buffinitsize(L, &b, len / 4 * 3 + 3);
-	for (i = 0; i < ARRAY_SIZE(variants); i++) {
-		if (sodium_base642bin((unsigned char *)o, len / 4 * 3 + 3, s,
-		    len, NULL, &outlen, NULL, variants[i]) == 0) {
-			luaL_pushresultsize(&b, outlen);
-			return 1;
-		}
-	}
-	lua_pushnil(L);
-	lua_pushliteral(L, "not base64");
-	return 2;
-}
-
-static int
-plua_digest(lua_State *L, enum hash_alg alg)
-{
-	uint8_t md[HASH_MAX_SIZE];
-	char hex[2 * HASH_MAX_SIZE + 1];
-	const char *s;
-	size_t len, mdlen;
-
-	s = plua_helper_arg(L, 1, &len);
-	if (hash_digest(alg, s, len, md, &mdlen) != 0)
-		return luaL_error(L, "digest failed");
-	hex_encode(md, mdlen, hex);
-	lua_pushlstring(L, hex, 2 * mdlen);
-	return 1;
-}
-
-static int
-plua_t_sha256(lua_State *L)
-{
-	return plua_digest(L, HASH_SHA256);
-}
-
-static int
-plua_t_sha384(lua_State *L)
-{
-	return plua_digest(L, HASH_SHA384);
-}
-
-static int
-plua_t_sha512(lua_State *L)
-{
-	return plua_digest(L, HASH_SHA512);
-}
-
-static int
-plua_t_now(lua_State *L)
-{
-	lua_pushinteger(L, (lua_Integer)plua_p(L)->now);
-	return 1;
-}
-
-/* trustee.parse_time("2025-01-02T03:04:05Z") -> unix seconds or nil. */
-static int
-plua_t_parse_time(lua_State *L)
-{
-	size_t len;
-	const char *s = luaL_checklstring(L, 1, &len);
-	int64_t t;
-
-	if (len > 64 || time_parse_rfc3339(s, &t) != 0) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "not an RFC 3339 time");
-		return 2;
-	}
-	lua_pushinteger(L, (lua_Integer)t);
-	return 1;
-}
-
-/* trustee.contains(list, value): like Rego's `value in list` (deep
- * equality; false when list is not a table). */
-static int
-plua_t_contains(lua_State *L)
-{
-	luaL_checkany(L, 2);
-	lua_settop(L, 2);
-	if (lua_type(L, 1) != LUA_TTABLE) {
-		lua_pushboolean(L, 0);
-		return 1;
-	}
-	plua_charge(L, 1 + (double)lua_rawlen(L, 1), "searching a list");
-	lua_pushnil(L);
-	while (lua_next(L, 1) != 0) {
-		if (presult_equal(L, -1, 2, 0)) {
-			lua_pushboolean(L, 1);
-			return 1;
-		}
-		lua_pop(L, 1);
-	}
-	lua_pushboolean(L, 0);
-	return 1;
-}
-
-/* trustee.equal(a, b): deep equality, like Rego's ==. */
-static int
-plua_t_equal(lua_State *L)
-{
-	luaL_checkany(L, 1);
-	luaL_checkany(L, 2);
-	lua_pushboolean(L, presult_equal(L, 1, 2, 0));
-	return 1;
-}
-
-static const luaL_Reg plua_trustee_lib[] = {
-	{ "rv", plua_t_rv }, { "log", plua_t_log },
-	{ "hex", plua_t_hex }, { "unhex", plua_t_unhex },
-	{ "b64", plua_t_b64 }, { "unb64", plua_t_unb64 },
-	{ "b64url", plua_t_b64url }, { "sha256", plua_t_sha256 },
-	{ "sha384", plua_t_sha384 }, { "sha512", plua_t_sha512 },
-	{ "now", plua_t_now }, { "parse_time", plua_t_parse_time },
-	{ "contains", plua_t_contains }, { "equal", plua_t_equal },
-	{ NULL, NULL }
-};
-
 /* ------------------------------------------------------------- states */
 
 /* Names the result conversion pushes: anchored so pushing them never
@@ -961,9 +618,7 @@ plua_setup(lua_State *L)
 	lua_setfield(L, 6, "math");
 	plua_push_proxy(L, 5);
 	lua_setfield(L, 6, "utf8");
-	luaL_newlib(L, plua_trustee_lib);			/* 7 */
-	lua_pushlightuserdata(L, PRESULT_NULL);
-	lua_setfield(L, 7, "null");
+	policy_lib_open(L);					/* 7 */
 	plua_push_proxy(L, 7);
 	lua_setfield(L, 6, "trustee");
 	lua_pop(L, 1);
