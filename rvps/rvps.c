@@ -1,7 +1,8 @@
 /*
  * rvps.c: the reference value store (see rvps.h for the model): name and
  * text checks, records, store rows (current + history), the in-memory
- * copy behind rvps_query, expiry, revocation, and the register envelope.
+ * copy behind rvps_query, expiry and revocation. The register envelope
+ * is in rvps_register.c; what both share is in rvps_internal.h.
  *
  * Locking: rvps_g.wlock serializes every writer and every reload (so a
  * reload never drops a write made while it scanned the store); it is
@@ -12,27 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/b64.h"
 #include "../lib/log.h"
 #include "../server/trusteed.h"
 #include "rvps.h"
+#include "rvps_internal.h"
 
 #define RVPS_TABLE "rv"
 #define RVPS_HISTORY_TABLE "rv_history"
-#define RVPS_ENVELOPE_VERSION "0.1.0"
 #define RVPS_VERSION_MAX 2000000000
-#define RVPS_ESC 96		/* escaped name in messages */
 
-struct rvps_state {
-	pthread_rwlock_t lock;	/* cache and loaded_ns */
-	pthread_mutex_t wlock;	/* writers and reloads */
-	struct store *st;	/* set by rvps_init only */
-	/* name -> {"v": value, "e": expiration (int), "r": revoked (bool)} */
-	json_t *cache;
-	uint64_t loaded_ns;	/* monotonic time of the last full load */
-};
-
-static struct rvps_state rvps_g = {
+struct rvps_state rvps_g = {
 	.lock = PTHREAD_RWLOCK_INITIALIZER,
 	.wlock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -96,7 +86,7 @@ rvps_utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
  * Check s (what names it in messages): at most max bytes, valid UTF-8,
  * no control character (C0, DEL, C1); empty only if allow_empty.
  */
-static int
+int
 rvps_text_check(const char *s, size_t max, const char *what, int allow_empty,
     struct error *err)
 {
@@ -136,7 +126,7 @@ rvps_check_name(const char *name, struct error *err)
 }
 
 /* A value must serialize to at most RVPS_VALUE_MAX bytes. */
-static int
+int
 rvps_value_check(const char *name, const json_t *value, struct error *err)
 {
 	char esc[RVPS_ESC];
@@ -636,7 +626,7 @@ rvps_rollback(struct rvps_item *items, size_t n)
  * (0 = default) and who. *records (if not NULL): the new records with
  * "state", in the order of values.
  */
-static int
+int
 rvps_write(const json_t *values, int64_t expiration, const char *who,
     json_t **records, struct error *err)
 {
@@ -946,158 +936,5 @@ rvps_delete(const char *name, struct error *err)
 	}
 	pthread_mutex_unlock(&rvps_g.wlock);
 	json_decref(hist);
-	return rc;
-}
-
-/* --------------------------------------------------------------- envelope */
-
-typedef int (*rvps_extract_fn)(const uint8_t *, size_t, json_t **,
-    struct error *);
-
-static const struct {
-	const char *type;
-	rvps_extract_fn fn;
-} rvps_extractors[] = {
-	{ "sample", rvps_extract_sample },
-	{ "swid", rvps_extract_swid },
-	{ "corim", rvps_extract_corim },
-};
-
-int
-rvps_parse_envelope(const char *msg, size_t len, json_t **values,
-    struct error *err)
-{
-	const char *version, *type, *payload;
-	rvps_extract_fn fn = NULL;
-	json_error_t jerr;
-	json_t *env, *jv, *out = NULL, *value;
-	char esc[RVPS_ESC];
-	uint8_t *bytes = NULL;
-	size_t i, plen, blen = 0;
-	const char *name;
-	int rc = -1;
-
-	*values = NULL;
-	env = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (env == NULL)
-		return error_set(err, "reference value envelope is not valid "
-		    "JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-		    jerr.column);
-	if (!json_is_object(env)) {
-		error_set(err, "reference value envelope must be a JSON "
-		    "object {\"version\",\"type\",\"payload\"}");
-		goto out;
-	}
-	jv = json_object_get(env, "version");
-	if (jv != NULL) {
-		version = json_string_value(jv);
-		if (version == NULL) {
-			error_set(err, "reference value envelope: \"version\" "
-			    "must be the string \"" RVPS_ENVELOPE_VERSION
-			    "\"");
-			goto out;
-		}
-		if (strcmp(version, RVPS_ENVELOPE_VERSION) != 0) {
-			error_set(err, "reference value envelope: version "
-			    "'%s' is not supported (expected \""
-			    RVPS_ENVELOPE_VERSION "\")",
-			    log_escape(version, esc, sizeof(esc)));
-			goto out;
-		}
-	}
-	type = json_string_value(json_object_get(env, "type"));
-	if (type == NULL) {
-		error_set(err, "reference value envelope: \"type\" must be "
-		    "a string (sample, swid or corim)");
-		goto out;
-	}
-	jv = json_object_get(env, "payload");
-	payload = json_string_value(jv);
-	if (payload == NULL) {
-		error_set(err, "reference value envelope: \"payload\" must "
-		    "be a base64 string%s", jv == NULL && json_object_get(env,
-		    "provenance") != NULL ? " (the member is \"payload\", "
-		    "not \"provenance\")" : "");
-		goto out;
-	}
-	for (i = 0; i < ARRAY_SIZE(rvps_extractors); i++)
-		if (strcmp(type, rvps_extractors[i].type) == 0)
-			fn = rvps_extractors[i].fn;
-	if (fn == NULL) {
-		error_set(err, "Could not find extractor for '%s' (known: "
-		    "sample, swid, corim)", log_escape(type, esc,
-		    sizeof(esc)));
-		goto out;
-	}
-	plen = json_string_length(jv);
-	if (plen > (size_t)RVPS_PAYLOAD_MAX / 3 * 4 + 4) {
-		error_set(err, "reference value envelope: the payload is %zu "
-		    "base64 characters, more than the %d bytes allowed once "
-		    "decoded", plen, RVPS_PAYLOAD_MAX);
-		goto out;
-	}
-	if (b64_decode_any(payload, plen, &bytes, &blen) == -1) {
-		error_set(err, "reference value envelope: the payload is not "
-		    "base64 (standard or URL-safe alphabet, no whitespace)");
-		goto out;
-	}
-	if (blen > RVPS_PAYLOAD_MAX) {
-		error_set(err, "reference value envelope: the payload is %zu "
-		    "bytes, more than the limit of %d", blen,
-		    RVPS_PAYLOAD_MAX);
-		goto out;
-	}
-	if (fn(bytes, blen, &out, err) == -1)
-		goto out;
-	if (json_object_size(out) == 0) {
-		error_set(err, "the %s payload holds no reference values",
-		    type);
-		goto out;
-	}
-	if (json_object_size(out) > RVPS_REGISTER_MAX) {
-		error_set(err, "the %s payload holds %zu reference values, "
-		    "more than the limit of %d", type, json_object_size(out),
-		    RVPS_REGISTER_MAX);
-		goto out;
-	}
-	json_object_foreach(out, name, value) {
-		if (rvps_check_name(name, err) == -1 ||
-		    rvps_value_check(name, value, err) == -1) {
-			error_prefix(err, "the %s payload", type);
-			goto out;
-		}
-	}
-	*values = out;
-	out = NULL;
-	rc = 0;
-out:
-	json_decref(out);
-	json_decref(env);
-	free(bytes);
-	return rc;
-}
-
-int
-rvps_register(const char *msg, size_t len, const char *who,
-    json_t **names, struct error *err)
-{
-	json_t *values, *v;
-	const char *name;
-	int rc;
-
-	if (names != NULL)
-		*names = NULL;
-	if (rvps_text_check(who, RVPS_WHO_MAX, "admin identity", 1,
-	    err) == -1 || rvps_parse_envelope(msg, len, &values, err) == -1)
-		return -1;
-	pthread_mutex_lock(&rvps_g.wlock);
-	rc = rvps_write(values, 0, who, NULL, err);
-	pthread_mutex_unlock(&rvps_g.wlock);
-	if (rc == 0 && names != NULL) {
-		*names = json_array();
-		json_object_foreach(values, name, v)
-			json_array_append_new(*names, json_string(name));
-	}
-	json_decref(values);
 	return rc;
 }
