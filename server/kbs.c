@@ -1,6 +1,7 @@
 /*
  * kbs.c: the KBS protocol v0 (Trustee-compatible) and the small public
- * endpoints, dispatched from one route table.
+ * endpoints, dispatched from one route table. The admin compatibility
+ * endpoints (ROUTE_ADMIN routes) live in kbs_admin.c.
  *
  * Status codes follow Trustee so that unmodified CoCo guests react the way
  * they do against Trustee: 404 only for an unknown plugin, 401 for every
@@ -12,36 +13,24 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../lib/b64.h"
 #include "../lib/initdata.h"
 #include "../lib/jcs.h"
 #include "../lib/jwe.h"
 #include "../lib/jwk.h"
 #include "../lib/log.h"
-#include "../rvps/rvps.h"
 #include "../verifier/verifier.h"
 #include "api.h"
 #include "audit.h"
+#include "kbs_internal.h"
 #include "policy.h"
 #include "resource.h"
 #include "trusteed.h"
 
 #define KBS_PREFIX "/kbs/v0/"
 #define KBS_COOKIE "kbs-session-id"
-#define KBS_MAX_SEGMENTS 16
 
 enum {
 	ROUTE_ADMIN = 1 << 0,	/* admin JWT required */
-};
-
-struct kbs_req {
-	struct http_request *http;
-	struct http_response *resp;
-	struct kbs_context *ctx;
-	const char *plugin;
-	char *segv[KBS_MAX_SEGMENTS];	/* path segments after the plugin */
-	int segc;
-	struct admin_identity admin;	/* on ROUTE_ADMIN routes */
 };
 
 typedef void (*kbs_route_fn)(struct kbs_req *);
@@ -56,13 +45,6 @@ struct kbs_route {
 static void kbs_auth(struct kbs_req *);
 static void kbs_attest(struct kbs_req *);
 static void kbs_resource_get(struct kbs_req *);
-static void kbs_resource_put(struct kbs_req *);
-static void kbs_resource_delete(struct kbs_req *);
-static void kbs_attestation_policy_set(struct kbs_req *);
-static void kbs_resource_policy_set(struct kbs_req *);
-static void kbs_resource_policy_list(struct kbs_req *);
-static void kbs_reference_value_get(struct kbs_req *);
-static void kbs_reference_value_set(struct kbs_req *);
 
 /* Built-in names first, as Trustee dispatches them; a built-in name with
  * another method falls through to the plugin lookup (404). */
@@ -70,18 +52,18 @@ static const struct kbs_route kbs_routes[] = {
 	{ HTTP_M_POST, "auth", 0, kbs_auth },
 	{ HTTP_M_POST, "attest", 0, kbs_attest },
 	{ HTTP_M_POST, "attestation-policy", ROUTE_ADMIN,
-	    kbs_attestation_policy_set },
+	    kbs_admin_attestation_policy_set },
 	{ HTTP_M_GET, "reference-value", ROUTE_ADMIN,
-	    kbs_reference_value_get },
+	    kbs_admin_reference_value_get },
 	{ HTTP_M_POST, "reference-value", ROUTE_ADMIN,
-	    kbs_reference_value_set },
+	    kbs_admin_reference_value_set },
 	{ HTTP_M_POST, "resource-policy", ROUTE_ADMIN,
-	    kbs_resource_policy_set },
+	    kbs_admin_resource_policy_set },
 	{ HTTP_M_GET, "resource-policy", ROUTE_ADMIN,
-	    kbs_resource_policy_list },
+	    kbs_admin_resource_policy_list },
 	{ HTTP_M_GET, "resource", 0, kbs_resource_get },
-	{ HTTP_M_POST, "resource", ROUTE_ADMIN, kbs_resource_put },
-	{ HTTP_M_DELETE, "resource", ROUTE_ADMIN, kbs_resource_delete },
+	{ HTTP_M_POST, "resource", ROUTE_ADMIN, kbs_admin_resource_put },
+	{ HTTP_M_DELETE, "resource", ROUTE_ADMIN, kbs_admin_resource_delete },
 };
 
 /* Plugins that exist, for telling "wrong method" from "unknown plugin". */
@@ -89,7 +71,7 @@ static const char *const kbs_plugins[] = { "resource" };
 
 /* ------------------------------------------------------------ helpers */
 
-static void
+void
 kbs_json_reply(struct http_response *resp, json_t *body)
 {
 	char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -121,7 +103,7 @@ kbs_set_cookie(struct kbs_req *r, const struct session *s)
 }
 
 /* Parse a request body as a JSON object; NULL with a reason otherwise. */
-static json_t *
+json_t *
 kbs_body_json(const struct http_request *req, struct error *err)
 {
 	json_error_t jerr;
@@ -464,7 +446,7 @@ out:
 /* --------------------------------------------------------- resource */
 
 /* Trustee's rule: exactly repo/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*. */
-static int
+int
 kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
     struct error *err)
 {
@@ -701,285 +683,6 @@ out:
 	secret_free(val, len);
 	json_decref(claims);
 	session_clear(&s);
-}
-
-static void
-kbs_resource_put(struct kbs_req *r)
-{
-	struct error err;
-	char name[400], ct[128];
-	const char *h = http_request_header(r->http, "Content-Type");
-
-	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
-		http_problem(r->resp, 401, "PluginInternalError", "%s",
-		    err.msg);
-		return;
-	}
-	snprintf(ct, sizeof(ct), "%.*s", h != NULL ? (int)strcspn(h, "; ") :
-	    0, h != NULL ? h : "");
-	if (resource_put(r->ctx->store, name, r->http->body,
-	    r->http->body_len, resource_content_type_ok(ct) ? ct : NULL,
-	    r->admin.actor, NULL, NULL, &err) != 0) {
-		log_warnx("storing resource %s: %s", name, err.msg);
-		audit_record(r->admin.actor, "resource.put", name, "error",
-		    err.msg);
-		http_problem(r->resp, 401, "PluginInternalError", "resource %s "
-		    "could not be stored", name);
-		return;
-	}
-	log_info("admin stored resource %s (%zu bytes) from peer=%s", name,
-	    r->http->body_len, r->http->peer);
-	audit_record(r->admin.actor, "resource.put", name, "ok", NULL);
-	r->resp->status = 200;
-}
-
-static void
-kbs_resource_delete(struct kbs_req *r)
-{
-	struct error err;
-	char name[400];
-	int rc;
-
-	if (kbs_resource_name(r, name, sizeof(name), &err) != 0) {
-		http_problem(r->resp, 401, "PluginInternalError", "%s",
-		    err.msg);
-		return;
-	}
-	rc = resource_delete(r->ctx->store, name, &err);
-	if (rc != 0) {
-		if (rc < 0)
-			audit_record(r->admin.actor, "resource.delete", name,
-			    "error", err.msg);
-		http_problem(r->resp, 401, "PluginInternalError", rc > 0 ?
-		    "resource %s not found" : "resource %s could not be "
-		    "deleted", name);
-		return;
-	}
-	log_info("admin deleted resource %s from peer=%s", name,
-	    r->http->peer);
-	audit_record(r->admin.actor, "resource.delete", name, "ok", NULL);
-	r->resp->status = 200;
-}
-
-/* ------------------------------------------- admin: policies, RVPS */
-
-/*
- * Decode a Trustee-style policy upload body {"policy": b64url, "type"?}
- * (plus "policy_id" for attestation policies). Parse errors: -1 with the
- * reason (the caller answers 401 as Trustee does). A non-Lua type:
- * 1 with the reason (the caller answers 400).
- */
-static int
-kbs_policy_body(struct kbs_req *r, int with_id, char **text, size_t *len,
-    char *id, size_t idcap, struct error *err)
-{
-	const json_t *pol, *type, *pid;
-	json_t *body, *probe;
-	uint8_t *dec = NULL;
-	size_t dlen = 0, n;
-	char esc[64];
-
-	*text = NULL;
-	if ((body = kbs_body_json(r->http, err)) == NULL)
-		return -1;
-	pol = json_object_get(body, "policy");
-	type = json_object_get(body, "type");
-	pid = json_object_get(body, "policy_id");
-	if (with_id) {
-		if (!json_is_string(pid)) {
-			json_decref(body);
-			return error_set(err, "field `policy_id` (a string) is "
-			    "required");
-		}
-		n = json_string_length(pid);
-		if (n == 0 || n >= idcap || json_string_value(pid)[0] == '.' ||
-		    strspn(json_string_value(pid), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789_-.") != n) {
-			json_decref(body);
-			return error_set(err, "invalid policy_id: it must "
-			    "match [A-Za-z0-9_-][A-Za-z0-9_.-]{0,%zu}",
-			    idcap - 2);
-		}
-		memcpy(id, json_string_value(pid), n + 1);
-	}
-	if (type != NULL && (!json_is_string(type) ||
-	    strcasecmp(json_string_value(type), "lua") != 0)) {
-		error_set(err, "policy type %s is not supported: trusteed "
-		    "policies are Lua (send \"type\": \"lua\" or no type; see "
-		    "docs/policies.md)", json_is_string(type) ?
-		    log_escape(json_string_value(type), esc, sizeof(esc)) :
-		    "(not a string)");
-		json_decref(body);
-		return 1;
-	}
-	if (!json_is_string(pol)) {
-		json_decref(body);
-		return error_set(err, "field `policy` (base64url text) is "
-		    "required");
-	}
-	if (b64_decode_any(json_string_value(pol), json_string_length(pol),
-	    &dec, &dlen) != 0) {
-		json_decref(body);
-		return error_set(err, "field `policy` is not base64url");
-	}
-	json_decref(body);
-	probe = json_stringn((const char *)dec, dlen);
-	if (probe == NULL || memchr(dec, '\0', dlen) != NULL) {
-		json_decref(probe);
-		free(dec);
-		return error_set(err, "the decoded policy is not UTF-8 text");
-	}
-	json_decref(probe);
-	*text = (char *)dec;
-	*len = dlen;
-	return 0;
-}
-
-static void
-kbs_policy_upload(struct kbs_req *r, enum policy_kind kind)
-{
-	struct error err;
-	char id[129], *text = NULL, target[160];
-	size_t len = 0;
-	int rc, version;
-
-	snprintf(id, sizeof(id), "%s", POLICY_RESOURCE_ID);
-	rc = kbs_policy_body(r, kind == POLICY_ATTESTATION, &text, &len, id,
-	    sizeof(id), &err);
-	if (rc < 0) {
-		if (kind == POLICY_ATTESTATION)
-			http_problem(r->resp, 401, "AttestationError",
-			    "Attestation error: Set Attestation Policy failed: "
-			    "%s", err.msg);
-		else
-			http_problem(r->resp, 401, "ParsePolicyError", "Failed "
-			    "to parse policy: %s", err.msg);
-		return;
-	}
-	snprintf(target, sizeof(target), "%s/%s", kind == POLICY_RESOURCE ?
-	    "resource" : "attestation", id);
-	if (rc == 0 && api_policy_store(kind, id, text, len, r->admin.actor,
-	    &version, &err) != 0)
-		rc = 1;
-	free(text);
-	if (rc != 0) {
-		audit_record(r->admin.actor, "policy.put", target, "error",
-		    err.msg);
-		http_problem(r->resp, 400, "PolicyInvalid", "%s", err.msg);
-		return;
-	}
-	audit_record(r->admin.actor, "policy.put", target, "ok", NULL);
-	log_info("admin set %s policy %s (version %d) from peer=%s",
-	    kind == POLICY_RESOURCE ? "resource" : "attestation", id, version,
-	    r->http->peer);
-	r->resp->status = 200;
-}
-
-static void
-kbs_attestation_policy_set(struct kbs_req *r)
-{
-	kbs_policy_upload(r, POLICY_ATTESTATION);
-}
-
-static void
-kbs_resource_policy_set(struct kbs_req *r)
-{
-	kbs_policy_upload(r, POLICY_RESOURCE);
-}
-
-/* Trustee answers the list of resource policy ids (not the text). */
-static void
-kbs_resource_policy_list(struct kbs_req *r)
-{
-	struct error err;
-	json_t *all = NULL, *ids, *it;
-	size_t i;
-
-	if (policy_list(&all, &err) != 0 || !json_is_array(all)) {
-		json_decref(all);
-		http_problem(r->resp, 401, "PolicyEngineError", "Policy engine "
-		    "error: %s", err.msg);
-		return;
-	}
-	ids = json_array();
-	json_array_foreach(all, i, it) {
-		const char *k = json_string_value(json_object_get(it, "kind"));
-
-		if (k != NULL && strcmp(k, "resource") == 0)
-			json_array_append(ids, json_object_get(it, "id"));
-	}
-	json_decref(all);
-	kbs_json_reply(r->resp, ids);
-	json_decref(ids);
-}
-
-static void
-kbs_reference_value_set(struct kbs_req *r)
-{
-	struct error err;
-	json_t *names = NULL;
-
-	if (rvps_register((const char *)r->http->body, r->http->body_len,
-	    r->admin.actor, &names, &err) != 0) {
-		audit_record(r->admin.actor, "rv.import", "", "error",
-		    err.msg);
-		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
-		    "failed: %s", err.msg);
-		return;
-	}
-	json_decref(names);
-	audit_record(r->admin.actor, "rv.import", "", "ok", NULL);
-	r->resp->status = 200;
-	http_response_header(r->resp, "Content-Type", "application/json");
-}
-
-static void
-kbs_reference_value_get(struct kbs_req *r)
-{
-	struct error err;
-	struct buf joined = { 0 };
-	json_t *rec = NULL;
-	char *name, esc[80];
-	int i, rc;
-
-	for (i = 0; i < r->segc; i++)
-		buf_printf(&joined, "%s%s", i > 0 ? "/" : "", r->segv[i]);
-	name = api_percent_decode(joined.len > 0 ? (char *)joined.data : "",
-	    joined.len);
-	buf_free(&joined);
-	if (name == NULL || name[0] == '\0') {
-		free(name);
-		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
-		    "failed: Failed to get reference_values: %s",
-		    name == NULL ? "malformed %-escape in the id" :
-		    "no reference value id in the path");
-		return;
-	}
-	/*
-	 * As Trustee's QueryReferenceValue: the value only. Unlike Trustee,
-	 * an expired or revoked value is not returned (it is what policies
-	 * would see); /api/v1/reference-values shows the whole record.
-	 */
-	rc = rvps_get(name, now_unix(), &rec, &err);
-	if (rc == 0 && strcmp(json_string_value(json_object_get(rec,
-	    "state")), "valid") != 0) {
-		error_set(&err, "reference value is %s",
-		    json_string_value(json_object_get(rec, "state")));
-		rc = -1;
-	}
-	if (rc != 0) {
-		http_problem(r->resp, 401, "RvpsError", "RVPS configuration "
-		    "failed: Failed to get reference_values: %s", rc > 0 ?
-		    "unknown reference value" : err.msg);
-		log_info("reference value '%s': %s", log_escape(name, esc,
-		    sizeof(esc)), rc > 0 ? "not found" : err.msg);
-		free(name);
-		json_decref(rec);
-		return;
-	}
-	free(name);
-	kbs_json_reply(r->resp, json_object_get(rec, "value"));
-	json_decref(rec);
 }
 
 /* --------------------------------------------------------- dispatch */

@@ -1,0 +1,49 @@
+/*
+ * kbs_internal.h: what kbs.c (guest protocol, route table, dispatch) and
+ * kbs_admin.c (Trustee's admin compatibility endpoints) share. Not a
+ * public interface: the daemon's entry point is kbs_handle() in trusteed.h.
+ */
+#ifndef TRUSTEE_KBS_INTERNAL_H
+#define TRUSTEE_KBS_INTERNAL_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "trusteed.h"
+
+#define KBS_MAX_SEGMENTS 16
+
+/* One request under /kbs/v0/, as kbs_dispatch() splits it. */
+struct kbs_req {
+	struct http_request *http;
+	struct http_response *resp;
+	struct kbs_context *ctx;
+	const char *plugin;
+	char *segv[KBS_MAX_SEGMENTS];	/* path segments after the plugin */
+	int segc;
+	struct admin_identity admin;	/* on ROUTE_ADMIN routes */
+};
+
+/* Answer 200 with body serialized as compact JSON (500 SerdeError when
+ * it cannot be serialized). Does not take ownership of body. */
+void kbs_json_reply(struct http_response *resp, json_t *body);
+
+/* Parse a request body as a JSON object; NULL with a reason otherwise. */
+json_t *kbs_body_json(const struct http_request *req, struct error *err);
+
+/* Trustee's rule: exactly repo/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*.
+ * Writes "repo/type/tag" to out; -1 with the reason otherwise. */
+int kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
+    struct error *err);
+
+/* Admin route handlers (kbs_admin.c); kbs_dispatch() runs them only after
+ * admin_authorize_kbs() succeeded. Each answers through r->resp. */
+void kbs_admin_resource_put(struct kbs_req *r);
+void kbs_admin_resource_delete(struct kbs_req *r);
+void kbs_admin_attestation_policy_set(struct kbs_req *r);
+void kbs_admin_resource_policy_set(struct kbs_req *r);
+void kbs_admin_resource_policy_list(struct kbs_req *r);
+void kbs_admin_reference_value_get(struct kbs_req *r);
+void kbs_admin_reference_value_set(struct kbs_req *r);
+
+#endif
