@@ -33,8 +33,14 @@ if [ ! -x "$bench" ]; then
 	exit 1
 fi
 if [ -z "${TRUSTEE_TESTVECTORS:-}" ]; then
-	TRUSTEE_TESTVECTORS=$(cd "$top/.." && pwd)/shared/testvectors
+	TRUSTEE_TESTVECTORS=$top/tests/vectors
 	export TRUSTEE_TESTVECTORS
+fi
+
+if [ ! -f "$TRUSTEE_TESTVECTORS/MANIFEST.md" ]; then
+	echo "verify.sh: FAILED: no test vectors at $TRUSTEE_TESTVECTORS" \
+	    "(MANIFEST.md missing)" >&2
+	exit 1
 fi
 
 out=$(mktemp /tmp/verifybench.XXXXXX) || exit 1
@@ -72,7 +78,9 @@ rate() {
 missed=0
 ratio() {	# tee, rate, reference rate, reference name, target %
 	if [ "$(echo "$2" | awk '{ print ($1 > 0) }')" != 1 ]; then
-		echo "$1: no result"
+		echo "verify.sh: FAILED: no result for $1 (a vector missing or" \
+		    "rejected under $TRUSTEE_TESTVECTORS; see above)" >&2
+		status=1
 		return
 	fi
 	echo "$1 $2 $3 $4 $5" | awk '{

@@ -17,7 +17,7 @@
  * summed wall-clock latencies, p50/p99 are wall-clock latencies.
  * Single-threaded: one verification at a time on one core.
  * Usage: verifybench [--vectors DIR] [-n N] [--only TEE[,TEE...]]
- * DIR defaults to $TRUSTEE_TESTVECTORS, then ../shared/testvectors.
+ * DIR defaults to $TRUSTEE_TESTVECTORS, then tests/vectors.
  * Exit status: 0, 1 if a verification failed, 2 usage.
  */
 #include <getopt.h>
@@ -225,7 +225,7 @@ bench_usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: verifybench [--vectors DIR] [-n N] [--only TEE[,TEE...]]\n"
 	    "  --vectors DIR  test vectors (default $TRUSTEE_TESTVECTORS, "
-	    "then ../shared/testvectors)\n"
+	    "then tests/vectors)\n"
 	    "  -n N           timed verifications per case (default 2000)\n"
 	    "  --only LIST    only these TEEs (snp, tdx, sgx, tpm)\n");
 	exit(code);
@@ -264,7 +264,7 @@ main(int argc, char **argv)
 	int ch, rc = 0;
 
 	if (vecdir == NULL || *vecdir == '\0')
-		vecdir = "../shared/testvectors";
+		vecdir = "tests/vectors";
 	while ((ch = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'V':

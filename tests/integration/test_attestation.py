@@ -6,7 +6,7 @@ test_attestation.py: Trustee's RESTful attestation endpoint (POST
 - sample evidence with raw and structured runtime data; the default Lua
   attestation policy's trust vector without reference values, with them
   (affirming), and after one is revoked;
-- every real vector in ../shared/testvectors yields an EAR token whose
+- every real vector in tests/vectors yields an EAR token whose
   annotated evidence carries the MANIFEST's claim values (verified at the
   real current time: expired DCAP collateral shows in the claims and keeps
   the hardware claim from "genuine");
@@ -33,7 +33,7 @@ from harness import check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.environ.get("TRUSTEE_TESTVECTORS",
-                         os.path.join(H.REPO, "..", "shared", "testvectors"))
+                         os.path.join(H.REPO, "tests", "vectors"))
 
 SAMPLE_RVS = {"svn": ["1"], "launch_digest": ["abcde"], "major_version": 1,
               "minimum_minor_version": 1}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """
 test_evidence_cli.py: `trusteectl evidence verify` (the verifiers run
-locally, no server) on every real vector of ../shared/testvectors
+locally, no server) on every real vector of tests/vectors
 ($TRUSTEE_TESTVECTORS overrides), at a time inside each vector's validity
 window (from its expected.json) and at the real current time, plus the
 negative vectors and the usage errors.
@@ -23,8 +23,7 @@ import harness as H  # noqa: E402
 
 check = H.check
 
-VEC = os.environ.get("TRUSTEE_TESTVECTORS") or os.path.join(
-    os.path.dirname(H.REPO), "shared", "testvectors")
+VEC = os.environ.get("TRUSTEE_TESTVECTORS") or os.path.join(H.REPO, "tests", "vectors")
 
 UNSUPPORTED = ["cca", "se", "csv", "nvidia", "hygondcu", "sampledevice",
                "nvidia-dpu"]

@@ -4,7 +4,7 @@
  *
  * Real data: the tdx-v4-azure-nocollateral vector (an Azure TDX CVM's HCL
  * report, vTPM quote and TD quote) read at run time from
- * $TRUSTEE_TESTVECTORS or ../shared/testvectors. Its TD quote has no
+ * $TRUSTEE_TESTVECTORS or tests/vectors. Its TD quote has no
  * collateral, so the full az-tdx-vtpm verification must stop at the DCAP
  * collateral step; every check before it runs on the real bytes.
  *

@@ -1,6 +1,6 @@
 /*
  * test_dcap.c: Intel DCAP verification (verifier/dcap*.c, tdx.c, sgx.c)
- * against the real vectors in ../shared/testvectors (or
+ * against the real vectors in tests/vectors (or
  * $TRUSTEE_TESTVECTORS): tdx-v4-uptodate, tdx-v5-td15-tcb-notsupported,
  * sgx-v3-collateral, tdx-v4-azure-nocollateral, tdx-v4-ccel, the negative
  * vectors neg-tdx-v4-mrtd and neg-tdx-tcbinfo-tamper. Each vector is

@@ -5,7 +5,7 @@
  * any error, so callers need no error paths.
  *
  * - test vectors: read at run time from $TRUSTEE_TESTVECTORS, else
- *   ../shared/testvectors relative to the repo root (tests run there);
+ *   tests/vectors relative to the repo root (tests run there);
  * - scratch directories and SQLite store files under /tmp, raw SQL on
  *   them;
  * - JSON text parsing; capturing what a call prints on stderr;
@@ -36,7 +36,7 @@ testutil_vec_dir(void)
 {
 	const char *d = getenv("TRUSTEE_TESTVECTORS");
 
-	return d != NULL && d[0] != '\0' ? d : "../shared/testvectors";
+	return d != NULL && d[0] != '\0' ? d : "tests/vectors";
 }
 
 /* The absolute path of a file (or, with rel "", the directory ending in
