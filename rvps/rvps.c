@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../lib/log.h"
-#include "../server/trusteed.h"
+#include "../store/store.h"
 #include "rvps.h"
 #include "rvps_internal.h"
 

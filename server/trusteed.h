@@ -12,6 +12,7 @@
 
 #include "../lib/util.h"
 #include "../lib/hash.h"
+#include "../store/store.h"
 
 #define TRUSTEE_VERSION "0.1.0"
 #define KBS_PROTOCOL_VERSION "0.4.0"
@@ -204,54 +205,6 @@ void http_server_stop(struct http_server *s);
  * The key file must not be group/world accessible. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
     const char *min_version, struct error *err);
-
-/* ----------------------------------------------------------------- store.c */
-
-/*
- * The encrypted store. Every row is sealed with XChaCha20-Poly1305 under a
- * subkey of the data key, with (table, keyed name hash) as associated
- * data; the row's key in the backend is a keyed BLAKE2b hash of the name,
- * so a database dump reveals neither values nor names. Thread-safe.
- */
-struct store;
-struct store_backend;
-
-/* data_key: 32 bytes from the sealer (copied into secure memory). */
-struct store *store_open(const struct store_backend *backend, const char *dsn,
-    const uint8_t data_key[32], struct error *err);
-void store_close(struct store *st);
-/* Insert or replace. */
-int store_put(struct store *st, const char *table, const char *name,
-    const void *val, size_t len, struct error *err);
-/* 0 found (*val malloc'd: release with secret_free(*val, *len)),
- * 1 not found, -1 error (including a row that fails authentication). */
-int store_get(struct store *st, const char *table, const char *name,
-    uint8_t **val, size_t *len, struct error *err);
-/* 0 deleted, 1 not found, -1 error. */
-int store_delete(struct store *st, const char *table, const char *name,
-    struct error *err);
-/* Call cb for every row of table with its decrypted name and value
- * (valid during the call only). cb returns non-zero to stop. */
-typedef int (*store_list_cb)(const char *name, const uint8_t *val, size_t len,
-    void *arg);
-int store_list(struct store *st, const char *table, store_list_cb cb,
-    void *arg, struct error *err);
-
-/* --------------------------------------------------------- store_sqlite.c */
-
-/* The embedded default backend; dsn is the database file path. */
-extern const struct store_backend store_backend_sqlite;
-const struct store_backend *store_backend_lookup(const char *name);
-
-/* ------------------------------------------------------------ seal_file.c */
-
-/*
- * The development sealer: the data key lives in a file (32 random bytes,
- * mode 0600). Created when missing and create is set; refused when the
- * file is group/world accessible. Logs a loud warning: not for production.
- */
-int seal_file_load(const char *path, int create, uint8_t key[32],
-    struct error *err);
 
 /* --------------------------------------------------------------- session.c */
 

@@ -41,8 +41,8 @@
 #include <sodium.h>
 
 #include "../lib/log.h"
+#include "backend.h"
 #include "store.h"
-#include "trusteed.h"
 
 #define ROW_FORMAT_V1	1
 #define ROW_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES

@@ -12,7 +12,7 @@
 #include <sodium.h>
 
 #include "../lib/log.h"
-#include "trusteed.h"
+#include "store.h"
 
 #define SEAL_FILE_KEY_LEN 32
 

@@ -25,8 +25,8 @@
 #include <sqlite3.h>
 
 #include "../lib/log.h"
+#include "backend.h"
 #include "store.h"
-#include "trusteed.h"
 
 #define STORE_SQLITE_SCHEMA	1
 #define STORE_SQLITE_BUSY_MS	5000

@@ -1,5 +1,5 @@
 /*
- * store.h: the storage backend interface, private to store.c and the
+ * backend.h: the storage backend interface, private to store.c and the
  * store_<backend>.c files.
  *
  * A backend is a dumb keyed blob store: it sees only a table name (from a
@@ -17,8 +17,8 @@
  *   the store); cb returns non-zero to stop, which is not an error;
  * - put is an upsert: insert, or replace the blob of an existing row.
  */
-#ifndef TRUSTEE_STORE_H
-#define TRUSTEE_STORE_H
+#ifndef TRUSTEE_STORE_BACKEND_H
+#define TRUSTEE_STORE_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
