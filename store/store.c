@@ -310,6 +310,37 @@ done:
 	return rc;
 }
 
+/* Backend calls with the columns this file sets today (data-key version
+ * 1, no ordering, no expiry). */
+static int
+store_be_put(struct store *st, const char *table, const uint8_t id[STORE_ID_LEN],
+    const uint8_t *blob, size_t len, struct error *err)
+{
+	struct store_row row = { .kv = st->keys->version, .blob = blob,
+	    .len = len };
+
+	memcpy(row.id, id, STORE_ID_LEN);
+	return st->be->put(st->handle, table, &row, STORE_REV_ANY, NULL,
+	    err) == STORE_OK ? 0 : -1;
+}
+
+static int
+store_be_get(struct store *st, const char *table, const uint8_t id[STORE_ID_LEN],
+    uint8_t **blob, size_t *len, struct error *err)
+{
+	struct store_row row;
+	int rc;
+
+	*blob = NULL;
+	*len = 0;
+	rc = st->be->get(st->handle, table, id, &row, err);
+	if (rc != STORE_OK)
+		return rc < 0 ? -1 : 1;
+	*blob = (uint8_t *)row.blob;
+	*len = row.len;
+	return 0;
+}
+
 /*
  * Row ids depend on the data key, so under a wrong key every lookup would
  * just find nothing, and callers that create what is missing (the token
@@ -326,17 +357,16 @@ store_key_check(struct store *st, struct error *err)
 	struct error inner;
 	int rc;
 
-	rc = st->be->get(st->handle, STORE_CHECK_TABLE, id, &blob, &bloblen,
-	    err);
-	if (rc == -1)
+	rc = store_be_get(st, STORE_CHECK_TABLE, id, &blob, &bloblen, err);
+	if (rc < 0)
 		return -1;
 	if (rc == 1) {
 		store_row_seal(st->keys, STORE_CHECK_TABLE, id,
 		    STORE_CHECK_NAME, strlen(STORE_CHECK_NAME),
 		    STORE_CHECK_VALUE, strlen(STORE_CHECK_VALUE), &blob,
 		    &bloblen);
-		rc = st->be->put(st->handle, STORE_CHECK_TABLE, id, blob,
-		    bloblen, err);
+		rc = store_be_put(st, STORE_CHECK_TABLE, id, blob, bloblen,
+		    err);
 		free(blob);
 		return rc;
 	}
@@ -353,11 +383,13 @@ store_key_check(struct store *st, struct error *err)
 }
 
 struct store *
-store_open(const struct store_backend *backend, const char *dsn,
+store_open(const struct store_backend *backend, const char *path,
     const uint8_t data_key[32], struct error *err)
 {
 	struct store *st;
 	struct store_keyset *ks;
+	struct store_dsn dsn = { .scheme = "sqlite", .path = path,
+	    .timeout_ms = 5000, .redacted = path };
 
 	if (backend == NULL) {
 		error_set(err, "store: no storage backend");
@@ -382,7 +414,7 @@ store_open(const struct store_backend *backend, const char *dsn,
 	st = xcalloc(1, sizeof(*st));
 	st->be = backend;
 	st->keys = ks;
-	if (backend->open(dsn, &st->handle, err) == -1 ||
+	if (backend->open(&dsn, &st->handle, err) == -1 ||
 	    store_key_check(st, err) == -1) {
 		store_close(st);
 		return NULL;
@@ -423,7 +455,7 @@ store_put(struct store *st, const char *table, const char *name,
 	store_row_id(st->keys, table, name, nlen, id);
 	store_row_seal(st->keys, table, id, name, nlen, val, len, &blob,
 	    &bloblen);
-	rc = st->be->put(st->handle, table, id, blob, bloblen, err);
+	rc = store_be_put(st, table, id, blob, bloblen, err);
 	free(blob);
 	return rc;
 }
@@ -442,7 +474,7 @@ store_get(struct store *st, const char *table, const char *name,
 	    store_check_name(name, &nlen, err) == -1)
 		return -1;
 	store_row_id(st->keys, table, name, nlen, id);
-	rc = st->be->get(st->handle, table, id, &blob, &bloblen, err);
+	rc = store_be_get(st, table, id, &blob, &bloblen, err);
 	if (rc != 0)
 		return rc;
 	rc = store_row_open(st->keys->row_key, st->keys->version, table, id,
@@ -457,22 +489,27 @@ store_delete(struct store *st, const char *table, const char *name,
 {
 	uint8_t id[STORE_ID_LEN];
 	size_t nlen;
+	int rc;
 
 	if (store_check_table(table, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
 		return -1;
 	store_row_id(st->keys, table, name, nlen, id);
-	return st->be->del(st->handle, table, id, err);
+	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
+	return rc < 0 ? -1 : rc;
 }
 
 /* Backend callback: open one row and hand its name and value to the
  * caller. Any failure stops the walk and is reported by store_list. */
 static int
-store_list_row(const uint8_t id[STORE_ID_LEN], const uint8_t *blob,
-    size_t len, void *arg)
+store_list_row(const char *table, const struct store_row *row, void *arg)
 {
 	struct store_list_ctx *ctx = arg;
+	const uint8_t *id = row->id, *blob = row->blob;
+	size_t len = row->len;
 	uint8_t check[STORE_ID_LEN], *val;
+
+	(void)table;	/* the scan is of ctx->table */
 	char *name;
 	size_t vlen;
 	int stop;
@@ -507,10 +544,31 @@ store_list(struct store *st, const char *table, store_list_cb cb, void *arg,
 		.arg = arg,
 		.err = err,
 	};
+	struct store_scan all = { 0 };
 
 	if (store_check_table(table, err) == -1)
 		return -1;
-	if (st->be->list(st->handle, table, store_list_row, &ctx, err) == -1)
+	if (st->be->scan(st->handle, table, &all, store_list_row, &ctx,
+	    err) != STORE_OK)
 		return -1;
 	return ctx.failed ? -1 : 0;
+}
+
+/* Every backend compiled in; the MariaDB one joins here. */
+static const struct store_backend *const store_backends[] = {
+	&store_backend_sqlite,
+};
+
+const struct store_backend *
+store_backend_lookup(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(store_backends); i++) {
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	}
+	return NULL;
 }

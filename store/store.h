@@ -50,6 +50,29 @@ int store_list(struct store *st, const char *table, store_list_cb cb,
 extern const struct store_backend store_backend_sqlite;
 const struct store_backend *store_backend_lookup(const char *name);
 
+/* ------------------------------------------------------------ store_dsn.c */
+
+struct store_dsn;
+/*
+ * Parse a store DSN: "sqlite:PATH" or
+ * "mariadb://USER@HOST[:PORT]/DATABASE" or
+ * "mariadb://USER@localhost/DATABASE?socket=PATH". A password in the DSN
+ * is refused ("put it in [store] password_file"); the password comes
+ * from password_file (a 0600 file; one line, trailing newline dropped),
+ * else from the systemd credential "trustee-db-password" in
+ * $CREDENTIALS_DIRECTORY, else none. The password is held in sodium
+ * memory. dsn->redacted is the DSN as it may be printed (no secrets).
+ * Errors name the DSN without secrets. timeout_ms is copied into the
+ * result.
+ */
+int store_dsn_parse(const char *text, const char *password_file,
+    int timeout_ms, struct store_dsn **out, struct error *err);
+/* Wipe the password and free; NULL is fine. */
+void store_dsn_free(struct store_dsn *dsn);
+/* The backend for a parsed DSN's scheme, or NULL with err set. */
+const struct store_backend *store_dsn_backend(const struct store_dsn *dsn,
+    struct error *err);
+
 /* ------------------------------------------------------------ seal_file.c */
 
 /*

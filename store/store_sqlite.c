@@ -1,73 +1,119 @@
 /*
- * store_sqlite.c: the embedded SQLite backend of the store (store.h).
+ * store_sqlite.c: the embedded SQLite backend of the store (backend.h).
  *
- * One database file, one table of opaque rows:
- *   rows(tbl TEXT, id BLOB, blob BLOB, PRIMARY KEY(tbl, id)) WITHOUT ROWID
- *   meta(k TEXT PRIMARY KEY, v INTEGER)	-- 'schema_version' = 1
- * One connection with its prepared statements, guarded by a mutex: the
- * store is shared by the event-loop threads, and its statements are point
- * lookups that finish in microseconds, so a pool would only add state.
- * WAL lets `sqlite3` and backups read while trusteed writes.
+ * One database file with the schema backend.h describes. One connection
+ * with its prepared statements, guarded by a mutex: the statements are
+ * point lookups that finish in microseconds, so a pool would only add
+ * state. WAL lets `sqlite3` and backups read while trusteed writes;
+ * synchronous=FULL makes every acknowledged write durable (a commit
+ * fsyncs the WAL).
  *
  * The file holds sealed rows only, but it is still created 0600 and an
  * existing one that is group/world accessible is refused: an operator who
  * loosened it should hear about it. SQLite gives the -wal and -shm files
  * the permissions of the database file.
+ *
+ * An embedded store belongs to one daemon: with dsn->exclusive the open
+ * takes an exclusive lock on "<db>.lock" (which records the holder's pid)
+ * for the life of the handle, and a second daemon fails clearly. Named
+ * locks (backend.h) are further lock files "<db>.lock-<name>".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "../lib/log.h"
 #include "backend.h"
-#include "store.h"
 
-#define STORE_SQLITE_SCHEMA	1
-#define STORE_SQLITE_BUSY_MS	5000
+#define STORE_SQLITE_SCHEMA	2
+#define STORE_SQLITE_LOCKS	8	/* named locks held at once */
+
+struct store_sqlite_lock {
+	char name[STORE_TABLE_MAX + 1];
+	int fd;				/* -1 when the slot is free */
+};
 
 struct store_sqlite {
 	sqlite3 *db;
 	char *path;
+	int timeout_ms;
+	int lock_fd;			/* exclusive daemon lock, or -1 */
 	pthread_mutex_t lock;		/* guards db and every statement */
-	sqlite3_stmt *put;
+	sqlite3_stmt *put_any;
+	sqlite3_stmt *put_new;
+	sqlite3_stmt *put_rev;
 	sqlite3_stmt *get;
-	sqlite3_stmt *del;
-	sqlite3_stmt *list;
+	sqlite3_stmt *del_any;
+	sqlite3_stmt *del_rev;
+	sqlite3_stmt *gen_bump;
+	sqlite3_stmt *gen_get;
+	pthread_mutex_t locks_mu;	/* guards locks[] */
+	struct store_sqlite_lock locks[STORE_SQLITE_LOCKS];
 };
 
-/* A row copied out of the list statement, so callbacks run unlocked. */
+/* A row copied out of a statement, so callbacks run unlocked. */
 struct store_sqlite_row {
-	uint8_t id[STORE_ID_LEN];
+	char table[STORE_TABLE_MAX + 1];
+	struct store_row row;
 	uint8_t *blob;
-	size_t len;
 };
 
-static const char store_sqlite_schema[] =
-    "CREATE TABLE IF NOT EXISTS meta("
-    " k TEXT PRIMARY KEY NOT NULL,"
-    " v INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', 1);";
+/*
+ * Forward migrations: migrations[i] brings schema version i + 1 to
+ * i + 2. Version 1 had rows(tbl, id, blob); every row in it was sealed
+ * under data-key version 1.
+ */
+static const char *const store_sqlite_migrations[] = {
+	/* 1 -> 2 */
+	"ALTER TABLE rows ADD COLUMN kv INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rows ADD COLUMN ord INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rows ADD COLUMN exp INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rows ADD COLUMN rev INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE rows SET kv = 1;",
+};
 
-static const char store_sqlite_schema_rows[] =
-    "CREATE TABLE IF NOT EXISTS rows("
+static const char store_sqlite_schema_v2[] =
+    "CREATE TABLE rows("
     " tbl TEXT NOT NULL,"
     " id BLOB NOT NULL,"
     " blob BLOB NOT NULL,"
+    " kv INTEGER NOT NULL DEFAULT 0,"
+    " ord INTEGER NOT NULL DEFAULT 0,"
+    " exp INTEGER NOT NULL DEFAULT 0,"
+    " rev INTEGER NOT NULL DEFAULT 1,"
     " PRIMARY KEY(tbl, id)) WITHOUT ROWID;";
+
+/* Indexes and tables every version >= 2 has (idempotent). */
+static const char store_sqlite_schema_common[] =
+    "CREATE INDEX IF NOT EXISTS rows_ord ON rows(tbl, ord, id);"
+    "CREATE INDEX IF NOT EXISTS rows_kv ON rows(kv);"
+    "CREATE INDEX IF NOT EXISTS rows_exp ON rows(tbl, exp);"
+    "CREATE TABLE IF NOT EXISTS gen("
+    " tbl TEXT PRIMARY KEY NOT NULL,"
+    " n INTEGER NOT NULL);";
 
 static void store_sqlite_close(void *handle);
 
 static int
 store_sqlite_fail(struct store_sqlite *s, const char *what, struct error *err)
 {
-	return error_set(err, "sqlite: %s: %s: %s", s->path, what,
+	int code = sqlite3_errcode(s->db);
+
+	error_set(err, "sqlite: %s: %s: %s", s->path, what,
 	    sqlite3_errmsg(s->db));
+	/* A lock held past the busy timeout is "try again later". */
+	return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ?
+	    STORE_UNAVAILABLE : STORE_ERROR;
 }
 
 /* Create the file 0600 when missing (SQLite would honour the umask
@@ -95,6 +141,71 @@ store_sqlite_prepare_file(const char *path, struct error *err)
 	return 0;
 }
 
+/* Open (creating, 0600) and flock a lock file, waiting up to wait_ms.
+ * Returns the fd, -1 on error, -2 when another holder has it. */
+static int
+store_sqlite_flock(const char *path, int wait_ms, struct error *err)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int fd, waited = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return error_set(err, "sqlite: %s: %s", path, strerror(errno));
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			error_set(err, "sqlite: %s: lock: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (waited >= wait_ms) {
+			close(fd);
+			return -2;
+		}
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+}
+
+/* The daemon lock: one trusteed per embedded database. */
+static int
+store_sqlite_take_daemon_lock(struct store_sqlite *s, struct error *err)
+{
+	char *lp = xasprintf("%s.lock", s->path), pid[32], held[32] = "";
+	ssize_t n;
+	int fd;
+
+	fd = store_sqlite_flock(lp, 0, err);
+	if (fd == -2) {
+		fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd != -1) {
+			n = read(fd, held, sizeof(held) - 1);
+			held[n > 0 ? n : 0] = '\0';
+			held[strcspn(held, "\n")] = '\0';
+			close(fd);
+		}
+		error_set(err, "sqlite: %s is in use by another trusteed%s%s "
+		    "(an embedded store is opened by one daemon only; share a "
+		    "MariaDB store between instances instead)", s->path,
+		    held[0] != '\0' ? ", pid " : "", held);
+		free(lp);
+		return -1;
+	}
+	free(lp);
+	if (fd < 0)
+		return -1;
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+		log_warnx("sqlite: %s.lock: cannot record the pid: %s",
+		    s->path, strerror(errno));
+	s->lock_fd = fd;
+	return 0;
+}
+
 static int
 store_sqlite_pragmas(struct store_sqlite *s, struct error *err)
 {
@@ -102,7 +213,7 @@ store_sqlite_pragmas(struct store_sqlite *s, struct error *err)
 	const char *mode = NULL;
 	int rc;
 
-	if (sqlite3_busy_timeout(s->db, STORE_SQLITE_BUSY_MS) != SQLITE_OK)
+	if (sqlite3_busy_timeout(s->db, s->timeout_ms) != SQLITE_OK)
 		return store_sqlite_fail(s, "setting busy_timeout", err);
 	/* journal_mode answers with the mode in effect: WAL can be refused
 	 * (e.g. on a filesystem without shared memory). */
@@ -121,60 +232,103 @@ store_sqlite_pragmas(struct store_sqlite *s, struct error *err)
 		log_warnx("sqlite: %s: journal_mode is %s, not wal", s->path,
 		    mode != NULL ? mode : "unknown");
 	sqlite3_finalize(stmt);
-	if (sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL;"
+	if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL;"
 	    "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK)
 		return store_sqlite_fail(s, "setting pragmas", err);
 	return 0;
 }
 
-/* Create the schema or check that an existing one is one we understand,
- * in one transaction so a newer database is left untouched. */
+/* 0 and the version; a database without a meta table is new (0). */
+static int
+store_sqlite_version(struct store_sqlite *s, sqlite3_int64 *version,
+    struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'table' AND name = 'meta'", -1, &stmt, NULL) !=
+	    SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return store_sqlite_fail(s, "reading the schema", err);
+	}
+	rc = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc == 0)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE "
+	    "k = 'schema_version'", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return store_sqlite_fail(s, "reading the schema version", err);
+	}
+	*version = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+/*
+ * Create the schema, or migrate an older one forward, in one IMMEDIATE
+ * transaction: a second process opening the file at the same moment
+ * waits, then finds the current version. A newer database is left
+ * untouched.
+ */
 static int
 store_sqlite_schema_init(struct store_sqlite *s, struct error *err)
 {
-	sqlite3_stmt *stmt = NULL;
 	sqlite3_int64 version = 0;
+	char *sql;
 
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return store_sqlite_fail(s, "starting schema transaction", err);
-	if (sqlite3_exec(s->db, store_sqlite_schema, NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		store_sqlite_fail(s, "creating schema", err);
+	if (store_sqlite_version(s, &version, err) != 0)
 		goto fail;
-	}
-	if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE "
-	    "k = 'schema_version'", -1, &stmt, NULL) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_ROW) {
-		store_sqlite_fail(s, "reading schema version", err);
-		goto fail;
-	}
-	version = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	stmt = NULL;
 	if (version > STORE_SQLITE_SCHEMA) {
 		error_set(err, "sqlite: %s: database schema version %lld is "
 		    "newer than this trusteed supports (%d)", s->path,
 		    (long long)version, STORE_SQLITE_SCHEMA);
 		goto fail;
 	}
-	if (version < 1) {
-		error_set(err, "sqlite: %s: invalid schema version %lld",
-		    s->path, (long long)version);
+	if (version == 0) {
+		if (sqlite3_exec(s->db, "CREATE TABLE meta("
+		    " k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL);",
+		    NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(s->db, store_sqlite_schema_v2, NULL, NULL,
+		    NULL) != SQLITE_OK) {
+			store_sqlite_fail(s, "creating the schema", err);
+			goto fail;
+		}
+	} else {
+		for (; version < STORE_SQLITE_SCHEMA; version++) {
+			if (sqlite3_exec(s->db,
+			    store_sqlite_migrations[version - 1], NULL, NULL,
+			    NULL) != SQLITE_OK) {
+				store_sqlite_fail(s, "migrating the schema",
+				    err);
+				goto fail;
+			}
+			log_info("sqlite: %s: schema migrated to version %lld",
+			    s->path, (long long)version + 1);
+		}
+	}
+	sql = sqlite3_mprintf("%s INSERT INTO meta(k, v) "
+	    "VALUES('schema_version', %d) ON CONFLICT(k) DO UPDATE SET "
+	    "v = excluded.v;", store_sqlite_schema_common,
+	    STORE_SQLITE_SCHEMA);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_free(sql);
+		store_sqlite_fail(s, "creating the schema", err);
 		goto fail;
 	}
-	if (sqlite3_exec(s->db, store_sqlite_schema_rows, NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		store_sqlite_fail(s, "creating schema", err);
-		goto fail;
-	}
+	sqlite3_free(sql);
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		store_sqlite_fail(s, "committing schema", err);
+		store_sqlite_fail(s, "committing the schema", err);
 		goto fail;
 	}
 	return 0;
 fail:
-	sqlite3_finalize(stmt);
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
@@ -185,29 +339,40 @@ store_sqlite_prepare(struct store_sqlite *s, const char *sql,
 {
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt,
 	    NULL) != SQLITE_OK)
-		return store_sqlite_fail(s, "preparing statement", err);
+		return store_sqlite_fail(s, "preparing a statement", err);
 	return 0;
 }
 
+#define STORE_SQLITE_COLS "tbl, id, kv, ord, exp, rev, blob"
+
 static int
-store_sqlite_open(const char *dsn, void **handle, struct error *err)
+store_sqlite_open(const struct store_dsn *dsn, void **handle,
+    struct error *err)
 {
 	struct store_sqlite *s;
+	size_t i;
 
 	*handle = NULL;
-	if (dsn == NULL || dsn[0] == '\0')
+	if (dsn->path == NULL || dsn->path[0] == '\0')
 		return error_set(err, "sqlite: no database path");
-	if (store_sqlite_prepare_file(dsn, err) == -1)
+	if (store_sqlite_prepare_file(dsn->path, err) == -1)
 		return -1;
 
 	s = xcalloc(1, sizeof(*s));
-	s->path = xstrdup(dsn);
+	s->path = xstrdup(dsn->path);
+	s->timeout_ms = dsn->timeout_ms > 0 ? dsn->timeout_ms : 5000;
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->locks_mu, NULL);
+	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
+		s->locks[i].fd = -1;
+	if (dsn->exclusive && store_sqlite_take_daemon_lock(s, err) == -1)
+		goto fail;
 	/* NOMUTEX: s->lock already serialises every use of the connection. */
-	if (sqlite3_open_v2(dsn, &s->db, SQLITE_OPEN_READWRITE |
+	if (sqlite3_open_v2(dsn->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (s->db == NULL)
-			error_set(err, "sqlite: %s: cannot open", dsn);
+			error_set(err, "sqlite: %s: cannot open", dsn->path);
 		else
 			store_sqlite_fail(s, "opening", err);
 		goto fail;
@@ -216,15 +381,28 @@ store_sqlite_open(const char *dsn, void **handle, struct error *err)
 	if (store_sqlite_pragmas(s, err) == -1 ||
 	    store_sqlite_schema_init(s, err) == -1)
 		goto fail;
-	if (store_sqlite_prepare(s, "INSERT INTO rows(tbl, id, blob) "
-	    "VALUES(?1, ?2, ?3) ON CONFLICT(tbl, id) DO UPDATE SET "
-	    "blob = excluded.blob", &s->put, err) == -1 ||
-	    store_sqlite_prepare(s, "SELECT blob FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2", &s->get, err) == -1 ||
+	if (store_sqlite_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
+	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
+	    "DO UPDATE SET kv = excluded.kv, ord = excluded.ord, "
+	    "exp = excluded.exp, rev = rows.rev + 1, blob = excluded.blob "
+	    "RETURNING rev", &s->put_any, err) == -1 ||
+	    store_sqlite_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
+	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
+	    "DO NOTHING RETURNING rev", &s->put_new, err) == -1 ||
+	    store_sqlite_prepare(s, "UPDATE rows SET kv = ?3, ord = ?4, "
+	    "exp = ?5, rev = rev + 1, blob = ?6 WHERE tbl = ?1 AND id = ?2 AND "
+	    "rev = ?7 RETURNING rev", &s->put_rev, err) == -1 ||
+	    store_sqlite_prepare(s, "SELECT " STORE_SQLITE_COLS " FROM rows "
+	    "WHERE tbl = ?1 AND id = ?2", &s->get, err) == -1 ||
 	    store_sqlite_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2", &s->del, err) == -1 ||
-	    store_sqlite_prepare(s, "SELECT id, blob FROM rows WHERE tbl = ?1 "
-	    "ORDER BY id", &s->list, err) == -1)
+	    "id = ?2", &s->del_any, err) == -1 ||
+	    store_sqlite_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
+	    "id = ?2 AND rev = ?3", &s->del_rev, err) == -1 ||
+	    store_sqlite_prepare(s, "INSERT INTO gen(tbl, n) VALUES(?1, 1) "
+	    "ON CONFLICT(tbl) DO UPDATE SET n = n + 1", &s->gen_bump,
+	    err) == -1 ||
+	    store_sqlite_prepare(s, "SELECT n FROM gen WHERE tbl = ?1",
+	    &s->gen_get, err) == -1)
 		goto fail;
 	*handle = s;
 	return 0;
@@ -237,20 +415,38 @@ static void
 store_sqlite_close(void *handle)
 {
 	struct store_sqlite *s = handle;
+	size_t i;
 
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->put);
+	sqlite3_finalize(s->put_any);
+	sqlite3_finalize(s->put_new);
+	sqlite3_finalize(s->put_rev);
 	sqlite3_finalize(s->get);
-	sqlite3_finalize(s->del);
-	sqlite3_finalize(s->list);
+	sqlite3_finalize(s->del_any);
+	sqlite3_finalize(s->del_rev);
+	sqlite3_finalize(s->gen_bump);
+	sqlite3_finalize(s->gen_get);
 	/* The last connection to close checkpoints and removes the WAL. */
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("sqlite: %s: close: %s", s->path,
 		    sqlite3_errmsg(s->db));
+	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
+		if (s->locks[i].fd >= 0)
+			close(s->locks[i].fd);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->locks_mu);
 	free(s->path);
 	free(s);
+}
+
+static void
+store_sqlite_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 }
 
 /* Bind (table, id) as ?1, ?2. The values outlive the statement's use:
@@ -266,77 +462,124 @@ store_sqlite_bind_key(sqlite3_stmt *stmt, const char *table,
 	return 0;
 }
 
-static void
-store_sqlite_done(sqlite3_stmt *stmt)
+/* Revisions are below 2^63 in practice; SQLite integers are signed. */
+static int
+store_sqlite_bind_rev(sqlite3_stmt *stmt, int i, uint64_t rev)
 {
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
+	return sqlite3_bind_int64(stmt, i, (sqlite3_int64)(rev &
+	    INT64_MAX)) == SQLITE_OK ? 0 : -1;
 }
 
 static int
-store_sqlite_put(void *handle, const char *table,
-    const uint8_t id[STORE_ID_LEN], const uint8_t *blob, size_t len,
-    struct error *err)
+store_sqlite_put(void *handle, const char *table, const struct store_row *row,
+    uint64_t expect_rev, uint64_t *rev, struct error *err)
 {
 	struct store_sqlite *s = handle;
-	int rc = -1;
+	sqlite3_stmt *stmt;
+	int rc = STORE_ERROR, step;
 
-	if (len > INT32_MAX)
+	if (row->len > INT32_MAX)
 		return error_set(err, "sqlite: %s: row of %zu bytes is too "
-		    "large", s->path, len);
+		    "large", s->path, row->len);
+	stmt = expect_rev == STORE_REV_ANY ? s->put_any :
+	    expect_rev == STORE_REV_ABSENT ? s->put_new : s->put_rev;
 	pthread_mutex_lock(&s->lock);
-	if (store_sqlite_bind_key(s->put, table, id) == -1 ||
-	    sqlite3_bind_blob(s->put, 3, blob, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		store_sqlite_fail(s, "put: binding", err);
+	if (store_sqlite_bind_key(stmt, table, row->id) == -1 ||
+	    sqlite3_bind_int64(stmt, 3, row->kv) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, row->ord) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 5, row->exp) != SQLITE_OK ||
+	    sqlite3_bind_blob(stmt, 6, row->blob != NULL ? row->blob :
+	    (const uint8_t *)"", (int)row->len, SQLITE_STATIC) != SQLITE_OK ||
+	    (stmt == s->put_rev &&
+	    store_sqlite_bind_rev(stmt, 7, expect_rev) == -1)) {
+		rc = store_sqlite_fail(s, "put: binding", err);
 		goto done;
 	}
-	if (sqlite3_step(s->put) != SQLITE_DONE) {
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		if (rev != NULL)
+			*rev = (uint64_t)sqlite3_column_int64(stmt, 0);
+		step = sqlite3_step(stmt);
+		rc = STORE_OK;
+	} else if (step == SQLITE_DONE)
+		rc = STORE_ABSENT;	/* the condition did not hold */
+	if (step != SQLITE_DONE) {
 		error_set(err, "sqlite: %s: put into table '%s': %s", s->path,
 		    table, sqlite3_errmsg(s->db));
-		goto done;
+		rc = (step & 0xff) == SQLITE_BUSY ? STORE_UNAVAILABLE :
+		    STORE_ERROR;
 	}
-	rc = 0;
 done:
-	store_sqlite_done(s->put);
+	store_sqlite_done(stmt);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
+/* Copy the current row of a SELECT STORE_SQLITE_COLS statement. */
+static int
+store_sqlite_row_copy(struct store_sqlite *s, sqlite3_stmt *stmt,
+    struct store_sqlite_row *out, struct error *err)
+{
+	const void *p;
+	const unsigned char *t;
+	int bytes;
+
+	t = sqlite3_column_text(stmt, 0);
+	if (t == NULL || strlen((const char *)t) > STORE_TABLE_MAX)
+		return error_set(err, "sqlite: %s: a row has an invalid table "
+		    "name", s->path);
+	snprintf(out->table, sizeof(out->table), "%s", (const char *)t);
+	p = sqlite3_column_blob(stmt, 1);
+	bytes = sqlite3_column_bytes(stmt, 1);
+	if (p == NULL || bytes != STORE_ID_LEN)
+		return error_set(err, "sqlite: %s: table '%s' holds a row "
+		    "with a %d-byte id", s->path, out->table, bytes);
+	memcpy(out->row.id, p, STORE_ID_LEN);
+	out->row.kv = (uint32_t)sqlite3_column_int64(stmt, 2);
+	out->row.ord = sqlite3_column_int64(stmt, 3);
+	out->row.exp = sqlite3_column_int64(stmt, 4);
+	out->row.rev = (uint64_t)sqlite3_column_int64(stmt, 5);
+	/* column_blob before column_bytes, as SQLite documents. */
+	p = sqlite3_column_blob(stmt, 6);
+	bytes = sqlite3_column_bytes(stmt, 6);
+	out->row.len = p != NULL && bytes > 0 ? (size_t)bytes : 0;
+	out->blob = xmalloc(out->row.len > 0 ? out->row.len : 1);
+	if (out->row.len > 0)
+		memcpy(out->blob, p, out->row.len);
+	out->row.blob = out->blob;
+	return 0;
+}
+
 static int
 store_sqlite_get(void *handle, const char *table,
-    const uint8_t id[STORE_ID_LEN], uint8_t **blob, size_t *len,
-    struct error *err)
+    const uint8_t id[STORE_ID_LEN], struct store_row *row, struct error *err)
 {
 	struct store_sqlite *s = handle;
-	const void *p;
-	int rc = -1, n, step;
+	struct store_sqlite_row r;
+	int rc = STORE_ERROR, step;
 
-	*blob = NULL;
-	*len = 0;
+	memset(row, 0, sizeof(*row));
 	pthread_mutex_lock(&s->lock);
 	if (store_sqlite_bind_key(s->get, table, id) == -1) {
-		store_sqlite_fail(s, "get: binding", err);
+		rc = store_sqlite_fail(s, "get: binding", err);
 		goto done;
 	}
 	step = sqlite3_step(s->get);
 	if (step == SQLITE_DONE) {
-		rc = 1;
+		rc = STORE_ABSENT;
 		goto done;
 	}
 	if (step != SQLITE_ROW) {
 		error_set(err, "sqlite: %s: get from table '%s': %s", s->path,
 		    table, sqlite3_errmsg(s->db));
+		rc = (step & 0xff) == SQLITE_BUSY ? STORE_UNAVAILABLE :
+		    STORE_ERROR;
 		goto done;
 	}
-	/* column_blob before column_bytes, as SQLite documents. */
-	p = sqlite3_column_blob(s->get, 0);
-	n = sqlite3_column_bytes(s->get, 0);
-	*blob = xmalloc(n > 0 ? (size_t)n : 1);
-	if (n > 0 && p != NULL)
-		memcpy(*blob, p, (size_t)n);
-	*len = p != NULL ? (size_t)n : 0;
-	rc = 0;
+	if (store_sqlite_row_copy(s, s->get, &r, err) == 0) {
+		*row = r.row;
+		rc = STORE_OK;
+	}
 done:
 	store_sqlite_done(s->get);
 	pthread_mutex_unlock(&s->lock);
@@ -345,24 +588,31 @@ done:
 
 static int
 store_sqlite_del(void *handle, const char *table,
-    const uint8_t id[STORE_ID_LEN], struct error *err)
+    const uint8_t id[STORE_ID_LEN], uint64_t expect_rev, struct error *err)
 {
 	struct store_sqlite *s = handle;
-	int rc = -1;
+	sqlite3_stmt *stmt = expect_rev == STORE_REV_ANY ? s->del_any :
+	    s->del_rev;
+	int rc = STORE_ERROR, step;
 
 	pthread_mutex_lock(&s->lock);
-	if (store_sqlite_bind_key(s->del, table, id) == -1) {
-		store_sqlite_fail(s, "delete: binding", err);
+	if (store_sqlite_bind_key(stmt, table, id) == -1 ||
+	    (stmt == s->del_rev &&
+	    store_sqlite_bind_rev(stmt, 3, expect_rev) == -1)) {
+		rc = store_sqlite_fail(s, "delete: binding", err);
 		goto done;
 	}
-	if (sqlite3_step(s->del) != SQLITE_DONE) {
+	step = sqlite3_step(stmt);
+	if (step != SQLITE_DONE) {
 		error_set(err, "sqlite: %s: delete from table '%s': %s",
 		    s->path, table, sqlite3_errmsg(s->db));
+		rc = (step & 0xff) == SQLITE_BUSY ? STORE_UNAVAILABLE :
+		    STORE_ERROR;
 		goto done;
 	}
-	rc = sqlite3_changes(s->db) > 0 ? 0 : 1;
+	rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_ABSENT;
 done:
-	store_sqlite_done(s->del);
+	store_sqlite_done(stmt);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -377,60 +627,267 @@ store_sqlite_rows_free(struct store_sqlite_row *rows, size_t n)
 	free(rows);
 }
 
-/* Copy the table's rows under the lock, then run the callbacks without
+/* The SQL for a scan; parameters are bound by store_sqlite_scan in the
+ * order the clauses appear. */
+static char *
+store_sqlite_scan_sql(const char *table, const struct store_scan *q)
+{
+	const char *cmp = q->desc ? "<" : ">", *dir = q->desc ? " DESC" : "";
+	struct buf b = { 0 };
+
+	buf_addstr(&b, "SELECT " STORE_SQLITE_COLS " FROM rows WHERE 1");
+	if (table != NULL)
+		buf_addstr(&b, " AND tbl = ?");
+	if (q->ord_range)
+		buf_addstr(&b, " AND ord BETWEEN ? AND ?");
+	if (q->kv_below != 0)
+		buf_addstr(&b, " AND kv < ?");
+	if (q->live_only)
+		buf_addstr(&b, " AND (exp = 0 OR exp > ?)");
+	if (q->have_after)
+		buf_printf(&b, table != NULL ? " AND (ord, id) %s (?, ?)" :
+		    " AND (tbl, ord, id) %s (?, ?, ?)", cmp);
+	if (table != NULL)
+		buf_printf(&b, " ORDER BY ord%s, id%s", dir, dir);
+	else
+		buf_printf(&b, " ORDER BY tbl%s, ord%s, id%s", dir, dir, dir);
+	if (q->limit > 0)
+		buf_addstr(&b, " LIMIT ?");
+	return buf_cstr(&b);
+}
+
+/* Copy the selected rows under the lock, then run the callbacks without
  * it, so a callback may use the store (delete expired rows, say). */
 static int
-store_sqlite_list(void *handle, const char *table, store_backend_list_cb cb,
-    void *arg, struct error *err)
+store_sqlite_scan(void *handle, const char *table, const struct store_scan *q,
+    store_backend_row_cb cb, void *arg, struct error *err)
 {
 	struct store_sqlite *s = handle;
-	struct store_sqlite_row *rows = NULL, *r;
+	struct store_sqlite_row *rows = NULL;
+	sqlite3_stmt *stmt = NULL;
 	size_t n = 0, cap = 0, i;
-	const void *p;
-	int step, bytes, rc = -1;
+	char *sql;
+	int step, rc = STORE_ERROR, p = 1, ok = 1;
 
+	sql = store_sqlite_scan_sql(table, q);
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_bind_text(s->list, 1, table, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		store_sqlite_fail(s, "list: binding", err);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		rc = store_sqlite_fail(s, "scan: preparing", err);
 		goto unlock;
 	}
-	while ((step = sqlite3_step(s->list)) == SQLITE_ROW) {
-		p = sqlite3_column_blob(s->list, 0);
-		bytes = sqlite3_column_bytes(s->list, 0);
-		if (p == NULL || bytes != STORE_ID_LEN) {
-			error_set(err, "sqlite: %s: table '%s' holds a row "
-			    "with a %d-byte id", s->path, table, bytes);
-			goto unlock;
-		}
+	if (table != NULL)
+		ok &= sqlite3_bind_text(stmt, p++, table, -1,
+		    SQLITE_STATIC) == SQLITE_OK;
+	if (q->ord_range) {
+		ok &= sqlite3_bind_int64(stmt, p++, q->ord_min) == SQLITE_OK;
+		ok &= sqlite3_bind_int64(stmt, p++, q->ord_max) == SQLITE_OK;
+	}
+	if (q->kv_below != 0)
+		ok &= sqlite3_bind_int64(stmt, p++, q->kv_below) == SQLITE_OK;
+	if (q->live_only)
+		ok &= sqlite3_bind_int64(stmt, p++, q->now_s) == SQLITE_OK;
+	if (q->have_after) {
+		if (table == NULL)
+			ok &= sqlite3_bind_text(stmt, p++, q->after_table, -1,
+			    SQLITE_STATIC) == SQLITE_OK;
+		ok &= sqlite3_bind_int64(stmt, p++, q->after_ord) == SQLITE_OK;
+		ok &= sqlite3_bind_blob(stmt, p++, q->after_id, STORE_ID_LEN,
+		    SQLITE_STATIC) == SQLITE_OK;
+	}
+	if (q->limit > 0)
+		ok &= sqlite3_bind_int64(stmt, p++, q->limit > INT64_MAX ?
+		    INT64_MAX : (sqlite3_int64)q->limit) == SQLITE_OK;
+	if (!ok) {
+		rc = store_sqlite_fail(s, "scan: binding", err);
+		goto unlock;
+	}
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			rows = xrealloc(rows, cap * sizeof(*rows));
 		}
-		r = &rows[n++];
-		memcpy(r->id, p, STORE_ID_LEN);
-		p = sqlite3_column_blob(s->list, 1);
-		bytes = sqlite3_column_bytes(s->list, 1);
-		r->len = p != NULL && bytes > 0 ? (size_t)bytes : 0;
-		r->blob = xmalloc(r->len > 0 ? r->len : 1);
-		if (r->len > 0)
-			memcpy(r->blob, p, r->len);
+		if (store_sqlite_row_copy(s, stmt, &rows[n], err) == -1)
+			goto unlock;
+		n++;
 	}
 	if (step != SQLITE_DONE) {
-		error_set(err, "sqlite: %s: list table '%s': %s", s->path,
-		    table, sqlite3_errmsg(s->db));
+		error_set(err, "sqlite: %s: scan of table '%s': %s", s->path,
+		    table != NULL ? table : "*", sqlite3_errmsg(s->db));
+		rc = (step & 0xff) == SQLITE_BUSY ? STORE_UNAVAILABLE :
+		    STORE_ERROR;
 		goto unlock;
 	}
-	rc = 0;
+	rc = STORE_OK;
 unlock:
-	store_sqlite_done(s->list);
+	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&s->lock);
-	for (i = 0; rc == 0 && i < n; i++) {
-		if (cb(rows[i].id, rows[i].blob, rows[i].len, arg) != 0)
+	free(sql);
+	for (i = 0; rc == STORE_OK && i < n; i++) {
+		if (cb(rows[i].table, &rows[i].row, arg) != 0)
 			break;
 	}
 	store_sqlite_rows_free(rows, n);
 	return rc;
+}
+
+static int
+store_sqlite_count(void *handle, const char *table,
+    struct store_kv_count *out, size_t max, size_t *n, struct error *err)
+{
+	struct store_sqlite *s = handle;
+	sqlite3_stmt *stmt = NULL;
+	int rc = STORE_ERROR, step;
+
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, table != NULL ?
+	    "SELECT kv, count(*) FROM rows WHERE tbl = ?1 GROUP BY kv "
+	    "ORDER BY kv" : "SELECT kv, count(*) FROM rows GROUP BY kv "
+	    "ORDER BY kv", -1, &stmt, NULL) != SQLITE_OK ||
+	    (table != NULL && sqlite3_bind_text(stmt, 1, table, -1,
+	    SQLITE_STATIC) != SQLITE_OK)) {
+		rc = store_sqlite_fail(s, "count", err);
+		goto done;
+	}
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n < max) {
+			out[*n].kv = (uint32_t)sqlite3_column_int64(stmt, 0);
+			out[*n].rows = (uint64_t)sqlite3_column_int64(stmt, 1);
+			(*n)++;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = store_sqlite_fail(s, "count", err);
+		goto done;
+	}
+	rc = STORE_OK;
+done:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int
+store_sqlite_purge(void *handle, const char *table, int64_t exp_before,
+    int64_t ord_before, size_t limit, size_t *n, struct error *err)
+{
+	struct store_sqlite *s = handle;
+	sqlite3_stmt *stmt = NULL;
+	int rc = STORE_ERROR;
+
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM rows WHERE tbl = ?1 AND "
+	    "id IN (SELECT id FROM rows WHERE tbl = ?1 AND ((exp > 0 AND "
+	    "exp <= ?2) OR ord < ?3) LIMIT ?4)", -1, &stmt, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, exp_before) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 3, ord_before) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)limit) != SQLITE_OK) {
+		rc = store_sqlite_fail(s, "purge: preparing", err);
+		goto done;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		rc = store_sqlite_fail(s, "purge", err);
+		goto done;
+	}
+	*n = (size_t)sqlite3_changes(s->db);
+	rc = STORE_OK;
+done:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int
+store_sqlite_gen_bump(void *handle, const char *table, struct error *err)
+{
+	struct store_sqlite *s = handle;
+	int rc = STORE_OK;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_bind_text(s->gen_bump, 1, table, -1, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_step(s->gen_bump) != SQLITE_DONE)
+		rc = store_sqlite_fail(s, "bumping a generation", err);
+	store_sqlite_done(s->gen_bump);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int
+store_sqlite_gen_get(void *handle, const char *table, uint64_t *n,
+    struct error *err)
+{
+	struct store_sqlite *s = handle;
+	int rc = STORE_OK, step;
+
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_bind_text(s->gen_get, 1, table, -1, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		rc = store_sqlite_fail(s, "reading a generation", err);
+	else if ((step = sqlite3_step(s->gen_get)) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(s->gen_get, 0);
+	else if (step != SQLITE_DONE)
+		rc = store_sqlite_fail(s, "reading a generation", err);
+	store_sqlite_done(s->gen_get);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int
+store_sqlite_lock(void *handle, const char *name, int timeout_ms,
+    struct error *err)
+{
+	struct store_sqlite *s = handle;
+	struct store_sqlite_lock *slot = NULL;
+	char *lp;
+	size_t i;
+	int fd;
+
+	if (strlen(name) > STORE_TABLE_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
+		return error_set(err, "sqlite: invalid lock name");
+	pthread_mutex_lock(&s->locks_mu);
+	for (i = 0; i < STORE_SQLITE_LOCKS && slot == NULL; i++)
+		if (s->locks[i].fd == -1)
+			slot = &s->locks[i];
+	if (slot != NULL)
+		slot->fd = -3;		/* reserved while we wait */
+	pthread_mutex_unlock(&s->locks_mu);
+	if (slot == NULL)
+		return error_set(err, "sqlite: too many named locks held");
+	lp = xasprintf("%s.lock-%s", s->path, name);
+	fd = store_sqlite_flock(lp, timeout_ms, err);
+	free(lp);
+	pthread_mutex_lock(&s->locks_mu);
+	if (fd >= 0) {
+		snprintf(slot->name, sizeof(slot->name), "%s", name);
+		slot->fd = fd;
+	} else
+		slot->fd = -1;
+	pthread_mutex_unlock(&s->locks_mu);
+	return fd >= 0 ? STORE_OK : fd == -2 ? STORE_ABSENT : STORE_ERROR;
+}
+
+static void
+store_sqlite_unlock(void *handle, const char *name)
+{
+	struct store_sqlite *s = handle;
+	size_t i;
+
+	pthread_mutex_lock(&s->locks_mu);
+	for (i = 0; i < STORE_SQLITE_LOCKS; i++) {
+		if (s->locks[i].fd >= 0 &&
+		    strcmp(s->locks[i].name, name) == 0) {
+			close(s->locks[i].fd);	/* releases the flock */
+			s->locks[i].fd = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->locks_mu);
 }
 
 const struct store_backend store_backend_sqlite = {
@@ -440,24 +897,11 @@ const struct store_backend store_backend_sqlite = {
 	.put = store_sqlite_put,
 	.get = store_sqlite_get,
 	.del = store_sqlite_del,
-	.list = store_sqlite_list,
+	.scan = store_sqlite_scan,
+	.count = store_sqlite_count,
+	.purge = store_sqlite_purge,
+	.gen_bump = store_sqlite_gen_bump,
+	.gen_get = store_sqlite_gen_get,
+	.lock = store_sqlite_lock,
+	.unlock = store_sqlite_unlock,
 };
-
-/* Every backend compiled in; the MariaDB one joins here. */
-static const struct store_backend *const store_backends[] = {
-	&store_backend_sqlite,
-};
-
-const struct store_backend *
-store_backend_lookup(const char *name)
-{
-	size_t i;
-
-	if (name == NULL)
-		return NULL;
-	for (i = 0; i < ARRAY_SIZE(store_backends); i++) {
-		if (strcmp(store_backends[i]->name, name) == 0)
-			return store_backends[i];
-	}
-	return NULL;
-}

@@ -757,10 +757,10 @@ test_db_file_checks(void **state)
 	f->st = NULL;
 
 	/* A newer schema is left alone. */
-	testutil_db_exec(f->db, "UPDATE meta SET v = 2 WHERE k = 'schema_version'");
+	testutil_db_exec(f->db, "UPDATE meta SET v = 3 WHERE k = 'schema_version'");
 	assert_null(store_open(&store_backend_sqlite, f->db, f->key, &err));
-	snprintf(want, sizeof(want), "sqlite: %s: database schema version 2 "
-	    "is newer than this trusteed supports (1)", f->db);
+	snprintf(want, sizeof(want), "sqlite: %s: database schema version 3 "
+	    "is newer than this trusteed supports (2)", f->db);
 	assert_string_equal(err.msg, want);
 
 	/* Not a database at all. */
