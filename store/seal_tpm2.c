@@ -712,8 +712,9 @@ seal_tpm2_unseal(const struct seal_config *cfg, const uint8_t *payload,
 		    base == TPM2_RC_SIZE)
 			error_set(err, "tpm2 (%s): unseal refused: the sealed "
 			    "object does not belong to this TPM (sealed by "
-			    "another TPM, or this TPM's owner hierarchy was "
-			    "cleared since): %s", t.tcti_conf,
+			    "another TPM, this TPM's owner hierarchy was "
+			    "cleared since, or the sealed key was altered): "
+			    "%s", t.tcti_conf,
 			    Tss2_RC_Decode(rc));
 		else
 			seal_tpm2_fail(&t, err, "loading the sealed object",
