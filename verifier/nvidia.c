@@ -27,7 +27,7 @@
  * by this build (a contraindicated appraisal, not an error); there is no
  * remote (NRAS) mode, so this verifier never touches the network.
  *
- * Verified chains are cached (by SHA-256 of the decoded chain) with the
+ * Verified chains are cached (by SHA-256 of the base64 text) with the
  * leaf key, its FWID and the intersection of the validity windows, so a
  * warm verification costs one P-384 signature check.
  */
@@ -608,7 +608,7 @@ nvidia_time(const ASN1_TIME *t, int64_t *out)
 
 /* A verified chain: what the cache holds. */
 struct nvidia_chain {
-	uint8_t key[32];		/* SHA-256 of the decoded chain */
+	uint8_t key[32];		/* SHA-256 of the base64 chain text */
 	EVP_PKEY *leaf;			/* EC P-384 (own reference) */
 	uint8_t fwid[NVIDIA_FWID_LEN];
 	int64_t not_before, not_after;	/* intersection over the chain */
@@ -832,17 +832,16 @@ nvidia_chain(const struct nvidia_device *d, struct nvidia_chain *c,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	/* Keyed by the text as sent (strict base64 decodes it to one chain):
+	 * the warm path decodes nothing. */
+	if (EVP_Digest(d->certificate, d->certificate_len, c->key, &klen,
+	    EVP_sha256(), NULL) != 1)
+		return error_set(err, "SHA-256 failed");
+	if (nvidia_cache_get(c->key, c))
+		return 0;
 	if (b64_decode(d->certificate, d->certificate_len, B64_STD, &pem,
 	    &len) != 0)
 		return error_set(err, "`certificate` is not standard base64");
-	if (EVP_Digest(pem, len, c->key, &klen, EVP_sha256(), NULL) != 1) {
-		free(pem);
-		return error_set(err, "SHA-256 failed");
-	}
-	if (nvidia_cache_get(c->key, c)) {
-		free(pem);
-		return 0;
-	}
 	sk = nvidia_pem_chain(pem, len, err);
 	free(pem);
 	if (sk == NULL)
