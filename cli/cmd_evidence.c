@@ -133,21 +133,42 @@ evidence_parse_opts(struct ctx *ctx, int argc, char **argv,
 	if (o->tee != NULL && verifier_lookup(o->tee) == NULL &&
 	    !verifier_tee_known(o->tee))
 		return ctl_usage(ctx, "--tee: unknown TEE '%s' (this build "
-		    "verifies snp, tdx, sgx, tpm, az-snp-vtpm, az-tdx-vtpm "
-		    "and sample)", o->tee);
+		    "verifies snp, tdx, sgx, tpm, az-snp-vtpm, az-tdx-vtpm, "
+		    "sample, and the devices nvidia and sampledevice)", o->tee);
 	return 0;
+}
+
+/*
+ * A device's evidence inside a tee-evidence object: the member named tee
+ * of its additional_evidence (a JSON string holding {TEE: evidence}), or
+ * NULL when there is none. A new reference.
+ */
+static json_t *
+evidence_device(const json_t *te, const char *tee)
+{
+	const json_t *ae = json_object_get(te, "additional_evidence");
+	json_t *map, *ev;
+
+	if (!json_is_string(ae) || json_string_length(ae) == 0)
+		return NULL;
+	map = json_loads(json_string_value(ae), 0, NULL);
+	ev = json_incref(json_object_get(map, tee));
+	json_decref(map);
+	return ev;
 }
 
 /*
  * The evidence JSON a guest sends: the TEE's evidence object itself, or
  * (for convenience) the whole /attest body or its tee-evidence member, of
  * which the primary_evidence (an object, or a JSON string holding one) is
- * taken. Returns a new reference.
+ * taken - or, for a device TEE (nvidia, sampledevice), its entry of
+ * additional_evidence. Returns a new reference.
  */
 static json_t *
-evidence_unwrap(json_t *doc, struct error *err)
+evidence_unwrap(json_t *doc, const char *tee, struct error *err)
 {
-	json_t *te, *pe, *inner;
+	json_t *te, *pe, *inner, *dev;
+	const char *cls = tee != NULL ? verifier_tee_class(tee) : NULL;
 
 	te = json_object_get(doc, "tee-evidence");
 	if (te == NULL)
@@ -164,6 +185,11 @@ evidence_unwrap(json_t *doc, struct error *err)
 	if (!json_is_object(te)) {
 		json_decref(te);
 		return error_set(err, "evidence is not a JSON object"), NULL;
+	}
+	if (cls != NULL && strcmp(cls, "cpu") != 0 &&
+	    (dev = evidence_device(te, tee)) != NULL) {
+		json_decref(te);
+		return dev;
 	}
 	pe = json_object_get(te, "primary_evidence");
 	if (pe == NULL)
@@ -254,7 +280,7 @@ evidence_load(struct ctx *ctx, struct evidence_opts *o,
 			return ctl_fail("%s: %s", o->evidence, err.msg);
 		}
 	} else {
-		*evidence = evidence_unwrap(doc, &err);
+		*evidence = evidence_unwrap(doc, o->tee, &err);
 		json_decref(doc);
 		if (*evidence == NULL) {
 			free(data);
@@ -292,16 +318,58 @@ cmd_evidence_note_expired(const json_t *claims)
 		    json_string_value(item));
 }
 
+/*
+ * What a multi-device verifier found: one claims object as for any TEE
+ * when the evidence held one device, else an array of {"tee_class",
+ * "claims"} or {"tee_class", "unverified": reason}. A new reference, or
+ * NULL (message printed) when the only device is not verifiable.
+ */
+static json_t *
+cmd_evidence_devices(const struct verifier_backend *b,
+    struct verifier_device *dev, size_t n, int *unverified)
+{
+	json_t *out;
+	size_t i;
+
+	*unverified = 0;
+	if (n == 1 && dev[0].claims != NULL) {
+		out = dev[0].claims;
+		dev[0].claims = NULL;
+		return out;
+	}
+	if (n == 1) {
+		ctl_fail("%s evidence not verified: %s", b->tee, dev[0].reason);
+		return NULL;
+	}
+	out = json_array();
+	for (i = 0; i < n; i++) {
+		if (dev[i].claims != NULL) {
+			json_array_append_new(out, json_pack("{s:s, s:O}",
+			    "tee_class", dev[i].tee_class, "claims",
+			    dev[i].claims));
+			continue;
+		}
+		json_array_append_new(out, json_pack("{s:s, s:s}", "tee_class",
+		    dev[i].tee_class, "unverified", dev[i].reason));
+		fprintf(stderr, "trusteectl: device %zu not verified: %s\n", i,
+		    dev[i].reason);
+		*unverified = 1;
+	}
+	return out;
+}
+
 int
 cmd_evidence_verify(struct ctx *ctx, int argc, char **argv)
 {
 	struct error err = { "" };
 	const struct verifier_backend *b = NULL;
+	struct verifier_device dev[VERIFIER_DEVICES_MAX];
 	struct verifier_input in;
 	struct evidence_opts o;
 	json_t *evidence = NULL, *claims = NULL;
+	size_t n = 0;
 	char *out;
-	int rc;
+	int rc, unverified = 0;
 
 	rc = evidence_parse_opts(ctx, argc, argv, &o);
 	if (rc != 0)
@@ -324,12 +392,15 @@ cmd_evidence_verify(struct ctx *ctx, int argc, char **argv)
 		in.init_data_hash_len = o.init_data_hash_len;
 	}
 	in.now = o.at;
-	if (b->verify(&in, &claims, &err) != 0) {
+	if (verifier_verify_all(b, &in, dev, &n, &err) != 0) {
 		json_decref(evidence);
-		json_decref(claims);
 		return ctl_fail("%s evidence rejected: %s", b->tee, err.msg);
 	}
 	json_decref(evidence);
+	claims = cmd_evidence_devices(b, dev, n, &unverified);
+	verifier_devices_clear(dev, n);
+	if (claims == NULL)
+		return EXIT_FAIL;
 	cmd_evidence_note_expired(claims);
 	out = json_dumps(claims, JSON_INDENT(2));
 	json_decref(claims);
@@ -339,5 +410,5 @@ cmd_evidence_verify(struct ctx *ctx, int argc, char **argv)
 	free(out);
 	if (fflush(stdout) != 0)
 		return ctl_fail("stdout: write failed");
-	return EXIT_OK;
+	return unverified ? EXIT_FAIL : EXIT_OK;
 }

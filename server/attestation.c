@@ -188,15 +188,18 @@ attestation_parse_one(const json_t *item, struct attestation_req *r,
 	return 0;
 }
 
-/* Verify one request and append its appraisal to submods. */
+/* Verify one request and append its appraisals to submods (one per
+ * device for a multi-device TEE such as nvidia; a device its verifier
+ * cannot check gets a contraindicated appraisal, see devices.c). */
 static int
 attestation_appraise(struct attestation_req *r, const char *policy_id,
     json_t *submods, int64_t now, struct error *err)
 {
+	struct verifier_device dev[VERIFIER_DEVICES_MAX];
 	struct verifier_input in;
-	json_t *claims = NULL, *app;
-	char name[64];
-	int n;
+	json_t *app;
+	size_t i, n = 0;
+	int rc = -1;
 
 	memset(&in, 0, sizeof(in));
 	in.evidence = r->evidence;
@@ -215,19 +218,27 @@ attestation_appraise(struct attestation_req *r, const char *policy_id,
 		in.init_data_hash_len = r->initdata.digest_len;
 	}
 	in.now = now;
-	if (r->v->verify(&in, &claims, err) != 0)
+	if (verifier_verify_all(r->v, &in, dev, &n, err) != 0)
 		return error_prefix(err, "%s evidence rejected", r->v->tee);
-	app = ear_appraisal(r->v->tee, claims, r->structured,
-	    r->has_initdata ? r->initdata.claims : NULL, policy_id, err);
-	if (app == NULL)
-		return -1;
-	for (n = 0;; n++) {
-		snprintf(name, sizeof(name), "%s%d", r->v->tee_class, n);
-		if (json_object_get(submods, name) == NULL)
-			break;
+	for (i = 0; i < n; i++) {
+		if (dev[i].claims == NULL) {
+			app = ear_unverified(r->v->tee, policy_id,
+			    dev[i].reason);
+		} else {
+			app = ear_appraisal_class(r->v->tee, dev[i].tee_class,
+			    dev[i].claims, r->structured, r->has_initdata ?
+			    r->initdata.claims : NULL, policy_id, err);
+			dev[i].claims = NULL;
+			if (app == NULL)
+				goto out;
+		}
+		if (ear_submod_add(submods, dev[i].tee_class, app, err) != 0)
+			goto out;
 	}
-	json_object_set_new(submods, name, app);
-	return 0;
+	rc = 0;
+out:
+	verifier_devices_clear(dev, n);
+	return rc;
 }
 
 /* policy_ids: required array; [] means ["default"]; only [0] is used. */

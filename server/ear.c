@@ -48,8 +48,19 @@ ear_appraisal(const char *tee, json_t *claims,
     const json_t *runtime_data_claims, const json_t *init_data_claims,
     const char *policy_id, struct error *err)
 {
-	const struct verifier_backend *vb;
-	const char *worst = "none", *tee_class = "cpu", *name;
+	const struct verifier_backend *vb = verifier_lookup(tee);
+
+	return ear_appraisal_class(tee, vb != NULL && vb->tee_class != NULL ?
+	    vb->tee_class : "cpu", claims, runtime_data_claims,
+	    init_data_claims, policy_id, err);
+}
+
+json_t *
+ear_appraisal_class(const char *tee, const char *tee_class, json_t *claims,
+    const json_t *runtime_data_claims, const json_t *init_data_claims,
+    const char *policy_id, struct error *err)
+{
+	const char *worst = "none", *name;
 	json_t *annotated, *vector, *app, *rd, *id, *ext = NULL, *val;
 	int v[8];
 	size_t i;
@@ -81,9 +92,6 @@ ear_appraisal(const char *tee, json_t *claims,
 	}
 
 	/* The policy "<policy_id>_<class>" sees the annotated evidence. */
-	vb = verifier_lookup(tee);
-	if (vb != NULL && vb->tee_class != NULL)
-		tee_class = vb->tee_class;
 	if (policy_id == NULL || policy_id[0] == '\0')
 		policy_id = "default";
 	if (policy_appraise(policy_id, tee_class, annotated, v, &ext,
@@ -114,4 +122,47 @@ ear_appraisal(const char *tee, json_t *claims,
 		json_object_set(app, name, val);
 	json_decref(ext);
 	return app;
+}
+
+/*
+ * A device that could not be verified (no verifier in this build, or an
+ * architecture its verifier cannot check): no claims reach a policy; the
+ * vector says only "hardware unrecognized" (97), which makes the status
+ * contraindicated, and "ear.trustee.unverified" says which TEE and why.
+ */
+json_t *
+ear_unverified(const char *tee, const char *policy_id, const char *reason)
+{
+	json_t *vector = json_object();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ear_claims); i++)
+		json_object_set_new(vector, ear_claims[i], json_integer(
+		    strcmp(ear_claims[i], "hardware") == 0 ? 97 : 0));
+	if (policy_id == NULL || policy_id[0] == '\0')
+		policy_id = "default";
+	return json_pack("{s:s, s:o, s:s, s:{}, s:{s:s, s:s}}",
+	    "ear.status", ear_tier(97), "ear.trustworthiness-vector", vector,
+	    "ear.appraisal-policy-id", policy_id,
+	    "ear.veraison.annotated-evidence",
+	    "ear.trustee.unverified", "tee", tee, "reason", reason);
+}
+
+int
+ear_submod_add(json_t *submods, const char *tee_class, json_t *app,
+    struct error *err)
+{
+	char name[64];
+	int n;
+
+	for (n = 0; n < EAR_SUBMODS_MAX; n++) {
+		snprintf(name, sizeof(name), "%.40s%d", tee_class, n);
+		if (json_object_get(submods, name) == NULL) {
+			json_object_set_new(submods, name, app);
+			return 0;
+		}
+	}
+	json_decref(app);
+	return error_set(err, "more than %d appraisals of class %s",
+	    EAR_SUBMODS_MAX, tee_class);
 }

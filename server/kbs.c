@@ -222,6 +222,12 @@ kbs_auth(struct kbs_req *r)
 		error_set(&err, "TEE '%s' is not supported by this build", tee);
 		goto fail;
 	}
+	if (strcmp(verifier_tee_class(tee), "cpu") != 0) {
+		error_set(&err, "TEE '%s' is a device (class %s): attest with "
+		    "the CPU TEE and send the device's evidence in "
+		    "additional_evidence", tee, verifier_tee_class(tee));
+		goto fail;
+	}
 	if (kbs_pick_hash(extra, &alg, &negotiated, &err) != 0)
 		goto fail;
 	if (session_new(tee, alg, &s) != 0) {
@@ -251,6 +257,7 @@ struct kbs_attest_body {
 	json_t *tee_pubkey;		/* normalized, owned */
 	const json_t *evidence;
 	const char *additional;
+	json_t *devices;		/* parsed additional_evidence, or NULL */
 	struct initdata initdata;
 	int has_initdata;
 };
@@ -260,6 +267,7 @@ kbs_attest_body_free(struct kbs_attest_body *b)
 {
 	json_decref(b->root);
 	json_decref(b->tee_pubkey);
+	json_decref(b->devices);
 	if (b->has_initdata)
 		initdata_clear(&b->initdata);
 }
@@ -331,12 +339,14 @@ kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
 		b->additional = "";
 	else if (!json_is_string(v))
 		return error_set(err, "tee-evidence: field "
-		    "`additional_evidence` must be a string");
+		    "`additional_evidence` must be a string (\"\" or the "
+		    "device evidence map serialized as JSON), not %s",
+		    json_is_object(v) ? "an object" : "another JSON type");
 	else
 		b->additional = json_string_value(v);
-	if (b->additional[0] != '\0')
-		return error_set(err, "additional (device) evidence is not "
-		    "supported by this build");
+	if (devices_parse(b->additional, strlen(b->additional), &b->devices,
+	    err) != 0)
+		return error_prefix(err, "tee-evidence");
 	id = json_object_get(b->root, "init-data");
 	if (id != NULL && !json_is_null(id)) {
 		const char *fmt, *text;
@@ -418,13 +428,18 @@ kbs_attest(struct kbs_req *r)
 	if (app == NULL)
 		goto fail;
 	submods = json_pack("{s:o}", "cpu0", app);
-	token = submods != NULL ? token_issue(submods, &err) : NULL;
+	if (submods == NULL || devices_appraise(b.devices, b.nonce,
+	    b.tee_pubkey, s.hash, NULL, in.now, submods, &err) != 0) {
+		json_decref(submods);
+		goto fail;
+	}
+	token = token_issue(submods, &err);
 	json_decref(submods);
 	if (token == NULL)
 		goto fail;
 	session_set_attested(s.id, token);
-	log_info("attested: tee=%s session=%.8s peer=%s", s.tee, s.id,
-	    r->http->peer);
+	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
+	    json_object_size(b.devices), s.id, r->http->peer);
 	reply = json_pack("{s:s}", "token", token);
 	kbs_set_cookie(r, &s);
 	kbs_json_reply(r->resp, reply);

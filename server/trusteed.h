@@ -327,6 +327,22 @@ int admin_acl_allows(const char *role, const char *target);
 json_t *ear_appraisal(const char *tee, json_t *claims,
     const json_t *runtime_data_claims, const json_t *init_data_claims,
     const char *policy_id, struct error *err);
+/* ear_appraisal for a class given by the caller (a multi-device
+ * verifier tells each device's class: "gpu", "switch", ...). */
+json_t *ear_appraisal_class(const char *tee, const char *tee_class,
+    json_t *claims, const json_t *runtime_data_claims,
+    const json_t *init_data_claims, const char *policy_id,
+    struct error *err);
+/* The appraisal of a device this build could not verify: contraindicated
+ * (hardware 97), empty annotated evidence, and "ear.trustee.unverified":
+ * {"tee", "reason"}. No policy runs. A new reference. */
+json_t *ear_unverified(const char *tee, const char *policy_id,
+    const char *reason);
+/* Add app (consumed) to submods as "<tee_class><n>", n the first number
+ * not taken (Trustee's per-class counter: cpu0, gpu0, gpu1, ...). */
+#define EAR_SUBMODS_MAX 32
+int ear_submod_add(json_t *submods, const char *tee_class, json_t *app,
+    struct error *err);
 /* ear.status for an AR4SI value: "none", "affirming", "warning",
  * "contraindicated" (tiers -1..1, <32, <96, otherwise, by magnitude). */
 const char *ear_tier(int v);
@@ -343,6 +359,24 @@ struct kbs_context {
 /* The http_handler_fn for everything: route table dispatch. */
 void kbs_handle(struct http_request *req, struct http_response *resp,
     void *arg);
+
+/* --------------------------------------------------------------- devices.c */
+
+/*
+ * The additional (device) evidence of /kbs/v0/attest (see devices.c).
+ * devices_parse: the additional_evidence string (len 0: *map = NULL) to
+ * a new object {TEE name: evidence} in the order sent; -1 with the reason
+ * when it is not a JSON object or names a TEE kbs-types does not know.
+ * devices_appraise: bind each device to HASH(JCS({"nonce", "tee-pubkey"}))
+ * with alg, verify it and add its appraisals to submods (<class><n>);
+ * -1 with the reason, naming the device, when its evidence is malformed
+ * or fails verification, or its policy fails.
+ */
+int devices_parse(const char *s, size_t len, json_t **map,
+    struct error *err);
+int devices_appraise(const json_t *map, const char *nonce,
+    const json_t *tee_pubkey, enum hash_alg alg, const char *policy_id,
+    int64_t now, json_t *submods, struct error *err);
 
 /* ----------------------------------------------------------- attestation.c */
 

@@ -7,14 +7,23 @@
 
 #include "verifier.h"
 
-static const char *const verifier_known[] = {
-	"az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx", "snp", "tdx", "cca",
-	"csv", "se", "hygondcu", "tpm", "sample", "sampledevice", "nvidia-dpu",
+/* Every TEE name kbs-types knows, with the class Trustee's verifier for
+ * it emits (reference/attestation-service.md §0; nvidia's switches are
+ * "switch", told per device by its verifier). */
+static const struct {
+	const char *tee, *tee_class;
+} verifier_known[] = {
+	{ "az-snp-vtpm", "cpu" }, { "az-tdx-vtpm", "cpu" },
+	{ "nvidia", "gpu" }, { "sgx", "cpu" }, { "snp", "cpu" },
+	{ "tdx", "cpu" }, { "cca", "cpu" }, { "csv", "cpu" }, { "se", "cpu" },
+	{ "hygondcu", "dcu" }, { "tpm", "cpu" }, { "sample", "cpu" },
+	{ "sampledevice", "gpu" }, { "nvidia-dpu", "nvidia-dpu" },
 };
 
 static const struct verifier_backend *const verifier_table[] = {
 	&verifier_sample, &verifier_snp, &verifier_tdx, &verifier_sgx,
 	&verifier_tpm, &verifier_az_snp_vtpm, &verifier_az_tdx_vtpm,
+	&verifier_sampledevice, &verifier_nvidia,
 };
 
 static struct verifier_config verifier_cfg;
@@ -59,12 +68,56 @@ verifier_lookup(const char *tee)
 int
 verifier_tee_known(const char *tee)
 {
+	return verifier_tee_class(tee) != NULL;
+}
+
+const char *
+verifier_tee_class(const char *tee)
+{
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(verifier_known); i++)
-		if (strcmp(verifier_known[i], tee) == 0)
-			return 1;
+		if (strcmp(verifier_known[i].tee, tee) == 0)
+			return verifier_known[i].tee_class;
+	return NULL;
+}
+
+int
+verifier_verify_all(const struct verifier_backend *b,
+    const struct verifier_input *in, struct verifier_device *out, size_t *n,
+    struct error *err)
+{
+	json_t *claims = NULL;
+
+	*n = 0;
+	memset(out, 0, VERIFIER_DEVICES_MAX * sizeof(*out));
+	if (b->verify_devices != NULL) {
+		if (b->verify_devices(in, out, VERIFIER_DEVICES_MAX, n,
+		    err) != 0) {
+			*n = 0;
+			return -1;
+		}
+		return 0;
+	}
+	if (b->verify(in, &claims, err) != 0) {
+		json_decref(claims);
+		return -1;
+	}
+	out[0].tee_class = b->tee_class;
+	out[0].claims = claims;
+	*n = 1;
 	return 0;
+}
+
+void
+verifier_devices_clear(struct verifier_device *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_decref(d[i].claims);
+		memset(&d[i], 0, sizeof(d[i]));
+	}
 }
 
 static uint32_t

@@ -49,10 +49,34 @@ struct verifier_input {
 	int64_t now;				/* verify as of this time */
 };
 
+/*
+ * What a verifier found for one device, for backends whose evidence
+ * describes several devices (nvidia's device_evidence_list): the device's
+ * claims, or, when this build cannot verify that kind of device (e.g. an
+ * NVIDIA Blackwell GPU in local mode), no claims and the reason. An
+ * unverifiable device is not an error: the caller lists it with a
+ * contraindicated appraisal. Malformed or failing evidence is an error.
+ */
+#define VERIFIER_DEVICES_MAX 16
+#define VERIFIER_REASON_MAX 256
+
+struct verifier_device {
+	const char *tee_class;			/* static: "gpu", "switch" */
+	json_t *claims;				/* owned, or NULL */
+	char reason[VERIFIER_REASON_MAX];	/* when claims is NULL */
+};
+
 struct verifier_backend {
 	const char *tee;			/* kbs-types serde name */
 	const char *tee_class;			/* "cpu", "gpu", ... */
+	/* One piece of evidence, one claims object (for a multi-device
+	 * backend: evidence describing exactly one verifiable device). */
 	int (*verify)(const struct verifier_input *in, json_t **claims,
+	    struct error *err);
+	/* NULL, or the multi-device form: out[0..*n) (at most cap) in the
+	 * evidence's order; on -1 nothing is left in out. */
+	int (*verify_devices)(const struct verifier_input *in,
+	    struct verifier_device *out, size_t cap, size_t *n,
 	    struct error *err);
 	/*
 	 * Raw binary evidence as captured by other tools (an SNP report, a
@@ -69,6 +93,20 @@ struct verifier_backend {
 const struct verifier_backend *verifier_lookup(const char *tee);
 /* 1 if tee is a name kbs-types knows (whether or not we can verify it). */
 int verifier_tee_known(const char *tee);
+/* The class of a TEE name kbs-types knows, as Trustee's verifiers emit it
+ * ("cpu", "gpu", "dcu", "nvidia-dpu"), whether or not this build has its
+ * verifier; NULL for an unknown name. */
+const char *verifier_tee_class(const char *tee);
+/*
+ * Run a backend on one piece of evidence, whatever its form: the
+ * multi-device backends through verify_devices, the others as one device
+ * of the backend's class. out holds VERIFIER_DEVICES_MAX entries; free
+ * them with verifier_devices_clear. 0, or -1 with err (out left empty).
+ */
+int verifier_verify_all(const struct verifier_backend *b,
+    const struct verifier_input *in, struct verifier_device *out, size_t *n,
+    struct error *err);
+void verifier_devices_clear(struct verifier_device *d, size_t n);
 /* Guess the TEE of raw binary evidence ("snp", "tdx", "sgx", "tpm"), or
  * NULL. */
 const char *verifier_detect_raw(const uint8_t *buf, size_t len);
@@ -79,6 +117,8 @@ void verifier_regularize(const uint8_t *src, size_t srclen, uint8_t *dst,
 
 /* The backends (one file each). */
 extern const struct verifier_backend verifier_sample;
+extern const struct verifier_backend verifier_sampledevice;	/* sampledevice.c */
+extern const struct verifier_backend verifier_nvidia;		/* nvidia.c */
 extern const struct verifier_backend verifier_snp;		/* snp.c */
 extern const struct verifier_backend verifier_tdx;		/* tdx.c */
 extern const struct verifier_backend verifier_sgx;		/* sgx.c */

@@ -205,7 +205,7 @@ def test_malformed_requests_are_400(ctx):
 
 def test_unsupported_tee_is_named(ctx):
     srv = ctx.shared
-    for tee in ("cca", "se", "csv", "nvidia"):
+    for tee in ("cca", "se", "csv", "hygondcu"):
         r = attest(srv, tee, {"x": 1})
         H.expect_problem(r, 400, "BadRequest", "not supported by this build")
 

@@ -25,8 +25,7 @@ check = H.check
 
 VEC = os.environ.get("TRUSTEE_TESTVECTORS") or os.path.join(H.REPO, "tests", "vectors")
 
-UNSUPPORTED = ["cca", "se", "csv", "nvidia", "hygondcu", "sampledevice",
-               "nvidia-dpu"]
+UNSUPPORTED = ["cca", "se", "csv", "hygondcu", "nvidia-dpu"]
 
 
 # ------------------------------------------------------------------ helpers

@@ -491,11 +491,15 @@ test_default_gpu(void **state)
 
 	(void)state;
 	in = testutil_json("{\"sampledevice\": {\"svn\": \"1\"}}");
+	if (policy_appraise("default", "gpu", in, v, &ext, &err) != 0)
+		fail_msg("default_gpu: %s", err.msg);
+	assert_vector(v, 0, 36, 33, 0, 97, 0, 0, 0);
+	json_decref(ext);
+	/* svn in RV(device_svn): hardware 2 (docs/devices.md) */
 	add_rv("device_svn", "[\"1\"]", 0);
 	if (policy_appraise("default", "gpu", in, v, &ext, &err) != 0)
 		fail_msg("default_gpu: %s", err.msg);
-	/* Trustee's rule reads an empty data document: never affirming */
-	assert_vector(v, 0, 36, 33, 0, 97, 0, 0, 0);
+	assert_vector(v, 0, 36, 33, 0, 2, 0, 0, 0);
 	json_decref(ext);
 	json_decref(in);
 
