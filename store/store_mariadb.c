@@ -22,9 +22,9 @@
  *
  * Failures and time: every operation has a deadline of dsn->timeout_ms
  * for taking a connection and connecting; the server aborts a statement
- * at max_statement_time = timeout_ms and lock waits at
- * innodb_lock_wait_timeout; Connector/C's read and write timeouts
- * (whole seconds) back that up when the server or the network hangs. A
+ * at max_statement_time and lock waits at innodb_lock_wait_timeout (80%
+ * of the timeout); Connector/C's connect, read and write timeouts (whole
+ * seconds, rounded up) catch a server or a network that hangs. A
  * lost or refused connection, a timeout, a Galera node that is not
  * ready (WSREP not prepared), a read-only server, a full server: -2
  * (STORE_UNAVAILABLE), and the connection is dropped, so the next
@@ -66,7 +66,7 @@
 #define STORE_MARIADB_SCHEMA	2
 #define STORE_MARIADB_POOL	16	/* connections per handle */
 #define STORE_MARIADB_LOCKS	4	/* named locks held at once */
-#define STORE_MARIADB_RETRIES	4	/* attempts after a deadlock */
+#define STORE_MARIADB_RETRIES	16	/* attempts after a deadlock */
 #define STORE_MARIADB_SCANS	128	/* scan statement shapes (7 flags) */
 #define STORE_MARIADB_SCHEMA_WAIT_MS	30000	/* for another migration */
 #define STORE_MARIADB_DDL_TIMEOUT_S	3600	/* one migration step */
@@ -636,9 +636,11 @@ store_mariadb_run(struct store_mariadb *m, const struct store_mariadb_call *k,
 				    "Galera certification conflict)", attempt);
 				return STORE_UNAVAILABLE;
 			}
+			/* Random, growing pauses keep two nodes that update
+			 * one hot row from colliding again and again. */
 			pause.tv_sec = 0;
-			pause.tv_nsec = (long)(1 + randombytes_uniform(5 *
-			    (uint32_t)attempt)) * 1000000L;
+			pause.tv_nsec = (long)(1 + randombytes_uniform(1u <<
+			    (attempt < 7 ? attempt : 7))) * 1000000L;
 			nanosleep(&pause, NULL);
 			continue;
 		case KIND_NOTSENT:
@@ -1702,16 +1704,16 @@ store_mariadb_open(const struct store_dsn *dsn, void **handle,
 		memcpy(m->password, dsn->password, m->password_len);
 	}
 	m->timeout_ms = dsn->timeout_ms > 0 ? dsn->timeout_ms : 5000;
-	/* The server gives up first, with a message; the client's whole-
-	 * second timeouts only catch a server or network that hangs. */
-	m->io_timeout_s = (unsigned)(m->timeout_ms + 999) / 1000 + 1;
-	st = m->timeout_ms / 1000.0;
+	/* The server gives up first (at 80% of the timeout), with a
+	 * message; the client's timeouts, in whole seconds, catch a server
+	 * or a network that hangs. */
+	m->io_timeout_s = (unsigned)(m->timeout_ms + 999) / 1000;
+	st = m->timeout_ms * 0.8 / 1000.0;
 	snprintf(m->session_sql, sizeof(m->session_sql), "SET SESSION "
 	    "autocommit = 1, sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ENGINE_SUBSTITUTION', max_statement_time = %.3f, "
 	    "innodb_lock_wait_timeout = %u, lock_wait_timeout = %u", st,
-	    (unsigned)(m->timeout_ms + 999) / 1000,
-	    (unsigned)(m->timeout_ms + 999) / 1000);
+	    st >= 1.0 ? (unsigned)st : 1, st >= 1.0 ? (unsigned)st : 1);
 	/* "trustee/<database>/<name>", or a digest of a long database name
 	 * (GET_LOCK names have at most 64 characters). */
 	if (strlen(m->database) + 9 + STORE_TABLE_MAX <=

@@ -46,6 +46,7 @@ import atexit
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
@@ -101,15 +102,25 @@ def missing(galera=False):
     return out
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_ports(n):
-    """n consecutive free TCP ports on 127.0.0.1 (the first is returned)."""
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        base = s.getsockname()[1]
-        s.close()
-        if base + n > 65535:
-            continue
+    """n consecutive free TCP ports on 127.0.0.1 (the first is returned),
+    below the kernel's ephemeral range: a port from bind(0) can be taken
+    by any outgoing connection (Galera's own, say) before the server
+    that was meant to listen on it starts."""
+    lo, _ = _ephemeral_range()
+    top = lo - n if lo - n > 12000 else 30000
+    rng = random.SystemRandom()
+    for _ in range(500):
+        base = rng.randrange(10000, top)
         ok = True
         for p in range(base, base + n):
             t = socket.socket()
@@ -136,7 +147,8 @@ def _pid_alive(pid):
     return state != "Z"
 
 
-def _cleanup_all():
+def stop_all():
+    """Stop every server this process started (also run at exit)."""
     for srv in list(_RUNNING):
         try:
             srv.stop(timeout=30)
@@ -145,7 +157,7 @@ def _cleanup_all():
 
 
 def _on_signal(signum, frame):
-    _cleanup_all()
+    stop_all()
     prev = _HANDLERS.get(signum)
     if callable(prev):
         prev(signum, frame)
@@ -157,7 +169,7 @@ def _on_signal(signum, frame):
 def _install_cleanup():
     if _HANDLERS:
         return
-    atexit.register(_cleanup_all)
+    atexit.register(stop_all)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         _HANDLERS[sig] = signal.getsignal(sig)
         signal.signal(sig, _on_signal)
@@ -515,12 +527,16 @@ class Galera:
             with open(cfg) as f:
                 st = json.load(f)
         else:
-            # Per node: group, IST, SST and client ports, consecutive.
-            st = {"n": n, "group_ports": [free_ports(4) for _ in range(n)]}
-            # A second free_ports() call may hand out an overlapping range.
-            flat = [p + k for p in st["group_ports"] for k in range(4)]
-            if len(set(flat)) != len(flat):
-                raise MariaDBError("overlapping Galera port ranges; retry")
+            # Per node: group, IST, SST and client ports, consecutive;
+            # free_ports() may hand out overlapping ranges: draw again.
+            for _ in range(20):
+                st = {"n": n,
+                      "group_ports": [free_ports(4) for _ in range(n)]}
+                flat = [p + k for p in st["group_ports"] for k in range(4)]
+                if len(set(flat)) == len(flat):
+                    break
+            else:
+                raise MariaDBError("no disjoint Galera port ranges")
             with open(cfg, "w") as f:
                 json.dump(st, f)
         self.n = st["n"]

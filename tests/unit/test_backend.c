@@ -20,7 +20,9 @@
  *   TRUSTEE_TEST_MARIADB_GALERA  three such DSNs separated by spaces,
  *                              one per node of a Galera cluster
  *   TRUSTEE_TEST_MARIADB_GALERA_CTL  as _CTL, taking "stop N", "kill N",
- *                              "start N" (node N counts from 1)
+ *                              "start N" (node N counts from 1) and
+ *                              "wait 1" (until the running nodes form
+ *                              the cluster)
  *   TRUSTEE_TEST_BACKENDS      which groups run: a comma list of sqlite,
  *                              mariadb, galera (default: all)
  */
@@ -793,12 +795,14 @@ race(struct fixture *f, int op, uint64_t rev, void **hs, int nh, int n)
 		r[i] = (struct race){ f, &b, op, rev, hs[i % nh], -9 };
 		pthread_create(&t[i], NULL, race_thread, &r[i]);
 	}
-	for (i = 0; i < n; i++) {
+	/* Join them all before any assertion leaves this function. */
+	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&b);
+	for (i = 0; i < n; i++) {
 		assert_in_range(r[i].rc, STORE_OK, STORE_ABSENT);
 		won += r[i].rc == STORE_OK;
 	}
-	pthread_barrier_destroy(&b);
 	return won;
 }
 
@@ -1140,6 +1144,7 @@ test_galera_nodes(void **state)
 	uint8_t id[STORE_ID_LEN];
 	uint64_t rev, g = 0;
 	unsigned i;
+	int rc;
 
 	assert_int_equal(galera_put(f, f->h, 1, "one", STORE_REV_ANY), 0);
 	rev = galera_read(f, h2, 1, "one");
@@ -1153,8 +1158,13 @@ test_galera_nodes(void **state)
 	assert_int_equal(f->be->gen_get(h2, "g", &g, &err), STORE_OK);
 	assert_int_equal(g, 80);
 
-	/* kill -9 of node 3: nodes 1 and 2 keep the quorum. */
+	/* kill -9 of node 3: until the others declare it dead (Galera's
+	 * evs.suspect_timeout), commits wait, and a call answers in time,
+	 * done or unavailable; then nodes 1 and 2 keep the quorum. */
 	mdb_ctl("TRUSTEE_TEST_MARIADB_GALERA_CTL", "kill 3");
+	rc = galera_put(f, f->h, 9, "x", STORE_REV_ANY);
+	assert_true(rc == STORE_OK || rc == STORE_UNAVAILABLE);
+	mdb_ctl("TRUSTEE_TEST_MARIADB_GALERA_CTL", "wait 1");
 	for (i = 10; i < 30; i++) {
 		assert_int_equal(galera_put(f, hs[i % 2], i, "during",
 		    STORE_REV_ABSENT), 0);
