@@ -506,9 +506,11 @@ class Server:
         databases)."""
         u = user or self.user
         if tcp:
-            return "host=127.0.0.1;port=%d;user=%s;database=%s" % (
-                self.port, u, database)
-        return "socket=%s;user=%s;database=%s" % (self.socket, u, database)
+            where = "host=127.0.0.1;port=%d" % self.port
+        else:
+            where = "socket=%s" % self.socket
+        return "%s;user=%s;database=%s;app_user=%s" % (where, u, database,
+                                                     self.app_user)
 
 
 class Galera:

@@ -12,7 +12,10 @@
  *                              "host=H;port=N;user=U;database=PREFIX":
  *                              every case creates a fresh database
  *                              PREFIX_<pid>_<n> (the user needs CREATE
- *                              and DROP on it) and drops it afterwards
+ *                              and DROP on it) and drops it afterwards;
+ *                              ";app_user=A" names a second account with
+ *                              only SELECT, INSERT, UPDATE and DELETE
+ *                              there (same password)
  *   TRUSTEE_TEST_MARIADB_PASSWORD_FILE  the user's password (one line)
  *   TRUSTEE_TEST_MARIADB_CTL   a command that takes "stop", "start",
  *                              "freeze" or "thaw" for the server (the
@@ -52,6 +55,7 @@ struct mdb_conf {
 	unsigned port;
 	char *socket;
 	char *prefix;		/* of the per-test database names */
+	char *app_user;		/* only SELECT, INSERT, UPDATE, DELETE */
 };
 
 struct fixture {
@@ -566,6 +570,8 @@ mdb_parse(const char *text, struct mdb_conf *c)
 			c->socket = xstrdup(v);
 		else if (strcmp(kv, "database") == 0)
 			c->prefix = xstrdup(v);
+		else if (strcmp(kv, "app_user") == 0)
+			c->app_user = xstrdup(v);
 		else if (strcmp(kv, "port") == 0) {
 			errno = 0;
 			port = strtol(v, NULL, 10);
@@ -994,6 +1000,57 @@ test_mariadb_errors(void **state)
 	assert_int_equal(put(f, "t", 2, 0, 0, 1, "ok", STORE_REV_ANY, NULL), 0);
 }
 
+/* A daemon account without DDL privileges: refused clearly on an empty
+ * database, and everything works once the schema exists. */
+static void
+test_mariadb_least_privilege(void **state)
+{
+	struct fixture *f = *state;
+	struct store_dsn d = f->dsn;
+	struct error err = { "" };
+	struct store_row r;
+	uint8_t id[STORE_ID_LEN];
+	void *h = NULL;
+	char fresh[80];
+
+	if (f->conf->app_user == NULL) {
+		print_message("no app_user in TRUSTEE_TEST_MARIADB_DSN\n");
+		skip();
+	}
+	d.user = f->conf->app_user;
+	/* The schema exists (setup opened it with the owner account). */
+	assert_int_equal(f->be->open(&d, &h, &err), 0);
+	assert_int_equal(put(f, "t", 1, 0, 0, 1, "by owner", STORE_REV_ANY,
+	    NULL), 0);
+	id_of(id, 1);
+	assert_int_equal(f->be->get(h, "t", id, &r, &err), STORE_OK);
+	free((void *)r.blob);
+	r.blob = (const uint8_t *)"by app";
+	r.len = 6;
+	assert_int_equal(f->be->put(h, "t", &r, 1, NULL, &err), STORE_OK);
+	assert_int_equal(f->be->gen_bump(h, "t", &err), STORE_OK);
+	assert_int_equal(f->be->lock(h, "rotate", 100, &err), STORE_OK);
+	f->be->unlock(h, "rotate");
+	assert_int_equal(f->be->del(h, "t", id, 2, &err), STORE_OK);
+	f->be->close(h);
+	h = NULL;
+	/* An empty database: creating the schema needs CREATE. */
+	snprintf(fresh, sizeof(fresh), "%s_x", f->db);
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "CREATE DATABASE `%s`", fresh);
+		mdb_exec(f->conf, NULL, sql);
+		d.database = fresh;
+		assert_int_equal(f->be->open(&d, &h, &err), STORE_ERROR);
+		assert_null(h);
+		assert_non_null(strstr(err.msg, "creating the schema"));
+		assert_non_null(strstr(err.msg, "denied"));
+		snprintf(sql, sizeof(sql), "DROP DATABASE `%s`", fresh);
+		mdb_exec(f->conf, NULL, sql);
+	}
+}
+
 /* The server stops: every call answers STORE_UNAVAILABLE (none hangs);
  * it comes back: the same handle works again without reopening, also
  * for a lock held across the outage. Then the same with a server that
@@ -1269,6 +1326,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mariadb_newer_refused,
 		    setup_mariadb_raw, teardown),
 		cmocka_unit_test_setup_teardown(test_mariadb_errors,
+		    setup_mariadb, teardown),
+		cmocka_unit_test_setup_teardown(test_mariadb_least_privilege,
 		    setup_mariadb, teardown),
 		cmocka_unit_test_setup_teardown(test_mariadb_outage,
 		    setup_mariadb, teardown),
