@@ -14,6 +14,7 @@ use). Then a 3-node Galera cluster on loopback and the galera group (CAS
 across nodes, a node killed and another stopped while handles on the
 others keep working, a node's handle working again after it rejoins).
 
+TEST_BACKEND= runs another build of the binary (a sanitizer build, say).
 Each cmocka case is one PASS/FAIL line; the total is cmocka's count
 ("N passed, M failed"). Needs mariadb-server, galera-4, rsync and root
 (Galera nodes run as `mysql`); without them: SKIPPED by hand, a failure
@@ -31,7 +32,8 @@ import harness  # noqa: E402
 import mariadb  # noqa: E402
 
 SUITE = "mariadb_backend"
-BINARY = os.path.join(harness.REPO, "tests", "unit", "test_backend")
+BINARY = os.environ.get("TEST_BACKEND", os.path.join(
+    harness.REPO, "tests", "unit", "test_backend"))
 MODULE = os.path.join(harness.HERE, "mariadb.py")
 RUN_TIMEOUT = 900
 
