@@ -643,7 +643,7 @@ static long long
 mdb_value(const struct mdb_conf *c, const char *db, const char *sql)
 {
 	MYSQL *my = mdb_connect(c, db);
-	MYSQL_RES *res;
+	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	long long v = -1;
 
