@@ -32,7 +32,8 @@
  * connection whose server closed it (restart) is noticed before use,
  * without a round trip, and replaced. A statement is sent again on a
  * fresh connection only when it cannot have run twice to a different
- * effect: when the first one was never sent, or when it is a read or an
+ * effect: when the first one was never sent or never run (a Galera node
+ * that is not ready refuses it), or when it is a read or an
  * unconditional write. A deadlock, which is also how Galera reports a
  * certification conflict, rolled the statement back: it is retried up to
  * STORE_MARIADB_RETRIES times within the deadline.
@@ -211,7 +212,8 @@ struct store_mariadb {
 /* How a failed statement is handled. */
 enum store_mariadb_kind {
 	KIND_FAIL,	/* an error: report -1 */
-	KIND_NOTSENT,	/* the connection died before the request left */
+	KIND_NOTSENT,	/* the request was not run: drop the connection,
+			 * sending it again is safe */
 	KIND_GONE,	/* the connection died; the outcome is unknown */
 	KIND_RETRY,	/* deadlock / certification conflict: rolled back */
 	KIND_BUSY,	/* timeout, not ready, read-only: report -2 */
@@ -282,6 +284,7 @@ store_mariadb_kind(unsigned int code)
 {
 	switch (code) {
 	case CR_SERVER_GONE_ERROR:	/* the request could not be sent */
+	case ER_UNKNOWN_COM_ERROR:	/* WSREP has not yet prepared node */
 		return KIND_NOTSENT;
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
@@ -293,7 +296,6 @@ store_mariadb_kind(unsigned int code)
 	case ER_SERVER_SHUTDOWN:
 	case ER_NORMAL_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
-	case ER_UNKNOWN_COM_ERROR:	/* WSREP has not yet prepared node */
 		return KIND_GONE;
 	case ER_LOCK_DEADLOCK:
 		return KIND_RETRY;
