@@ -26,8 +26,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/trustee-run.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # ------------------------------------------------------------- unit tests
-# Each cmocka binary reports "[  PASSED  ] N test(s)." and, when some
-# failed, "[  FAILED  ] M test(s), listed below:"; every case counts. A
+# Each cmocka group reports "[  PASSED  ] N test(s)." and, when some
+# failed, "[  FAILED  ] M test(s), listed below:"; every case of every
+# group counts. A
 # binary that exits non-zero without a failure count (a crash, an abort
 # in setup) counts as one failure more.
 if [ "${SKIP_UNIT:-0}" != 1 ]; then
@@ -39,10 +40,11 @@ if [ "${SKIP_UNIT:-0}" != 1 ]; then
 		"$t" >"$out" 2>&1
 		rc=$?
 		cat "$out"
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" | tail -n 1)
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" | tail -n 1)
-		p=${p:-0}
-		f=${f:-0}
+		# Several groups in one binary: sum their summaries.
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" |
+		    awk '{ n += $1 } END { print n + 0 }')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$out" |
+		    awk '{ n += $1 } END { print n + 0 }')
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 			f=1
 			echo "FAIL $t: exit status $rc without a cmocka failure count"
