@@ -947,6 +947,9 @@ static const struct key_def key_table[] = {
 	    100, 1000000, NULL },
 	{ "policy", "memory_limit", set_int, OFF(policy_memory_kib), 1024,
 	    1048576, NULL },
+	/* wall clock per policy evaluation, ms (policy_lua.c) */
+	{ "policy", "time_limit", set_int, OFF(policy_time_ms), 10, 60000,
+	    NULL },
 };
 
 static const char *const sections[] = {
@@ -1107,6 +1110,7 @@ config_defaults(struct config *cfg)
 	cfg->resource_policy = RPOLICY_DEFAULT;
 	cfg->policy_instructions = 10000;
 	cfg->policy_memory_kib = 16384;
+	cfg->policy_time_ms = 2000;
 }
 
 int

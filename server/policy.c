@@ -895,7 +895,8 @@ policy_init(struct store *st, const struct config *cfg, struct error *err)
 	size_t i;
 
 	plua_configure(cfg != NULL ? cfg->policy_instructions : 0,
-	    cfg != NULL ? cfg->policy_memory_kib : 0);
+	    cfg != NULL ? cfg->policy_memory_kib : 0,
+	    cfg != NULL ? cfg->policy_time_ms : 0);
 	policy_cache_drop(NULL);
 	policy_rmode = cfg != NULL ? cfg->resource_policy : RPOLICY_DEFAULT;
 	policy_store = st;

@@ -95,6 +95,7 @@ struct config {
 	int policy_instructions;	/* Lua instruction budget per call
 					 * (in thousands); default 10000 */
 	int policy_memory_kib;		/* Lua memory cap per state; 16384 */
+	int policy_time_ms;		/* wall clock per evaluation; 2000 */
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;

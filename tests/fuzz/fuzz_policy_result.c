@@ -129,7 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (L == NULL) {
 		/* small budgets keep each run short */
-		plua_configure(200, 2048);
+		plua_configure(200, 2048, 0);
 		L = luaL_newstate();
 		if (L == NULL)
 			abort();
