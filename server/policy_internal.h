@@ -55,6 +55,11 @@ struct plua_call {
 	enum plua_shape shape;
 	json_t *log;			/* array to capture trustee.log lines
 					 * into, or NULL */
+	uint64_t deadline;		/* in: monotonic ns to stop by at the
+					 * latest (0: the limit from now);
+					 * out: the one used */
+	int overran;			/* out: a budget or the memory cap
+					 * stopped it */
 	/* attestation */
 	int v[8];
 	json_t *ext;			/* new object {member: value} */
@@ -138,6 +143,18 @@ int plua_raise(lua_State *L);
 const char *plua_tostring(lua_State *L, int idx);
 /* Push the trustee library table (with trustee.null = PRESULT_NULL). */
 void policy_lib_open(lua_State *L);
+
+/* ------------------------------------------------------ policy_probe.c */
+
+/*
+ * The upload check: run text as a (kind, id) policy on the built-in sample
+ * inputs. -1 with the reason (naming the input and the error with its
+ * line) when it overruns a budget on any of them or fails on all of them;
+ * 0 otherwise, with a message appended to warnings (when not NULL) for
+ * each input it fails on.
+ */
+int policy_probe(enum policy_kind kind, const char *id, const char *text,
+    size_t len, json_t *warnings, struct error *err);
 
 /* ----------------------------------------------------- policy_pattern.c */
 

@@ -808,6 +808,7 @@ plua_run(struct plua_call *c, struct error *err)
 	c->ext = NULL;
 	c->allowed = 0;
 	c->reason[0] = '\0';
+	c->overran = 0;
 	atomic_fetch_add(&st_evals, 1);
 	if ((p = plua_get(err)) == NULL) {
 		atomic_fetch_add(&st_failures, 1);
@@ -819,6 +820,10 @@ plua_run(struct plua_call *c, struct error *err)
 	p->remaining = (int64_t)atomic_load(&plua_kinstr) * 1000;
 	p->deadline = now_mono_ns() + (uint64_t)atomic_load(&plua_time_ms) *
 	    1000000;
+	if (c->deadline != 0 && c->deadline < p->deadline)
+		p->deadline = c->deadline;
+	c->deadline = p->deadline;
+	c->overran = 0;
 	p->ticks = 0;
 	p->abort = PABORT_NONE;
 	p->abort_what = NULL;
@@ -881,6 +886,7 @@ plua_run(struct plua_call *c, struct error *err)
 		    "of a message", luaL_typename(L, -1));
 	presult_clean_error(err);
 	discard = p->abort != PABORT_NONE || status == LUA_ERRMEM;
+	c->overran = discard;
 	lua_settop(L, 0);
 	json_decref(c->ext);
 	c->ext = NULL;

@@ -153,7 +153,12 @@ def test_escape_attempts_denied(ctx):
     srv = ctx.shared
     g = H.PyGuest(srv).handshake()
     for name, body, reason in ESCAPES:
-        text = "return function(claims, request)\n%s\nend\n" % body
+        # The guard keeps the upload check's sample requests (other paths)
+        # away from the body: unguarded, the upload itself is refused
+        # (test_upload_check_refuses_runtime_failures).
+        text = ("return function(claims, request) "
+                "if request['resource-path'][1] ~= 'policytest' then "
+                "return false, 'no' end\n%s\nend\n" % body)
         put_policy(srv, "resource", "resource-policy", text)
         detail = H.expect_problem(g.get("resource/" + RES), 401, "PolicyDeny")
         check("resource policy" in detail and "failed" in detail,
@@ -226,15 +231,22 @@ def test_failing_attestation_policy_refuses(ctx):
     srv = ctx.shared
     vers = ok(call(srv, "GET", API + "/policies/attestation/default_cpu/versions"))
     active = [v["version"] for v in vers["items"] if v["active"]][0]
-    put_policy(srv, "attestation", "default_cpu",
-               "return function(input) error('no attestation today') end")
+    # Failing for the sample TEE only: stored, with the upload check's
+    # warning for the sample claims (it passes on the other TEEs' claims).
+    res = put_policy(srv, "attestation", "default_cpu",
+                     "return function(input) if input.sample then "
+                     "error('no attestation today') end "
+                     "return {trust_vector = {}} end")
+    check(len(res.get("warnings", [])) == 1 and
+          "sample TEE's claims" in res["warnings"][0] and
+          "no attestation today" in res["warnings"][0], "warnings %r" % res)
     g = H.PyGuest(srv)
     g.auth()
     r = g.attest(expect_ok=False)
     H.expect_problem(r, 401, "AttestationError", "no attestation today")
     put_policy(srv, "attestation", "default_cpu",
                "return function(input) return {trust_vector = "
-               "{hardware = 300}} end")
+               "{hardware = input.sample and 300 or 2}} end")
     g.auth()
     H.expect_problem(g.attest(expect_ok=False), 401, "AttestationError",
                      "outside the AR4SI range")
@@ -242,6 +254,33 @@ def test_failing_attestation_policy_refuses(ctx):
     ok(call(srv, "POST", API + "/policies/attestation/default_cpu/restore",
             {"version": active}))
     H.PyGuest(srv).handshake()
+
+
+def test_upload_check_refuses_runtime_failures(ctx):
+    """A policy that compiles but fails at run time on every built-in
+    sample input is refused with the input, the error and its line."""
+    srv = ctx.shared
+    before = ok(call(srv, "GET", API + "/policies/resource/resource-policy"))
+    d = H.expect_problem(call(srv, "PUT", API + "/policies/resource/resource-policy",
+                              {"policy": "return function(claims, request)\n"
+                               "  local home = os.getenv('HOME')\n"
+                               "  return true, home\nend\n"}),
+                         400, "PolicyInvalid", "error at line 2")
+    check("every built-in sample input" in d and "global 'os'" in d, d)
+    d = H.expect_problem(call(srv, "PUT", API + "/policies/attestation/default_cpu",
+                              {"policy": "return function(input)\n"
+                               "  return {trust_vector = {hardware = "
+                               "input.x.y}}\nend\n"}),
+                         400, "PolicyInvalid", "error at line 2")
+    check("a sample TEE's claims" in d, d)
+    # the Trustee-compatible upload goes through the same check
+    r = srv.request("POST", "/kbs/v0/resource-policy",
+                    body={"policy": H.b64url(b"return function() return "
+                                             b"os.time() > 0, 'x' end")},
+                    headers={"Authorization": "Bearer " + tok(srv)})
+    H.expect_problem(r, 400, "PolicyInvalid", "error at line 1")
+    after = ok(call(srv, "GET", API + "/policies/resource/resource-policy"))
+    check(after["version"] == before["version"], "a refused upload was stored")
 
 
 def test_dry_run_stores_nothing(ctx):
