@@ -375,7 +375,7 @@ test_other_tees(void **state)
 	json_decref(in);
 
 	/* snp: debug/migrate off without the RVs: configuration 3 */
-	in = testutil_json("{\"snp\": {\"measurement\": \"aa\", "
+	in = testutil_json("{\"snp\": {\"measurement\": \"aa\", \"vmpl\": 0, "
 	    "\"reported_tcb_bootloader\": 3, \"reported_tcb_microcode\": 209, "
 	    "\"reported_tcb_snp\": 20, \"reported_tcb_tee\": 0, "
 	    "\"policy_debug_allowed\": false, \"policy_migrate_ma\": false, "
@@ -401,6 +401,35 @@ test_other_tees(void **state)
 	    json_true());
 	appraise(in, v, NULL);
 	assert_int_equal(v[C_CONF], 36);
+
+	/* VMPL: 0 only by default, refused otherwise (as Trustee's verifier
+	 * does); an SVSM deployment admits its VMPL with RV(snp_vmpl) */
+	{
+		struct error err = { "" };
+		json_t *ext = NULL;
+
+		json_object_set_new(json_object_get(in, "snp"), "vmpl",
+		    json_integer(2));
+		assert_int_equal(policy_appraise("default", "cpu", in, v, &ext,
+		    &err), -1);
+		assert_contains(err.msg, "the SNP report comes from VMPL 2");
+		json_object_del(json_object_get(in, "snp"), "vmpl");
+		assert_int_equal(policy_appraise("default", "cpu", in, v, &ext,
+		    &err), -1);
+		assert_contains(err.msg, "VMPL nil");
+		add_rv("snp_vmpl", "[2, 3]", 0);
+		json_object_set_new(json_object_get(in, "snp"), "vmpl",
+		    json_integer(2));
+		appraise(in, v, NULL);
+		assert_int_equal(v[C_HW], 2);
+		json_object_set_new(json_object_get(in, "snp"), "vmpl",
+		    json_integer(0));
+		assert_int_equal(policy_appraise("default", "cpu", in, v, &ext,
+		    &err), -1);
+		assert_contains(err.msg, "VMPL 0");
+		add_rv("snp_vmpl", "0", 0);
+		appraise(in, v, NULL);
+	}
 	json_decref(in);
 
 	/* tdx: RTMRs only -> 4; with kernel + cmdline events -> 3 */
@@ -436,6 +465,7 @@ test_other_tees(void **state)
 
 	/* az-snp-vtpm: string claims, nested tpm PCRs */
 	in = testutil_json("{\"az-snp-vtpm\": {\"measurement\": \"bWVhcw==\", "
+	    "\"vmpl\": \"0\", "
 	    "\"tpm\": {\"pcr11\": \"p11\"}, \"reported_tcb_bootloader\": \"3\","
 	    " \"reported_tcb_microcode\": \"209\", \"reported_tcb_snp\": "
 	    "\"20\", \"reported_tcb_tee\": \"0\"}}");
