@@ -941,6 +941,9 @@ static const struct key_def key_table[] = {
 	    NULL },
 	{ "admin", "authorization", set_admin_authorization, 0, 0, 0, NULL },
 	{ "admin", "type", set_admin_legacy, 0, 0, 0, NULL },
+	/* the longest admin token accepted, seconds (admin.c) */
+	{ "admin", "max_token_lifetime", set_int,
+	    OFF(admin_max_token_lifetime_s), 60, 315360000, NULL },
 	{ "policy", "resource", set_resource_policy, 0, 0, 0,
 	    resource_policies },
 	{ "policy", "instruction_budget", set_int, OFF(policy_instructions),
@@ -1107,6 +1110,7 @@ config_defaults(struct config *cfg)
 	cfg->sealer = xstrdup("file");
 	cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
 	cfg->admin_mode = ADMIN_BEARER_JWT;
+	cfg->admin_max_token_lifetime_s = 86400;
 	cfg->resource_policy = RPOLICY_DEFAULT;
 	cfg->policy_instructions = 10000;
 	cfg->policy_memory_kib = 16384;

@@ -89,6 +89,7 @@ struct config {
 	int nadmin_idps;
 	struct config_admin_acl admin_acls[CONFIG_MAX_ADMIN_ACLS];
 	int nadmin_acls;
+	int admin_max_token_lifetime_s;	/* exp - iat, exp - now; 86400 */
 	/* [policy] */
 	enum resource_policy_mode resource_policy;	/* seeds the first
 					 * stored resource policy */
