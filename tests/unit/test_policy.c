@@ -848,8 +848,11 @@ test_sandbox_escapes(void **state)
 		if (r == 1)
 			fail_msg("escape '%s' was allowed: %s", e->name,
 			    reason);
+		/* a slow (sanitizer) build may meet the wall limit first */
 		if (strstr(reason, e->reason) == NULL &&
-		    (e->alt == NULL || strstr(reason, e->alt) == NULL))
+		    (e->alt == NULL || strstr(reason, e->alt) == NULL) &&
+		    !(strstr(e->reason, "budget") != NULL &&
+		    strstr(reason, "time limit exceeded") != NULL))
 			fail_msg("escape '%s': reason \"%s\" lacks \"%s\"",
 			    e->name, reason, e->reason);
 		/* the engine keeps working: the default policy allows */
