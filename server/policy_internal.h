@@ -248,7 +248,10 @@ void presult_clean(const char *in, size_t len, char *out, size_t cap);
 /* Make err->msg safe the same way (it may have been cut mid-character). */
 void presult_clean_error(struct error *err);
 /* Deep equality of two Lua values (numbers by value, tables by content,
- * bounded depth). Never raises. */
+ * bounded depth). Every entry visited is paid from the call's budget
+ * (plua_spend); once that runs out the answer is 0 and the abort is
+ * recorded, so callers in a policy call must then plua_raise. Never
+ * raises. */
 int presult_equal(lua_State *L, int a, int b, int depth);
 
 #endif

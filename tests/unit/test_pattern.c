@@ -339,6 +339,16 @@ static const struct bomb bombs[] = {
 	{ "string.format output", "(function() local s = ('x'):rep(1 << 20) "
 	  "while true do s = string.format('%s%s', s, s) end end)()",
 	  "memory limit exceeded", "instruction budget exceeded" },
+	/* not patterns, but the same kind of hole: 2^30 entries compared
+	 * inside one call through shared subtables */
+	{ "trustee.equal on a DAG", "(function() local a, b = {}, {} "
+	  "for i = 1, 30 do a = {x = a, y = a} b = {x = b, y = b} end "
+	  "return pcall(trustee.equal, a, b) end)()",
+	  "instruction budget exceeded", "while comparing tables" },
+	{ "trustee.contains on a DAG", "(function() local a, b = {}, {} "
+	  "for i = 1, 30 do a = {x = a, y = a} b = {x = b, y = b} end "
+	  "return trustee.contains({1, 2, a}, b) end)()",
+	  "instruction budget exceeded", NULL },
 };
 
 static void
