@@ -27,10 +27,13 @@
  * (trustee.rv(name) -> reference value or nil (unknown, expired, revoked),
  * trustee.log(...), hex/unhex, b64/unb64/b64url, sha256/384/512, now(),
  * parse_time(), contains(), equal(), null); globals read-only; an
- * instruction budget per call (cfg->policy_instructions thousands) and a
- * memory cap per state (cfg->policy_memory_kib). Any error, budget
- * overrun or malformed result denies with a reason. docs/policies.md has
- * the details.
+ * instruction budget per call (cfg->policy_instructions thousands; work
+ * inside library calls, pattern matching step by step, is paid from it),
+ * a wall-clock limit per call (cfg->policy_time_ms, also inside library
+ * calls and for dry runs) and a memory cap per state
+ * (cfg->policy_memory_kib). Any error, budget overrun or malformed result
+ * denies with a reason; so does finishing after the wall limit.
+ * docs/policies.md has the details.
  *
  * Error messages name the line: "syntax error at line N: ..." (upload),
  * "error at line N: ..." (runtime), "malformed result: ...",

@@ -14,11 +14,14 @@
  *
  * Budgets per call: an instruction count (a count hook every
  * PLUA_HOOK_COUNT instructions), charged also for library work the hook
- * cannot see (bytes allocated, pattern matching, table shifting, ...), and
- * a wall-clock backstop; a memory cap per state through the allocator.
- * Once a budget is exhausted the hook fires at every instruction, so a
- * policy cannot pcall its way past it. A state that overran a budget or
- * ran out of memory is discarded and recreated on the next call.
+ * cannot see (bytes allocated, table shifting, ...; pattern matching runs
+ * on policy_pattern.c's counted matcher, which pays as it goes and can be
+ * stopped mid-call), and a wall clock, looked at in every hook, in every
+ * charge and once more when the call returns (finishing late fails); a
+ * memory cap per state through the allocator. Once a budget is exhausted
+ * the hook fires at every instruction, so a policy cannot pcall its way
+ * past it. A state that overran a budget or ran out of memory is
+ * discarded and recreated on the next call.
  */
 #include <math.h>
 #include <pthread.h>
