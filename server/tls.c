@@ -86,6 +86,8 @@ tls_read_secret(const char *path, uint8_t **out, size_t *len,
 
 	*out = NULL;
 	*len = 0;
+	if (sodium_init() < 0)	/* idempotent; guarded memory needs it */
+		return error_set(err, "%s: libsodium cannot initialise", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return error_set(err, "%s: %s", path, strerror(errno));
