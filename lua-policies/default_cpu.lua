@@ -76,8 +76,39 @@ function appraise.sample(c, v)
 	end
 end
 
+-- The VMPL an SNP report came from. Trustee's verifier refuses a report
+-- not from VMPL 0; here the verifier reports "vmpl" as a claim and this
+-- policy decides, with the same outcome by default: VMPL 0 only, and any
+-- other VMPL refuses the attestation. A deployment whose guests run behind
+-- an SVSM (e.g. COCONUT-SVSM: the vTPM at VMPL 0, the guest OS at a higher
+-- VMPL) registers the VMPLs it admits as the reference value "snp_vmpl"
+-- (a number or a list, e.g. [2]); it then replaces the default {0}.
+local function snp_vmpl(c)
+	local allowed = rv("snp_vmpl")
+	local vmpl, ok
+
+	if type(c.vmpl) == "number" or type(c.vmpl) == "string" then
+		vmpl = math.tointeger(tonumber(c.vmpl))
+	end
+
+	if allowed == nil then
+		ok = vmpl == 0
+	elseif type(allowed) == "table" then
+		ok = vmpl ~= nil and contains(allowed, vmpl)
+	else
+		ok = vmpl ~= nil and equal(allowed, vmpl)
+	end
+	if not ok then
+		error(string.format("the SNP report comes from VMPL %s, which "
+		    .. "this policy does not admit (VMPL 0 only, unless the "
+		    .. "reference value snp_vmpl lists others)",
+		    tostring(c.vmpl)), 0)
+	end
+end
+
 -- AMD SEV-SNP.
 function appraise.snp(c, v)
+	snp_vmpl(c)
 	if one_of(c.measurement, "snp_launch_measurement") then
 		v.executables = 3
 	end
@@ -173,8 +204,10 @@ function appraise.sgx(c, v)
 	local _ = c and v
 end
 
--- Azure SEV-SNP confidential VM (vTPM); the claims are strings.
+-- Azure SEV-SNP confidential VM (vTPM); the claims are strings. Its SNP
+-- report comes from the paravisor at VMPL 0; the same VMPL rule applies.
 appraise["az-snp-vtpm"] = function(c, v)
+	snp_vmpl(c)
 	if one_of(c.measurement, "measurement") and
 	    one_of(pcr(c, "pcr11"), "snp_pcr11") then
 		v.executables = 3

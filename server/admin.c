@@ -44,6 +44,7 @@ struct admin_acl {
 };
 
 static enum admin_mode admin_mode;
+static int64_t admin_max_lifetime = 86400;
 static struct admin_idp admin_idps[CONFIG_MAX_ADMIN_IDPS];
 static int admin_nidps;
 static struct admin_acl admin_acls[CONFIG_MAX_ADMIN_ACLS];
@@ -135,6 +136,8 @@ admin_init(const struct config *cfg, struct error *err)
 
 	admin_shutdown();
 	admin_mode = cfg->admin_mode;
+	admin_max_lifetime = cfg->admin_max_token_lifetime_s > 0 ?
+	    cfg->admin_max_token_lifetime_s : 86400;
 	admin_trustee_form = cfg->admin_trustee_form;
 	switch (admin_mode) {
 	case ADMIN_INSECURE_ALLOW_ALL:
@@ -320,24 +323,58 @@ admin_claim_ok(const char *s, size_t cap)
 	return 1;
 }
 
+/*
+ * exp, nbf and the lifetime. The claims are any int64 (INT64_MAX too), so
+ * every comparison is arranged around `now` (a sane time) and never adds
+ * to a claim. The lifetime is exp - iat when iat is an integer, and the
+ * time left (exp - now) in any case; either above the maximum
+ * ([admin] max_token_lifetime) refuses the token, so that a leaked token
+ * is useless after at most that long.
+ */
+static int
+admin_check_times(const json_t *c, int64_t now, struct error *err)
+{
+	const json_t *exp = json_object_get(c, "exp");
+	const json_t *nbf = json_object_get(c, "nbf");
+	const json_t *iat = json_object_get(c, "iat");
+	int64_t e, i, life;
+
+	if (!json_is_integer(exp))
+		return error_set(err, "token has no integer exp claim");
+	e = (int64_t)json_integer_value(exp);
+	if (e <= now - ADMIN_LEEWAY_S)
+		return error_set(err, "token expired");
+	if (nbf != NULL && (!json_is_integer(nbf) ||
+	    (int64_t)json_integer_value(nbf) > now + ADMIN_LEEWAY_S))
+		return error_set(err, "token not valid yet (nbf)");
+	if (e - now > admin_max_lifetime + ADMIN_LEEWAY_S)
+		return error_set(err, "token lifetime too long: it expires in "
+		    "%lld s, at most %lld s are accepted ([admin] "
+		    "max_token_lifetime)", (long long)(e - now),
+		    (long long)admin_max_lifetime);
+	if (json_is_integer(iat)) {
+		i = (int64_t)json_integer_value(iat);
+		if (__builtin_sub_overflow(e, i, &life) ||
+		    life > admin_max_lifetime)
+			return error_set(err, "token lifetime too long: exp - "
+			    "iat is more than %lld s ([admin] "
+			    "max_token_lifetime)", (long long)admin_max_lifetime);
+	}
+	return 0;
+}
+
 static int
 admin_check_claims(const json_t *c, struct admin_identity *id,
     struct error *err)
 {
 	const json_t *exp = json_object_get(c, "exp");
-	const json_t *nbf = json_object_get(c, "nbf");
 	const json_t *role = json_object_get(c, "role");
 	const json_t *sub = json_object_get(c, "sub");
 	int64_t now = now_unix();
 	char esc[80];
 
-	if (!json_is_integer(exp))
-		return error_set(err, "token has no integer exp claim");
-	if (json_integer_value(exp) + ADMIN_LEEWAY_S <= now)
-		return error_set(err, "token expired");
-	if (nbf != NULL && (!json_is_integer(nbf) ||
-	    json_integer_value(nbf) - ADMIN_LEEWAY_S > now))
-		return error_set(err, "token not valid yet (nbf)");
+	if (admin_check_times(c, now, err) != 0)
+		return -1;
 	if (role == NULL)
 		return error_set(err, "missing required `role` claim in token");
 	if (!json_is_string(role))

@@ -123,10 +123,13 @@ int api_policy_looks_rego(const char *text, size_t len);
  * Check and store policy text for kind/id (PUT and the /kbs/v0
  * compatibility endpoints): NUL bytes and Rego are refused with a clear
  * message, the resource policy's id must be POLICY_RESOURCE_ID, then
- * policy_put compiles it. 0 and *version; -1 with the reason (a 400).
+ * policy_put compiles it and runs it on the built-in sample inputs. 0 and
+ * *version (warnings, when not NULL, gets a message per sample input the
+ * policy fails on); -1 with the reason (a 400).
  */
 int api_policy_store(enum policy_kind kind, const char *id, const char *text,
-    size_t len, const char *who, int *version, struct error *err);
+    size_t len, const char *who, int *version, json_t *warnings,
+    struct error *err);
 
 /* api_rv.c */
 void api_rv_list(struct api_req *r);

@@ -201,7 +201,8 @@ api_policy_get(struct api_req *r)
 
 int
 api_policy_store(enum policy_kind kind, const char *id, const char *text,
-    size_t len, const char *who, int *version, struct error *err)
+    size_t len, const char *who, int *version, json_t *warnings,
+    struct error *err)
 {
 	if (memchr(text, '\0', len) != NULL)
 		return error_set(err, "the policy text contains a NUL byte");
@@ -211,7 +212,7 @@ api_policy_store(enum policy_kind kind, const char *id, const char *text,
 	if (kind == POLICY_RESOURCE && strcmp(id, POLICY_RESOURCE_ID) != 0)
 		return error_set(err, "the resource policy's id is %s",
 		    POLICY_RESOURCE_ID);
-	return policy_put(kind, id, text, len, who, version, err);
+	return policy_put(kind, id, text, len, who, version, warnings, err);
 }
 
 void
@@ -222,7 +223,7 @@ api_policy_put(struct api_req *r)
 	struct error err;
 	const char *text, *type;
 	char ct[128], target[300];
-	json_t *body = NULL;
+	json_t *body = NULL, *warnings = NULL, *out;
 	size_t len;
 	int version = 0;
 
@@ -265,17 +266,22 @@ api_policy_put(struct api_req *r)
 		    "application/json {\"policy\": ...} or as text/plain");
 		return;
 	}
+	warnings = json_array();
 	if (api_policy_store(kind, r->param[1], text, len, r->id.actor,
-	    &version, &err) != 0) {
+	    &version, warnings, &err) != 0) {
 		api_audit(r, "policy.put", target, "error", err.msg);
 		api_problem(r, 400, "PolicyInvalid", "%s", err.msg);
 		goto out;
 	}
-	api_audit(r, "policy.put", target, "ok", NULL);
-	api_reply(r, 200, json_pack("{s:s, s:s, s:i}", "kind",
-	    api_policy_kind_name(kind), "id", r->param[1], "version",
-	    version));
+	api_audit(r, "policy.put", target, "ok", json_array_size(warnings) >
+	    0 ? "stored with warnings from the upload check" : NULL);
+	out = json_pack("{s:s, s:s, s:i}", "kind", api_policy_kind_name(kind),
+	    "id", r->param[1], "version", version);
+	if (out != NULL && json_array_size(warnings) > 0)
+		json_object_set(out, "warnings", warnings);
+	api_reply(r, 200, out);
 out:
+	json_decref(warnings);
 	json_decref(body);
 }
 

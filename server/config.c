@@ -941,12 +941,18 @@ static const struct key_def key_table[] = {
 	    NULL },
 	{ "admin", "authorization", set_admin_authorization, 0, 0, 0, NULL },
 	{ "admin", "type", set_admin_legacy, 0, 0, 0, NULL },
+	/* the longest admin token accepted, seconds (admin.c) */
+	{ "admin", "max_token_lifetime", set_int,
+	    OFF(admin_max_token_lifetime_s), 60, 315360000, NULL },
 	{ "policy", "resource", set_resource_policy, 0, 0, 0,
 	    resource_policies },
 	{ "policy", "instruction_budget", set_int, OFF(policy_instructions),
 	    100, 1000000, NULL },
 	{ "policy", "memory_limit", set_int, OFF(policy_memory_kib), 1024,
 	    1048576, NULL },
+	/* wall clock per policy evaluation, ms (policy_lua.c) */
+	{ "policy", "time_limit", set_int, OFF(policy_time_ms), 10, 60000,
+	    NULL },
 };
 
 static const char *const sections[] = {
@@ -1104,9 +1110,11 @@ config_defaults(struct config *cfg)
 	cfg->sealer = xstrdup("file");
 	cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
 	cfg->admin_mode = ADMIN_BEARER_JWT;
+	cfg->admin_max_token_lifetime_s = 86400;
 	cfg->resource_policy = RPOLICY_DEFAULT;
 	cfg->policy_instructions = 10000;
 	cfg->policy_memory_kib = 16384;
+	cfg->policy_time_ms = 2000;
 }
 
 int

@@ -157,7 +157,8 @@ kbs_admin_policy_upload(struct kbs_req *r, enum policy_kind kind)
 {
 	struct error err;
 	char id[129], *text = NULL, target[160];
-	size_t len = 0;
+	json_t *warnings, *w;
+	size_t len = 0, i;
 	int rc, version;
 
 	snprintf(id, sizeof(id), "%s", POLICY_RESOURCE_ID);
@@ -175,16 +176,24 @@ kbs_admin_policy_upload(struct kbs_req *r, enum policy_kind kind)
 	}
 	snprintf(target, sizeof(target), "%s/%s", kind == POLICY_RESOURCE ?
 	    "resource" : "attestation", id);
+	warnings = json_array();
 	if (rc == 0 && api_policy_store(kind, id, text, len, r->admin.actor,
-	    &version, &err) != 0)
+	    &version, warnings, &err) != 0)
 		rc = 1;
 	free(text);
 	if (rc != 0) {
+		json_decref(warnings);
 		audit_record(r->admin.actor, "policy.put", target, "error",
 		    err.msg);
 		http_problem(r->resp, 400, "PolicyInvalid", "%s", err.msg);
 		return;
 	}
+	/* Trustee's answer has no body: the upload check's warnings go to
+	 * the log only. */
+	json_array_foreach(warnings, i, w)
+		log_warnx("%s policy %s: %s", kind == POLICY_RESOURCE ?
+		    "resource" : "attestation", id, json_string_value(w));
+	json_decref(warnings);
 	audit_record(r->admin.actor, "policy.put", target, "ok", NULL);
 	log_info("admin set %s policy %s (version %d) from peer=%s",
 	    kind == POLICY_RESOURCE ? "resource" : "attestation", id, version,

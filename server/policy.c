@@ -451,14 +451,19 @@ out:
 
 int
 policy_put(enum policy_kind kind, const char *id, const char *text,
-    size_t len, const char *who, int *version, struct error *err)
+    size_t len, const char *who, int *version, json_t *warnings,
+    struct error *err)
 {
 	int v;
 
 	if (policy_id_check(kind, id, err) != 0 ||
 	    policy_text_check(text, len, err) != 0)
 		return -1;
-	if (plua_check(text, len, err) != 0)
+	if (policy_store == NULL)
+		return error_set(err, "no policy store (policy_init was not "
+		    "called)");
+	if (plua_check(text, len, err) != 0 ||
+	    policy_probe(kind, id, text, len, warnings, err) != 0)
 		return -1;
 	if (policy_store_version(kind, id, text, len, who, 0, &v, err) != 0)
 		return -1;
@@ -883,7 +888,7 @@ policy_seed(enum policy_kind kind, const char *id, const char *file,
 		return error_set(err, "shipped policy %s is missing from this "
 		    "build", file);
 	if (policy_put(kind, id, (const char *)text, len, POLICY_SHIPPED_BY,
-	    NULL, err) != 0)
+	    NULL, NULL, err) != 0)
 		return error_prefix(err, "shipped policy %s", file);
 	log_info("policy %s: seeded from %s", key, file);
 	return 0;
@@ -895,7 +900,8 @@ policy_init(struct store *st, const struct config *cfg, struct error *err)
 	size_t i;
 
 	plua_configure(cfg != NULL ? cfg->policy_instructions : 0,
-	    cfg != NULL ? cfg->policy_memory_kib : 0);
+	    cfg != NULL ? cfg->policy_memory_kib : 0,
+	    cfg != NULL ? cfg->policy_time_ms : 0);
 	policy_cache_drop(NULL);
 	policy_rmode = cfg != NULL ? cfg->resource_policy : RPOLICY_DEFAULT;
 	policy_store = st;

@@ -27,10 +27,13 @@
  * (trustee.rv(name) -> reference value or nil (unknown, expired, revoked),
  * trustee.log(...), hex/unhex, b64/unb64/b64url, sha256/384/512, now(),
  * parse_time(), contains(), equal(), null); globals read-only; an
- * instruction budget per call (cfg->policy_instructions thousands) and a
- * memory cap per state (cfg->policy_memory_kib). Any error, budget
- * overrun or malformed result denies with a reason. docs/policies.md has
- * the details.
+ * instruction budget per call (cfg->policy_instructions thousands; work
+ * inside library calls, pattern matching step by step, is paid from it),
+ * a wall-clock limit per call (cfg->policy_time_ms, also inside library
+ * calls and for dry runs) and a memory cap per state
+ * (cfg->policy_memory_kib). Any error, budget overrun or malformed result
+ * denies with a reason; so does finishing after the wall limit.
+ * docs/policies.md has the details.
  *
  * Error messages name the line: "syntax error at line N: ..." (upload),
  * "error at line N: ..." (runtime), "malformed result: ...",
@@ -85,15 +88,19 @@ int policy_resource(const json_t *claims, const json_t *request,
     int *allowed, char reason[POLICY_REASON_MAX], struct error *err);
 
 /*
- * Store a new version of a policy after compiling it and checking that it
- * returns a function (a syntax error names its line). The active policy is
- * unchanged on any error. *version gets the new version number. The
- * text is at most 256 KiB of UTF-8 without NUL; attestation ids are
- * 1..128 of [A-Za-z0-9._-] (not starting with '.'), the resource policy's
- * id is POLICY_RESOURCE_ID.
+ * Store a new version of a policy after compiling it, checking that it
+ * returns a function (a syntax error names its line) and running it on
+ * the built-in sample inputs (policy_probe.c: refused when it overruns a
+ * budget on one or fails on all of them, naming the input, the error and
+ * its line; a failure on some is a message appended to warnings, when not
+ * NULL). The active policy is unchanged on any error. *version gets the
+ * new version number. The text is at most 256 KiB of UTF-8 without NUL;
+ * attestation ids are 1..128 of [A-Za-z0-9._-] (not starting with '.'),
+ * the resource policy's id is POLICY_RESOURCE_ID.
  */
 int policy_put(enum policy_kind kind, const char *id, const char *text,
-    size_t len, const char *who, int *version, struct error *err);
+    size_t len, const char *who, int *version, json_t *warnings,
+    struct error *err);
 /* Text of a version (0 = active). 0 ok (*text malloc'd, NUL-terminated),
  * 1 unknown, -1 error. */
 int policy_get(enum policy_kind kind, const char *id, int version,

@@ -55,6 +55,11 @@ struct plua_call {
 	enum plua_shape shape;
 	json_t *log;			/* array to capture trustee.log lines
 					 * into, or NULL */
+	uint64_t deadline;		/* in: monotonic ns to stop by at the
+					 * latest (0: the limit from now);
+					 * out: the one used */
+	int overran;			/* out: a budget or the memory cap
+					 * stopped it */
 	/* attestation */
 	int v[8];
 	json_t *ext;			/* new object {member: value} */
@@ -63,9 +68,9 @@ struct plua_call {
 	char reason[POLICY_REASON_MAX];
 };
 
-/* Budgets for every later call (thousands of instructions, KiB). Values
- * <= 0 restore the defaults. */
-void plua_configure(int kinstr, int mem_kib);
+/* Budgets for every later call (thousands of instructions, KiB, wall
+ * clock ms). Values <= 0 restore the defaults. */
+void plua_configure(int kinstr, int mem_kib, int time_ms);
 /*
  * Evaluate c->text with c->args in this thread's state. 0 on success
  * with the shape's outputs set; -1 with the reason in err: a syntax
@@ -125,12 +130,84 @@ plua_p(lua_State *L)
 {
 	return *(struct pstate **)lua_getextraspace(L);
 }
-/* Charge n instructions' worth of library work before doing it. */
+/* Charge n instructions' worth of library work before doing it; raises
+ * when a budget (instructions or wall clock) is exhausted. */
 void plua_charge(lua_State *L, double n, const char *what);
+/* The same without raising, for C code that must unwind first: 0, or -1
+ * once a budget is exhausted (recorded; raise it with plua_raise). */
+int plua_spend(lua_State *L, double n, const char *what);
+/* Raise the recorded budget error (does not return). Once raised it is
+ * raised again at every instruction, so pcall cannot swallow it. */
+int plua_raise(lua_State *L);
 /* tostring without addresses: tables, functions, ... print their type. */
 const char *plua_tostring(lua_State *L, int idx);
 /* Push the trustee library table (with trustee.null = PRESULT_NULL). */
 void policy_lib_open(lua_State *L);
+
+/* ------------------------------------------------------ policy_probe.c */
+
+/*
+ * The upload check: run text as a (kind, id) policy on the built-in sample
+ * inputs. -1 with the reason (naming the input and the error with its
+ * line) when it overruns a budget on any of them or fails on all of them;
+ * 0 otherwise, with a message appended to warnings (when not NULL) for
+ * each input it fails on.
+ */
+int policy_probe(enum policy_kind kind, const char *id, const char *text,
+    size_t len, json_t *warnings, struct error *err);
+
+/* ----------------------------------------------------- policy_pattern.c */
+
+#define PPAT_MAXCAPTURES 32		/* Lua's LUA_MAXCAPTURES */
+#define PPAT_MAXDEPTH 200		/* Lua's MAXCCALLS: "too complex" */
+#define PPAT_TICK 1024			/* steps between tick calls */
+#define PPAT_CAP_UNFINISHED (-1)
+#define PPAT_CAP_POSITION (-2)
+
+enum ppat_status { PPAT_OK, PPAT_EPATTERN, PPAT_STOPPED };
+
+/*
+ * One pattern match state (Lua 5.4 patterns, counted steps). The subject
+ * and pattern are borrowed. tick, when set, is called about every
+ * PPAT_TICK steps with the total so far; a nonzero return stops the match
+ * (status PPAT_STOPPED). A malformed pattern gives PPAT_EPATTERN with
+ * Lua's message in msg. Once status is not PPAT_OK every call fails.
+ */
+struct ppat {
+	const char *src_init, *src_end, *p_end;
+	int level, depth;
+	struct {
+		const char *init;
+		ptrdiff_t len;		/* or PPAT_CAP_* */
+	} capture[PPAT_MAXCAPTURES];
+	uint64_t steps, next_tick;
+	int (*tick)(void *arg, uint64_t steps);
+	void *tick_arg;
+	enum ppat_status status;
+	char msg[64];
+};
+
+void ppat_init(struct ppat *ms, const char *src, size_t srclen,
+    const char *pat, size_t patlen);
+/* Forget captures and depth before a new attempt (steps accumulate). */
+void ppat_reset(struct ppat *ms);
+/* Match pattern p (up to the p_end given to ppat_init; a leading '^' is
+ * the caller's business) at s: the end of the match, or NULL (no match,
+ * or status not PPAT_OK). Resets captures first. */
+const char *ppat_match(struct ppat *ms, const char *s, const char *p);
+/* Capture i of the match s..e (i = 0 without captures is the whole
+ * match): 0 with *start and *len (PPAT_CAP_POSITION: a position capture
+ * at *start), or -1 with status PPAT_EPATTERN. */
+int ppat_capture(struct ppat *ms, int i, const char *s, const char *e,
+    const char **start, ptrdiff_t *len);
+/* 1 when p has a magic character (find must use the matcher). */
+int ppat_has_specials(const char *p, size_t len);
+
+/* ----------------------------------------------------- policy_strlib.c */
+
+/* Replace string.find, match, gmatch and gsub in the string library table
+ * at index lib with the counted versions (also reached as s:find(...)). */
+void policy_strlib_open(lua_State *L, int lib);
 
 /* ------------------------------------------------------ policy_result.c */
 
@@ -171,7 +248,10 @@ void presult_clean(const char *in, size_t len, char *out, size_t cap);
 /* Make err->msg safe the same way (it may have been cut mid-character). */
 void presult_clean_error(struct error *err);
 /* Deep equality of two Lua values (numbers by value, tables by content,
- * bounded depth). Never raises. */
+ * bounded depth). Every entry visited is paid from the call's budget
+ * (plua_spend); once that runs out the answer is 0 and the abort is
+ * recorded, so callers in a policy call must then plua_raise. Never
+ * raises. */
 int presult_equal(lua_State *L, int a, int b, int depth);
 
 #endif

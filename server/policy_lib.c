@@ -295,6 +295,7 @@ policy_lib_contains(lua_State *L)
 			lua_pushboolean(L, 1);
 			return 1;
 		}
+		plua_charge(L, 0, "comparing tables");	/* raises if spent */
 		lua_pop(L, 1);
 	}
 	lua_pushboolean(L, 0);
@@ -308,6 +309,7 @@ policy_lib_equal(lua_State *L)
 	luaL_checkany(L, 1);
 	luaL_checkany(L, 2);
 	lua_pushboolean(L, presult_equal(L, 1, 2, 0));
+	plua_charge(L, 0, "comparing tables");	/* raises if spent */
 	return 1;
 }
 

@@ -14,11 +14,14 @@
  *
  * Budgets per call: an instruction count (a count hook every
  * PLUA_HOOK_COUNT instructions), charged also for library work the hook
- * cannot see (bytes allocated, pattern matching, table shifting, ...), and
- * a wall-clock backstop; a memory cap per state through the allocator.
- * Once a budget is exhausted the hook fires at every instruction, so a
- * policy cannot pcall its way past it. A state that overran a budget or
- * ran out of memory is discarded and recreated on the next call.
+ * cannot see (bytes allocated, table shifting, ...; pattern matching runs
+ * on policy_pattern.c's counted matcher, which pays as it goes and can be
+ * stopped mid-call), and a wall clock, looked at in every hook, in every
+ * charge and once more when the call returns (finishing late fails); a
+ * memory cap per state through the allocator. Once a budget is exhausted
+ * the hook fires at every instruction, so a policy cannot pcall its way
+ * past it. A state that overran a budget or ran out of memory is
+ * discarded and recreated on the next call.
  */
 #include <math.h>
 #include <pthread.h>
@@ -41,6 +44,7 @@
 static atomic_llong plua_clock;		/* tests: fixed "now" */
 static atomic_int plua_kinstr = PLUA_DEFAULT_KINSTR;
 static atomic_int plua_mem_kib = PLUA_DEFAULT_MEM_KIB;
+static atomic_int plua_time_ms = PLUA_WALL_LIMIT_MS;
 
 static atomic_ullong st_created, st_live, st_evals, st_failures,
     st_discards, st_compiles;
@@ -56,11 +60,13 @@ plua_test_clock(int64_t now)
 }
 
 void
-plua_configure(int kinstr, int mem_kib)
+plua_configure(int kinstr, int mem_kib, int time_ms)
 {
 	atomic_store(&plua_kinstr, kinstr > 0 ? kinstr : PLUA_DEFAULT_KINSTR);
 	atomic_store(&plua_mem_kib, mem_kib > 0 ? mem_kib :
 	    PLUA_DEFAULT_MEM_KIB);
+	atomic_store(&plua_time_ms, time_ms > 0 ? time_ms :
+	    PLUA_WALL_LIMIT_MS);
 }
 
 /* ------------------------------------------------------------ budgets */
@@ -77,17 +83,33 @@ plua_raise_abort(lua_State *L, struct pstate *p)
 	return lua_error(L);
 }
 
-static int
-plua_abort(lua_State *L, struct pstate *p, enum plua_abort why,
-    const char *what)
+/* Record the first abort; from now on the hook fires at every
+ * instruction and raises. Never raises itself. */
+static void
+plua_note_abort(struct pstate *p, enum plua_abort why, const char *what)
 {
 	if (p->abort == PABORT_NONE) {
 		p->abort = why;
 		p->abort_what = what;
 	}
+	if (p->L != NULL)
+		lua_sethook(p->L, plua_hook, LUA_MASKCOUNT, 1);
+}
+
+static int
+plua_abort(lua_State *L, struct pstate *p, enum plua_abort why,
+    const char *what)
+{
+	plua_note_abort(p, why, what);
 	return plua_raise_abort(L, p);
 }
 
+/*
+ * Every PLUA_HOOK_COUNT instructions: pay for them and look at the clock
+ * (a few tens of nanoseconds per hundred instructions; checking every
+ * time keeps the overshoot of the wall limit to one hook period even when
+ * each instruction is slow, e.g. comparing long strings).
+ */
 static void
 plua_hook(lua_State *L, lua_Debug *ar)
 {
@@ -101,23 +123,48 @@ plua_hook(lua_State *L, lua_Debug *ar)
 	p->remaining -= PLUA_HOOK_COUNT;
 	if (p->remaining < 0)
 		plua_abort(L, p, PABORT_BUDGET, NULL);
-	if ((++p->ticks & 3) == 0 && now_mono_ns() > p->deadline)
+	p->ticks++;
+	if (now_mono_ns() > p->deadline)
 		plua_abort(L, p, PABORT_TIME, NULL);
 }
 
-/* Charge n instructions' worth of library work before doing it. */
-void
-plua_charge(lua_State *L, double n, const char *what)
+int
+plua_spend(lua_State *L, double n, const char *what)
 {
 	struct pstate *p = plua_p(L);
 
-	if (!p->in_call)
-		return;
+	if (p == NULL || !p->in_call)
+		return 0;
+	if (p->abort != PABORT_NONE)
+		return -1;
 	if (!(n < (double)p->remaining)) {
 		p->remaining = -1;
-		plua_abort(L, p, PABORT_BUDGET, what);
+		plua_note_abort(p, PABORT_BUDGET, what);
+		return -1;
 	}
 	p->remaining -= (int64_t)n;
+	if (now_mono_ns() > p->deadline) {
+		plua_note_abort(p, PABORT_TIME, what);
+		return -1;
+	}
+	return 0;
+}
+
+int
+plua_raise(lua_State *L)
+{
+	struct pstate *p = plua_p(L);
+
+	if (p->abort == PABORT_NONE)
+		plua_note_abort(p, PABORT_BUDGET, NULL);
+	return plua_raise_abort(L, p);
+}
+
+void
+plua_charge(lua_State *L, double n, const char *what)
+{
+	if (plua_spend(L, n, what) != 0)
+		plua_raise(L);
 }
 
 /*
@@ -146,12 +193,9 @@ plua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			return NULL;
 		if (p->in_call) {
 			p->remaining -= (int64_t)(grow / PLUA_ALLOC_COST);
-			if (p->remaining < 0 && p->abort == PABORT_NONE &&
-			    p->L != NULL) {
-				p->abort = PABORT_BUDGET;
-				p->abort_what = "allocating memory";
-				lua_sethook(p->L, plua_hook, LUA_MASKCOUNT, 1);
-			}
+			if (p->remaining < 0 && p->abort == PABORT_NONE)
+				plua_note_abort(p, PABORT_BUDGET,
+				    "allocating memory");
 		}
 	}
 	np = realloc(ptr, nsize);
@@ -169,9 +213,6 @@ enum plua_wrap_kind {
 	W_REP,
 	W_FORMAT,
 	W_PACK,
-	W_FIND,		/* string.find: pattern or plain */
-	W_MATCH,	/* string.match / gsub: pattern, '^' anchors */
-	W_GMATCH,	/* '^' does not anchor */
 	W_TLEN,		/* O(#arg1): table.insert/remove */
 	W_TCONCAT,
 	W_TUNPACK,
@@ -210,105 +251,6 @@ plua_num(lua_State *L, int i, double dflt)
 	double d = lua_tonumberx(L, i, &ok);
 
 	return ok && isfinite(d) ? d : dflt;
-}
-
-/* Skip one single-character class at p[i]; returns the next index, or
- * -1 for an item that takes no quantifier (%b, %f, captures, anchors). */
-static long
-plua_pattern_item(const char *p, size_t pl, size_t i)
-{
-	if (p[i] == '%') {
-		if (i + 1 >= pl)
-			return (long)pl;
-		if (p[i + 1] == 'b')
-			return -(long)(i + 4 < pl ? i + 4 : pl) - 2;
-		if (p[i + 1] == 'f') {
-			i += 2;
-			if (i < pl && p[i] == '[') {
-				i++;
-				if (i < pl && p[i] == '^')
-					i++;
-				do {
-					if (i >= pl)
-						break;
-					i += p[i] == '%' ? 2 : 1;
-				} while (i < pl && p[i] != ']');
-				i++;
-			}
-			return -(long)(i < pl ? i : pl) - 2;
-		}
-		return (long)(i + 2);
-	}
-	if (p[i] == '[') {
-		i++;
-		if (i < pl && p[i] == '^')
-			i++;
-		do {
-			if (i >= pl)
-				break;
-			i += p[i] == '%' ? 2 : 1;
-		} while (i < pl && p[i] != ']');
-		return (long)(i + 1 < pl ? i + 1 : pl);
-	}
-	if (p[i] == '(' || p[i] == ')')
-		return -(long)(i + 1) - 2;
-	return (long)(i + 1);
-}
-
-/*
- * Worst-case cost of Lua pattern matching (backtracking): every start
- * position (one when anchored) times (n+1) for each repetition that has
- * more pattern after it, times 2 per '?'. Exponential patterns on long
- * subjects are thereby refused before they run.
- */
-static double
-plua_pattern_cost(lua_State *L, int kind)
-{
-	const char *p;
-	size_t pl, sl, i, j;
-	double n, cost;
-	int anchored = 0, qstar = 0, qopt = 0;
-	long next;
-
-	if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING)
-		return 1;
-	sl = (size_t)plua_strlen(L, 1);
-	p = lua_tolstring(L, 2, &pl);
-	n = (double)sl + 1;
-	if (kind == W_FIND && lua_toboolean(L, 4))
-		return 1 + n * (double)(pl ? pl : 1) / 16;
-	i = 0;
-	if (kind != W_GMATCH && pl > 0 && p[0] == '^') {
-		anchored = 1;
-		i = 1;
-	}
-	while (i < pl) {
-		next = plua_pattern_item(p, pl, i);
-		if (next < 0) {
-			i = (size_t)(-next - 2);
-			continue;
-		}
-		i = (size_t)next;
-		if (i < pl && p[i] != '\0' && strchr("*+-?", p[i]) != NULL) {
-			/* is anything but captures/anchor left after it? */
-			for (j = i + 1; j < pl; j++)
-				if (p[j] != ')' && !(p[j] == '$' && j + 1 == pl))
-					break;
-			if (p[i] == '?')
-				qopt++;
-			else if (j < pl)
-				qstar++;
-			i++;
-		}
-	}
-	cost = anchored ? 1 : n;
-	while (qstar-- > 0 && cost < 1e18)
-		cost *= n;
-	while (qopt-- > 0 && cost < 1e18)
-		cost *= 2;
-	if (!(cost < 1e18))
-		cost = 1e18;
-	return 1 + cost + n / 16;
 }
 
 static double
@@ -352,10 +294,6 @@ plua_cost(lua_State *L, int kind)
 		for (i = 1; i <= nargs; i++)
 			len += plua_strlen(L, i);
 		return 1 + nargs + len / 16;
-	case W_FIND:
-	case W_MATCH:
-	case W_GMATCH:
-		return plua_pattern_cost(L, kind);
 	case W_TLEN:
 		return 1 + plua_tlen(L, 1);
 	case W_TCONCAT:
@@ -381,8 +319,7 @@ plua_cost(lua_State *L, int kind)
 static const char *const plua_wrap_what[] = {
 	[W_BYTES] = "processing a string", [W_NARGS] = "handling arguments",
 	[W_REP] = "string.rep", [W_FORMAT] = "string.format",
-	[W_PACK] = "string.pack/unpack", [W_FIND] = "pattern matching",
-	[W_MATCH] = "pattern matching", [W_GMATCH] = "pattern matching",
+	[W_PACK] = "string.pack/unpack",
 	[W_TLEN] = "shifting a table", [W_TCONCAT] = "table.concat",
 	[W_TUNPACK] = "table.unpack", [W_TMOVE] = "table.move",
 	[W_TSORT] = "table.sort",
@@ -422,9 +359,8 @@ plua_wrap_lib(lua_State *L, int lib, const struct plua_wrap_entry *w)
 }
 
 static const struct plua_wrap_entry plua_string_wraps[] = {
-	{ "byte", W_BYTES }, { "char", W_NARGS }, { "find", W_FIND },
-	{ "format", W_FORMAT }, { "gmatch", W_GMATCH }, { "gsub", W_MATCH },
-	{ "lower", W_BYTES }, { "match", W_MATCH }, { "rep", W_REP },
+	{ "byte", W_BYTES }, { "char", W_NARGS }, { "format", W_FORMAT },
+	{ "lower", W_BYTES }, { "rep", W_REP },
 	{ "reverse", W_BYTES }, { "sub", W_BYTES }, { "upper", W_BYTES },
 	{ "pack", W_PACK }, { "packsize", W_PACK }, { "unpack", W_PACK },
 	{ NULL, 0 }
@@ -581,6 +517,7 @@ plua_setup(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, 2, "dump");
 	plua_wrap_lib(L, 2, plua_string_wraps);
+	policy_strlib_open(L, 2);	/* find, match, gmatch, gsub */
 	plua_wrap_lib(L, 3, plua_table_wraps);
 	plua_wrap_lib(L, 4, plua_math_wraps);
 	plua_wrap_lib(L, 5, plua_utf8_wraps);
@@ -874,6 +811,7 @@ plua_run(struct plua_call *c, struct error *err)
 	c->ext = NULL;
 	c->allowed = 0;
 	c->reason[0] = '\0';
+	c->overran = 0;
 	atomic_fetch_add(&st_evals, 1);
 	if ((p = plua_get(err)) == NULL) {
 		atomic_fetch_add(&st_failures, 1);
@@ -883,7 +821,12 @@ plua_run(struct plua_call *c, struct error *err)
 	p->call = c;
 	p->limit = (size_t)atomic_load(&plua_mem_kib) * 1024;
 	p->remaining = (int64_t)atomic_load(&plua_kinstr) * 1000;
-	p->deadline = now_mono_ns() + (uint64_t)PLUA_WALL_LIMIT_MS * 1000000;
+	p->deadline = now_mono_ns() + (uint64_t)atomic_load(&plua_time_ms) *
+	    1000000;
+	if (c->deadline != 0 && c->deadline < p->deadline)
+		p->deadline = c->deadline;
+	c->deadline = p->deadline;
+	c->overran = 0;
 	p->ticks = 0;
 	p->abort = PABORT_NONE;
 	p->abort_what = NULL;
@@ -901,6 +844,10 @@ plua_run(struct plua_call *c, struct error *err)
 	lua_pushlightuserdata(L, c);
 	status = lua_pcall(L, 1, 0, 0);
 	lua_sethook(L, NULL, 0, 0);
+	/* Finishing late is failing: a slow last library call must not
+	 * let a policy past the wall limit. */
+	if (p->abort == PABORT_NONE && now_mono_ns() > p->deadline)
+		p->abort = PABORT_TIME;
 	p->in_call = 0;
 	json_decref(p->pending);
 	p->pending = NULL;
@@ -924,8 +871,9 @@ plua_run(struct plua_call *c, struct error *err)
 		    atomic_load(&plua_kinstr), p->abort_what != NULL ?
 		    " while " : "", p->abort_what != NULL ? p->abort_what : "");
 	else if (p->abort == PABORT_TIME)
-		error_set(err, "time limit exceeded (%d ms per evaluation)",
-		    PLUA_WALL_LIMIT_MS);
+		error_set(err, "time limit exceeded (%d ms per evaluation)%s%s",
+		    atomic_load(&plua_time_ms), p->abort_what != NULL ?
+		    " while " : "", p->abort_what != NULL ? p->abort_what : "");
 	else if (status == LUA_ERRMEM)
 		error_set(err, "memory limit exceeded (%d KiB per Lua state)",
 		    atomic_load(&plua_mem_kib));
@@ -941,6 +889,7 @@ plua_run(struct plua_call *c, struct error *err)
 		    "of a message", luaL_typename(L, -1));
 	presult_clean_error(err);
 	discard = p->abort != PABORT_NONE || status == LUA_ERRMEM;
+	c->overran = discard;
 	lua_settop(L, 0);
 	json_decref(c->ext);
 	c->ext = NULL;

@@ -648,9 +648,32 @@ presult_clean_error(struct error *err)
 	memcpy(err->msg, tmp, sizeof(tmp));
 }
 
-int
-presult_equal(lua_State *L, int a, int b, int depth)
+/* One comparison's work: entries visited, paid PRESULT_EQ_BATCH at a
+ * time (shared subtables make the walk exponential in the depth, so the
+ * work, not the size, is what must be bounded). */
+#define PRESULT_EQ_BATCH 1024
+
+struct presult_eq {
+	lua_State *L;
+	unsigned n;
+	int stopped;
+};
+
+static int
+presult_eq_step(struct presult_eq *q)
 {
+	if (++q->n < PRESULT_EQ_BATCH)
+		return 0;
+	q->n = 0;
+	if (plua_spend(q->L, PRESULT_EQ_BATCH, "comparing tables") != 0)
+		q->stopped = 1;
+	return q->stopped ? -1 : 0;
+}
+
+static int
+presult_equal_r(struct presult_eq *q, int a, int b, int depth)
+{
+	lua_State *L = q->L;
 	int eq;
 
 	a = lua_absindex(L, a);
@@ -667,7 +690,8 @@ presult_equal(lua_State *L, int a, int b, int depth)
 	while (lua_next(L, a) != 0) {
 		lua_pushvalue(L, -2);
 		lua_rawget(L, b);
-		eq = !lua_isnil(L, -1) && presult_equal(L, -1, -2, depth + 1);
+		eq = presult_eq_step(q) == 0 && !lua_isnil(L, -1) &&
+		    presult_equal_r(q, -1, -2, depth + 1);
 		lua_pop(L, 2);
 		if (!eq) {
 			lua_pop(L, 1);
@@ -678,11 +702,22 @@ presult_equal(lua_State *L, int a, int b, int depth)
 	while (lua_next(L, b) != 0) {
 		lua_pop(L, 1);
 		lua_pushvalue(L, -1);
-		if (lua_rawget(L, a) == LUA_TNIL) {
+		if (presult_eq_step(q) != 0 || lua_rawget(L, a) == LUA_TNIL) {
 			lua_pop(L, 2);
 			return 0;
 		}
 		lua_pop(L, 1);
 	}
 	return 1;
+}
+
+int
+presult_equal(lua_State *L, int a, int b, int depth)
+{
+	struct presult_eq q = { L, 0, 0 };
+	int eq = presult_equal_r(&q, a, b, depth);
+
+	if (!q.stopped && plua_spend(L, q.n, "comparing tables") != 0)
+		q.stopped = 1;
+	return q.stopped ? 0 : eq;
 }

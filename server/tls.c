@@ -8,12 +8,31 @@
  * the in-process server-side session cache only: SSL_OP_NO_TICKET keeps
  * session state out of long-lived ticket keys, so nothing survives a
  * restart.
+ *
+ * Private keys in memory (here and in token.c): tls_secure_heap_init gives
+ * OpenSSL a secure heap (CRYPTO_secure_malloc_init: one mmap'd arena,
+ * mlock'ed, between guard pages, excluded from core dumps, every block
+ * wiped when freed). Once it exists OpenSSL 3 puts the private parts of
+ * keys there: EC private scalars, RSA d/p/q/dP/dQ/qInv (decoded as secure
+ * BIGNUMs), X25519/Ed25519 private bytes, the DER of private PEM it
+ * decodes, BIO_s_secmem buffers, and the ephemeral (EC)DHE keys of TLS
+ * handshakes. What it does not cover: public parts, TLS traffic secrets
+ * and record keys inside SSL objects (ordinary heap, cleansed by OpenSSL
+ * when the connection is freed), and temporaries in OpenSSL's own
+ * computations. The key file itself is read straight into sodium guarded
+ * memory (tls_read_secret), never through stdio or a growing buffer.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <sodium.h>
 
 #include "../lib/log.h"
 #include "trusteed.h"
@@ -25,6 +44,83 @@
 #define TLS_GROUPS "X25519:P-256:P-384"
 #define TLS_SESSION_CONTEXT "trusteed"
 #define TLS_KEY_FILE_MAX (1024 * 1024)
+/* The secure heap: a power of two. 1 MiB holds thousands of private keys
+ * (a P-256 scalar takes 32..64 bytes, an RSA-4096 key about 1.5 KiB) and
+ * the handshakes of every worker at once. */
+#define TLS_SECURE_HEAP ((size_t)1 << 20)
+#define TLS_SECURE_MIN 32
+
+int
+tls_secure_heap_init(struct error *err)
+{
+	int rc;
+
+	if (CRYPTO_secure_malloc_initialized())
+		return 0;
+	rc = CRYPTO_secure_malloc_init(TLS_SECURE_HEAP, TLS_SECURE_MIN);
+	if (rc == 0)
+		return error_set(err, "cannot set up OpenSSL's secure heap "
+		    "(%zu KiB): private keys would live in the ordinary heap",
+		    TLS_SECURE_HEAP / 1024);
+	if (rc == 2)
+		log_warnx("OpenSSL's secure heap (%zu KiB) could not be locked "
+		    "in memory or fenced by guard pages (RLIMIT_MEMLOCK?): "
+		    "private keys may reach swap", TLS_SECURE_HEAP / 1024);
+	return 0;
+}
+
+/*
+ * Read a secret file into sodium guarded memory (*out: sodium_free it):
+ * read(2) straight into the final buffer, so no copy is left in stdio
+ * buffers, on the stack or in memory a realloc gave back.
+ */
+static int
+tls_read_secret(const char *path, uint8_t **out, size_t *len,
+    struct error *err)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0, size;
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	*len = 0;
+	if (sodium_init() < 0)	/* idempotent; guarded memory needs it */
+		return error_set(err, "%s: libsodium cannot initialise", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return error_set(err, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	    sb.st_size > TLS_KEY_FILE_MAX) {
+		close(fd);
+		return error_set(err, "%s: not a regular file of 1..%d bytes",
+		    path, TLS_KEY_FILE_MAX);
+	}
+	size = (size_t)sb.st_size;
+	if ((buf = sodium_malloc(size)) == NULL) {
+		close(fd);
+		return error_set(err, "%s: no guarded memory for the key",
+		    path);
+	}
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != size) {
+		sodium_free(buf);
+		return error_set(err, "%s: short read (the file changed?)",
+		    path);
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
 
 /* Fill err with "what: <OpenSSL reason>" and clear OpenSSL's error queue. */
 static int
@@ -53,8 +149,9 @@ tls_no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 /*
- * Load the private key through our own buffer so the PEM text can be wiped
- * afterwards (OpenSSL's file BIO would leave it in stdio buffers).
+ * Load the private key through our own guarded buffer so the PEM text is
+ * wiped afterwards on every path (OpenSSL's file BIO would leave it in
+ * stdio buffers); the key's private parts go to the secure heap.
  */
 static int
 tls_load_key(SSL_CTX *ctx, const char *cert_file, const char *key_file,
@@ -68,7 +165,7 @@ tls_load_key(SSL_CTX *ctx, const char *cert_file, const char *key_file,
 
 	if (file_check_secret(key_file, err) == -1)
 		return -1;
-	if (file_read_all(key_file, TLS_KEY_FILE_MAX, &pem, &len, err) == -1)
+	if (tls_read_secret(key_file, &pem, &len, err) == -1)
 		return -1;
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio == NULL) {
@@ -91,7 +188,7 @@ tls_load_key(SSL_CTX *ctx, const char *cert_file, const char *key_file,
 out:
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
-	secret_free(pem, len);
+	sodium_free(pem);
 	return rc;
 }
 

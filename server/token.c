@@ -4,6 +4,11 @@
  * is created on first start and kept in the encrypted store, so tokens
  * survive restarts and every instance sharing the store signs alike.
  * The public key is published as a JWKS for relying parties.
+ *
+ * The private key in memory: its scalar lives in OpenSSL's secure heap
+ * (tls_secure_heap_init, called before token_init), the PEM passes only
+ * through a secure-heap BIO (creation) or the store's plaintext buffer,
+ * wiped at once (loading); token_shutdown frees it, which wipes it.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -229,6 +229,9 @@ main(int argc, char **argv)
 
 	/* Keys and secrets live in this process: no core dumps. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Private keys in OpenSSL's locked, guarded heap (tls.c). */
+	if (tls_secure_heap_init(&err) != 0)
+		log_warnx("%s", err.msg);
 	signal(SIGPIPE, SIG_IGN);
 
 	backend = store_backend_lookup(cfg.store_type);

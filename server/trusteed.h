@@ -89,12 +89,14 @@ struct config {
 	int nadmin_idps;
 	struct config_admin_acl admin_acls[CONFIG_MAX_ADMIN_ACLS];
 	int nadmin_acls;
+	int admin_max_token_lifetime_s;	/* exp - iat, exp - now; 86400 */
 	/* [policy] */
 	enum resource_policy_mode resource_policy;	/* seeds the first
 					 * stored resource policy */
 	int policy_instructions;	/* Lua instruction budget per call
 					 * (in thousands); default 10000 */
 	int policy_memory_kib;		/* Lua memory cap per state; 16384 */
+	int policy_time_ms;		/* wall clock per evaluation; 2000 */
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
@@ -205,6 +207,12 @@ void http_server_stop(struct http_server *s);
  * The key file must not be group/world accessible. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
     const char *min_version, struct error *err);
+/* Give OpenSSL its secure heap (locked, guarded, wiped on free) for the
+ * private parts of every key loaded or generated after this call (the
+ * EAR signing key, the TLS key, handshake keys). Call once at start,
+ * before token_init. -1 when it cannot be set up (keys then live in the
+ * ordinary heap); a heap that could not be locked is a warning. */
+int tls_secure_heap_init(struct error *err);
 
 /* --------------------------------------------------------------- session.c */
 

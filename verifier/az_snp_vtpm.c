@@ -22,7 +22,8 @@
  * reported_tcb_tee, reported_tcb_snp, reported_tcb_microcode,
  * platform_tsme_enabled, platform_smt_enabled, measurement (standard
  * base64), tpm{pcrNN: hex}; hoisted report_data = hex(quote nonce) and
- * init_data = hex(PCR8).
+ * init_data = hex(PCR8). Ours: vmpl (decimal string) of the SNP report,
+ * which the verifier does not judge (the policy does, as for snp).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ az_snp_vtpm_report_claims(const struct snp_report *r)
 	    r->platform_info & SNP_PLATFORM_TSME_EN);
 	AZ_SNP_BOOL("platform_smt_enabled",
 	    r->platform_info & SNP_PLATFORM_SMT_EN);
+	AZ_SNP_NUM("vmpl", r->vmpl);
 #undef AZ_SNP_NUM
 #undef AZ_SNP_BOOL
 	m = b64_encode(r->measurement, sizeof(r->measurement), B64_STD);

@@ -5,9 +5,15 @@
  * Evidence: {"attestation_report": <sev crate serde form>, "cert_chain":
  * null | [{"cert_type": "ARK"|"ASK"|"VCEK"|"VLEK"|..., "data": [DER]}]}.
  * The report is rebuilt to its 1184-byte ABI form (reserved bytes zero,
- * as the sev crate does) and verified: chain to the pinned AMD roots,
- * validity at in->now, TCB and hwID extensions, ECDSA P-384 signature,
- * VMPL 0, then REPORT_DATA and HOST_DATA against the expected values.
+ * as the sev crate does) and verified, signatures and chains first: chain
+ * to the pinned AMD roots, validity at in->now, ECDSA P-384 signature;
+ * then the content: the cpuid names a supported product, TCB and hwID
+ * extensions, REPORT_DATA and HOST_DATA against the expected values. A
+ * changed report is therefore refused for its signature, whatever field
+ * was changed. The VMPL is a claim ("vmpl"), not a verifier check: the
+ * attestation policy decides which VMPLs it admits (default_cpu: 0, or
+ * the reference value snp_vmpl; docs/policies.md), so a guest behind an
+ * SVSM, whose reports come from VMPL 1..3, can be admitted explicitly.
  *
  * Claims. Trustee's names, unchanged: policy_abi_major, policy_abi_minor
  * (numbers), policy_smt_allowed, policy_migrate_ma, policy_debug_allowed,
@@ -304,15 +310,6 @@ snp_report_verify(struct snp_report *r, const struct snp_certs *certs,
 		    "0x%08" PRIx32 ") is neither VCEK (0) nor VLEK (1)", sk,
 		    r->key_info);
 	kind = sk == SNP_SIGNING_VLEK ? "VLEK" : "VCEK";
-	if (r->vmpl != 0)
-		return error_set(err, "report VMPL is %" PRIu32 ", expected 0 "
-		    "(the report must come from the most privileged level)",
-		    r->vmpl);
-	if (want == SNP_PRODUCT_UNKNOWN && r->has_cpuid &&
-	    (r->cpuid_fam_id != 0 || r->cpuid_mod_id != 0))
-		return error_set(err, "unsupported processor: cpuid family "
-		    "0x%02x model 0x%02x is not Milan, Genoa or Turin",
-		    r->cpuid_fam_id, r->cpuid_mod_id);
 
 	if (certs->vek == NULL || certs->vek_len == 0) {
 		if (amd_certs_find_vek(r, &found, &found_len, err) < 0)
@@ -346,6 +343,14 @@ snp_report_verify(struct snp_report *r, const struct snp_certs *certs,
 	snp_decode_tcbs(r, v.product);
 	if (snp_check_signature(r, v.pkey, kind, err) < 0)
 		goto out;
+	/* The content, now that it is known to be genuine. */
+	if (want == SNP_PRODUCT_UNKNOWN && r->has_cpuid &&
+	    (r->cpuid_fam_id != 0 || r->cpuid_mod_id != 0)) {
+		error_set(err, "unsupported processor: cpuid family 0x%02x "
+		    "model 0x%02x is not Milan, Genoa or Turin",
+		    r->cpuid_fam_id, r->cpuid_mod_id);
+		goto out;
+	}
 	if (snp_check_tcb_ext(kind, "blSPL", v.ext.has_bl, v.ext.bl,
 	    r->reported_tcb.bootloader, "1.3.6.1.4.1.3704.1.3.1", err) < 0 ||
 	    snp_check_tcb_ext(kind, "teeSPL", v.ext.has_tee, v.ext.tee,

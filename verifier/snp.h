@@ -169,13 +169,15 @@ struct snp_certs {
 };
 
 /*
- * Verify a parsed report's authenticity at time now (unix seconds):
- * sig_algo == 1; VEK (VCEK or VLEK as key_info says) chains
- * ARK -> ASK/ASVK -> VEK for the report's product line (or, without
- * cpuid, whichever pinned line verifies), every certificate valid at now;
- * VEK TCB extensions == REPORTED_TCB; for a VCEK, hwID == CHIP_ID; ECDSA
- * P-384 signature over bytes 0x000..0x29F; vmpl == 0. Does NOT compare
- * REPORT_DATA or HOST_DATA (callers bind those their own way). Sets
+ * Verify a parsed report's authenticity at time now (unix seconds),
+ * signatures and chains before content: sig_algo == 1; VEK (VCEK or VLEK
+ * as key_info says) chains ARK -> ASK/ASVK -> VEK for the report's product
+ * line (or, without a known cpuid, whichever pinned line verifies), every
+ * certificate valid at now; ECDSA P-384 signature over bytes
+ * 0x000..0x29F; then a known product, VEK TCB extensions == REPORTED_TCB,
+ * for a VCEK hwID == CHIP_ID. The VMPL is not checked (a claim for the
+ * policy). Does NOT compare REPORT_DATA or HOST_DATA (callers bind those
+ * their own way). Sets
  * r->product and re-decodes r's TCBs for it. Thread-safe; verified chains
  * are cached (keyed by SHA-256 of the VEK DER).
  */

@@ -7,8 +7,9 @@
  * marshalled TPMT_SIGNATURE, "message": base64 std of the TPMS_ATTEST,
  * "pcrs": [hex of each quoted PCR, in quote order]}}.
  *
- * Checks, in order: AK form (RSA 2048..4096, EC P-256/P-384); the
- * signature over message with the AK (scheme fits the key); the PCR
+ * Checks, in order (signatures before content): AK form (RSA 2048..4096,
+ * EC P-256/P-384); the signature over the raw message with the AK (scheme
+ * fits the key); the TPMS_ATTEST structure (magic, type, ...); the PCR
  * digest recomputed from the reported PCRs (exactly the PCRs the quote
  * selects, in selection order); then the nonce: extraData must equal the
  * expected report data regularized to 32 bytes (Trustee at the reference
@@ -621,8 +622,9 @@ tpm_quote_verify(const struct tpm_quote_in *in, struct tpm_attest *out,
 {
 	struct tpm_signature sig;
 
-	if (tpm_attest_parse(in->message, in->message_len, out, err) != 0)
-		return -1;
+	/* The signature over the raw message first: a changed message is
+	 * refused for its signature, whatever was changed. */
+	memset(out, 0, sizeof(*out));
 	if (in->sig_raw_rsassa) {
 		if (tpm_verify_rsassa_sha256(in->sig, in->sig_len, in->message,
 		    in->message_len, in->ak, err) != 0)
@@ -633,6 +635,8 @@ tpm_quote_verify(const struct tpm_quote_in *in, struct tpm_attest *out,
 		    in->ak, err) != 0)
 			return -1;
 	}
+	if (tpm_attest_parse(in->message, in->message_len, out, err) != 0)
+		return -1;
 	return tpm_pcr_digest_check(out, in->pcrs, in->n_pcrs, in->pcr_len,
 	    err);
 }

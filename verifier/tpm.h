@@ -157,7 +157,8 @@ int tpm_init_data_check(const uint8_t pcr8[32], const uint8_t *expected,
  * TPMT_SIGNATURE, or with sig_raw_rsassa a bare RSASSA/SHA-256
  * signature) with ak, and check pcrDigest against the reported pcrs
  * (see tpm_pcr_digest_check). The nonce (out->extra_data) is left to
- * the caller. Order: parse, signature, PCR digest.
+ * the caller. Order: signature (over the raw message), parse, PCR
+ * digest, so any change to a signed message fails as a signature.
  */
 struct tpm_quote_in {
 	const uint8_t *message;

@@ -432,6 +432,112 @@ init_simple(enum admin_mode mode, int nkeys, ...)
 	config_free(&cfg);
 }
 
+/* A token with these time claims (NULL: left out), signed by K_ED. */
+static char *
+timed(const char *exp, const char *nbf, const char *iat)
+{
+	char *c = xasprintf("{\"role\":\"admin\"%s%s%s%s%s%s}",
+	    exp ? ",\"exp\":" : "", exp ? exp : "", nbf ? ",\"nbf\":" : "",
+	    nbf ? nbf : "", iat ? ",\"iat\":" : "", iat ? iat : "");
+	char *t = mint(K_ED, c, NULL);
+
+	free(c);
+	return t;
+}
+
+static char *
+num(long long v)
+{
+	return xasprintf("%lld", v);
+}
+
+/*
+ * Extreme exp/nbf/iat values never overflow (the sanitizer build aborts
+ * on signed overflow), and a token living longer than [admin]
+ * max_token_lifetime (24 h by default) is refused, by exp - now and by
+ * exp - iat.
+ */
+static void
+test_token_lifetime(void **state)
+{
+	struct admin_identity id;
+	struct error err;
+	struct config cfg;
+	long long now = (long long)now_unix();
+	char *t, *a, *b;
+
+	(void)state;
+	init_simple(ADMIN_BEARER_JWT, 1, K_ED);
+	t = timed("9223372036854775807", NULL, NULL);
+	expect_refused(t, "token lifetime too long: it expires in");
+	free(t);
+	t = timed("-9223372036854775808", NULL, NULL);
+	expect_refused(t, "expired");
+	free(t);
+	a = num(now + 300);
+	t = timed(a, "-9223372036854775808", "-9223372036854775808");
+	expect_refused(t, "exp - iat is more than 86400 s");
+	free(t);
+	t = timed(a, "9223372036854775807", NULL);
+	expect_refused(t, "nbf");
+	free(t);
+	t = timed(a, "-9223372036854775808", NULL);	/* long valid */
+	assert_int_equal(authn(t, &id, &err), ADMIN_OK);
+	free(t);
+	free(a);
+	/* ten years, as some setups issue: refused, with the key named */
+	a = num(now + 10LL * 365 * 86400);
+	b = num(now);
+	t = timed(a, NULL, b);
+	expect_refused(t, "max_token_lifetime");
+	free(t);
+	free(a);
+	/* 24 h exactly is fine; 25 h by iat is not, though 2 h are left */
+	a = num(now + 86400);
+	t = timed(a, NULL, b);
+	assert_int_equal(authn(t, &id, &err), ADMIN_OK);
+	free(t);
+	free(a);
+	free(b);
+	a = num(now + 7200);
+	b = num(now - 23 * 3600);
+	t = timed(a, NULL, b);
+	expect_refused(t, "exp - iat is more than 86400 s");
+	free(t);
+	free(a);
+	free(b);
+
+	/* configured: 10 minutes */
+	config_defaults(&cfg);
+	cfg.admin_keys[cfg.nadmin_keys++] = xstrdup(pubpem[K_ED]);
+	cfg.admin_max_token_lifetime_s = 600;
+	if (admin_init(&cfg, &err) != 0)
+		fail_msg("admin_init: %s", err.msg);
+	config_free(&cfg);
+	a = num(now + 900);
+	t = timed(a, NULL, NULL);
+	expect_refused(t, "at most 600 s are accepted");
+	free(t);
+	free(a);
+	a = num(now + 600);
+	t = timed(a, NULL, NULL);
+	assert_int_equal(authn(t, &id, &err), ADMIN_OK);
+	free(t);
+	free(a);
+	admin_shutdown();
+
+	/* the config key, its range and its default */
+	config_defaults(&cfg);
+	assert_int_equal(cfg.admin_max_token_lifetime_s, 86400);
+	config_free(&cfg);
+	expect_errors("max_token_lifetime = 10\nmode = \"deny_all\"\n", 1,
+	    "4: admin.max_token_lifetime", NULL);
+	load_ok("max_token_lifetime = 3600\npublic_keys = [\"/x.pem\"]\n",
+	    &cfg);
+	assert_int_equal(cfg.admin_max_token_lifetime_s, 3600);
+	config_free(&cfg);
+}
+
 static void
 test_simple_mode_tokens(void **state)
 {
@@ -1063,6 +1169,7 @@ main(void)
 		cmocka_unit_test(test_config_trustee_form),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_simple_mode_tokens),
+		cmocka_unit_test(test_token_lifetime),
 		cmocka_unit_test(test_deny_and_insecure),
 		cmocka_unit_test(test_kbs_simple_requires_admin_role),
 		cmocka_unit_test(test_trustee_form_idps_and_acls),

@@ -799,6 +799,24 @@ test_az_snp_vtpm_synthetic(void **state)
 	assert_null(claims);
 	assert_err_has(&err, "not bound to the SNP report");
 
+	/* Forged content in the SNP report (VMPL 1), not re-signed: refused
+	 * for the AMD signature, never for the VMPL (a claim the policy
+	 * judges), and before the HCL binding. */
+	{
+		json_t *forged;
+
+		s.hcl[HCL_HW_REPORT_OFF + 0x30] = 1;
+		forged = synth_evidence(&s, 2, "vcek", vcek, vlen);
+		in.evidence = forged;
+		assert_int_equal(b->verify(&in, &claims, &err), -1);
+		assert_null(claims);
+		assert_err_has(&err, "SNP report in the HCL report");
+		assert_err_has(&err, "report signature");
+		json_decref(forged);
+		s.hcl[HCL_HW_REPORT_OFF + 0x30] = 0;
+		in.evidence = ev;
+	}
+
 	/* The same evidence for az-tdx-vtpm: no td_quote; with one, the
 	 * HCL report type is wrong. */
 	assert_int_equal(verifier_lookup("az-tdx-vtpm")->verify(&in, &claims,
@@ -929,6 +947,25 @@ test_az_tdx_vtpm_real(void **state)
 	assert_int_equal(b->verify(&in, &claims, &err), -1);
 	assert_null(claims);
 	assert_err_has(&err, "TD quote");
+	/* A forged TD quote (the DEBUG attribute set, not re-signed): the
+	 * quote signature, before any collateral is needed. */
+	{
+		json_t *forged = json_deep_copy(ev), *tq;
+		size_t n;
+
+		tq = json_object_get(forged, "td_quote");
+		n = json_array_size(tq);
+		assert_true(n > 48 + 120);
+		json_array_set_new(tq, 48 + 120, json_integer(
+		    json_integer_value(json_array_get(tq, 48 + 120)) | 1));
+		in.evidence = forged;
+		assert_int_equal(b->verify(&in, &claims, &err), -1);
+		assert_null(claims);
+		assert_err_has(&err, "TD quote");
+		assert_err_has(&err, "quote signature");
+		json_decref(forged);
+		in.evidence = ev;
+	}
 	/* For az-snp-vtpm the v0 TDX field names do not fit. */
 	assert_int_equal(verifier_lookup("az-snp-vtpm")->verify(&in, &claims,
 	    &err), -1);

@@ -1172,6 +1172,43 @@ test_negatives(void **state)
 	rm_rf(dir);
 }
 
+/* A quote with content changed (set bits) but not re-signed. */
+static void
+forge_expect(const struct vec *v, const struct verifier_backend *be,
+    size_t off, uint8_t bits, const char *needle)
+{
+	uint8_t *m = xmalloc(v->len);
+
+	memcpy(m, v->quote, v->len);
+	assert_true((m[off] & bits) != bits);
+	m[off] |= bits;
+	expect_fail(be, m, v->len, v->now, needle);
+	free(m);
+}
+
+/*
+ * Forged content is refused for its signature, never for the field: a
+ * TD with the DEBUG attribute, another MRTD or TCB SVN; an SGX enclave
+ * with DEBUG set or another MRENCLAVE. (Signatures and chains come first:
+ * the content checks, TCB level and bindings, see only genuine quotes.)
+ */
+static void
+test_forged_content(void **state)
+{
+	(void)state;
+	use_collateral(tdx4.dir, NULL, NULL);
+	forge_expect(&tdx4, &verifier_tdx, 48 + 120, 0x01, "quote signature");
+	forge_expect(&tdx4, &verifier_tdx, 48 + 136, 0x40, "quote signature");
+	forge_expect(&tdx4, &verifier_tdx, 48 + 0, 0x40, "quote signature");
+	forge_expect(&tdx5, &verifier_tdx, 48 + 6 + 120, 0x01,
+	    "quote signature");
+	use_collateral(sgx3.dir, NULL, NULL);
+	forge_expect(&sgx3, &verifier_sgx, 48 + 48, 0x02, "quote signature");
+	forge_expect(&sgx3, &verifier_sgx, 48 + 64, 0x80, "quote signature");
+	/* the Azure TD quote, without any collateral: still the signature */
+	forge_expect(&azure, &verifier_tdx, 48 + 120, 0x01, "quote signature");
+}
+
 static void
 test_azure_nocollateral(void **state)
 {
@@ -1676,6 +1713,7 @@ main(void)
 		cmocka_unit_test(test_tdx_v5_notsupported),
 		cmocka_unit_test(test_sgx_v3),
 		cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_forged_content),
 		cmocka_unit_test(test_azure_nocollateral),
 		cmocka_unit_test(test_ccel_vector),
 		cmocka_unit_test(test_file_forms),

@@ -654,12 +654,43 @@ test_report_fields(void **state)
 	memset(&c, 0, sizeof(c));
 	c.vek = milan.vek;
 	c.vek_len = milan.vek_len;
-	/* VMPL must be 0 */
+	/*
+	 * Forged content (VMPL 1, another cpuid) without re-signing: refused
+	 * for the signature, never for the field. The VMPL of a genuine
+	 * report is not the verifier's business (a claim for the policy);
+	 * an unknown processor is refused only once the report is genuine.
+	 */
 	memcpy(buf, milan.report, sizeof(buf));
 	buf[0x30] = 1;
 	assert_int_equal(snp_report_parse(buf, sizeof(buf), &r, &err), 0);
 	assert_err(snp_report_verify(&r, &c, T_OK, &err), &err,
-	    "report VMPL is 1, expected 0");
+	    "report signature (ECDSA P-384/SHA-384 over bytes 0x000..0x29F) "
+	    "does not verify under the VCEK key");
+	{
+		json_t *ev = evidence_for(buf, sizeof(buf), milan.vek,
+		    milan.vek_len, "VCEK"), *claims = NULL;
+
+		assert_err(run_verify(ev, NULL, 0, NULL, 0, T_OK, &claims,
+		    &err), &err, "report signature");
+		assert_null(claims);
+		json_decref(ev);
+	}
+	assert_int_equal(snp_report_parse(milan.report, milan.report_len, &r,
+	    &err), 0);
+	r.vmpl = 2;	/* as from a guest behind an SVSM: judged by policy */
+	assert_int_equal(snp_report_verify(&r, &c, T_OK, &err), 0);
+	{
+		json_t *claims = snp_report_claims(&r);
+
+		assert_int_equal(json_integer_value(json_object_get(claims,
+		    "vmpl")), 2);
+		json_decref(claims);
+	}
+	memcpy(buf, genoa.report, sizeof(buf));
+	buf[0x188] = 0x17;
+	assert_int_equal(snp_report_parse(buf, sizeof(buf), &r, &err), 0);
+	assert_err(snp_report_verify(&r, &c, T_OK, &err), &err,
+	    "report signature");
 	/* sig_algo must be 1 */
 	memcpy(buf, milan.report, sizeof(buf));
 	buf[0x34] = 2;
@@ -678,12 +709,18 @@ test_report_fields(void **state)
 	assert_err(snp_report_verify(&r, &c, T_OK, &err), &err,
 	    "signed with a VLEK (key_info signing_key 1), but the "
 	    "certificate is a VCEK");
-	/* unknown processor */
-	memcpy(buf, genoa.report, sizeof(buf));
-	buf[0x188] = 0x17;
-	assert_int_equal(snp_report_parse(buf, sizeof(buf), &r, &err), 0);
+	/* unknown processor, in a genuine report (the parsed field) */
+	memset(&c, 0, sizeof(c));
+	c.vek = genoa.vek;
+	c.vek_len = genoa.vek_len;
+	assert_int_equal(snp_report_parse(genoa.report, genoa.report_len, &r,
+	    &err), 0);
+	r.cpuid_fam_id = 0x17;
+	r.product = SNP_PRODUCT_UNKNOWN;
 	assert_err(snp_report_verify(&r, &c, T_OK, &err), &err,
 	    "unsupported processor: cpuid family 0x17");
+	c.vek = milan.vek;
+	c.vek_len = milan.vek_len;
 
 	/*
 	 * The TCB and hwID checks run after the signature; exercise them by

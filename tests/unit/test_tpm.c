@@ -235,14 +235,23 @@ test_vector_negatives(void **state)
 	expect_fail(ev, NULL, 0, NULL, 0, "signature does not verify");
 	m[ml - 1] ^= 0x80;
 
-	/* truncated message; trailing garbage after TPMS_ATTEST */
+	/* truncated message; trailing garbage after TPMS_ATTEST; a forged
+	 * magic or type: the signature over the message fails first */
 	set_b64(q, "message", m, ml - 5);
-	expect_fail(ev, NULL, 0, NULL, 0, "truncated");
+	expect_fail(ev, NULL, 0, NULL, 0, "signature does not verify");
 	big = xmalloc(ml + 3);
 	memcpy(big, m, ml);
 	memcpy(big + ml, "xyz", 3);
 	set_b64(q, "message", big, ml + 3);
-	expect_fail(ev, NULL, 0, NULL, 0, "3 trailing bytes");
+	expect_fail(ev, NULL, 0, NULL, 0, "signature does not verify");
+	m[0] ^= 0x01;					/* magic */
+	set_b64(q, "message", m, ml);
+	expect_fail(ev, nonce, nl, NULL, 0, "signature does not verify");
+	m[0] ^= 0x01;
+	m[5] ^= 0x01;					/* type */
+	set_b64(q, "message", m, ml);
+	expect_fail(ev, nonce, nl, NULL, 0, "signature does not verify");
+	m[5] ^= 0x01;
 	set_b64(q, "message", m, ml);
 
 	/* signature: flipped, trailing, unsupported scheme and hash */
