@@ -44,6 +44,10 @@ static const struct probe_input probe_inputs[] = {
 	  "attestation-cpu-tdx.json", "a TDX guest's claims" },
 	{ POLICY_ATTESTATION, "cpu", "lua-policies/inputs/"
 	  "attestation-cpu-tpm.json", "a TPM quote's claims" },
+	{ POLICY_ATTESTATION, "gpu", "lua-policies/inputs/"
+	  "attestation-gpu-sampledevice.json", "a sample device's claims" },
+	{ POLICY_ATTESTATION, "gpu", "lua-policies/inputs/"
+	  "attestation-gpu-nvidia.json", "an NVIDIA H100's claims" },
 	{ POLICY_RESOURCE, NULL, "lua-policies/inputs/resource-sample.json",
 	  "a request with a sample TEE's token" },
 	{ POLICY_RESOURCE, NULL, "lua-policies/inputs/resource-snp.json",

@@ -1483,10 +1483,18 @@ test_upload_check(void **state)
 	assert_contains(json_string_value(json_array_get(w, 0)),
 	    "error at line 3");
 	json_array_clear(w);
-	/* gpu policies see every attestation input (no gpu samples yet) */
+	/* gpu policies see the gpu inputs: failing on the sample device
+	 * only is a warning, failing on every gpu input a refusal */
 	assert_int_equal(put_checked(POLICY_ATTESTATION, "x_gpu",
 	    "return function(input) return {trust_vector = "
-	    "{hardware = input.nvidia.x}} end", w, &err), -1);
+	    "{hardware = input.nvidia.arch and 2}} end", w, &err), 0);
+	assert_int_equal(json_array_size(w), 1);
+	assert_contains(json_string_value(json_array_get(w, 0)),
+	    "fails on a sample device's claims");
+	json_array_clear(w);
+	assert_int_equal(put_checked(POLICY_ATTESTATION, "y_gpu",
+	    "return function(input) return {trust_vector = "
+	    "{hardware = input.nosuch.x}} end", w, &err), -1);
 	json_decref(w);
 }
 
