@@ -374,6 +374,8 @@ start(SSL_CTX *tls, int workers, int idle, struct error *err)
 		.max_header = MAX_HEADER,
 		.workers = workers,
 		.idle_timeout_s = idle,
+		.handshake_timeout_s = idle,
+		.request_timeout_s = idle,
 		.handler = echo_handler,
 	};
 
@@ -446,7 +448,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("DELETE /kbs/v0/resource/x/y/z HTTP/1.1\r\n\r\n", &r);
+	j = roundtrip("DELETE /kbs/v0/resource/x/y/z HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "method"), "DELETE");
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_DELETE);
@@ -454,7 +456,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("PUT /p? HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r);
+	j = roundtrip("PUT /p? HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r);
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_PUT);
 	assert_string_equal(jstr(j, "path"), "/p");
@@ -462,7 +464,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("OPTIONS /o HTTP/1.1\r\n\r\n", &r);
+	j = roundtrip("OPTIONS /o HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_OTHER);
 	assert_string_equal(jstr(j, "method"), "OPTIONS");
@@ -496,7 +498,7 @@ test_keepalive(void **state)
 		reply_free(&r);
 	}
 	/* Connection: close from the client: answered, then closed. */
-	cl_sends(c, "GET /last HTTP/1.1\r\nConnection: close\r\n\r\n");
+	cl_sends(c, "GET /last HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(count_header(&r, "Connection"), 1);
@@ -515,9 +517,9 @@ test_pipelined(void **state)
 
 	(void)state;
 	cl_sends(c, "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"
-	    "POST /two HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-	    "GET /three HTTP/1.1\r\nConnection: close\r\n\r\n"
-	    "GET /never HTTP/1.1\r\n\r\n");
+	    "POST /two HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+	    "GET /three HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	    "GET /never HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	j = reply_json(&r);
 	assert_string_equal(jstr(j, "path"), "/one");
@@ -542,7 +544,7 @@ test_pipelined(void **state)
 static void
 test_split_writes(void **state)
 {
-	const char *req = "POST /split?q=1 HTTP/1.1\r\nX-Test: abc\r\n"
+	const char *req = "POST /split?q=1 HTTP/1.1\r\nHost: t\r\nX-Test: abc\r\n"
 	    "Cookie: kbs-session-id=s1\r\nContent-Length: 5\r\n\r\nhello";
 	struct client *c = cl_open(port);
 	struct reply r;
@@ -574,7 +576,7 @@ test_chunked(void **state)
 	json_t *j;
 
 	(void)state;
-	j = roundtrip("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	j = roundtrip("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n",
 	    &r);
 	assert_int_equal(r.status, 200);
@@ -594,7 +596,7 @@ test_413(void **state)
 	(void)state;
 	/* Content-Length over the limit: refused before the body. */
 	c = cl_open(port);
-	cl_sends(c, "POST /big HTTP/1.1\r\nContent-Length: 1025\r\n\r\n");
+	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_problem(&r, 413, "PayloadTooLarge");
 	assert_non_null(strstr(r.body, "limit of 1024 bytes"));
@@ -605,7 +607,7 @@ test_413(void **state)
 
 	/* Exactly at the limit is fine. */
 	c = cl_open(port);
-	n = snprintf(req, sizeof(req), "POST /ok HTTP/1.1\r\n"
+	n = snprintf(req, sizeof(req), "POST /ok HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Length: %d\r\n\r\n", MAX_BODY);
 	memset(req + n, 'a', MAX_BODY);
 	cl_send(c, req, (size_t)n + MAX_BODY);
@@ -616,7 +618,7 @@ test_413(void **state)
 
 	/* Chunked: refused once the chunks add up to more. */
 	c = cl_open(port);
-	cl_sends(c, "POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
 	for (i = 0; i < 5; i++) {
 		n = snprintf(req, sizeof(req), "100\r\n");
 		memset(req + n, 'b', 256);
@@ -634,10 +636,10 @@ test_400(void **state)
 {
 	static const char *bad[] = {
 		"\x01\x02 garbage\r\n\r\n",
-		"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-		"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		("GET / HTTP/1.1\r\nContent-Length: 2\r\n"
+		"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n"),
 	};
 	struct client *c;
@@ -668,7 +670,7 @@ test_header_limits(void **state)
 
 	(void)state;
 	/* One header bigger than the limit. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
 	memset(req + n, 'x', MAX_HEADER);
 	n += MAX_HEADER;
 	n += (size_t)sprintf(req + n, "\r\n\r\n");
@@ -683,7 +685,7 @@ test_header_limits(void **state)
 	n = (size_t)sprintf(req, "GET /");
 	memset(req + n, 'u', MAX_HEADER);
 	n += MAX_HEADER;
-	n += (size_t)sprintf(req + n, " HTTP/1.1\r\n\r\n");
+	n += (size_t)sprintf(req + n, " HTTP/1.1\r\nHost: t\r\n\r\n");
 	c = cl_open(port);
 	cl_send(c, req, n);
 	assert_int_equal(cl_reply(c, &r, 0), 0);
@@ -692,7 +694,7 @@ test_header_limits(void **state)
 	cl_close(c);
 
 	/* 101 small headers. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\n");
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\n");
 	for (i = 0; i < 101; i++)
 		n += (size_t)sprintf(req + n, "H%d: v\r\n", i);
 	n += (size_t)sprintf(req + n, "\r\n");
@@ -705,8 +707,8 @@ test_header_limits(void **state)
 	cl_close(c);
 
 	/* 100 are fine. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\n");
-	for (i = 0; i < 99; i++)
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < 98; i++)
 		n += (size_t)sprintf(req + n, "H%d: v\r\n", i);
 	n += (size_t)sprintf(req + n, "X-Test: last\r\n\r\n");
 	c = cl_open(port);
@@ -725,19 +727,19 @@ test_cookie_wire(void **state)
 	json_t *j;
 
 	(void)state;
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: a=b; xkbs-session-id=no; "
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: a=b; xkbs-session-id=no; "
 	    "kbs-session-id=abc123 ; z=1\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "cookie"), "abc123");
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: a=b\r\nX-Test: 1\r\n"
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: a=b\r\nX-Test: 1\r\n"
 	    "cookie: kbs-session-id=\"quoted\"\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "cookie"), "quoted");
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: kbs-session-id-x=1; "
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: kbs-session-id-x=1; "
 	    "kbs-session-idd=2;kbs-session-i=3\r\n\r\n", &r);
 	assert_true(json_is_null(json_object_get(j, "cookie")));
 	json_decref(j);
@@ -784,7 +786,7 @@ test_injection(void **state)
 	char v[32];
 
 	(void)state;
-	roundtrip("GET /inject HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /inject HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_int_equal(r.status, 204);
 	assert_null(strstr(r.head, "X-Evil"));
 	assert_null(strstr(r.head, "X-Bad"));
@@ -805,7 +807,7 @@ test_head(void **state)
 	json_t *j;
 
 	(void)state;
-	cl_sends(c, "HEAD /h HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n");
+	cl_sends(c, "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 1), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(reply_header(&r, "Content-Length", cl, sizeof(cl)));
@@ -827,12 +829,12 @@ test_status_and_close(void **state)
 	struct reply r;
 
 	(void)state;
-	roundtrip("GET /nostatus HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /nostatus HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_problem(&r, 500, "InternalError");
 	reply_free(&r);
 
 	c = cl_open(port);
-	cl_sends(c, "GET /close HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /close HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
@@ -890,7 +892,7 @@ test_problem_body(void **state)
 	buf_free(&resp.headers);
 	buf_free(&resp.body);
 
-	roundtrip("GET /problem?q HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /problem?q HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_problem(&r, 401, "TokenNotFound");
 	assert_int_equal(r.body_len, strlen(want));
 	assert_memory_equal(r.body, want, strlen(want));
@@ -905,7 +907,7 @@ test_expect_continue(void **state)
 	json_t *j;
 
 	(void)state;
-	cl_sends(c, "POST /e HTTP/1.1\r\nContent-Length: 4\r\n"
+	cl_sends(c, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
 	    "Expect: 100-continue\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 1), 0);
 	assert_int_equal(r.status, 100);
@@ -930,7 +932,7 @@ test_workers(void **state)
 	 * landing on one worker would be a 2^-31 accident. */
 	for (i = 0; i < 32 && !other; i++) {
 		struct reply r;
-		json_t *j = roundtrip("GET /w HTTP/1.1\r\n\r\n", &r);
+		json_t *j = roundtrip("GET /w HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 		json_int_t t = json_integer_value(json_object_get(j,
 		    "thread"));
 
@@ -958,7 +960,7 @@ test_backpressure(void **state)
 
 	(void)state;
 	for (i = 0; i < N; i++)
-		buf_printf(&reqs, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+		buf_printf(&reqs, "GET /big?%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	while (!done) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
@@ -1022,7 +1024,7 @@ test_idle_timeouts(void **state)
 	/* Trickled headers: the request deadline runs from its first
 	 * byte, whatever the pace. */
 	c = cl_open(p);
-	cl_sends(c, "GET / HTTP/1.1\r\n");
+	cl_sends(c, "GET / HTTP/1.1\r\nHost: t\r\n");
 	for (i = 0; i < 10; i++) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
 
@@ -1060,11 +1062,11 @@ test_stop(void **state)
 	assert_non_null(s);
 	p = http_server_port(s, 0);
 	idle = cl_open(p);
-	cl_sends(idle, "GET /x HTTP/1.1\r\n\r\n");
+	cl_sends(idle, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(idle, &r, 0), 0);
 	reply_free(&r);
 	busy = cl_open(p);
-	cl_sends(busy, "POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
+	cl_sends(busy, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345");
 	usleep(100 * 1000);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1172,7 +1174,7 @@ test_ipv6(void **state)
 	sin6.sin6_addr = in6addr_loopback;
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin6,
 	    sizeof(sin6)), 0);
-	cl_sends(c, "GET /v6 HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /v6 HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	j = reply_json(&r);
 	assert_int_equal(strncmp(jstr(j, "peer"), "[::1]:", 6), 0);
@@ -1292,7 +1294,7 @@ test_tls(void **state)
 		fail_msg("TLS handshake failed: %lu", ERR_get_error());
 	assert_int_equal(SSL_version(c->ssl), TLS1_3_VERSION);
 	for (i = 0; i < 3; i++) {
-		cl_sends(c, "POST /tls HTTP/1.1\r\nContent-Length: 2\r\n"
+		cl_sends(c, "POST /tls HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
 		    "Cookie: kbs-session-id=t\r\n\r\nhi");
 		assert_int_equal(cl_reply(c, &r, 0), 0);
 		j = reply_json(&r);
@@ -1303,7 +1305,7 @@ test_tls(void **state)
 		reply_free(&r);
 	}
 	/* A 413 over TLS is delivered before the close. */
-	cl_sends(c, "POST /x HTTP/1.1\r\nContent-Length: 99999\r\n\r\n");
+	cl_sends(c, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_problem(&r, 413, "PayloadTooLarge");
 	reply_free(&r);
@@ -1315,7 +1317,7 @@ test_tls(void **state)
 	/* Resumption from the server's session cache. */
 	c = cl_open(p);
 	assert_non_null(tls_connect(c, cctx, sess));
-	cl_sends(c, "GET /again HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
@@ -1329,7 +1331,7 @@ test_tls(void **state)
 	assert_non_null(tls_connect(c, cctx, NULL));
 	assert_string_equal(SSL_get_cipher_name(c->ssl),
 	    "ECDHE-ECDSA-AES256-GCM-SHA384");
-	cl_sends(c, "GET /12 HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /12 HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
@@ -1342,7 +1344,7 @@ test_tls(void **state)
 
 	/* Plain HTTP to the TLS port gets nowhere. */
 	c = cl_open(p);
-	cl_sends(c, "GET / HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_true(cl_recv(c) <= 0 || strncmp(c->buf, "HTTP/", 5) != 0);
 	cl_close(c);
 
