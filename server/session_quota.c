@@ -182,9 +182,10 @@ session_quota_drop(struct quota_entry **pp)
 
 /*
  * Evict until `want` more bytes (and one more session when adding) fit:
- * expired sessions, then unattested ones, then attested ones, oldest
- * first; never `keep`. Returns how many were evicted (expired ones not
- * counted); -1 if it cannot fit. Lock held.
+ * unattested sessions, then attested ones, each oldest first (with one
+ * lifetime, the oldest is also the first to expire); never `keep`.
+ * Returns how many live sessions were evicted (expired ones are only
+ * dropped); -1 if it cannot fit. Lock held.
  */
 static int
 session_quota_make_room(size_t add, size_t want, const struct quota_entry *keep,
