@@ -8,6 +8,7 @@
  * http_internal.h.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -973,8 +974,17 @@ http_conn_first_byte_cb(evutil_socket_t fd, short what, void *arg)
 	struct http_worker *w = c->w;
 	struct timeval wtv = { c->lim->idle_timeout_s, 0 };
 	struct bufferevent *bev;
+	char b;
+	ssize_t n;
 
 	(void)what;
+	/* Closed (or reset) without a byte: nothing to set up. */
+	n = recv(fd, &b, 1, MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
+		http_conn_free(c, 0);
+		return;
+	}
 	event_free(c->wait_ev);
 	c->wait_ev = NULL;
 	if (w->srv->tls != NULL) {

@@ -576,7 +576,8 @@ test_chunked(void **state)
 	json_t *j;
 
 	(void)state;
-	j = roundtrip("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+	j = roundtrip("POST /c HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
 	    "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n",
 	    &r);
 	assert_int_equal(r.status, 200);
@@ -618,7 +619,8 @@ test_413(void **state)
 
 	/* Chunked: refused once the chunks add up to more. */
 	c = cl_open(port);
-	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
 	for (i = 0; i < 5; i++) {
 		n = snprintf(req, sizeof(req), "100\r\n");
 		memset(req + n, 'b', 256);
@@ -1003,7 +1005,8 @@ test_head(void **state)
 	json_t *j;
 
 	(void)state;
-	cl_sends(c, "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n");
+	cl_sends(c, "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 1), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(reply_header(&r, "Content-Length", cl, sizeof(cl)));
@@ -1262,7 +1265,8 @@ test_stop(void **state)
 	assert_int_equal(cl_reply(idle, &r, 0), 0);
 	reply_free(&r);
 	busy = cl_open(p);
-	cl_sends(busy, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345");
+	cl_sends(busy, "POST /x HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 10\r\n\r\n12345");
 	usleep(100 * 1000);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
