@@ -29,6 +29,28 @@ from harness import check
 MiB = 1 << 20
 
 
+def _sanitized():
+    """ASan keeps freed memory in quarantine and pads every allocation:
+    under a sanitizer build the memory figures mean nothing, so only the
+    behaviour (statuses, evictions, log lines) is asserted."""
+    try:
+        out = subprocess.run(["ldd", H.TRUSTEED], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return b"libasan" in out
+
+
+SANITIZED = _sanitized()
+
+
+def check_mem(cond, msg):
+    if SANITIZED:
+        print("# sanitizer build, not asserted: %s" % msg, flush=True)
+    else:
+        check(cond, msg)
+
+
 # ---------------------------------------------------------------- helpers
 
 def proc_kib(srv, key):
@@ -227,13 +249,14 @@ def test_session_memory_bounded_and_returned(ctx):
     # 8 MiB of sessions, plus the transient buffers of one request
     # (a 350 KB body, its JSON, claims, token) per worker; without the
     # cap this run holds 35 MB of tokens.
-    check(peak - before < 20 * MiB, "RSS grew by %.1f MiB for 100 sessions "
-          "capped at 8 MiB" % ((peak - before) / MiB))
+    check_mem(peak - before < 20 * MiB, "RSS grew by %.1f MiB for 100 "
+              "sessions capped at 8 MiB" % ((peak - before) / MiB))
     check("limits: session cap reached" in log_text(srv),
           "no log line for evictions")
     # Lifetime 10 s, collection every 5 s: wait for the memory to return.
-    wait_for("RSS back near the start after expiry",
-             lambda: rss(srv) - before < 6 * MiB, 40)
+    if not SANITIZED:
+        wait_for("RSS back near the start after expiry",
+                 lambda: rss(srv) - before < 6 * MiB, 40)
     print("# after the sessions expired: RSS %.1f MiB" % (rss(srv) / MiB))
     srv.stop()
 
@@ -432,12 +455,13 @@ def test_bodies_read_incrementally_under_budget(ctx):
     H.expect_status(expect, 200)
     for s in socks:
         s.close()
-    check(peak - before < 24 * MiB, "RSS grew %.1f MiB with a 2 MiB "
-          "budget" % ((peak - before) / MiB))
+    check_mem(peak - before < 24 * MiB, "RSS grew %.1f MiB with a 2 MiB "
+              "budget" % ((peak - before) / MiB))
     check("limits: memory for requests in flight exhausted" in log_text(srv),
           "no log line")
-    wait_for("RSS back after the clients left",
-             lambda: rss(srv) - before < 8 * MiB, 30)
+    if not SANITIZED:
+        wait_for("RSS back after the clients left",
+                 lambda: rss(srv) - before < 8 * MiB, 30)
     srv.stop()
 
 
@@ -460,8 +484,8 @@ def test_no_reservation_at_header_time(ctx):
     for s in socks:
         s.close()
     # glibc may reserve a 64 MiB arena per worker on first use.
-    check(grown < 160 * MiB, "VmSize grew by %.0f MiB for 300 x 10 bytes"
-          % (grown / MiB))
+    check_mem(grown < 160 * MiB, "VmSize grew by %.0f MiB for 300 x 10 "
+              "bytes" % (grown / MiB))
     srv.stop()
 
 
@@ -477,7 +501,7 @@ def test_idle_connections_timeout_and_cost(ctx):
     socks = [tcp_sock(srv, "127.0.10.%d" % (2 + i % 60)) for i in range(1000)]
     time.sleep(0.5)
     per = (rss(srv) - before) / 1000.0
-    check(per < 1024, "%.0f bytes per idle connection" % per)
+    check_mem(per < 1024, "%.0f bytes per idle connection" % per)
     print("# idle TCP connection before its first byte: %.0f bytes" % per)
     for s in socks[:50]:
         check(closed_by_server(s), "idle connection not closed")
@@ -520,7 +544,7 @@ def test_idle_tls_connection_cost(ctx):
         socks.append(s)
     per = (rss(srv) - before) / 400.0
     print("# idle TLS keep-alive connection: %.0f bytes" % per)
-    check(per < 24 * 1024, "%.0f bytes per idle TLS connection" % per)
+    check_mem(per < 24 * 1024, "%.0f bytes per idle TLS connection" % per)
     for s in socks:
         s.close()
     srv.stop()
