@@ -282,10 +282,12 @@ http_listen_lock_holder(const struct sockaddr_storage *ss, int wildcard)
 }
 
 /*
- * Lock addr for this process: -1 with err naming the holder when another
- * trusteed has it. The socket listens, so that holder lookups work, and
- * is closed (the lock released) when the server stops or the process
- * ends.
+ * Lock addr for this process: the lock's fd; -1 with err naming the
+ * holder when another trusteed has it; -2 when UNIX sockets are not
+ * allowed here (a sandbox restricting address families): then only the
+ * exclusive bind check guards the address. The socket listens, so that
+ * holder lookups work, and is closed (the lock released) when the server
+ * stops or the process ends.
  */
 static int
 http_listen_lock(const char *addr, const struct sockaddr_storage *ss,
@@ -298,6 +300,13 @@ http_listen_lock(const char *addr, const struct sockaddr_storage *ss,
 
 	http_listen_lock_name(ss, 0, &un, &len);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 && (errno == EAFNOSUPPORT || errno == EPERM ||
+	    errno == EACCES)) {
+		log_warnx("listen %s: no address lock (%s): only the exclusive "
+		    "bind check keeps a second trusteed off this address",
+		    addr, strerror(errno));
+		return -2;
+	}
 	if (fd == -1)
 		return error_set(err, "listen %s: lock: %s", addr,
 		    strerror(errno));
@@ -588,6 +597,8 @@ http_server_start(const struct http_server_config *cfg, struct error *err)
 			evconnlistener_set_error_cb(w->lis[i],
 			    http_listen_accept_error_cb);
 		}
+		if (s->locks[i] < 0)
+			continue;
 		s->lock_lis[i] = evconnlistener_new(s->workers[0].base,
 		    http_listen_lock_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
 		    LEV_OPT_CLOSE_ON_EXEC, 0, s->locks[i]);

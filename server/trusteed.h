@@ -543,7 +543,8 @@ void kbs_handle(struct http_request *req, struct http_response *resp,
  * The http_preflight_fn (arg: the kbs_context): 429 from the per-source
  * rate limits of /kbs/v0/auth, /kbs/v0/attest and /attestation; body caps
  * of 16 KiB, limits.max_evidence_body for evidence, and max_body only for
- * admin routes whose token verified.
+ * admin routes (/kbs/v0 admin plugins, /api/v1) whose token verified; the
+ * HTTP layer never lets a cap exceed max_body.
  */
 void kbs_preflight(const struct http_request *req, struct http_preflight *pf,
     void *arg);

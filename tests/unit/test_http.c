@@ -1579,7 +1579,7 @@ test_inflight(void **state)
 	    "Content-Length: %d\r\n\r\n", 48 * 1024);
 	memset(req + n, 'a', 48 * 1024);
 	cl_send(a, req, (size_t)n + 40 * 1024);
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 1000; i++) {
 		http_server_stats(s, &st);
 		if (st.inflight >= 40 * 1024)
 			break;
@@ -1607,7 +1607,7 @@ test_inflight(void **state)
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
 	cl_close(a);
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 1000; i++) {
 		http_server_stats(s, &st);
 		if (st.inflight == 0)
 			break;
@@ -1653,7 +1653,7 @@ test_connection_caps(void **state)
 	/* Fill the server (6) from other sources. */
 	for (i = 3; i < 6; i++)
 		c[i] = cl_open_from(p, "127.0.0.3");
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 1000; i++) {
 		http_server_stats(s, &st);
 		if (st.connections == 6)
 			break;
@@ -1672,7 +1672,7 @@ test_connection_caps(void **state)
 	cl_close(x);
 	for (i = 0; i < 6; i++)
 		cl_close(c[i]);
-	for (i = 0; i < 300; i++) {
+	for (i = 0; i < 1000; i++) {
 		http_server_stats(s, &st);
 		if (st.connections == 0)
 			break;
