@@ -895,6 +895,93 @@ set_resource_policy(struct loader *ld, struct config *cfg,
 		cfg->resource_policy = modes[i];
 }
 
+/* ------------------------------------------------------------ [limits] */
+
+/*
+ * What clients may make the daemon hold and how fast they may ask
+ * (README "Limits"); applied by trusteed.c to the HTTP server, the rate
+ * limiter and the session quota. trusteed --limit NAME=VALUE sets the
+ * same keys through config_limit_set.
+ */
+static void
+limits_defaults(struct config_limits *l)
+{
+	l->auth_rate = l->attest_rate = l->attestation_rate = 20;
+	l->auth_burst = l->attest_burst = l->attestation_burst = 100;
+	l->login_rate = 1;
+	l->login_burst = 10;
+	l->rate_sources = 65536;
+	l->max_sessions = 100000;
+	l->max_unattested_per_source = 64;
+	l->session_memory_mib = 256;
+	l->max_init_data = 64 * 1024;
+	l->max_token = 1024 * 1024;
+	l->max_evidence_body = 1024 * 1024;
+	l->max_connections = 4096;
+	l->max_connections_per_source = 128;
+	l->handshake_timeout_s = 10;
+	l->request_timeout_s = 30;
+	l->idle_timeout_s = 60;
+	l->inflight_memory_mib = 128;
+}
+
+/* Requests per second: an integer or a float, 0 (no limit) to 1e6. */
+static void
+set_rate(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	double r;
+
+	if (!json_is_number(v)) {
+		wrong_type(ld, def, v, line, "a number");
+		return;
+	}
+	r = json_number_value(v);
+	if (!(r >= 0 && r <= 1e6)) {
+		problem(ld, line, "%s.%s: %g is out of range 0..1000000 "
+		    "(requests per second; 0 = no limit)", def->section,
+		    def->key, r);
+		return;
+	}
+	*(double *)(void *)((char *)cfg + def->off) = r;
+}
+
+/* Rules between [limits] keys (and max_body); NULL when consistent. */
+static const char *
+limits_inconsistent(const struct config *cfg, char *why, size_t cap)
+{
+	const struct config_limits *l = &cfg->limits;
+	size_t inflight = (size_t)l->inflight_memory_mib << 20;
+
+	if (inflight < cfg->max_body || inflight < (size_t)l->max_evidence_body)
+		snprintf(why, cap, "limits.inflight_memory_mib (%d MiB) must "
+		    "hold one request at the largest body cap "
+		    "(http_server max body %zu, limits.max_evidence_body %d)",
+		    l->inflight_memory_mib, cfg->max_body,
+		    l->max_evidence_body);
+	else if (((size_t)l->session_memory_mib << 20) < (size_t)l->max_token)
+		snprintf(why, cap, "limits.session_memory_mib (%d MiB) must "
+		    "hold at least one token of limits.max_token (%d bytes)",
+		    l->session_memory_mib, l->max_token);
+	else if (l->max_init_data > l->max_evidence_body)
+		snprintf(why, cap, "limits.max_init_data (%d) cannot exceed "
+		    "limits.max_evidence_body (%d), which carries it",
+		    l->max_init_data, l->max_evidence_body);
+	else
+		return NULL;
+	return why;
+}
+
+static void
+check_limits(struct loader *ld, struct config *cfg)
+{
+	char why[256];
+
+	if (limits_inconsistent(cfg, why, sizeof(why)) != NULL)
+		problem(ld, first_line(json_object_get(ld->lines, "limits")),
+		    "%s", why);
+}
+
 static const char *const tls_versions[] = { "1.2", "1.3", NULL };
 static const char *const store_types[] = { "sqlite", NULL };
 static const char *const sealers[] = { "file", NULL };
@@ -953,11 +1040,52 @@ static const struct key_def key_table[] = {
 	/* wall clock per policy evaluation, ms (policy_lua.c) */
 	{ "policy", "time_limit", set_int, OFF(policy_time_ms), 10, 60000,
 	    NULL },
+	{ "limits", "auth_rate", set_rate, OFF(limits.auth_rate), 0, 0, NULL },
+	{ "limits", "auth_burst", set_int, OFF(limits.auth_burst), 1, 1000000,
+	    NULL },
+	{ "limits", "attest_rate", set_rate, OFF(limits.attest_rate), 0, 0,
+	    NULL },
+	{ "limits", "attest_burst", set_int, OFF(limits.attest_burst), 1,
+	    1000000, NULL },
+	{ "limits", "attestation_rate", set_rate, OFF(limits.attestation_rate),
+	    0, 0, NULL },
+	{ "limits", "attestation_burst", set_int,
+	    OFF(limits.attestation_burst), 1, 1000000, NULL },
+	{ "limits", "login_rate", set_rate, OFF(limits.login_rate), 0, 0,
+	    NULL },
+	{ "limits", "login_burst", set_int, OFF(limits.login_burst), 1,
+	    1000000, NULL },
+	{ "limits", "rate_sources", set_int, OFF(limits.rate_sources), 1024,
+	    16777216, NULL },
+	{ "limits", "max_sessions", set_int, OFF(limits.max_sessions), 10,
+	    10000000, NULL },
+	{ "limits", "max_unattested_per_source", set_int,
+	    OFF(limits.max_unattested_per_source), 0, 10000000, NULL },
+	{ "limits", "session_memory_mib", set_int,
+	    OFF(limits.session_memory_mib), 1, 65536, NULL },
+	{ "limits", "max_init_data", set_int, OFF(limits.max_init_data), 1024,
+	    64 * 1024 * 1024, NULL },
+	{ "limits", "max_token", set_int, OFF(limits.max_token), 4096,
+	    64 * 1024 * 1024, NULL },
+	{ "limits", "max_evidence_body", set_int,
+	    OFF(limits.max_evidence_body), 16384, 64 * 1024 * 1024, NULL },
+	{ "limits", "max_connections", set_int, OFF(limits.max_connections),
+	    16, 1000000, NULL },
+	{ "limits", "max_connections_per_source", set_int,
+	    OFF(limits.max_connections_per_source), 0, 1000000, NULL },
+	{ "limits", "handshake_timeout", set_int,
+	    OFF(limits.handshake_timeout_s), 1, 300, NULL },
+	{ "limits", "request_timeout", set_int, OFF(limits.request_timeout_s),
+	    1, 3600, NULL },
+	{ "limits", "idle_timeout", set_int, OFF(limits.idle_timeout_s), 1,
+	    3600, NULL },
+	{ "limits", "inflight_memory_mib", set_int,
+	    OFF(limits.inflight_memory_mib), 1, 65536, NULL },
 };
 
 static const char *const sections[] = {
 	"http_server", "attestation", "verifier", "storage", "admin",
-	"policy", NULL
+	"policy", "limits", NULL
 };
 
 static const struct key_def *
@@ -1029,6 +1157,7 @@ check_required(struct loader *ld, struct config *cfg, json_t *doc)
 			    "required unless insecure_http = true");
 	}
 	check_admin(ld, cfg, admin);
+	check_limits(ld, cfg);
 }
 
 /* The directory holding path, made absolute so a later chdir is harmless. */
@@ -1115,6 +1244,7 @@ config_defaults(struct config *cfg)
 	cfg->policy_instructions = 10000;
 	cfg->policy_memory_kib = 16384;
 	cfg->policy_time_ms = 2000;
+	limits_defaults(&cfg->limits);
 }
 
 int
@@ -1203,4 +1333,56 @@ config_free(struct config *cfg)
 		free(cfg->admin_acls[i].regex);
 	}
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+config_limit_set(struct config *cfg, const char *assignment,
+    struct error *err)
+{
+	const char *eq = strchr(assignment, '=');
+	const struct key_def *def;
+	struct loader ld;
+	char name[64], esc[128], *end;
+	double d;
+	json_t *v;
+	size_t i;
+
+	if (eq == NULL || (size_t)(eq - assignment) >= sizeof(name) ||
+	    eq == assignment)
+		return error_set(err, "--limit %s: expected NAME=VALUE",
+		    log_escape(assignment, esc, sizeof(esc)));
+	memcpy(name, assignment, (size_t)(eq - assignment));
+	name[eq - assignment] = '\0';
+	if ((def = key_lookup("limits", name)) == NULL)
+		return error_set(err, "--limit: unknown limit '%s' (see the "
+		    "[limits] section of trusteed.toml)",
+		    log_escape(name, esc, sizeof(esc)));
+	d = strtod(eq + 1, &end);
+	if (eq[1] == '\0' || *end != '\0')
+		return error_set(err, "--limit %s: '%s' is not a number", name,
+		    log_escape(eq + 1, esc, sizeof(esc)));
+	v = strpbrk(eq + 1, ".eE") == NULL && d >= -1e15 && d <= 1e15 ?
+	    json_integer((json_int_t)d) : json_real(d);
+	memset(&ld, 0, sizeof(ld));
+	ld.path = "--limit";
+	def->fn(&ld, cfg, def, v, 0);
+	json_decref(v);
+	if (ld.nprobs > 0) {
+		error_set(err, "--limit: %s", ld.probs[0].msg);
+		for (i = 0; i < ld.nprobs; i++)
+			free(ld.probs[i].msg);
+		free(ld.probs);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_limits_check(const struct config *cfg, struct error *err)
+{
+	char why[256];
+
+	if (limits_inconsistent(cfg, why, sizeof(why)) != NULL)
+		return error_set(err, "%s", why);
+	return 0;
 }

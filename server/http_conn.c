@@ -1,11 +1,14 @@
 /*
- * http_conn.c: one connection of trusteed's HTTP front end: accepting it
- * (socket or TLS bufferevent), assembling requests with http_parser under
- * the size and time limits, running the handler and writing responses,
- * flow control and closing. The front end's shape is described in
+ * http_conn.c: one connection of trusteed's HTTP front end: admitting it
+ * (global and per-source caps, shedding idle connections), waiting for
+ * its first byte, then its bufferevent (socket or TLS); assembling
+ * requests with http_scan.c and http_parser under the size, time and
+ * memory limits; running the handler and writing responses; flow control,
+ * deadlines and closing. The front end's shape is described in
  * http_internal.h.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,15 +31,16 @@
 #include "../lib/log.h"
 #include "http_internal.h"
 
-#define HTTP_MAX_CONNS		4096	/* per worker */
 /* Stop parsing (and reading) while this much output is queued: a client
  * that pipelines requests without reading the answers cannot make us
  * buffer without bound. Resume below HTTP_OUT_LOW. */
 #define HTTP_OUT_HIGH		(256 * 1024)
 #define HTTP_OUT_LOW		(64 * 1024)
-/* Request body buffers up to this size are kept (wiped) for the next
- * request on the connection; larger ones are freed. */
-#define HTTP_BODY_KEEP		(16 * 1024)
+/* Smallest body buffer; it doubles as bytes arrive, never beyond what
+ * Content-Length announced. */
+#define HTTP_BODY_MIN		1024
+/* How long a closing connection keeps reading (and dropping) input. */
+#define HTTP_LINGER_S		2
 
 static int http_conn_on_message_begin(http_parser *);
 static int http_conn_on_url(http_parser *, const char *, size_t);
@@ -83,6 +87,111 @@ http_conn_method_map(unsigned int m)
 	}
 }
 
+/* ------------------------------------------------------ state lists */
+
+static void
+http_conn_list_del(struct http_conn *c)
+{
+	struct http_clist *l = &c->w->list[c->state];
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->next = c->prev = NULL;
+	l->n--;
+}
+
+static void
+http_conn_list_add(struct http_conn *c)
+{
+	struct http_clist *l = &c->w->list[c->state];
+
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+/* Move to the tail of another state's list; its deadline restarts. */
+static void
+http_conn_set_state(struct http_conn *c, enum http_cstate st)
+{
+	c->since_ns = now_mono_ns();
+	if (c->w == NULL) {
+		c->state = st;
+		return;
+	}
+	http_conn_list_del(c);
+	c->state = st;
+	http_conn_list_add(c);
+}
+
+/* ----------------------------------------------- request memory budget */
+
+static size_t
+http_conn_rq_bytes(const struct http_rq *rq)
+{
+	return sizeof(*rq) + rq->url.cap + rq->path.cap + rq->hbuf.cap +
+	    rq->body_cap;
+}
+
+/*
+ * Bring the request's charge to the in-flight budget in line with
+ * `bytes` (what it holds, or is about to hold). Returns -1 when the
+ * budget is exceeded; the charge stays until the request is freed.
+ */
+static int
+http_conn_charge_to(struct http_conn *c, size_t bytes)
+{
+	struct http_rq *rq = c->rq;
+	size_t prev, add;
+
+	if (bytes <= rq->charged) {
+		atomic_fetch_sub(c->lim->inflight, rq->charged - bytes);
+		rq->charged = bytes;
+		return 0;
+	}
+	add = bytes - rq->charged;
+	prev = atomic_fetch_add(c->lim->inflight, add);
+	rq->charged = bytes;
+	return prev + add > c->lim->max_inflight ? -1 : 0;
+}
+
+static void
+http_conn_rq_free(struct http_conn *c)
+{
+	struct http_rq *rq = c->rq;
+
+	if (rq == NULL)
+		return;
+	atomic_fetch_sub(c->lim->inflight, rq->charged);
+	buf_free(&rq->url);
+	buf_free(&rq->path);
+	buf_wipe(&rq->hbuf);		/* Authorization, cookies */
+	secret_free(rq->body, rq->body_cap);
+	sodium_memzero(rq, sizeof(*rq));
+	free(rq);
+	c->rq = NULL;
+}
+
+static void
+http_conn_rq_new(struct http_conn *c)
+{
+	c->rq = xcalloc(1, sizeof(*c->rq));
+	http_scan_begin(&c->rq->scan, c->lim->max_header);
+	c->rq->charged = 0;
+	(void)http_conn_charge_to(c, http_conn_rq_bytes(c->rq));
+}
+
 /* ------------------------------------------------- connection: parsing */
 
 static struct http_conn *
@@ -91,6 +200,7 @@ http_conn_alloc(const struct http_limits *lim)
 	struct http_conn *c = xcalloc(1, sizeof(*c));
 
 	c->lim = lim;
+	c->fd = -1;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	return c;
@@ -100,32 +210,8 @@ http_conn_alloc(const struct http_limits *lim)
 static void
 http_conn_release(struct http_conn *c)
 {
-	buf_free(&c->url);
-	buf_free(&c->path);
-	buf_free(&c->hbuf);
-	buf_wipe(&c->rhdr);
-	secret_free(c->body, c->body_cap);
+	http_conn_rq_free(c);
 	free(c);
-}
-
-/* Grow the body buffer to at least need bytes, wiping the old copy. */
-static void
-http_conn_body_reserve(struct http_conn *c, size_t need)
-{
-	size_t cap;
-	uint8_t *p;
-
-	if (need <= c->body_cap)
-		return;
-	cap = c->body_cap != 0 ? c->body_cap : 1024;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = xmalloc(cap);
-	if (c->body_len > 0)
-		memcpy(p, c->body, c->body_len);
-	secret_free(c->body, c->body_cap);
-	c->body = p;
-	c->body_cap = cap;
 }
 
 /* Record an error reply for http_conn_feed to send; returns non-zero so the
@@ -140,10 +226,10 @@ http_conn_fail(struct http_conn *c, int status, const char *type,
 {
 	va_list ap;
 
-	c->err_status = status;
-	c->err_type = type;
+	c->rq->err_status = status;
+	c->rq->err_type = type;
 	va_start(ap, fmt);
-	vsnprintf(c->err_detail, sizeof(c->err_detail), fmt, ap);
+	vsnprintf(c->rq->err_detail, sizeof(c->rq->err_detail), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -151,11 +237,24 @@ http_conn_fail(struct http_conn *c, int status, const char *type,
 static int
 http_conn_count_header(struct http_conn *c, size_t len)
 {
-	c->header_bytes += len;
-	if (c->header_bytes > c->lim->max_header)
+	c->rq->header_bytes += len;
+	if (c->rq->header_bytes > c->lim->max_header)
 		return http_conn_fail(c, 431, "RequestHeaderFieldsTooLarge",
 		    "request line and headers exceed the limit of %zu bytes",
 		    c->lim->max_header);
+	return 0;
+}
+
+/* After a header buffer grew. */
+static int
+http_conn_charge_head(struct http_conn *c)
+{
+	if (http_conn_charge_to(c, http_conn_rq_bytes(c->rq)) != 0) {
+		ratelimit_note(RL_EV_INFLIGHT, &c->src);
+		c->rq->err_retry_after = 1;
+		return http_conn_fail(c, 503, "ServiceUnavailable", "the server "
+		    "holds too many requests in flight; retry later");
+	}
 	return 0;
 }
 
@@ -163,15 +262,17 @@ static int
 http_conn_on_message_begin(http_parser *p)
 {
 	struct http_conn *c = p->data;
+	struct http_rq *rq = c->rq;
 
-	c->in_message = 1;
-	c->start_ns = now_mono_ns();
-	c->url.len = 0;
-	c->hbuf.len = 0;
-	c->nhdr = 0;
-	c->hstate = HS_NONE;
-	c->header_bytes = 0;
-	c->body_len = 0;
+	rq->in_message = 1;
+	rq->url.len = 0;
+	rq->hbuf.len = 0;
+	rq->nhdr = 0;
+	rq->hstate = HS_NONE;
+	rq->header_bytes = 0;
+	rq->body_len = 0;
+	rq->max_body = c->lim->max_body;
+	rq->body_note[0] = '\0';
 	return 0;
 }
 
@@ -182,110 +283,190 @@ http_conn_on_url(http_parser *p, const char *at, size_t len)
 
 	if (http_conn_count_header(c, len))
 		return -1;
-	buf_add(&c->url, at, len);
-	return 0;
+	buf_add(&c->rq->url, at, len);
+	return http_conn_charge_head(c);
 }
 
 static int
 http_conn_on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
+	struct http_rq *rq = c->rq;
 
 	if (http_conn_count_header(c, len))
 		return -1;
-	if (c->hstate == HS_TRAILER)
+	if (rq->hstate == HS_TRAILER)
 		return 0;		/* chunked trailers are ignored */
-	if (c->hstate != HS_FIELD) {
-		if (c->hstate == HS_VALUE)
-			buf_add(&c->hbuf, "", 1);
-		if (c->nhdr == HTTP_MAX_HEADERS)
+	if (rq->hstate != HS_FIELD) {
+		if (rq->hstate == HS_VALUE)
+			buf_add(&rq->hbuf, "", 1);
+		if (rq->nhdr == HTTP_MAX_HEADERS)
 			return http_conn_fail(c, 431,
-			    "RequestHeaderFieldsTooLarge", "more than %d header fields", HTTP_MAX_HEADERS);
-		c->spans[c->nhdr].name = c->hbuf.len;
-		c->spans[c->nhdr].value = c->hbuf.len;
-		c->nhdr++;
-		c->hstate = HS_FIELD;
+			    "RequestHeaderFieldsTooLarge", "more than %d "
+			    "header fields", HTTP_MAX_HEADERS);
+		rq->spans[rq->nhdr].name = rq->hbuf.len;
+		rq->spans[rq->nhdr].value = rq->hbuf.len;
+		rq->nhdr++;
+		rq->hstate = HS_FIELD;
 	}
-	buf_add(&c->hbuf, at, len);
-	return 0;
+	buf_add(&rq->hbuf, at, len);
+	return http_conn_charge_head(c);
 }
 
 static int
 http_conn_on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
+	struct http_rq *rq = c->rq;
 
 	if (http_conn_count_header(c, len))
 		return -1;
-	if (c->hstate == HS_TRAILER || c->hstate == HS_NONE)
+	if (rq->hstate == HS_TRAILER || rq->hstate == HS_NONE)
 		return 0;
-	if (c->hstate == HS_FIELD) {
-		buf_add(&c->hbuf, "", 1);
-		c->spans[c->nhdr - 1].value = c->hbuf.len;
-		c->hstate = HS_VALUE;
+	if (rq->hstate == HS_FIELD) {
+		buf_add(&rq->hbuf, "", 1);
+		rq->spans[rq->nhdr - 1].value = rq->hbuf.len;
+		rq->hstate = HS_VALUE;
 	}
-	buf_add(&c->hbuf, at, len);
-	return 0;
+	buf_add(&rq->hbuf, at, len);
+	return http_conn_charge_head(c);
 }
 
 /* Point the header array into hbuf (which no longer grows: trailers are
- * not stored) and trim trailing whitespace from the values. */
-static void
+ * not stored) and trim surrounding whitespace from the values. */
+static int
 http_conn_headers_finish(struct http_conn *c)
 {
+	struct http_rq *rq = c->rq;
 	size_t i;
 
-	if (c->hstate == HS_FIELD) {		/* name without a value */
-		buf_add(&c->hbuf, "", 1);
-		c->spans[c->nhdr - 1].value = c->hbuf.len;
-		c->hstate = HS_VALUE;
+	if (rq->hstate == HS_FIELD) {		/* name without a value */
+		buf_add(&rq->hbuf, "", 1);
+		rq->spans[rq->nhdr - 1].value = rq->hbuf.len;
+		rq->hstate = HS_VALUE;
 	}
-	if (c->hstate == HS_VALUE)
-		buf_add(&c->hbuf, "", 1);
-	c->hstate = HS_TRAILER;
-	for (i = 0; i < c->nhdr; i++) {
-		char *v = (char *)c->hbuf.data + c->spans[i].value;
+	if (rq->hstate == HS_VALUE)
+		buf_add(&rq->hbuf, "", 1);
+	rq->hstate = HS_TRAILER;
+	for (i = 0; i < rq->nhdr; i++) {
+		char *v = (char *)rq->hbuf.data + rq->spans[i].value;
 		size_t n = strlen(v);
 
 		while (n > 0 && http_is_ows(v[n - 1]))
 			v[--n] = '\0';
-		c->hdrs[i].name = (char *)c->hbuf.data + c->spans[i].name;
-		c->hdrs[i].value = v;
+		while (http_is_ows(*v))
+			v++;
+		rq->hdrs[i].name = (char *)rq->hbuf.data + rq->spans[i].name;
+		rq->hdrs[i].value = v;
 	}
+	return http_conn_charge_head(c);
+}
+
+/* The request as handlers see it, without its body. */
+static void
+http_conn_request(struct http_conn *c, struct http_request *req)
+{
+	struct http_rq *rq = c->rq;
+	const char *q;
+
+	memset(req, 0, sizeof(*req));
+	req->method = http_conn_method_map(c->parser.method);
+	req->method_name = http_method_str(c->parser.method);
+	req->target = buf_cstr(&rq->url);
+	q = strchr(req->target, '?');
+	rq->path.len = 0;
+	buf_add(&rq->path, req->target,
+	    q != NULL ? (size_t)(q - req->target) : rq->url.len);
+	req->path = buf_cstr(&rq->path);
+	req->query = q != NULL ? (char *)q + 1 : NULL;
+	req->headers = rq->hdrs;
+	req->nheaders = rq->nhdr;
+	memcpy(req->peer, c->peer, sizeof(req->peer));
+	req->source = c->src;
+	req->tls = c->tls;
 }
 
 static int
 http_conn_on_headers_complete(http_parser *p)
 {
 	struct http_conn *c = p->data;
+	struct http_rq *rq = c->rq;
+	struct http_preflight pf;
+	struct http_request req;
 	const struct http_header *h;
-	int has_body = 0;
-	size_t i;
+	int chunked = (p->flags & F_CHUNKED) != 0;
+	int has_body = chunked || (p->content_length != ULLONG_MAX &&
+	    p->content_length > 0);
 
-	http_conn_headers_finish(c);
-	/* http_parser lets spaces into field names; "Transfer-Encoding :"
-	 * must not pass as some other header. */
-	for (i = 0; i < c->nhdr; i++)
-		if (!http_is_token(c->hdrs[i].name))
-			return http_conn_fail(c, 400, "BadRequest", "malformed "
-			    "request: invalid header field name");
-	if (p->flags & F_CHUNKED)
-		has_body = 1;
-	else if (p->content_length != ULLONG_MAX) {
-		if (p->content_length > c->lim->max_body)
-			return http_conn_fail(c, 413, "PayloadTooLarge",
-			    "request body exceeds the limit of %zu bytes",
-			    c->lim->max_body);
-		/* Exact size up front: no regrowth leaves body copies. */
-		http_conn_body_reserve(c, (size_t)p->content_length + 1);
-		has_body = p->content_length > 0;
+	if (http_conn_headers_finish(c) != 0)
+		return -1;
+	if (chunked != rq->scan.chunked)
+		return http_conn_fail(c, 400, "BadRequest", "malformed "
+		    "request: framing is ambiguous");
+	/* The route decides the body cap, or refuses, before any body byte
+	 * is held. */
+	memset(&pf, 0, sizeof(pf));
+	pf.max_body = c->lim->max_body;
+	if (c->lim->preflight != NULL) {
+		http_conn_request(c, &req);
+		if (http_conn_charge_head(c) != 0)
+			return -1;
+		c->lim->preflight(&req, &pf, c->lim->arg);
+		if (pf.status != 0) {
+			rq->err_retry_after = pf.retry_after;
+			return http_conn_fail(c, pf.status, pf.type != NULL ?
+			    pf.type : "BadRequest", "%s", pf.detail);
+		}
+	}
+	rq->max_body = pf.max_body < c->lim->max_body ? pf.max_body :
+	    c->lim->max_body;
+	snprintf(rq->body_note, sizeof(rq->body_note), "%s", pf.note);
+	if (!chunked && p->content_length != ULLONG_MAX &&
+	    p->content_length > rq->max_body) {
+		ratelimit_note(RL_EV_BODY, &c->src);
+		return http_conn_fail(c, 413, "PayloadTooLarge", "request body "
+		    "exceeds the limit of %zu bytes%s%s", rq->max_body,
+		    rq->body_note[0] != '\0' ? " " : "", rq->body_note);
 	}
 	/* Answer "Expect: 100-continue" so clients that wait for it (curl
 	 * for larger uploads) do not stall; the final status follows. */
-	h = http_header_find(c->hdrs, c->nhdr, "Expect");
+	h = http_header_find(rq->hdrs, rq->nhdr, "Expect");
 	if (h != NULL && has_body && strcasecmp(h->value, "100-continue") == 0 &&
 	    p->http_major == 1 && p->http_minor >= 1)
 		evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	return 0;
+}
+
+/* Make room for need bytes of body: the buffer doubles (never beyond the
+ * announced length), the old copy is wiped, the growth is charged. */
+static int
+http_conn_body_reserve(struct http_conn *c, size_t need, uint64_t announced)
+{
+	struct http_rq *rq = c->rq;
+	size_t cap;
+	uint8_t *p;
+
+	if (need <= rq->body_cap)
+		return 0;
+	cap = rq->body_cap > HTTP_BODY_MIN / 2 ? rq->body_cap : HTTP_BODY_MIN;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (announced != ULLONG_MAX && announced < SIZE_MAX &&
+	    cap > (size_t)announced + 1 && need <= (size_t)announced + 1)
+		cap = (size_t)announced + 1;
+	if (http_conn_charge_to(c, http_conn_rq_bytes(rq) - rq->body_cap +
+	    cap) != 0) {
+		ratelimit_note(RL_EV_INFLIGHT, &c->src);
+		rq->err_retry_after = 1;
+		return http_conn_fail(c, 503, "ServiceUnavailable", "the server "
+		    "holds too many requests in flight; retry later");
+	}
+	p = xmalloc(cap);
+	if (rq->body_len > 0)
+		memcpy(p, rq->body, rq->body_len);
+	secret_free(rq->body, rq->body_cap);
+	rq->body = p;
+	rq->body_cap = cap;
 	return 0;
 }
 
@@ -293,14 +474,22 @@ static int
 http_conn_on_body(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
+	struct http_rq *rq = c->rq;
+	uint64_t announced = ULLONG_MAX;
 
-	if (len > c->lim->max_body - c->body_len)
-		return http_conn_fail(c, 413, "PayloadTooLarge",
-		    "request body exceeds the limit of %zu bytes",
-		    c->lim->max_body);
-	http_conn_body_reserve(c, c->body_len + len + 1);
-	memcpy(c->body + c->body_len, at, len);
-	c->body_len += len;
+	if (len > rq->max_body - rq->body_len) {
+		ratelimit_note(RL_EV_BODY, &c->src);
+		return http_conn_fail(c, 413, "PayloadTooLarge", "request body "
+		    "exceeds the limit of %zu bytes%s%s", rq->max_body,
+		    rq->body_note[0] != '\0' ? " " : "", rq->body_note);
+	}
+	/* With Content-Length, http_parser counts down what is left. */
+	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX)
+		announced = rq->body_len + len + p->content_length;
+	if (http_conn_body_reserve(c, rq->body_len + len + 1, announced) != 0)
+		return -1;
+	memcpy(rq->body + rq->body_len, at, len);
+	rq->body_len += len;
 	return 0;
 }
 
@@ -352,6 +541,7 @@ http_conn_write_response(struct http_conn *c, struct http_response *resp,
 			evbuffer_add(out, resp->body.data, resp->body.len);
 	}
 	buf_wipe(&resp->body);
+	buf_wipe(&resp->headers);	/* may hold a session cookie */
 }
 
 static void
@@ -364,26 +554,41 @@ http_conn_log(struct http_conn *c, const char *method, const char *path,
 		return;
 	log_debug("%s %s %s %d %zu %lluus", c->peer, method,
 	    log_escape(path, esc, sizeof(esc)), status, bytes,
-	    (unsigned long long)((now_mono_ns() - c->start_ns) / 1000));
+	    (unsigned long long)((now_mono_ns() - c->since_ns) / 1000));
+}
+
+static const char *
+http_conn_status_type(int status)
+{
+	switch (status) {
+	case 400: return "BadRequest";
+	case 408: return "RequestTimeout";
+	case 413: return "PayloadTooLarge";
+	case 429: return "TooManyRequests";
+	case 431: return "RequestHeaderFieldsTooLarge";
+	case 501: return "NotImplemented";
+	case 503: return "ServiceUnavailable";
+	case 505: return "HTTPVersionNotSupported";
+	default: return "BadRequest";
+	}
 }
 
 /* Reply with a problem and close: for requests that never reach the
  * handler. */
 static void
 http_conn_error(struct http_conn *c, int status, const char *type,
-    const char *detail)
+    int retry_after, const char *detail)
 {
 	struct http_response resp = { 0 };
 
 	http_problem(&resp, status, type, "%s", detail);
+	if (retry_after > 0)
+		http_response_header(&resp, "Retry-After", "%d", retry_after);
 	resp.close = 1;
-	if (!c->in_message)
-		c->start_ns = now_mono_ns();
 	/* The target is not logged: it may be incomplete, and its query
 	 * may carry credentials. */
 	http_conn_log(c, "-", "-", status, resp.body.len);
 	http_conn_write_response(c, &resp, 0, 0);
-	buf_free(&resp.headers);
 	c->closing = 1;
 }
 
@@ -392,34 +597,23 @@ static void
 http_conn_dispatch(struct http_conn *c)
 {
 	http_parser *p = &c->parser;
+	struct http_rq *rq = c->rq;
 	struct http_request req;
 	struct http_response resp;
-	const char *q;
 	int keepalive;
 
-	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
-	req.method = http_conn_method_map(p->method);
-	req.method_name = http_method_str(p->method);
-	req.target = buf_cstr(&c->url);
-	q = strchr(req.target, '?');
-	c->path.len = 0;
-	buf_add(&c->path, req.target,
-	    q != NULL ? (size_t)(q - req.target) : c->url.len);
-	req.path = buf_cstr(&c->path);
-	req.query = q != NULL ? (char *)q + 1 : NULL;
-	req.headers = c->hdrs;
-	req.nheaders = c->nhdr;
-	http_conn_body_reserve(c, c->body_len + 1);
-	c->body[c->body_len] = '\0';
-	req.body = c->body;
-	req.body_len = c->body_len;
-	memcpy(req.peer, c->peer, sizeof(req.peer));
-	req.tls = c->tls;
+	http_conn_request(c, &req);
+	if (http_conn_body_reserve(c, rq->body_len + 1, ULLONG_MAX) != 0) {
+		http_conn_error(c, rq->err_status, rq->err_type,
+		    rq->err_retry_after, rq->err_detail);
+		return;
+	}
+	rq->body[rq->body_len] = '\0';
+	req.body = rq->body;
+	req.body_len = rq->body_len;
 	keepalive = http_should_keep_alive(p);
 
-	resp.headers = c->rhdr;
-	memset(&c->rhdr, 0, sizeof(c->rhdr));
 	c->lim->handler(&req, &resp, c->lim->arg);
 	if (resp.status < 200 || resp.status > 599) {
 		if (resp.status != 0)
@@ -434,19 +628,11 @@ http_conn_dispatch(struct http_conn *c)
 	http_conn_write_response(c, &resp, req.method == HTTP_M_HEAD,
 	    !resp.close && p->http_major == 1 && p->http_minor == 0);
 
-	/* Keep the header buffer; its contents (cookies) are wiped. */
-	if (resp.headers.data != NULL)
-		sodium_memzero(resp.headers.data, resp.headers.len);
-	resp.headers.len = 0;
-	c->rhdr = resp.headers;
-	if (c->body_len > 0)
-		sodium_memzero(c->body, c->body_len);
-	c->body_len = 0;
-	if (c->body_cap > HTTP_BODY_KEEP) {
-		secret_free(c->body, c->body_cap);
-		c->body = NULL;
-		c->body_cap = 0;
-	}
+	/* The body is gone once answered (wiped: it may be a secret). */
+	secret_free(rq->body, rq->body_cap);
+	rq->body = NULL;
+	rq->body_len = rq->body_cap = 0;
+	(void)http_conn_charge_to(c, http_conn_rq_bytes(rq));
 	if (resp.close)
 		c->closing = 1;
 }
@@ -457,108 +643,185 @@ http_conn_on_message_complete(http_parser *p)
 	struct http_conn *c = p->data;
 
 	http_conn_dispatch(c);
-	c->in_message = 0;
-	/* Stop here when no further request may be parsed on this
-	 * connection, or to let the output drain first. */
-	if (c->closing || evbuffer_get_length(c->out) > HTTP_OUT_HIGH)
-		http_parser_pause(p, 1);
+	c->rq->in_message = 0;
+	c->msg_done = 1;
+	if (!c->closing)
+		http_conn_set_state(c, CS_IDLE);
+	/* Always stop after a message: the caller checks that the framing
+	 * check ended the message at the same byte, and decides whether to
+	 * go on (output backed up, closing). */
+	http_parser_pause(p, 1);
 	return 0;
 }
 
+/* Send the reply the parser callbacks decided, or a generic 400. */
+static void
+http_conn_parse_error(struct http_conn *c, enum http_errno e)
+{
+	struct http_rq *rq = c->rq;
+	char detail[160];
+
+	if (rq->err_status != 0)
+		http_conn_error(c, rq->err_status, rq->err_type,
+		    rq->err_retry_after, rq->err_detail);
+	else if (e == HPE_HEADER_OVERFLOW)
+		http_conn_error(c, 431, "RequestHeaderFieldsTooLarge", 0,
+		    "request line and headers are too large");
+	else {
+		snprintf(detail, sizeof(detail), "malformed request: %s",
+		    http_errno_description(e));
+		http_conn_error(c, 400, "BadRequest", 0, detail);
+	}
+}
+
 /*
- * Feed bytes to the parser. Returns how many were consumed; fewer than
- * len when the parser paused after a complete request (call again with
+ * Feed bytes to the framing check and then the parser. Returns how many
+ * were consumed; fewer than len after a complete request (call again with
  * the rest) or when the connection is closing (the rest is discarded).
  */
 static size_t
 http_conn_feed(struct http_conn *c, const char *data, size_t len)
 {
+	struct http_rq *rq;
 	enum http_errno e;
-	size_t n;
+	size_t n, m;
+	char detail[224];
 
 	if (c->closing)
 		return len;
-	n = http_parser_execute(&c->parser, &http_conn_settings, data, len);
-	e = HTTP_PARSER_ERRNO(&c->parser);
-	if (e == HPE_PAUSED) {
-		http_parser_pause(&c->parser, 0);
-		return n;
-	}
-	if (e != HPE_OK) {
-		if (c->err_status != 0)
-			http_conn_error(c, c->err_status, c->err_type,
-			    c->err_detail);
-		else if (e == HPE_HEADER_OVERFLOW)
-			http_conn_error(c, 431, "RequestHeaderFieldsTooLarge",
-			    "request line and headers are too large");
-		else {
-			char detail[160];
-
-			snprintf(detail, sizeof(detail), "malformed request: %s",
-			    http_errno_description(e));
-			http_conn_error(c, 400, "BadRequest", detail);
-		}
+	if (c->rq == NULL)
+		http_conn_rq_new(c);
+	rq = c->rq;
+	if (c->state == CS_PENDING || c->state == CS_IDLE)
+		http_conn_set_state(c, CS_BUSY);
+	n = http_scan_run(&rq->scan, data, len);
+	if (http_scan_failed(&rq->scan)) {
+		snprintf(detail, sizeof(detail), "%s%s", rq->scan.status ==
+		    400 ? "malformed request: " : "", rq->scan.why);
+		http_conn_error(c, rq->scan.status,
+		    http_conn_status_type(rq->scan.status), 0, detail);
 		return len;
 	}
+	c->msg_done = 0;
+	m = http_parser_execute(&c->parser, &http_conn_settings, data, n);
+	e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e == HPE_PAUSED)
+		http_parser_pause(&c->parser, 0);
+	else if (e != HPE_OK) {
+		http_conn_parse_error(c, e);
+		return len;
+	}
+	if (c->closing)
+		return len;
 	if (c->parser.upgrade) {
 		/* CONNECT or Upgrade: not supported; whatever follows the
 		 * request is not HTTP. The handler has answered already. */
 		c->closing = 1;
 		return len;
 	}
-	return n;
+	/* Both must agree on where the message ends. */
+	if (m != n || c->msg_done != http_scan_done(&rq->scan)) {
+		http_conn_error(c, 400, "BadRequest", 0, "malformed request: "
+		    "ambiguous message framing");
+		return len;
+	}
+	if (c->msg_done)
+		http_scan_begin(&rq->scan, c->lim->max_header);
+	return m;
 }
 
 /* ----------------------------------------------- connection: libevent */
 
-/*
- * Close and free a connection. clean: end a TLS session with close_notify
- * (which also keeps the session resumable); not after a TLS error, where
- * OpenSSL forbids it, nor from the main thread at teardown.
- */
 void
 http_conn_free(struct http_conn *c, int clean)
 {
 	struct http_worker *w = c->w;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	if (clean && c->tls) {
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	http_conn_list_del(c);
+	if (c->wait_ev != NULL)
+		event_free(c->wait_ev);
+	if (c->bev != NULL) {
+		if (clean && c->tls && c->state != CS_LINGER) {
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
-		/* Best effort, non-blocking: the output has drained. */
-		if (ssl != NULL && SSL_is_init_finished(ssl))
-			(void)SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
-	/* Safe inside the bufferevent's own callbacks: libevent holds a
-	 * reference while it runs them and finishes the free afterwards. */
-	bufferevent_free(c->bev);
+			/* Best effort, non-blocking: the output has
+			 * drained. */
+			if (ssl != NULL && SSL_is_init_finished(ssl))
+				(void)SSL_shutdown(ssl);
+			ERR_clear_error();
+		}
+		/* Safe inside the bufferevent's own callbacks: libevent
+		 * holds a reference while it runs them and finishes the
+		 * free afterwards. */
+		bufferevent_free(c->bev);
+	} else if (c->fd >= 0)
+		close(c->fd);
+	if (c->counted)
+		ratelimit_counts_sub(w->srv->per_src, &c->src);
+	atomic_fetch_sub(&w->srv->nconns, 1);
 	http_conn_release(c);
 	w->nconns--;
 	if (w->stopping && w->nconns == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
-/* No more requests: free now if nothing is left to send, otherwise when
- * the write callback sees the output drained. */
+/* Everything is sent: shut our side down (close_notify, FIN) and read
+ * until the client closes too, or HTTP_LINGER_S. */
+static void
+http_conn_linger(struct http_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (c->tls) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		if (ssl != NULL && SSL_is_init_finished(ssl))
+			(void)SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_WR);
+	http_conn_set_state(c, CS_LINGER);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
 void
 http_conn_finish(struct http_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in;
 
-	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	if (evbuffer_get_length(c->out) == 0) {
-		http_conn_free(c, 1);
+	if (c->bev == NULL) {
+		http_conn_free(c, 0);
 		return;
 	}
+	if (c->state == CS_LINGER)
+		return;
+	in = bufferevent_get_input(c->bev);
+	c->closing = 1;
+	if (c->state != CS_CLOSING)
+		http_conn_set_state(c, CS_CLOSING);
+	http_conn_rq_free(c);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (evbuffer_get_length(c->out) == 0) {
+		http_conn_linger(c);
+		return;
+	}
+	/* Keep reading (and dropping) meanwhile: a client still sending a
+	 * body we refused must not block on a full window. */
+	bufferevent_enable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+}
+
+void
+http_conn_stop(struct http_conn *c)
+{
+	c->stop_close = 1;
+	if (c->state == CS_PENDING)
+		http_conn_free(c, 1);
+	else if (c->state == CS_IDLE && !c->throttled)
+		http_conn_finish(c);
+	else if (c->state == CS_LINGER)
+		http_conn_free(c, 0);
 }
 
 /* Parse whatever input is buffered, as long as the output is not backed
@@ -567,16 +830,8 @@ static void
 http_conn_process(struct http_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	uint64_t limit_ns = (uint64_t)c->lim->timeout_s * 1000000000ull;
 	int stalls = 0;
 
-	if (c->in_message && now_mono_ns() - c->start_ns > limit_ns) {
-		/* Slow senders: a request must arrive within the timeout,
-		 * whatever pace its bytes come at. */
-		http_conn_error(c, 408, "RequestTimeout", "request not "
-		    "received in time");
-		return;
-	}
 	while (!c->closing && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v[8];
 		size_t used = 0;
@@ -608,14 +863,23 @@ http_conn_process(struct http_conn *c)
 			c->closing = 1;
 		}
 	}
+	/* Idle between requests: hold no request state. */
+	if (!c->closing && c->state == CS_IDLE && c->rq != NULL &&
+	    !c->rq->in_message && !http_scan_started(&c->rq->scan) &&
+	    c->rq->scan.blank == 0)
+		http_conn_rq_free(c);
 }
 
 static void
 http_conn_readcb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 
-	(void)bev;
+	if (c->state == CS_CLOSING || c->state == CS_LINGER) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	if (!c->closing)
 		http_conn_process(c);
 	if (c->closing)
@@ -629,8 +893,9 @@ http_conn_writecb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (c->closing) {
-		if (evbuffer_get_length(c->out) == 0)
-			http_conn_free(c, 1);
+		if (c->state == CS_CLOSING &&
+		    evbuffer_get_length(c->out) == 0)
+			http_conn_linger(c);
 		return;
 	}
 	if (c->throttled) {
@@ -654,12 +919,15 @@ http_conn_eventcb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
 		/* The client may have only shut down its sending side:
 		 * deliver what is queued, then close. */
-		http_conn_finish(c);
+		if (c->state == CS_LINGER)
+			http_conn_free(c, 0);
+		else
+			http_conn_finish(c);
 		return;
 	}
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		if (what & BEV_EVENT_TIMEOUT)
-			log_debug("%s: idle timeout", c->peer);
+			log_debug("%s: write timeout", c->peer);
 		else if (c->tls && (e = bufferevent_get_openssl_error(bev)))
 			log_debug("%s: TLS: %s", c->peer,
 			    ERR_reason_error_string(e) ?
@@ -694,67 +962,203 @@ http_conn_format_peer(const struct sockaddr *sa, char *out, size_t cap)
 		snprintf(out, cap, "unknown");
 }
 
+/*
+ * The first byte (or the first TLS record) arrived: only now does the
+ * connection get its bufferevent and, for TLS, its SSL object (with
+ * buffers released whenever they are empty).
+ */
+static void
+http_conn_first_byte_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_worker *w = c->w;
+	struct timeval wtv = { c->lim->idle_timeout_s, 0 };
+	struct bufferevent *bev;
+	char b;
+	ssize_t n;
+
+	(void)what;
+	/* Closed (or reset) without a byte: nothing to set up. */
+	n = recv(fd, &b, 1, MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)) {
+		http_conn_free(c, 0);
+		return;
+	}
+	event_free(c->wait_ev);
+	c->wait_ev = NULL;
+	if (w->srv->tls != NULL) {
+		SSL *ssl = SSL_new(w->srv->tls);
+
+		if (ssl == NULL) {
+			log_warnx("SSL_new failed");
+			ERR_clear_error();
+			http_conn_free(c, 0);
+			return;
+		}
+		SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+		bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else
+		bev = bufferevent_socket_new(w->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		/* Only on allocation failure; libevent's cleanup of the
+		 * socket (and SSL) on this path is not specified, so leave
+		 * them rather than risk a double close. */
+		log_warnx("cannot create a bufferevent for a connection");
+		c->fd = -1;
+		http_conn_free(c, 0);
+		return;
+	}
+	c->bev = bev;
+	c->out = bufferevent_get_output(bev);
+	bufferevent_setcb(bev, http_conn_readcb, http_conn_writecb,
+	    http_conn_eventcb, c);
+	/* Reads are bounded by the worker's deadlines (http_conn_tick);
+	 * a client that stops reading our output hits the write timeout. */
+	bufferevent_set_timeouts(bev, NULL, &wtv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* At the connection cap: close this worker's oldest connection that is
+ * not in the middle of a request. 0 if one was closed. */
+static int
+http_conn_shed(struct http_worker *w)
+{
+	struct http_conn *p = w->list[CS_PENDING].head;
+	struct http_conn *i = w->list[CS_IDLE].head;
+	struct http_conn *victim;
+
+	if (p == NULL && i == NULL)
+		return -1;
+	victim = p == NULL ? i : i == NULL ? p :
+	    p->since_ns <= i->since_ns ? p : i;
+	ratelimit_note(RL_EV_CONN_SHED, &victim->src);
+	http_conn_free(victim, 1);
+	return 0;
+}
+
 void
 http_conn_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct http_worker *w = arg;
 	struct http_server *s = w->srv;
-	struct bufferevent *bev;
+	struct source_addr src;
 	struct http_conn *c;
-	struct timeval tv = { s->lim.timeout_s, 0 };
-	int one = 1;
+	int one = 1, counted = 0;
 
 	(void)l;
 	(void)salen;
-	if (w->stopping || w->nconns >= HTTP_MAX_CONNS) {
+	if (w->stopping) {
+		close(fd);
+		return;
+	}
+	ratelimit_source_from(sa, &src);
+	if (s->lim.max_conns_per_source > 0) {
+		if (ratelimit_counts_add(s->per_src, &src,
+		    (unsigned)s->lim.max_conns_per_source) != 0) {
+			ratelimit_note(RL_EV_CONN_SOURCE, &src);
+			close(fd);
+			return;
+		}
+		counted = 1;
+	}
+	if (atomic_fetch_add(&s->nconns, 1) >= s->lim.max_conns &&
+	    http_conn_shed(w) != 0) {
+		atomic_fetch_sub(&s->nconns, 1);
+		if (counted)
+			ratelimit_counts_sub(s->per_src, &src);
+		ratelimit_note(RL_EV_CONN_REFUSED, &src);
 		close(fd);
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (s->tls != NULL) {
-		SSL *ssl = SSL_new(s->tls);
-
-		if (ssl == NULL) {
-			log_warnx("SSL_new failed");
-			ERR_clear_error();
-			close(fd);
-			return;
-		}
-		bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	} else
-		bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		/* Only on allocation failure; libevent's cleanup of the
-		 * socket (and SSL) on this path is not specified, so leave
-		 * them rather than risk a double close. */
-		log_warnx("cannot create a bufferevent for a new connection");
-		return;
-	}
 	c = http_conn_alloc(&s->lim);
 	c->w = w;
-	c->bev = bev;
-	c->out = bufferevent_get_output(bev);
+	c->fd = fd;
+	c->src = src;
+	c->counted = counted;
 	c->tls = s->tls != NULL;
 	http_conn_format_peer(sa, c->peer, sizeof(c->peer));
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	c->state = CS_PENDING;
+	c->since_ns = now_mono_ns();
+	http_conn_list_add(c);
 	w->nconns++;
-	bufferevent_setcb(bev, http_conn_readcb, http_conn_writecb,
-	    http_conn_eventcb, c);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	c->wait_ev = event_new(w->base, fd, EV_READ, http_conn_first_byte_cb,
+	    c);
+	if (c->wait_ev == NULL || event_add(c->wait_ev, NULL) != 0) {
+		log_warnx("cannot watch a new connection");
+		http_conn_free(c, 0);
+	}
+}
+
+/* Close what overstayed: the lists are in deadline order, so only their
+ * heads are ever looked at. (Moving a connection to another list stamps
+ * it later than now: it is never expired twice in one tick.) */
+void
+http_conn_tick(struct http_worker *w)
+{
+	uint64_t now = now_mono_ns();
+	const struct http_limits *lim = &w->srv->lim;
+	uint64_t hs = (uint64_t)lim->handshake_timeout_s * 1000000000ull;
+	uint64_t rq = (uint64_t)lim->request_timeout_s * 1000000000ull;
+	uint64_t idle = (uint64_t)lim->idle_timeout_s * 1000000000ull;
+	struct http_conn *c;
+
+	while ((c = w->list[CS_PENDING].head) != NULL &&
+	    c->since_ns + hs <= now) {
+		ratelimit_note(RL_EV_TIMEOUT, &c->src);
+		log_debug("%s: no request within %d s", c->peer,
+		    lim->handshake_timeout_s);
+		http_conn_free(c, 0);
+	}
+	while ((c = w->list[CS_BUSY].head) != NULL &&
+	    c->since_ns + rq <= now) {
+		/* Slow senders: a request must arrive within the timeout,
+		 * whatever pace its bytes come at. */
+		ratelimit_note(RL_EV_TIMEOUT, &c->src);
+		http_conn_error(c, 408, "RequestTimeout", 0, "request not "
+		    "received in time");
+		http_conn_finish(c);
+	}
+	while ((c = w->list[CS_IDLE].head) != NULL &&
+	    c->since_ns + idle <= now) {
+		log_debug("%s: idle timeout", c->peer);
+		http_conn_finish(c);
+	}
+	while ((c = w->list[CS_CLOSING].head) != NULL &&
+	    c->since_ns + idle <= now)
+		http_conn_free(c, 0);
+	while ((c = w->list[CS_LINGER].head) != NULL &&
+	    c->since_ns + (uint64_t)HTTP_LINGER_S * 1000000000ull <= now)
+		http_conn_free(c, 0);
 }
 
 /* ------------------------------------------------------------- fuzzing */
 
 #ifdef FUZZING
 int http_fuzz_feed(const uint8_t *data, size_t len);
+
+static void
+http_conn_fuzz_preflight(const struct http_request *req,
+    struct http_preflight *pf, void *arg)
+{
+	(void)arg;
+	/* Route-dependent caps and refusals, as kbs.c does them. */
+	if (strncmp(req->path, "/small", 6) == 0) {
+		pf->max_body = 16;
+		snprintf(pf->note, sizeof(pf->note), "for %s", req->path);
+	} else if (strcmp(req->path, "/refuse") == 0) {
+		pf->status = 429;
+		pf->type = "TooManyRequests";
+		pf->retry_after = 3;
+		snprintf(pf->detail, sizeof(pf->detail), "slow down");
+	}
+}
 
 static void
 http_conn_fuzz_handler(struct http_request *req, struct http_response *resp,
@@ -770,6 +1174,8 @@ http_conn_fuzz_handler(struct http_request *req, struct http_response *resp,
 	if (req->query != NULL)
 		http_response_header(resp, "X-Query", "%s", req->query);
 	if (req->method == HTTP_M_POST || req->method == HTTP_M_PUT) {
+		if (req->body[req->body_len] != '\0')
+			abort();	/* the body is NUL-terminated */
 		resp->status = 200;
 		http_response_body(resp, "application/octet-stream",
 		    req->body, req->body_len);
@@ -806,18 +1212,27 @@ http_conn_fuzz_run(const struct http_limits *lim, const uint8_t *data,
 	}
 	evbuffer_free(c->out);
 	http_conn_release(c);
+	/* Every byte charged was given back. */
+	if (atomic_load(lim->inflight) != 0)
+		abort();
 }
 
-/* Run the request parser and response writer over data as if it arrived
- * on one connection, once in one piece and once in small pieces. */
+/* Run the framing check, parser and response writer over data as if it
+ * arrived on one connection, once in one piece and once in small pieces,
+ * with a budget for requests in flight small enough to be hit. */
 int
 http_fuzz_feed(const uint8_t *data, size_t len)
 {
+	static _Atomic size_t inflight;
 	static const struct http_limits lim = {
 		.max_body = 4096,
 		.max_header = 2048,
-		.timeout_s = 60,
+		.max_inflight = 12 * 1024,
+		.request_timeout_s = 60,
+		.idle_timeout_s = 60,
+		.preflight = http_conn_fuzz_preflight,
 		.handler = http_conn_fuzz_handler,
+		.inflight = &inflight,
 	};
 
 	http_conn_fuzz_run(&lim, data, len, len == 0 ? 1 : len);

@@ -5,15 +5,20 @@
  * Not part of the daemon's API: that is the http section of trusteed.h.
  *
  * Shape: one event_base per worker thread, each with its own SO_REUSEPORT
- * listening socket per address, so the kernel spreads connections and no
- * state is shared between workers. A connection is a bufferevent (socket
- * or OpenSSL) plus an http_parser; handlers run synchronously on the
- * worker when a request is complete, and their response is queued on the
- * connection's output before parsing continues, so pipelined requests are
- * answered in order.
+ * listening socket per address, so the kernel spreads connections; the
+ * workers share only counters (connections, in-flight bytes, connections
+ * per source). A connection waits for its first byte with a bare event,
+ * then becomes a bufferevent (socket or OpenSSL) plus an http_parser;
+ * handlers run synchronously on the worker when a request is complete,
+ * and their response is queued on the connection's output before parsing
+ * continues, so pipelined requests are answered in order.
  *
  * Everything the parser sees goes through http_conn_feed(), which knows
  * nothing about sockets: the fuzzer drives it directly (http_fuzz_feed).
+ * Bytes pass http_scan.c's strict framing check first. Once a request's
+ * head is complete, the preflight callback sets its body cap (or refuses
+ * it) before any body byte is buffered; the body then grows as it
+ * arrives, charged to the server's in-flight budget.
  *
  * Secrets: request bodies (admin uploads) are wiped before their buffer is
  * reused or freed; response bodies are handed to libevent by reference and
@@ -23,6 +28,7 @@
 #define TRUSTEED_HTTP_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -46,16 +52,52 @@ struct evconnlistener;
 
 #define HTTP_MAX_HEADERS	100
 
-/* Per-server limits and the handler, shared read-only by all workers. */
+/* Per-server limits and callbacks, shared read-only by all workers. */
 struct http_limits {
 	size_t max_body;
 	size_t max_header;
-	int timeout_s;
+	size_t max_inflight;
+	size_t max_conns;
+	size_t max_conns_per_source;
+	int handshake_timeout_s;
+	int request_timeout_s;
+	int idle_timeout_s;
+	http_preflight_fn preflight;
 	http_handler_fn handler;
 	void *arg;
+	_Atomic size_t *inflight;	/* the budget max_inflight bounds */
 };
 
-/* Where a header's name and value start in conn.hbuf (offsets, because
+/* ------------------------------------------------------- http_scan.c */
+
+/* The strict framing check of one request (see http_scan.c). Plain data:
+ * http_scan_begin before each message. */
+struct http_scan {
+	uint8_t st, major, minor, field;
+	uint8_t has_cl, has_te, te_chunked, chunked, trailer, semi;
+	uint8_t nhost, blank, ndig, ows;
+	uint16_t nlen, tlen, vlen;
+	char name[20];			/* field name, when short */
+	char val[24];			/* Content-Length / TE value */
+	uint64_t n;			/* CL / chunk bytes left */
+	size_t trailer_bytes, max_trailer;
+	int status;			/* on failure: 400, 431, 501, 505 */
+	const char *why;		/* on failure: static text */
+};
+
+void http_scan_begin(struct http_scan *s, size_t max_trailer);
+/* Check up to len bytes; returns how many were checked. Stops right after
+ * the last byte of a message (http_scan_done) or at the first byte that
+ * breaks the rules (http_scan_failed: status and why say how). */
+size_t http_scan_run(struct http_scan *s, const char *data, size_t len);
+int http_scan_done(const struct http_scan *s);
+int http_scan_failed(const struct http_scan *s);
+/* Past any empty lines before a request line. */
+int http_scan_started(const struct http_scan *s);
+
+/* ------------------------------------------------------- connections */
+
+/* Where a header's name and value start in rq->hbuf (offsets, because
  * the buffer moves while it grows). */
 struct http_span {
 	size_t name;
@@ -64,21 +106,15 @@ struct http_span {
 
 enum http_hstate { HS_NONE, HS_FIELD, HS_VALUE, HS_TRAILER };
 
-struct http_worker;
-
-struct http_conn {
-	struct http_conn *next, *prev;	/* worker's connection list */
-	struct http_worker *w;		/* NULL when fuzzing */
-	const struct http_limits *lim;
-	struct bufferevent *bev;	/* NULL when fuzzing */
-	struct evbuffer *out;		/* responses are appended here */
-	http_parser parser;
-	char peer[64];
-	int tls;
-
-	/* The request being received. */
-	int in_message;
-	uint64_t start_ns;
+/*
+ * The request being received on a connection. Allocated with its first
+ * byte, freed when the connection goes idle, so an idle connection holds
+ * none of it. Every byte of its buffers is charged to the server's
+ * in-flight budget (http_server.inflight).
+ */
+struct http_rq {
+	struct http_scan scan;
+	int in_message;			/* the parser began a message */
 	struct buf url;
 	struct buf path;
 	struct buf hbuf;		/* "name\0value\0" for each header */
@@ -87,18 +123,65 @@ struct http_conn {
 	size_t nhdr;
 	enum http_hstate hstate;
 	size_t header_bytes;
+	size_t max_body;		/* this request's cap (preflight) */
+	char body_note[96];		/* why the cap is what it is */
 	uint8_t *body;
 	size_t body_len, body_cap;
-	struct buf rhdr;		/* response header lines, reused */
+	size_t charged;			/* bytes charged to inflight */
 
 	/* An error reply decided inside a parser callback. */
 	int err_status;
 	const char *err_type;
-	char err_detail[160];
+	int err_retry_after;
+	char err_detail[224];
+};
 
-	int closing;		/* no more requests; free when flushed */
-	int stop_close;		/* server stopping: close after response */
-	int throttled;		/* reading paused until output drains */
+/*
+ * A connection's place in its worker: each state is a list in the order
+ * connections entered it, so the head is the oldest and deadlines and
+ * shedding only ever look at heads.
+ *   PENDING  accepted, no request byte yet (TLS handshake included);
+ *            deadline handshake_timeout; may be shed
+ *   BUSY     a request is arriving; deadline request_timeout
+ *   IDLE     between requests (keep-alive); deadline idle_timeout; may
+ *            be shed
+ *   CLOSING  no more requests, output draining (write timeout)
+ *   LINGER   output sent and our side shut down; reading and dropping
+ *            what the client still sends (so that its unread bytes do
+ *            not turn our close into a reset that destroys the answer)
+ *            until its EOF or HTTP_LINGER_S
+ */
+enum http_cstate { CS_PENDING, CS_BUSY, CS_IDLE, CS_CLOSING, CS_LINGER,
+	CS_NSTATES };
+
+struct http_worker;
+
+struct http_conn {
+	struct http_conn *next, *prev;	/* the worker's list for state */
+	enum http_cstate state;
+	uint64_t since_ns;		/* when it entered state */
+	struct http_worker *w;		/* NULL when fuzzing */
+	const struct http_limits *lim;
+	evutil_socket_t fd;
+	struct event *wait_ev;		/* before the first byte: no
+					 * bufferevent, no TLS state yet */
+	struct bufferevent *bev;	/* NULL when fuzzing or waiting */
+	struct evbuffer *out;		/* responses are appended here */
+	http_parser parser;
+	struct http_rq *rq;
+	struct source_addr src;
+	char peer[64];
+	unsigned tls : 1;
+	unsigned closing : 1;		/* no more requests; free when flushed */
+	unsigned stop_close : 1;	/* server stopping: close after response */
+	unsigned throttled : 1;		/* reading paused until output drains */
+	unsigned counted : 1;		/* holds a per-source slot */
+	unsigned msg_done : 1;		/* the parser completed a message */
+};
+
+struct http_clist {
+	struct http_conn *head, *tail;
+	size_t n;
 };
 
 struct http_worker {
@@ -107,11 +190,12 @@ struct http_worker {
 	struct evconnlistener **lis;	/* one per listen address */
 	struct event *stop_ev;
 	struct event *resume_ev;	/* re-enables accepting after EMFILE */
+	struct event *tick_ev;		/* deadlines */
 	pthread_t thread;
 	int started;
 	int stopping;
 	int nconns;
-	struct http_conn *conns;
+	struct http_clist list[CS_NSTATES];
 };
 
 struct http_server {
@@ -120,8 +204,14 @@ struct http_server {
 	size_t nlisten;
 	char **listen;
 	int *ports;
+	int *locks;			/* per address: the lock socket */
+	struct evconnlistener **lock_lis;	/* per address: answers lock
+					 * probes (owns the socket) */
 	int nworkers;
 	struct http_worker *workers;
+	_Atomic size_t nconns;		/* all workers */
+	_Atomic size_t inflight;	/* bytes charged by requests */
+	struct ratelimit_counts *per_src;	/* connections per source */
 };
 
 /* ------------------------------------------------------------ http.c */
@@ -136,10 +226,12 @@ int http_is_token(const char *s);
 
 /* ------------------------------------------------------- http_conn.c */
 
-/* The evconnlistener callback: set up a connection (bufferevent, TLS
- * when the server has a context) on worker arg for an accepted fd. */
+/* The evconnlistener callback: admit a connection on worker arg (global
+ * and per-source caps) and wait for its first byte. */
 void http_conn_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
+/* The worker's periodic check of the deadlines at its list heads. */
+void http_conn_tick(struct http_worker *w);
 /*
  * Close and free a connection. clean: end a TLS session with close_notify
  * (which also keeps the session resumable); not after a TLS error, where
@@ -149,5 +241,7 @@ void http_conn_free(struct http_conn *c, int clean);
 /* No more requests: free now if nothing is left to send, otherwise when
  * the write callback sees the output drained. */
 void http_conn_finish(struct http_conn *c);
+/* Server stopping: close what is not in the middle of a request. */
+void http_conn_stop(struct http_conn *c);
 
 #endif

@@ -28,6 +28,10 @@
 
 #define KBS_PREFIX "/kbs/v0/"
 #define KBS_COOKIE "kbs-session-id"
+/* Body cap of every route but evidence and admin uploads. */
+#define KBS_SMALL_BODY (16 * 1024)
+/* Retry-After for a source at its unattested-session cap. */
+#define KBS_BUSY_RETRY 10
 
 enum {
 	ROUTE_ADMIN = 1 << 0,	/* admin JWT required */
@@ -193,7 +197,7 @@ kbs_auth(struct kbs_req *r)
 	const char *version, *tee;
 	const json_t *extra;
 	enum hash_alg alg;
-	int negotiated;
+	int negotiated, rc;
 	json_t *body, *reply;
 	char esc[64];
 
@@ -230,8 +234,19 @@ kbs_auth(struct kbs_req *r)
 	}
 	if (kbs_pick_hash(extra, &alg, &negotiated, &err) != 0)
 		goto fail;
-	if (session_new(tee, alg, &s) != 0) {
-		error_set(&err, "too many open sessions");
+	if ((rc = session_new(tee, alg, &r->http->source, &s)) != 0) {
+		if (rc == SESSION_BUSY) {
+			json_decref(body);
+			http_response_header(r->resp, "Retry-After", "%d",
+			    KBS_BUSY_RETRY);
+			http_problem(r->resp, 429, "TooManyRequests", "too many "
+			    "unattested sessions from this address (limits."
+			    "max_unattested_per_source = %d): attest or "
+			    "abandon them first", r->ctx->cfg->limits.
+			    max_unattested_per_source);
+			return;
+		}
+		error_set(&err, "cannot create a session");
 		goto fail;
 	}
 	json_decref(body);
@@ -260,6 +275,7 @@ struct kbs_attest_body {
 	json_t *devices;		/* parsed additional_evidence, or NULL */
 	struct initdata initdata;
 	int has_initdata;
+	size_t initdata_too_large;	/* its length, when over the limit */
 };
 
 static void
@@ -308,7 +324,7 @@ kbs_check_tee_pubkey(const json_t *tpk, struct error *err)
 /* Everything that can be checked before the nonce is consumed. */
 static int
 kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
-    struct error *err)
+    size_t max_initdata, struct error *err)
 {
 	const json_t *rd, *te, *id, *v;
 
@@ -360,6 +376,12 @@ kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
 		if (strcmp(fmt, "toml") != 0)
 			return error_set(err, "init-data: unsupported format "
 			    "(only \"toml\" is accepted)");
+		if (strlen(text) > max_initdata) {
+			b->initdata_too_large = strlen(text);
+			return error_set(err, "init-data is %zu bytes, over the "
+			    "limit of %zu (limits.max_init_data)",
+			    strlen(text), max_initdata);
+		}
 		if (initdata_parse(text, strlen(text), &b->initdata, err) != 0)
 			return -1;
 		b->has_initdata = 1;
@@ -392,8 +414,12 @@ kbs_attest(struct kbs_req *r)
 		goto fail;
 	}
 	session_clear(&s);
-	if (kbs_attest_parse(r->http, &b, &err) != 0)
+	if (kbs_attest_parse(r->http, &b, (size_t)r->ctx->cfg->limits.
+	    max_init_data, &err) != 0) {
+		if (b.initdata_too_large > 0)
+			goto too_large;
 		goto fail;
+	}
 	if (session_take_nonce(id, b.nonce, &s, &err) != 0)
 		goto fail;
 
@@ -437,6 +463,15 @@ kbs_attest(struct kbs_req *r)
 	json_decref(submods);
 	if (token == NULL)
 		goto fail;
+	/* Sessions keep the token: its size is bounded like the
+	 * evidence that made it. */
+	if (strlen(token) > (size_t)r->ctx->cfg->limits.max_token) {
+		error_set(&err, "the attestation token would be %zu bytes, over "
+		    "the limit of %d (limits.max_token): send less evidence "
+		    "or init-data", strlen(token),
+		    r->ctx->cfg->limits.max_token);
+		goto too_large;
+	}
 	session_set_attested(s.id, token);
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
 	    json_object_size(b.devices), s.id, r->http->peer);
@@ -444,6 +479,11 @@ kbs_attest(struct kbs_req *r)
 	kbs_set_cookie(r, &s);
 	kbs_json_reply(r->resp, reply);
 	json_decref(reply);
+	goto out;
+too_large:
+	/* Not a 401: re-attesting with the same input cannot succeed. */
+	log_info("attestation refused: peer=%s: %s", r->http->peer, err.msg);
+	http_problem(r->resp, 413, "PayloadTooLarge", "%s", err.msg);
 	goto out;
 fail:
 	log_info("attestation refused: peer=%s: %s", r->http->peer, err.msg);
@@ -758,6 +798,95 @@ kbs_dispatch(struct kbs_req *r, char *rest)
 		}
 	}
 	route->run(r);
+}
+
+/* ------------------------------------------------------- preflight */
+
+/* The announced body length: Content-Length, SIZE_MAX when chunked. */
+static size_t
+kbs_preflight_announced(const struct http_request *req)
+{
+	const char *cl = http_request_header(req, "Content-Length");
+
+	if (http_request_header(req, "Transfer-Encoding") != NULL)
+		return SIZE_MAX;
+	/* http_scan.c let through only 1*DIGIT. */
+	return cl != NULL ? (size_t)strtoull(cl, NULL, 10) : 0;
+}
+
+/* Is this /kbs/v0 request an admin route (ROUTE_ADMIN)? */
+static int
+kbs_preflight_kbs_admin(const struct http_request *req)
+{
+	const char *p = req->path + strlen(KBS_PREFIX);
+	size_t n, i;
+
+	while (*p == '/')
+		p++;
+	n = strcspn(p, "/");
+	for (i = 0; i < ARRAY_SIZE(kbs_routes); i++)
+		if (kbs_routes[i].method == req->method &&
+		    strlen(kbs_routes[i].plugin) == n &&
+		    strncmp(kbs_routes[i].plugin, p, n) == 0)
+			return (kbs_routes[i].flags & ROUTE_ADMIN) != 0;
+	return 0;
+}
+
+void
+kbs_preflight(const struct http_request *req, struct http_preflight *pf,
+    void *arg)
+{
+	static const enum ratelimit_event ev[RL_NCLASS] = {
+		[RL_AUTH] = RL_EV_AUTH, [RL_ATTEST] = RL_EV_ATTEST,
+		[RL_ATTESTATION] = RL_EV_ATTESTATION, [RL_LOGIN] = RL_EV_LOGIN,
+	};
+	const struct kbs_context *ctx = arg;
+	const struct config_limits *lim = &ctx->cfg->limits;
+	enum ratelimit_class cls = RL_NCLASS;
+	size_t admin_max = pf->max_body;
+	struct admin_identity id;
+	struct error err;
+	int admin = 0, retry;
+
+	pf->max_body = KBS_SMALL_BODY;
+	if (strcmp(req->path, KBS_PREFIX "auth") == 0 &&
+	    req->method == HTTP_M_POST)
+		cls = RL_AUTH;
+	else if (strcmp(req->path, KBS_PREFIX "attest") == 0 &&
+	    req->method == HTTP_M_POST) {
+		cls = RL_ATTEST;
+		pf->max_body = (size_t)lim->max_evidence_body;
+	} else if (strcmp(req->path, "/attestation") == 0 &&
+	    req->method == HTTP_M_POST) {
+		cls = RL_ATTESTATION;
+		pf->max_body = (size_t)lim->max_evidence_body;
+	} else if (strncmp(req->path, API_PREFIX "/", strlen(API_PREFIX) + 1)
+	    == 0)
+		admin = 1;
+	else if (strncmp(req->path, KBS_PREFIX, strlen(KBS_PREFIX)) == 0)
+		admin = kbs_preflight_kbs_admin(req);
+
+	if (cls != RL_NCLASS && ratelimit_take(cls, &req->source, &retry) != 0) {
+		ratelimit_note(ev[cls], &req->source);
+		pf->status = 429;
+		pf->type = "TooManyRequests";
+		pf->retry_after = retry;
+		snprintf(pf->detail, sizeof(pf->detail), "too many requests to "
+		    "%s from this address; retry after %d s", req->path,
+		    retry);
+		return;
+	}
+	/* Large bodies only for admin uploads, and only once the admin
+	 * token verified (the handler checks it again, with the body). */
+	if (admin && kbs_preflight_announced(req) > pf->max_body) {
+		if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0 ?
+		    admin_authenticate(req, &id, &err) == ADMIN_OK :
+		    admin_authorize_kbs(req, &id, &err) == 0)
+			pf->max_body = admin_max;
+		else
+			snprintf(pf->note, sizeof(pf->note), "without a valid "
+			    "admin token");
+	}
 }
 
 void

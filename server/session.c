@@ -5,6 +5,9 @@
  * threads. Lookups hand out copies so no caller ever holds a pointer into
  * the table. Lifetimes are counted from /auth and never extended (as in
  * Trustee); expired sessions are removed on lookup and by session_gc().
+ * How many sessions and how much memory clients may hold is decided by
+ * session_quota.c, which names the sessions to evict; this file only
+ * stores and deletes.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,7 +19,6 @@
 #include "trusteed.h"
 
 #define SESSION_BUCKETS 4096
-#define SESSION_MAX 200000	/* refuse new sessions beyond this */
 
 struct session_entry {
 	struct session s;
@@ -44,6 +46,25 @@ session_entry_free(struct session_entry *e)
 	free(e);
 }
 
+/* session_quota_evict_fn: delete a session the quota evicts. Called with
+ * session_lock held (the quota is only asked with it held). */
+static void
+session_evict_locked(const char *id, void *arg)
+{
+	struct session_entry **pp, *e;
+
+	(void)arg;
+	for (pp = &session_table[session_bucket(id)]; (e = *pp) != NULL;
+	    pp = &e->next) {
+		if (strcmp(e->s.id, id) == 0) {
+			*pp = e->next;
+			session_n--;
+			session_entry_free(e);
+			return;
+		}
+	}
+}
+
 void
 session_init(int lifetime_s)
 {
@@ -61,6 +82,7 @@ session_shutdown(void)
 			struct session_entry *e = session_table[i];
 
 			session_table[i] = e->next;
+			session_quota_forget(e->s.id);
 			session_entry_free(e);
 		}
 	}
@@ -83,12 +105,14 @@ session_clear(struct session *s)
 }
 
 int
-session_new(const char *tee, enum hash_alg hash, struct session *out)
+session_new(const char *tee, enum hash_alg hash,
+    const struct source_addr *src, struct session *out)
 {
 	struct session_entry *e;
 	uint8_t rnd[32];
 	char *nonce;
 	size_t b;
+	int rc;
 
 	if (strlen(tee) >= sizeof(e->s.tee))
 		return -1;
@@ -107,10 +131,12 @@ session_new(const char *tee, enum hash_alg hash, struct session *out)
 	e->s.state = SESSION_AUTHED;
 
 	pthread_mutex_lock(&session_lock);
-	if (session_n >= SESSION_MAX) {
+	rc = session_quota_admit(e->s.id, src, e->s.expires, sizeof(*e),
+	    session_evict_locked, NULL);
+	if (rc != 0) {
 		pthread_mutex_unlock(&session_lock);
 		session_entry_free(e);
-		return -1;
+		return rc;
 	}
 	b = session_bucket(e->s.id);
 	e->next = session_table[b];
@@ -136,6 +162,7 @@ session_find_locked(const char *id)
 		if (e->s.expires <= now_unix()) {
 			*pp = e->next;
 			session_n--;
+			session_quota_forget(e->s.id);
 			session_entry_free(e);
 			return NULL;
 		}
@@ -190,6 +217,9 @@ session_set_attested(const char *id, const char *token)
 
 	pthread_mutex_lock(&session_lock);
 	e = session_find_locked(id);
+	if (e != NULL && session_quota_attested(id, sizeof(*e) +
+	    strlen(token) + 1, session_evict_locked, NULL) != 0)
+		e = NULL;
 	if (e != NULL) {
 		secret_strfree(e->s.token);
 		e->s.token = xstrdup(token);
@@ -213,6 +243,7 @@ session_gc(void)
 		while ((e = *pp) != NULL) {
 			if (e->s.expires <= now) {
 				*pp = e->next;
+				session_quota_forget(e->s.id);
 				session_entry_free(e);
 				session_n--;
 				dropped++;
@@ -220,6 +251,7 @@ session_gc(void)
 				pp = &e->next;
 		}
 	}
+	(void)session_quota_gc(now);
 	pthread_mutex_unlock(&session_lock);
 	return dropped;
 }

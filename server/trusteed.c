@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ usage(FILE *f)
 	    "      --session-lifetime S attestation session lifetime, seconds\n"
 	    "      --token-lifetime S   EAR token lifetime, seconds\n"
 	    "      --max-body BYTES     request body limit\n"
+	    "      --limit NAME=VALUE   set a [limits] key (repeatable)\n"
 	    "      --snp-cert-cache DIR offline SEV-SNP VCEK/VLEK cache ([verifier])\n"
 	    "      --dcap-collateral P  Intel DCAP collateral dir or PCS-tool JSON\n"
 	    "  -V, --version            print the version\n");
@@ -71,6 +73,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/*
+ * Periodic housekeeping: expired sessions, the held-back "limits:" log
+ * lines, and memory given back to the kernel. glibc keeps freed memory
+ * in its arenas (and a heap only shrinks from its top), so without
+ * malloc_trim the RSS of a burst of sessions stays after they expire.
+ */
 static void
 on_gc(evutil_socket_t fd, short what, void *arg)
 {
@@ -82,13 +90,40 @@ on_gc(evutil_socket_t fd, short what, void *arg)
 	n = session_gc();
 	if (n > 0)
 		log_debug("dropped %d expired sessions", n);
+	ratelimit_flush();
+	malloc_trim(0);
+}
+
+/* The [limits] section applied to the rate limiter and session quota. */
+static void
+limits_apply(const struct config *cfg)
+{
+	const struct config_limits *l = &cfg->limits;
+	struct ratelimit_rule rules[RL_NCLASS] = {
+		[RL_AUTH] = { l->auth_rate, l->auth_burst },
+		[RL_ATTEST] = { l->attest_rate, l->attest_burst },
+		[RL_ATTESTATION] = { l->attestation_rate,
+		    l->attestation_burst },
+		[RL_LOGIN] = { l->login_rate, l->login_burst },
+	};
+	struct session_quota_config q = {
+		.max_sessions = (size_t)l->max_sessions,
+		.max_unattested_per_source =
+		    (size_t)l->max_unattested_per_source,
+		.max_bytes = (size_t)l->session_memory_mib << 20,
+	};
+
+	ratelimit_init(rules, (size_t)l->rate_sources);
+	session_quota_init(&q);
 }
 
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
-	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL
+	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_LIMIT
 };
+
+#define MAX_LIMIT_ARGS 64
 
 int
 main(int argc, char **argv)
@@ -113,12 +148,16 @@ main(int argc, char **argv)
 		    OPT_SNP_CERT_CACHE },
 		{ "dcap-collateral", required_argument, NULL,
 		    OPT_DCAP_COLLATERAL },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
 	const char *snp_cert_cache = NULL, *dcap_collateral = NULL;
 	char *listen[CONFIG_MAX_LISTEN];
+	const char *limit_args[MAX_LIMIT_ARGS];
 	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
+	int nlimits = 0;
+	struct timeval gc_every;
 	long workers = 0, session_lt = 0, token_lt = 0, max_body = 0;
 	struct config cfg;
 	struct error err;
@@ -169,6 +208,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_SNP_CERT_CACHE: snp_cert_cache = optarg; break;
 		case OPT_DCAP_COLLATERAL: dcap_collateral = optarg; break;
+		case OPT_LIMIT:
+			if (nlimits == MAX_LIMIT_ARGS) {
+				fprintf(stderr, "trusteed: too many --limit\n");
+				return 2;
+			}
+			limit_args[nlimits++] = optarg;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -220,6 +266,18 @@ main(int argc, char **argv)
 		free(cfg.dcap_collateral);
 		cfg.dcap_collateral = xstrdup(dcap_collateral);
 	}
+	for (i = 0; i < nlimits; i++) {
+		if (config_limit_set(&cfg, limit_args[i], &err) != 0) {
+			fprintf(stderr, "trusteed: %s\n", err.msg);
+			config_free(&cfg);
+			return 2;
+		}
+	}
+	if (config_limits_check(&cfg, &err) != 0) {
+		fprintf(stderr, "trusteed: %s\n", err.msg);
+		config_free(&cfg);
+		return 2;
+	}
 	cfg.debug = debug;
 	if (check) {
 		printf("%s: configuration OK\n", conffile ? conffile : "--dev");
@@ -233,6 +291,10 @@ main(int argc, char **argv)
 	if (tls_secure_heap_init(&err) != 0)
 		log_warnx("%s", err.msg);
 	signal(SIGPIPE, SIG_IGN);
+	/* A fixed mmap threshold: glibc otherwise raises it after each large
+	 * free, so later large buffers (request bodies, tokens) come from
+	 * the arenas and stay in the RSS after they are freed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	backend = store_backend_lookup(cfg.store_type);
 	if (backend == NULL) {
@@ -269,6 +331,7 @@ main(int argc, char **argv)
 	vcfg.dcap_cache_dir = cfg.dcap_cache_dir;
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
+	limits_apply(&cfg);
 	if (!cfg.insecure_http) {
 		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
 		    cfg.tls_min_version, &err);
@@ -288,6 +351,14 @@ main(int argc, char **argv)
 	hcfg.tls = tls;
 	hcfg.max_body = cfg.max_body;
 	hcfg.workers = cfg.workers;
+	hcfg.idle_timeout_s = cfg.limits.idle_timeout_s;
+	hcfg.handshake_timeout_s = cfg.limits.handshake_timeout_s;
+	hcfg.request_timeout_s = cfg.limits.request_timeout_s;
+	hcfg.max_connections = (size_t)cfg.limits.max_connections;
+	hcfg.max_connections_per_source =
+	    (size_t)cfg.limits.max_connections_per_source;
+	hcfg.max_inflight = (size_t)cfg.limits.inflight_memory_mib << 20;
+	hcfg.preflight = kbs_preflight;
 	hcfg.handler = kbs_handle;
 	hcfg.arg = &kctx;
 	srv = http_server_start(&hcfg, &err);
@@ -311,7 +382,12 @@ main(int argc, char **argv)
 	ev_gc = event_new(base, -1, EV_PERSIST, on_gc, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
-	event_add(ev_gc, &(struct timeval){ .tv_sec = 60 });
+	/* Often enough that expired sessions (and their memory) go within
+	 * half a lifetime, at most every 15 s. */
+	gc_every.tv_sec = cfg.session_lifetime_s / 2 < 1 ? 1 :
+	    cfg.session_lifetime_s / 2 > 15 ? 15 : cfg.session_lifetime_s / 2;
+	gc_every.tv_usec = 0;
+	event_add(ev_gc, &gc_every);
 	event_base_dispatch(base);
 	rc = 0;
 out:
@@ -326,6 +402,8 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	session_shutdown();
+	session_quota_shutdown();
+	ratelimit_shutdown();
 	admin_shutdown();
 	if (up_token)
 		token_shutdown();

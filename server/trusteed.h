@@ -54,6 +54,29 @@ struct config_admin_acl {
 	char *regex;		/* POSIX ERE, anchored ^/kbs...$ (checked) */
 };
 
+/*
+ * [limits]: what clients may make the daemon hold and how fast they may
+ * ask (README "Limits"). Rates are requests per second per source (0 =
+ * no limit); counts and timeouts are per instance.
+ */
+struct config_limits {
+	double auth_rate, attest_rate, attestation_rate, login_rate;
+	int auth_burst, attest_burst, attestation_burst, login_burst;
+	int rate_sources;		/* sources the rate limiter remembers */
+	int max_sessions;		/* live KBS sessions */
+	int max_unattested_per_source;
+	int session_memory_mib;		/* bytes held by live sessions */
+	int max_init_data;		/* bytes of init-data TOML in /attest */
+	int max_token;			/* bytes of an EAR token kept in a session */
+	int max_evidence_body;		/* bytes: /kbs/v0/attest, /attestation */
+	int max_connections;		/* open connections, all workers */
+	int max_connections_per_source;
+	int handshake_timeout_s;	/* accept -> first request byte */
+	int request_timeout_s;		/* first byte -> whole request */
+	int idle_timeout_s;		/* keep-alive between requests */
+	int inflight_memory_mib;	/* request heads and bodies held */
+};
+
 struct config {
 	char *path;			/* config file, NULL in --dev */
 	/* [http_server] */
@@ -97,6 +120,8 @@ struct config {
 					 * (in thousands); default 10000 */
 	int policy_memory_kib;		/* Lua memory cap per state; 16384 */
 	int policy_time_ms;		/* wall clock per evaluation; 2000 */
+	/* [limits] */
+	struct config_limits limits;
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
@@ -114,12 +139,27 @@ void config_defaults(struct config *cfg);
  */
 int config_load(const char *path, struct config *cfg);
 void config_free(struct config *cfg);
+/*
+ * Set one [limits] key from "name=value" (trusteed --limit), with the
+ * type and range checks the config file gets; then config_limits_check.
+ * 0, or -1 with the reason in err.
+ */
+int config_limit_set(struct config *cfg, const char *assignment,
+    struct error *err);
+/* The rules between [limits] keys (checked by config_load too). */
+int config_limits_check(const struct config *cfg, struct error *err);
 
 /* ------------------------------------------------------------------ http.c */
 
 enum http_method {
 	HTTP_M_GET, HTTP_M_HEAD, HTTP_M_POST, HTTP_M_PUT, HTTP_M_DELETE,
 	HTTP_M_OTHER
+};
+
+/* A client for per-source limits (ratelimit.c): an IPv4 address (stored
+ * IPv4-mapped) or the /64 prefix of an IPv6 address. */
+struct source_addr {
+	uint8_t b[16];
 };
 
 struct http_header {
@@ -140,6 +180,7 @@ struct http_request {
 	uint8_t *body;
 	size_t body_len;
 	char peer[64];			/* "ip:port" of the client */
+	struct source_addr source;	/* the client, for per-source limits */
 	int tls;			/* arrived over TLS */
 };
 
@@ -173,22 +214,59 @@ void http_problem(struct http_response *resp, int status, const char *type,
 typedef void (*http_handler_fn)(struct http_request *req,
     struct http_response *resp, void *arg);
 
+/*
+ * What the handler decides from a request's head alone, before any of its
+ * body is read or buffered: the body cap for this route (e.g. large only
+ * for admin uploads whose bearer token verified), or a refusal (e.g. 429
+ * from a rate limit). The request passed has no body (NULL, 0) and is
+ * valid only during the call.
+ */
+struct http_preflight {
+	size_t max_body;	/* in: the server's max_body; out: this
+				 * request's cap (never above max_body) */
+	char note[96];		/* out: appended to a 413's detail, e.g.
+				 * "without a valid admin token" */
+	int status;		/* out: non-zero refuses the request with
+				 * this problem; the connection then closes */
+	const char *type;	/* problem type (static string) */
+	char detail[192];
+	int retry_after;	/* out: seconds for Retry-After; 0 = none */
+};
+typedef void (*http_preflight_fn)(const struct http_request *req,
+    struct http_preflight *pf, void *arg);
+
 struct http_server_config {
 	char *const *listen;	/* "IP:PORT" / "[IPv6]:PORT"; port 0 = any */
 	size_t nlisten;
 	SSL_CTX *tls;		/* NULL: plain HTTP (insecure_http) */
-	size_t max_body;	/* larger bodies get 413 PayloadTooLarge */
+	size_t max_body;	/* larger bodies get 413 PayloadTooLarge;
+				 * the ceiling of every route's cap */
 	size_t max_header;	/* request line + headers; 0 = 64 KiB */
 	int workers;		/* event-loop threads; 0 = 1 */
 	int idle_timeout_s;	/* keep-alive idle timeout; 0 = 60 */
+	int handshake_timeout_s;	/* accept -> first byte of the first
+				 * request, TLS handshake included; 0 = 10 */
+	int request_timeout_s;	/* first byte -> whole request; 0 = 30 */
+	size_t max_connections;	/* all workers; at the cap the oldest idle
+				 * connection is closed; 0 = 4096 */
+	size_t max_connections_per_source;	/* 0 = no limit */
+	size_t max_inflight;	/* bytes of request heads and bodies held
+				 * over all connections (503 beyond);
+				 * 0 = 64 MiB, at least max_body */
+	http_preflight_fn preflight;	/* NULL: any request may send
+					 * max_body */
 	http_handler_fn handler;
-	void *arg;
+	void *arg;		/* for preflight and handler */
 };
 
 struct http_server;
 /*
- * Bind every listener (SO_REUSEPORT, one listening socket per worker per
- * address) and start the worker threads, each with its own event_base.
+ * Bind every listener and start the worker threads, each with its own
+ * event_base. Each address is first locked for this process (an abstract
+ * UNIX socket named after it) and checked free with an exclusive bind;
+ * then every worker binds its own SO_REUSEPORT socket. So a second
+ * trusteed on the same address fails here (naming the holder's pid when
+ * it is a trusteed), instead of silently sharing the port.
  * The handler runs on a worker thread; it must be thread-safe.
  * Returns NULL with err set if any address cannot be bound.
  */
@@ -196,6 +274,13 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
     struct error *err);
 /* The port actually bound for listen address i (useful with port 0). */
 int http_server_port(const struct http_server *s, size_t i);
+/* Counters for tests and metrics. */
+struct http_server_stats {
+	size_t connections;	/* open now */
+	size_t inflight;	/* bytes of requests held now */
+};
+void http_server_stats(const struct http_server *s,
+    struct http_server_stats *st);
 /* Stop accepting, let in-flight requests finish (bounded), join threads. */
 void http_server_stop(struct http_server *s);
 
@@ -233,10 +318,19 @@ struct session {
 	char *token;			/* EAR token when attested */
 };
 
+#define SESSION_BUSY (-2)
+
 void session_init(int lifetime_s);
 void session_shutdown(void);
-/* Create a fresh session (random id and nonce). */
-int session_new(const char *tee, enum hash_alg hash, struct session *out);
+/*
+ * Create a fresh session (random id and nonce) for a client at src, under
+ * the limits of session_quota.c: SESSION_BUSY when src already holds
+ * max_unattested_per_source unattested sessions; at the global caps the
+ * oldest sessions are evicted instead (unattested ones first). -1 when tee
+ * is unusable.
+ */
+int session_new(const char *tee, enum hash_alg hash,
+    const struct source_addr *src, struct session *out);
 /* 0 and a copy if present and unexpired; -1 otherwise (expired ones are
  * removed). */
 int session_get(const char *id, struct session *out);
@@ -247,11 +341,113 @@ int session_get(const char *id, struct session *out);
  */
 int session_take_nonce(const char *id, const char *nonce, struct session *out,
     struct error *err);
+/* Keep the session's EAR token (evicting older sessions if the memory
+ * cap needs it). -1 if the session is gone. */
 int session_set_attested(const char *id, const char *token);
 void session_clear(struct session *s);
 /* Drop expired sessions; returns how many were dropped. */
 int session_gc(void);
 size_t session_count(void);
+
+/* --------------------------------------------------------- session_quota.c */
+
+/*
+ * Per-instance accounting of the sessions this instance created, apart
+ * from where session records are stored (a shared store included): live
+ * unattested sessions per source, the global count and memory caps, and
+ * which sessions to evict to stay under them (unattested before attested,
+ * oldest first). Caps are per instance: N instances sharing one store hold
+ * at most N times the caps. Thread-safe.
+ */
+struct session_quota_config {
+	size_t max_sessions;		/* 0 = 100000 */
+	size_t max_unattested_per_source;	/* 0 = no limit */
+	size_t max_bytes;		/* 0 = 256 MiB */
+};
+/* Called (quota lock held; must not call session_quota_*) for each
+ * session that must be deleted from the store. */
+typedef void (*session_quota_evict_fn)(const char *id, void *arg);
+
+void session_quota_init(const struct session_quota_config *cfg);
+void session_quota_shutdown(void);
+/*
+ * Account a new unattested session of `bytes` for src, evicting others
+ * (through evict) when a global cap is reached. 0, or SESSION_BUSY when
+ * src is at its unattested cap (nothing accounted, nothing evicted).
+ */
+int session_quota_admit(const char *id, const struct source_addr *src,
+    int64_t expires, size_t bytes, session_quota_evict_fn evict, void *arg);
+/* The session became attested and now holds `bytes`: evict others if the
+ * memory cap needs it. -1 if id is unknown or bytes can never fit. */
+int session_quota_attested(const char *id, size_t bytes,
+    session_quota_evict_fn evict, void *arg);
+/* The session is gone (deleted, expired); unknown ids are ignored. */
+void session_quota_forget(const char *id);
+/* Forget sessions expired at now; returns how many. */
+size_t session_quota_gc(int64_t now);
+struct session_quota_stats {
+	size_t sessions, unattested, bytes, sources;
+	unsigned long long evicted, refused;	/* since init */
+};
+void session_quota_stats(struct session_quota_stats *st);
+
+/* ------------------------------------------------------------- ratelimit.c */
+
+/* struct source_addr: see the http.c section. */
+struct sockaddr;
+void ratelimit_source_from(const struct sockaddr *sa, struct source_addr *out);
+/* "192.0.2.1" or "2001:db8::/64"; returns out. */
+const char *ratelimit_source_str(const struct source_addr *src, char *out,
+    size_t cap);
+
+enum ratelimit_class { RL_AUTH, RL_ATTEST, RL_ATTESTATION, RL_LOGIN,
+	RL_NCLASS };
+struct ratelimit_rule {
+	double rate;		/* tokens per second; <= 0: no limit */
+	double burst;		/* bucket size */
+};
+/* The token buckets: rules per class, a table of `capacity` sources
+ * (least recently used ones are forgotten). Re-init replaces them. */
+void ratelimit_init(const struct ratelimit_rule rules[RL_NCLASS],
+    size_t capacity);
+void ratelimit_shutdown(void);
+/*
+ * One request of class cls from src: 0 if allowed (a token taken), -1 if
+ * refused, with *retry_after the whole seconds until a token is there.
+ * Without ratelimit_init everything is allowed. Other code (admin and
+ * console logins) uses RL_LOGIN the same way.
+ */
+int ratelimit_take(enum ratelimit_class cls, const struct source_addr *src,
+    int *retry_after);
+/* As ratelimit_take at a given monotonic time (tests). */
+int ratelimit_take_at(enum ratelimit_class cls, const struct source_addr *src,
+    uint64_t now_ns, int *retry_after);
+size_t ratelimit_sources(void);
+
+/* Exact per-source counts of held things (connections, sessions). */
+struct ratelimit_counts;
+struct ratelimit_counts *ratelimit_counts_new(size_t nbuckets);
+void ratelimit_counts_free(struct ratelimit_counts *c);
+/* Count one more for src unless it holds max already (-1); max 0 refuses
+ * everything. */
+int ratelimit_counts_add(struct ratelimit_counts *c,
+    const struct source_addr *src, unsigned max);
+void ratelimit_counts_sub(struct ratelimit_counts *c,
+    const struct source_addr *src);
+unsigned ratelimit_counts_get(struct ratelimit_counts *c,
+    const struct source_addr *src);
+size_t ratelimit_counts_sources(struct ratelimit_counts *c);
+
+/* Limits that triggered, logged "limits: ..." at most once per kind per
+ * 10 s; ratelimit_flush (on a timer) logs the counts held back. */
+enum ratelimit_event {
+	RL_EV_AUTH, RL_EV_ATTEST, RL_EV_ATTESTATION, RL_EV_LOGIN,
+	RL_EV_SESSIONS_SOURCE, RL_EV_SESSIONS_EVICTED, RL_EV_CONN_SOURCE,
+	RL_EV_CONN_SHED, RL_EV_CONN_REFUSED, RL_EV_INFLIGHT, RL_EV_BODY,
+	RL_EV_TIMEOUT, RL_NEVENT
+};
+void ratelimit_note(enum ratelimit_event ev, const struct source_addr *src);
+void ratelimit_flush(void);
 
 /* ----------------------------------------------------------------- token.c */
 
@@ -366,6 +562,15 @@ struct kbs_context {
 };
 /* The http_handler_fn for everything: route table dispatch. */
 void kbs_handle(struct http_request *req, struct http_response *resp,
+    void *arg);
+/*
+ * The http_preflight_fn (arg: the kbs_context): 429 from the per-source
+ * rate limits of /kbs/v0/auth, /kbs/v0/attest and /attestation; body caps
+ * of 16 KiB, limits.max_evidence_body for evidence, and max_body only for
+ * admin routes (/kbs/v0 admin plugins, /api/v1) whose token verified; the
+ * HTTP layer never lets a cap exceed max_body.
+ */
+void kbs_preflight(const struct http_request *req, struct http_preflight *pf,
     void *arg);
 
 /* --------------------------------------------------------------- devices.c */

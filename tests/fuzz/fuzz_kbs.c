@@ -57,9 +57,11 @@ fz_check(const struct http_response *resp)
 {
 	if (resp->status == 200)
 		return;
-	/* 403/405: /api/v1 (admin mode DenyAll, wrong method). */
+	/* 403/405: /api/v1 (admin mode DenyAll, wrong method); 413: init-data
+	 * or token over its limit. */
 	if (resp->status != 401 && resp->status != 404 &&
-	    resp->status != 403 && resp->status != 405)
+	    resp->status != 403 && resp->status != 405 &&
+	    resp->status != 413)
 		abort();
 	fuzzutil_check_problem(&resp->body);
 }
@@ -71,6 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_response resp;
 	struct http_header hdr[2];
 	struct session s;
+	struct source_addr src = { { 0 } };
 	char *text, *cookie = NULL, *auth = NULL;
 	uint8_t sel;
 
@@ -92,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.path = "/kbs/v0/auth";
 		break;
 	case 1:
-		if (session_new("sample", HASH_SHA384, &s) != 0)
+		if (session_new("sample", HASH_SHA384, &src, &s) != 0)
 			abort();
 		cookie = xasprintf("kbs-session-id=%s", s.id);
 		session_clear(&s);

@@ -453,6 +453,94 @@ test_syntax_and_io_errors(void **state)
 }
 
 /* The shipped example must load cleanly. */
+/* [limits]: values, floats for rates, ranges, the rules between keys, and
+ * the same keys through config_limit_set (trusteed --limit). */
+static void
+test_limits(void **state)
+{
+	struct config cfg;
+	struct error err;
+	char *path, *out;
+	int nerr;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_true(cfg.limits.auth_rate == 20);
+	assert_int_equal(cfg.limits.auth_burst, 100);
+	assert_int_equal(cfg.limits.max_init_data, 65536);
+	assert_int_equal(cfg.limits.max_connections, 4096);
+	assert_int_equal(config_limits_check(&cfg, &err), 0);
+	config_free(&cfg);
+
+	path = write_conf("limits.toml", "[http_server]\n"
+	    "insecure_http = true\n"
+	    "[admin]\nmode = 'deny_all'\n"
+	    "[limits]\n"
+	    "auth_rate = 0.5\n"
+	    "auth_burst = 3\n"
+	    "attest_rate = 0\n"
+	    "max_sessions = 1000\n"
+	    "max_unattested_per_source = 0\n"
+	    "max_connections_per_source = 7\n"
+	    "handshake_timeout = 3\n"
+	    "inflight_memory_mib = 16\n");
+	config_defaults(&cfg);
+	out = load_capture(path, &cfg, &nerr);
+	assert_string_equal(out, "");
+	assert_int_equal(nerr, 0);
+	assert_true(cfg.limits.auth_rate == 0.5);
+	assert_int_equal(cfg.limits.auth_burst, 3);
+	assert_true(cfg.limits.attest_rate == 0);
+	assert_int_equal(cfg.limits.max_sessions, 1000);
+	assert_int_equal(cfg.limits.max_unattested_per_source, 0);
+	assert_int_equal(cfg.limits.max_connections_per_source, 7);
+	assert_int_equal(cfg.limits.handshake_timeout_s, 3);
+	assert_int_equal(cfg.limits.inflight_memory_mib, 16);
+	free(out);
+	unlink(path);
+	free(path);
+
+	/* --limit: same checks, then the rules between keys. */
+	assert_int_equal(config_limit_set(&cfg, "login_rate=0.25", &err), 0);
+	assert_true(cfg.limits.login_rate == 0.25);
+	assert_int_equal(config_limit_set(&cfg, "max_sessions=20", &err), 0);
+	assert_int_equal(cfg.limits.max_sessions, 20);
+	assert_int_equal(config_limit_set(&cfg, "max_sessions=9", &err), -1);
+	assert_non_null(strstr(err.msg, "out of range"));
+	assert_int_equal(config_limit_set(&cfg, "nonsense=1", &err), -1);
+	assert_string_equal(err.msg, "--limit: unknown limit 'nonsense' (see "
+	    "the [limits] section of trusteed.toml)");
+	assert_int_equal(config_limit_set(&cfg, "auth_rate", &err), -1);
+	assert_int_equal(config_limit_set(&cfg, "auth_rate=fast", &err), -1);
+	assert_int_equal(config_limit_set(&cfg, "auth_burst=1.5", &err), -1);
+	assert_int_equal(config_limit_set(&cfg, "inflight_memory_mib=1", &err),
+	    0);
+	assert_int_equal(config_limits_check(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "limits.inflight_memory_mib (1 MiB) "
+	    "must hold one request"));
+	config_free(&cfg);
+
+	expect_report("limits_bad.toml", "[http_server]\n"
+	    "insecure_http = true\n"
+	    "[admin]\nmode = 'deny_all'\n"
+	    "[limits]\n"
+	    "auth_rate = -1\n"
+	    "attest_burst = 0\n"
+	    "max_token = 1048576\n"
+	    "session_memory_mib = \"8\"\n"
+	    "max_init_data = 2097152\n"
+	    "bogus = 1\n", 5,
+	    "%F:6: limits.auth_rate: -1 is out of range 0..1000000 (requests "
+	    "per second; 0 = no limit)\n"
+	    "%F:6: limits.max_init_data (2097152) cannot exceed "
+	    "limits.max_evidence_body (1048576), which carries it\n"
+	    "%F:7: limits.attest_burst: 0 is out of range 1..1000000\n"
+	    "%F:9: limits.session_memory_mib: expected an integer, got a "
+	    "string\n"
+	    "%F:11: unknown key 'bogus' in [limits]\n", &cfg);
+	config_free(&cfg);
+}
+
 static void
 test_example_config(void **state)
 {
@@ -489,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_syntax_and_io_errors),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_example_config),
 	};
 

@@ -33,7 +33,7 @@
 #include <openssl/x509.h>
 
 #include "../../lib/log.h"
-#include "../../server/trusteed.h"
+#include "../../server/http_internal.h"
 
 #define PFX KBS_ERROR_PREFIX
 #define MAX_BODY 1024
@@ -374,6 +374,8 @@ start(SSL_CTX *tls, int workers, int idle, struct error *err)
 		.max_header = MAX_HEADER,
 		.workers = workers,
 		.idle_timeout_s = idle,
+		.handshake_timeout_s = idle,
+		.request_timeout_s = idle,
 		.handler = echo_handler,
 	};
 
@@ -446,7 +448,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("DELETE /kbs/v0/resource/x/y/z HTTP/1.1\r\n\r\n", &r);
+	j = roundtrip("DELETE /kbs/v0/resource/x/y/z HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "method"), "DELETE");
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_DELETE);
@@ -454,7 +456,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("PUT /p? HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r);
+	j = roundtrip("PUT /p? HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r);
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_PUT);
 	assert_string_equal(jstr(j, "path"), "/p");
@@ -462,7 +464,7 @@ test_routing(void **state)
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("OPTIONS /o HTTP/1.1\r\n\r\n", &r);
+	j = roundtrip("OPTIONS /o HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_int_equal(json_integer_value(json_object_get(j, "m")),
 	    HTTP_M_OTHER);
 	assert_string_equal(jstr(j, "method"), "OPTIONS");
@@ -496,7 +498,7 @@ test_keepalive(void **state)
 		reply_free(&r);
 	}
 	/* Connection: close from the client: answered, then closed. */
-	cl_sends(c, "GET /last HTTP/1.1\r\nConnection: close\r\n\r\n");
+	cl_sends(c, "GET /last HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(count_header(&r, "Connection"), 1);
@@ -515,9 +517,9 @@ test_pipelined(void **state)
 
 	(void)state;
 	cl_sends(c, "GET /one HTTP/1.1\r\nHost: t\r\n\r\n"
-	    "POST /two HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-	    "GET /three HTTP/1.1\r\nConnection: close\r\n\r\n"
-	    "GET /never HTTP/1.1\r\n\r\n");
+	    "POST /two HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+	    "GET /three HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+	    "GET /never HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	j = reply_json(&r);
 	assert_string_equal(jstr(j, "path"), "/one");
@@ -542,7 +544,7 @@ test_pipelined(void **state)
 static void
 test_split_writes(void **state)
 {
-	const char *req = "POST /split?q=1 HTTP/1.1\r\nX-Test: abc\r\n"
+	const char *req = "POST /split?q=1 HTTP/1.1\r\nHost: t\r\nX-Test: abc\r\n"
 	    "Cookie: kbs-session-id=s1\r\nContent-Length: 5\r\n\r\nhello";
 	struct client *c = cl_open(port);
 	struct reply r;
@@ -574,7 +576,8 @@ test_chunked(void **state)
 	json_t *j;
 
 	(void)state;
-	j = roundtrip("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	j = roundtrip("POST /c HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
 	    "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n",
 	    &r);
 	assert_int_equal(r.status, 200);
@@ -594,7 +597,7 @@ test_413(void **state)
 	(void)state;
 	/* Content-Length over the limit: refused before the body. */
 	c = cl_open(port);
-	cl_sends(c, "POST /big HTTP/1.1\r\nContent-Length: 1025\r\n\r\n");
+	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_problem(&r, 413, "PayloadTooLarge");
 	assert_non_null(strstr(r.body, "limit of 1024 bytes"));
@@ -605,7 +608,7 @@ test_413(void **state)
 
 	/* Exactly at the limit is fine. */
 	c = cl_open(port);
-	n = snprintf(req, sizeof(req), "POST /ok HTTP/1.1\r\n"
+	n = snprintf(req, sizeof(req), "POST /ok HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Length: %d\r\n\r\n", MAX_BODY);
 	memset(req + n, 'a', MAX_BODY);
 	cl_send(c, req, (size_t)n + MAX_BODY);
@@ -616,7 +619,8 @@ test_413(void **state)
 
 	/* Chunked: refused once the chunks add up to more. */
 	c = cl_open(port);
-	cl_sends(c, "POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	cl_sends(c, "POST /big HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
 	for (i = 0; i < 5; i++) {
 		n = snprintf(req, sizeof(req), "100\r\n");
 		memset(req + n, 'b', 256);
@@ -634,10 +638,10 @@ test_400(void **state)
 {
 	static const char *bad[] = {
 		"\x01\x02 garbage\r\n\r\n",
-		"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-		"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
-		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-		("GET / HTTP/1.1\r\nContent-Length: 2\r\n"
+		"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n"),
 	};
 	struct client *c;
@@ -657,6 +661,202 @@ test_400(void **state)
 	}
 }
 
+
+/* ------------------------------------------------- strict framing */
+
+/* One case of the framing check: the bytes, and 0 when they are one whole
+ * request, else the status the check must refuse them with. */
+struct scan_case {
+	const char *in;
+	int status;
+};
+
+static const struct scan_case scan_cases[] = {
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0 },
+	{ "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0 },
+	{ "GET / HTTP/1.0\r\n\r\n", 0 },
+	{ "GET http://a/b?c HTTP/1.1\r\nHost: a\r\n\r\n", 0 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 0 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  003 \r\n\r\nabc", 0 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"
+	    "3;x=\"y\"\r\nabc\r\nA \t; e\r\n0123456789\r\n0\r\nT: v\r\n\r\n",
+	    0 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding:chunked \r\n\r\n"
+	    "0\r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: \xff\xfe obs-text\t\r\n\r\n", 0 },
+	/* Line ends. */
+	{ "GET / HTTP/1.1\nHost: a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\rX: y\r\n\r\n", 400 },
+	{ "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	/* Request line. */
+	{ "GET /\r\n\r\n", 400 },
+	{ "GET / \r\n\r\n", 400 },
+	{ "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400 },
+	{ "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.12\r\nHost: a\r\n\r\n", 400 },
+	{ "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
+	{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505 },
+	{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505 },
+	{ "GET / http/1.1\r\nHost: a\r\n\r\n", 400 },
+	{ " GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+	/* Fields. */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\n\tX: a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX\x01: y\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
+	{ "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400 },
+	/* Framing. */
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+	    "Content-Length: 1\r\n\r\na", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\na", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\na", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: "
+	    "1234567890123456789\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, "
+	    "chunked\r\n\r\n0\r\n\r\n", 501 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, "
+	    "chunked\r\n\r\n0\r\n\r\n", 501 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+	    501 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	    400 },
+	/* Chunked framing. */
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\na\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\na\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1\r\nab\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0x1\r\na\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1 x\r\na\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1 \r\na\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "-1\r\na\r\n0\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1000000000000000\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\nContent-Length: 5\r\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\nT: v\n\r\n", 400 },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\n x: folded\r\n\r\n", 400 },
+};
+
+/* The check over every case, in one piece and byte by byte (same answer
+ * whatever the split). */
+static void
+test_scan(void **state)
+{
+	size_t i, k, n, len;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(scan_cases); i++) {
+		const char *in = scan_cases[i].in;
+		struct http_scan s;
+		int pass;
+
+		len = strlen(in);
+		for (pass = 0; pass < 2; pass++) {
+			http_scan_begin(&s, 1024);
+			if (pass == 0)
+				n = http_scan_run(&s, in, len);
+			else
+				for (n = 0, k = 0; k < len &&
+				    !http_scan_done(&s) &&
+				    !http_scan_failed(&s); k++)
+					n += http_scan_run(&s, in + k, 1);
+			if (scan_cases[i].status == 0) {
+				if (!http_scan_done(&s) || n != len)
+					fail_msg("case %zu (pass %d): not "
+					    "accepted as one request (%s)", i,
+					    pass, http_scan_failed(&s) ?
+					    s.why : "incomplete");
+			} else if (!http_scan_failed(&s) ||
+			    s.status != scan_cases[i].status)
+				fail_msg("case %zu (pass %d): want %d, got %s "
+				    "%d (%s)", i, pass, scan_cases[i].status,
+				    http_scan_failed(&s) ? "refused" : "not "
+				    "refused", s.status, s.why ? s.why : "");
+		}
+	}
+}
+
+/* A NUL in a field value (the table cannot hold it in a C string). */
+static void
+test_scan_nul(void **state)
+{
+	static const char in[] = "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n";
+	struct http_scan s;
+
+	(void)state;
+	http_scan_begin(&s, 1024);
+	http_scan_run(&s, in, sizeof(in) - 1);
+	assert_true(http_scan_failed(&s));
+	assert_int_equal(s.status, 400);
+}
+
+/* Over the wire: smuggling shapes are refused and the connection is
+ * closed, so nothing after them is ever read as a request. */
+static void
+test_strict_wire(void **state)
+{
+	static const struct {
+		const char *req;
+		int status;
+		const char *type;
+	} cases[] = {
+		{ "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity, "
+		    "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+		    "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n", 501,
+		    "NotImplemented" },
+		{ "POST /s HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+		    "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+		    "BadRequest" },
+		{ "GET /s HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400,
+		    "BadRequest" },
+		{ "GET /s HTTP/1.1\nHost: t\n\n", 400, "BadRequest" },
+		{ "GET /s\r\n\r\n", 400, "BadRequest" },
+		{ "GET /s HTTP/1.1\r\n\r\n", 400, "BadRequest" },
+		{ "GET /s HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400,
+		    "BadRequest" },
+		{ "GET /s HTTP/2.0\r\nHost: t\r\n\r\n", 505,
+		    "HTTPVersionNotSupported" },
+	};
+	struct client *c;
+	struct reply r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		c = cl_open(port);
+		cl_sends(c, cases[i].req);
+		assert_int_equal(cl_reply(c, &r, 0), 0);
+		assert_problem(&r, cases[i].status, cases[i].type);
+		assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
+		reply_free(&r);
+		assert_eof(c);
+		cl_close(c);
+	}
+}
+
 static void
 test_header_limits(void **state)
 {
@@ -668,7 +868,7 @@ test_header_limits(void **state)
 
 	(void)state;
 	/* One header bigger than the limit. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
 	memset(req + n, 'x', MAX_HEADER);
 	n += MAX_HEADER;
 	n += (size_t)sprintf(req + n, "\r\n\r\n");
@@ -683,7 +883,7 @@ test_header_limits(void **state)
 	n = (size_t)sprintf(req, "GET /");
 	memset(req + n, 'u', MAX_HEADER);
 	n += MAX_HEADER;
-	n += (size_t)sprintf(req + n, " HTTP/1.1\r\n\r\n");
+	n += (size_t)sprintf(req + n, " HTTP/1.1\r\nHost: t\r\n\r\n");
 	c = cl_open(port);
 	cl_send(c, req, n);
 	assert_int_equal(cl_reply(c, &r, 0), 0);
@@ -692,7 +892,7 @@ test_header_limits(void **state)
 	cl_close(c);
 
 	/* 101 small headers. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\n");
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\n");
 	for (i = 0; i < 101; i++)
 		n += (size_t)sprintf(req + n, "H%d: v\r\n", i);
 	n += (size_t)sprintf(req + n, "\r\n");
@@ -705,8 +905,8 @@ test_header_limits(void **state)
 	cl_close(c);
 
 	/* 100 are fine. */
-	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\n");
-	for (i = 0; i < 99; i++)
+	n = (size_t)sprintf(req, "GET / HTTP/1.1\r\nHost: t\r\n");
+	for (i = 0; i < 98; i++)
 		n += (size_t)sprintf(req + n, "H%d: v\r\n", i);
 	n += (size_t)sprintf(req + n, "X-Test: last\r\n\r\n");
 	c = cl_open(port);
@@ -725,19 +925,19 @@ test_cookie_wire(void **state)
 	json_t *j;
 
 	(void)state;
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: a=b; xkbs-session-id=no; "
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: a=b; xkbs-session-id=no; "
 	    "kbs-session-id=abc123 ; z=1\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "cookie"), "abc123");
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: a=b\r\nX-Test: 1\r\n"
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: a=b\r\nX-Test: 1\r\n"
 	    "cookie: kbs-session-id=\"quoted\"\r\n\r\n", &r);
 	assert_string_equal(jstr(j, "cookie"), "quoted");
 	json_decref(j);
 	reply_free(&r);
 
-	j = roundtrip("GET / HTTP/1.1\r\nCookie: kbs-session-id-x=1; "
+	j = roundtrip("GET / HTTP/1.1\r\nHost: t\r\nCookie: kbs-session-id-x=1; "
 	    "kbs-session-idd=2;kbs-session-i=3\r\n\r\n", &r);
 	assert_true(json_is_null(json_object_get(j, "cookie")));
 	json_decref(j);
@@ -784,7 +984,7 @@ test_injection(void **state)
 	char v[32];
 
 	(void)state;
-	roundtrip("GET /inject HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /inject HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_int_equal(r.status, 204);
 	assert_null(strstr(r.head, "X-Evil"));
 	assert_null(strstr(r.head, "X-Bad"));
@@ -805,7 +1005,8 @@ test_head(void **state)
 	json_t *j;
 
 	(void)state;
-	cl_sends(c, "HEAD /h HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n");
+	cl_sends(c, "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 1), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(reply_header(&r, "Content-Length", cl, sizeof(cl)));
@@ -827,12 +1028,12 @@ test_status_and_close(void **state)
 	struct reply r;
 
 	(void)state;
-	roundtrip("GET /nostatus HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /nostatus HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_problem(&r, 500, "InternalError");
 	reply_free(&r);
 
 	c = cl_open(port);
-	cl_sends(c, "GET /close HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /close HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
@@ -890,7 +1091,7 @@ test_problem_body(void **state)
 	buf_free(&resp.headers);
 	buf_free(&resp.body);
 
-	roundtrip("GET /problem?q HTTP/1.1\r\n\r\n", &r);
+	roundtrip("GET /problem?q HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 	assert_problem(&r, 401, "TokenNotFound");
 	assert_int_equal(r.body_len, strlen(want));
 	assert_memory_equal(r.body, want, strlen(want));
@@ -905,7 +1106,7 @@ test_expect_continue(void **state)
 	json_t *j;
 
 	(void)state;
-	cl_sends(c, "POST /e HTTP/1.1\r\nContent-Length: 4\r\n"
+	cl_sends(c, "POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
 	    "Expect: 100-continue\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 1), 0);
 	assert_int_equal(r.status, 100);
@@ -930,7 +1131,7 @@ test_workers(void **state)
 	 * landing on one worker would be a 2^-31 accident. */
 	for (i = 0; i < 32 && !other; i++) {
 		struct reply r;
-		json_t *j = roundtrip("GET /w HTTP/1.1\r\n\r\n", &r);
+		json_t *j = roundtrip("GET /w HTTP/1.1\r\nHost: t\r\n\r\n", &r);
 		json_int_t t = json_integer_value(json_object_get(j,
 		    "thread"));
 
@@ -958,7 +1159,7 @@ test_backpressure(void **state)
 
 	(void)state;
 	for (i = 0; i < N; i++)
-		buf_printf(&reqs, "GET /big?%d HTTP/1.1\r\n\r\n", i);
+		buf_printf(&reqs, "GET /big?%d HTTP/1.1\r\nHost: t\r\n\r\n", i);
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	while (!done) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
@@ -1022,7 +1223,7 @@ test_idle_timeouts(void **state)
 	/* Trickled headers: the request deadline runs from its first
 	 * byte, whatever the pace. */
 	c = cl_open(p);
-	cl_sends(c, "GET / HTTP/1.1\r\n");
+	cl_sends(c, "GET / HTTP/1.1\r\nHost: t\r\n");
 	for (i = 0; i < 10; i++) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
 
@@ -1060,11 +1261,12 @@ test_stop(void **state)
 	assert_non_null(s);
 	p = http_server_port(s, 0);
 	idle = cl_open(p);
-	cl_sends(idle, "GET /x HTTP/1.1\r\n\r\n");
+	cl_sends(idle, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(idle, &r, 0), 0);
 	reply_free(&r);
 	busy = cl_open(p);
-	cl_sends(busy, "POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345");
+	cl_sends(busy, "POST /x HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 10\r\n\r\n12345");
 	usleep(100 * 1000);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1172,7 +1374,7 @@ test_ipv6(void **state)
 	sin6.sin6_addr = in6addr_loopback;
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sin6,
 	    sizeof(sin6)), 0);
-	cl_sends(c, "GET /v6 HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /v6 HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	j = reply_json(&r);
 	assert_int_equal(strncmp(jstr(j, "peer"), "[::1]:", 6), 0);
@@ -1180,6 +1382,355 @@ test_ipv6(void **state)
 	reply_free(&r);
 	cl_close(c);
 	http_server_stop(s);
+}
+
+
+/* ------------------------------------------------------ limits */
+
+static int
+tcp_connect_from(int p, const char *from)
+{
+	struct sockaddr_in sin;
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, from, &sin.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons((uint16_t)p);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct client *
+cl_open_from(int p, const char *from)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	c->fd = tcp_connect_from(p, from);
+	assert_true(c->fd >= 0);
+	return c;
+}
+
+/* The routes of the preflight test. */
+static void
+limits_preflight(const struct http_request *req, struct http_preflight *pf,
+    void *arg)
+{
+	(void)arg;
+	assert_null(req->body);
+	if (strcmp(req->path, "/small") == 0) {
+		pf->max_body = 16;
+		snprintf(pf->note, sizeof(pf->note), "on this route");
+	} else if (strcmp(req->path, "/huge") == 0) {
+		pf->max_body = SIZE_MAX;	/* clamped to max_body */
+	} else if (strcmp(req->path, "/refuse") == 0) {
+		pf->status = 429;
+		pf->type = "TooManyRequests";
+		pf->retry_after = 7;
+		snprintf(pf->detail, sizeof(pf->detail), "slow down, %s",
+		    req->peer);
+	}
+}
+
+static struct http_server *
+start_limited(struct http_server_config *cfg, struct error *err)
+{
+	static char *listen[] = { "127.0.0.1:0" };
+
+	cfg->listen = listen;
+	cfg->nlisten = 1;
+	cfg->workers = 1;
+	if (cfg->max_body == 0)
+		cfg->max_body = MAX_BODY;
+	cfg->max_header = MAX_HEADER;
+	cfg->handler = echo_handler;
+	return http_server_start(cfg, err);
+}
+
+/* Body caps are decided from the head, before the body: over the cap is a
+ * 413 without reading it (and without "100 Continue"); a refusal carries
+ * its Retry-After. */
+static void
+test_preflight(void **state)
+{
+	struct http_server_config cfg = { .preflight = limits_preflight };
+	struct http_server_stats st;
+	struct http_server *s;
+	struct client *c;
+	struct reply r;
+	struct error err;
+	char v[32], req[2048];
+	int p, n;
+	json_t *j;
+
+	(void)state;
+	s = start_limited(&cfg, &err);
+	assert_non_null(s);
+	p = http_server_port(s, 0);
+
+	c = cl_open(p);
+	cl_sends(c, "POST /small HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n"
+	    "\r\n0123456789abcdef");
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	cl_sends(c, "POST /small HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n"
+	    "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_problem(&r, 413, "PayloadTooLarge");
+	assert_non_null(strstr(r.body, "limit of 16 bytes on this route"));
+	reply_free(&r);
+	assert_eof(c);
+	cl_close(c);
+
+	/* Chunked: refused when the chunks pass the cap. */
+	c = cl_open(p);
+	cl_sends(c, "POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nx\r\n");
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_problem(&r, 413, "PayloadTooLarge");
+	reply_free(&r);
+	cl_close(c);
+
+	/* A route cannot raise the server's cap. */
+	c = cl_open(p);
+	n = snprintf(req, sizeof(req), "POST /huge HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: %d\r\n\r\n", MAX_BODY + 1);
+	cl_send(c, req, (size_t)n);
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_problem(&r, 413, "PayloadTooLarge");
+	reply_free(&r);
+	cl_close(c);
+
+	/* Refused before the body: the client still sending it gets the
+	 * answer (the server reads and drops the rest before closing). */
+	c = cl_open(p);
+	n = snprintf(req, sizeof(req), "POST /refuse HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 1000\r\n\r\n");
+	memset(req + n, 'z', 1000);
+	cl_send(c, req, (size_t)n + 1000);
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_problem(&r, 429, "TooManyRequests");
+	assert_string_equal(reply_header(&r, "Retry-After", v, sizeof(v)),
+	    "7");
+	assert_non_null(strstr(r.body, "slow down, 127.0.0.1:"));
+	reply_free(&r);
+	assert_eof(c);
+	cl_close(c);
+
+	/* Other routes keep the server's cap. */
+	j = NULL;
+	c = cl_open(p);
+	cl_sends(c, "POST /other HTTP/1.1\r\nHost: t\r\nContent-Length: 20\r\n"
+	    "\r\n0123456789abcdefghij");
+	assert_int_equal(cl_reply(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	j = reply_json(&r);
+	assert_string_equal(jstr(j, "body"), "0123456789abcdefghij");
+	json_decref(j);
+	reply_free(&r);
+	cl_close(c);
+
+	/* Nothing stays charged once requests are done. */
+	http_server_stats(s, &st);
+	assert_int_equal(st.inflight, 0);
+	http_server_stop(s);
+}
+
+/* The in-flight budget: request bodies grow as they arrive and are
+ * charged; past the budget a request gets 503 + Retry-After, the others
+ * go on, and everything is given back. */
+static void
+test_inflight(void **state)
+{
+	struct http_server_config cfg = {
+		.max_body = 48 * 1024,
+		.max_inflight = 64 * 1024,
+	};
+	struct http_server_stats st;
+	struct http_server *s;
+	struct client *a, *b;
+	struct reply r;
+	struct error err;
+	static char req[64 * 1024];
+	char v[16];
+	int p, n, i;
+
+	(void)state;
+	s = start_limited(&cfg, &err);
+	assert_non_null(s);
+	p = http_server_port(s, 0);
+
+	/* a announces 48 KiB and sends 40 KiB: only what arrived is held
+	 * (rounded up by doubling, at most the announced length). */
+	a = cl_open(p);
+	n = snprintf(req, sizeof(req), "POST /a HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: %d\r\n\r\n", 48 * 1024);
+	memset(req + n, 'a', 48 * 1024);
+	cl_send(a, req, (size_t)n + 40 * 1024);
+	for (i = 0; i < 1000; i++) {
+		http_server_stats(s, &st);
+		if (st.inflight >= 40 * 1024)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_true(st.inflight >= 40 * 1024);
+	assert_true(st.inflight <= 48 * 1024 + MAX_HEADER + 8192);
+
+	/* b does the same: its body does not fit any more. */
+	b = cl_open(p);
+	n = snprintf(req, sizeof(req), "POST /b HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: %d\r\n\r\n", 40 * 1024);
+	memset(req + n, 'b', 40 * 1024);
+	cl_send(b, req, (size_t)n + 40 * 1024);
+	assert_int_equal(cl_reply(b, &r, 0), 0);
+	assert_problem(&r, 503, "ServiceUnavailable");
+	assert_string_equal(reply_header(&r, "Retry-After", v, sizeof(v)),
+	    "1");
+	reply_free(&r);
+	cl_close(b);
+
+	/* a completes normally. */
+	cl_send(a, req + 100, 8 * 1024);
+	assert_int_equal(cl_reply(a, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	cl_close(a);
+	for (i = 0; i < 1000; i++) {
+		http_server_stats(s, &st);
+		if (st.inflight == 0)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(st.inflight, 0);
+	http_server_stop(s);
+}
+
+/* Per-source connection cap; at the global cap the oldest idle
+ * connection makes room for a newcomer. */
+static void
+test_connection_caps(void **state)
+{
+	struct http_server_config cfg = {
+		.max_connections = 6,
+		.max_connections_per_source = 3,
+	};
+	struct http_server_stats st;
+	struct http_server *s;
+	struct client *c[8], *x;
+	struct reply r;
+	struct error err;
+	int p, i;
+
+	(void)state;
+	s = start_limited(&cfg, &err);
+	assert_non_null(s);
+	p = http_server_port(s, 0);
+
+	/* Three idle connections from 127.0.0.2; the fourth is closed at
+	 * once, and the others stay usable. */
+	for (i = 0; i < 3; i++)
+		c[i] = cl_open_from(p, "127.0.0.2");
+	x = cl_open_from(p, "127.0.0.2");
+	assert_int_equal(cl_recv(x), 0);
+	cl_close(x);
+	cl_sends(c[2], "GET /still HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cl_reply(c[2], &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+
+	/* Fill the server (6) from other sources. */
+	for (i = 3; i < 6; i++)
+		c[i] = cl_open_from(p, "127.0.0.3");
+	for (i = 0; i < 1000; i++) {
+		http_server_stats(s, &st);
+		if (st.connections == 6)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(st.connections, 6);
+
+	/* A newcomer is served: the oldest connection that is not in a
+	 * request (c[0], idle since it was accepted) is closed for it. */
+	x = cl_open_from(p, "127.0.0.4");
+	cl_sends(x, "GET /new HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cl_reply(x, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	assert_int_equal(cl_recv(c[0]), 0);
+	cl_close(x);
+	for (i = 0; i < 6; i++)
+		cl_close(c[i]);
+	for (i = 0; i < 1000; i++) {
+		http_server_stats(s, &st);
+		if (st.connections == 0)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(st.connections, 0);
+	http_server_stop(s);
+}
+
+/* A second server on the same address fails, naming the holder, instead
+ * of sharing the port through SO_REUSEPORT; and so does a server on an
+ * address that any other socket listens on, SO_REUSEPORT or not. */
+static void
+test_exclusive_bind(void **state)
+{
+	char addr[32], want[128], *l[1] = { addr };
+	struct http_server_config cfg = {
+		.listen = l, .nlisten = 1, .workers = 2,
+		.handler = echo_handler,
+	};
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct http_server *a, *b;
+	struct error err;
+	int fd, one = 1;
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "127.0.0.1:0");
+	a = http_server_start(&cfg, &err);
+	assert_non_null(a);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", http_server_port(a, 0));
+	b = http_server_start(&cfg, &err);
+	assert_null(b);
+	snprintf(want, sizeof(want), "listen %s: address already in use by "
+	    "another trusteed (pid %d)", addr, (int)getpid());
+	assert_string_equal(err.msg, want);
+	http_server_stop(a);
+	/* Released with the server. */
+	a = http_server_start(&cfg, &err);
+	assert_non_null(a);
+	http_server_stop(a);
+
+	/* Someone else's SO_REUSEPORT listener. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &slen);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	assert_null(http_server_start(&cfg, &err));
+	snprintf(want, sizeof(want), "listen %s: Address already in use",
+	    addr);
+	assert_string_equal(err.msg, want);
+	close(fd);
 }
 
 /* -------------------------------------------------------------- TLS */
@@ -1292,7 +1843,7 @@ test_tls(void **state)
 		fail_msg("TLS handshake failed: %lu", ERR_get_error());
 	assert_int_equal(SSL_version(c->ssl), TLS1_3_VERSION);
 	for (i = 0; i < 3; i++) {
-		cl_sends(c, "POST /tls HTTP/1.1\r\nContent-Length: 2\r\n"
+		cl_sends(c, "POST /tls HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
 		    "Cookie: kbs-session-id=t\r\n\r\nhi");
 		assert_int_equal(cl_reply(c, &r, 0), 0);
 		j = reply_json(&r);
@@ -1303,7 +1854,7 @@ test_tls(void **state)
 		reply_free(&r);
 	}
 	/* A 413 over TLS is delivered before the close. */
-	cl_sends(c, "POST /x HTTP/1.1\r\nContent-Length: 99999\r\n\r\n");
+	cl_sends(c, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_problem(&r, 413, "PayloadTooLarge");
 	reply_free(&r);
@@ -1315,7 +1866,7 @@ test_tls(void **state)
 	/* Resumption from the server's session cache. */
 	c = cl_open(p);
 	assert_non_null(tls_connect(c, cctx, sess));
-	cl_sends(c, "GET /again HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
@@ -1329,7 +1880,7 @@ test_tls(void **state)
 	assert_non_null(tls_connect(c, cctx, NULL));
 	assert_string_equal(SSL_get_cipher_name(c->ssl),
 	    "ECDHE-ECDSA-AES256-GCM-SHA384");
-	cl_sends(c, "GET /12 HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET /12 HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cl_reply(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	reply_free(&r);
@@ -1342,7 +1893,7 @@ test_tls(void **state)
 
 	/* Plain HTTP to the TLS port gets nowhere. */
 	c = cl_open(p);
-	cl_sends(c, "GET / HTTP/1.1\r\n\r\n");
+	cl_sends(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_true(cl_recv(c) <= 0 || strncmp(c->buf, "HTTP/", 5) != 0);
 	cl_close(c);
 
@@ -1411,6 +1962,9 @@ main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_413),
 		cmocka_unit_test(test_400),
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_scan_nul),
+		cmocka_unit_test(test_strict_wire),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_cookie_wire),
 		cmocka_unit_test(test_cookie_unit),
@@ -1425,6 +1979,10 @@ main(void)
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_listen_errors),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_preflight),
+		cmocka_unit_test(test_inflight),
+		cmocka_unit_test(test_connection_caps),
+		cmocka_unit_test(test_exclusive_bind),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_tls_errors),
 	};
