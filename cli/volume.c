@@ -274,13 +274,22 @@ fail:
 	return -1;
 }
 
+/*
+ * The kernel registers device-mapper as a misc device; a
+ * /dev/mapper/control node alone proves nothing (libdevmapper makes one
+ * whenever it is missing, even where the kernel has no device-mapper).
+ */
 int
 volume_dm_available(struct error *err)
 {
-	if (access("/dev/mapper/control", F_OK) != 0)
+	if (access("/sys/class/misc/device-mapper", F_OK) != 0)
+		return error_set(err, "dm-crypt is not available: this kernel "
+		    "has no device-mapper (/dev/mapper/control does not work; "
+		    "it needs the dm_mod and dm_crypt modules)");
+	if (access("/dev/mapper/control", R_OK | W_OK) != 0)
 		return error_set(err, "dm-crypt is not available: "
-		    "/dev/mapper/control is missing (device-mapper needs the "
-		    "dm_mod and dm_crypt kernel modules and root)");
+		    "/dev/mapper/control: %s (device-mapper needs root)",
+		    strerror(errno));
 	return 0;
 }
 

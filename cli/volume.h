@@ -70,8 +70,9 @@ int volume_rekey(const char *device, const uint8_t *old_key, size_t old_len,
     const uint8_t *new_key, size_t new_len, const char *new_label,
     const struct volume_pbkdf *pbkdf, struct error *err);
 
-/* 0 when device-mapper can be used (/dev/mapper/control exists), else -1
- * saying why dm-crypt is not available. */
+/* 0 when device-mapper can be used (the kernel has it and
+ * /dev/mapper/control opens for us), else -1 saying why dm-crypt is not
+ * available. */
 int volume_dm_available(struct error *err);
 /* 1 when /dev/mapper/name is an active mapping. */
 int volume_is_active(const char *name);
