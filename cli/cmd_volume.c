@@ -91,6 +91,18 @@ volume_label(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "kbs:///%s", path);
 }
 
+/* Report a guest-side failure after what failed: EXIT_CONN when the KBS
+ * was unreachable (the message starts with its URL), else EXIT_FAIL. */
+static int
+volume_fail(const struct error *err, const char *what)
+{
+	int conn = strncmp(err->msg, "http://", 7) == 0 ||
+	    strncmp(err->msg, "https://", 8) == 0;
+
+	ctl_fail("%s: %s", what, err->msg);
+	return conn ? EXIT_CONN : EXIT_FAIL;
+}
+
 /*
  * Attest to the contract's KBS and fetch the key resources named in
  * paths (n of them) into keys[]. Returns an exit code.
@@ -103,7 +115,7 @@ volume_keys(struct ctx *ctx, const struct contract *c, const char **paths,
 	struct error err = { "" };
 	struct httpc *http;
 	struct guest *g = NULL;
-	char *rpath;
+	char *rpath, what[CONTRACT_NAME_MAX + 400];
 	size_t i;
 	int rc = EXIT_FAIL;
 
@@ -120,8 +132,7 @@ volume_keys(struct ctx *ctx, const struct contract *c, const char **paths,
 		goto out;
 	}
 	if (ctl_guest_attest(g, http, c->tee, &cfg, NULL, 0, &err) != 0) {
-		error_prefix(&err, "attestation refused or failed");
-		rc = ctl_guest_fail(&err);
+		rc = volume_fail(&err, "attestation refused or failed");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -129,8 +140,9 @@ volume_keys(struct ctx *ctx, const struct contract *c, const char **paths,
 		if (guest_get_locked(g, http, rpath, 0, &keys[i].data,
 		    &keys[i].len, &err) != 0) {
 			free(rpath);
-			error_prefix(&err, "key %s not released", paths[i]);
-			rc = ctl_guest_fail(&err);
+			snprintf(what, sizeof(what), "key %s not released",
+			    paths[i]);
+			rc = volume_fail(&err, what);
 			goto out;
 		}
 		free(rpath);
