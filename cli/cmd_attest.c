@@ -20,6 +20,7 @@
 struct attest_opts {
 	const char *tee;
 	struct attest_cfg cfg;
+	const char *evidence_out;	/* write the evidence sent here */
 	enum guest_key_alg alg;
 	int bearer;
 	const char *resource;	/* checked REPO/TYPE/TAG, or NULL */
@@ -72,6 +73,8 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		{ "tcti", required_argument, NULL, 'C' },
 		{ "ak-handle", required_argument, NULL, 'A' },
 		{ "tsm-dir", required_argument, NULL, 'D' },
+		{ "evidence-out", required_argument, NULL, 'E' },
+		{ "imds-url", required_argument, NULL, 'I' },
 		CTL_OPTS_END
 	};
 	unsigned long h;
@@ -130,6 +133,16 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 			break;
 		case 'D':
 			o->cfg.tsm_dir = optarg;
+			break;
+		case 'E':
+			o->evidence_out = optarg;
+			break;
+		case 'I':
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return ctl_usage(ctx, "--imds-url: expected an "
+				    "http:// URL, got '%s'", optarg);
+			o->cfg.imds_url = optarg;
 			break;
 		}
 	}
@@ -196,6 +209,7 @@ ctl_guest_fail(const struct error *err)
 struct attest_call {
 	const struct attester *a;
 	const struct attest_cfg *cfg;
+	const char *evidence_out;
 };
 
 static int
@@ -203,16 +217,30 @@ attest_call_evidence(void *arg, const uint8_t *rd, size_t rdlen,
     json_t **evidence, struct error *err)
 {
 	const struct attest_call *ac = arg;
+	char *text;
+	int rc;
 
-	return ac->a->evidence(ac->cfg, rd, rdlen, evidence, err);
+	if (ac->a->evidence(ac->cfg, rd, rdlen, evidence, err) != 0)
+		return -1;
+	if (ac->evidence_out == NULL)
+		return 0;
+	text = json_dumps(*evidence, JSON_INDENT(1));
+	rc = text != NULL ? ctl_write_secret(ac->evidence_out, text,
+	    strlen(text), err) : error_set(err, "cannot encode the evidence");
+	free(text);
+	if (rc != 0) {
+		json_decref(*evidence);
+		*evidence = NULL;
+	}
+	return rc;
 }
 
 int
 ctl_guest_attest(struct guest *g, struct httpc *c, const char *tee_name,
-    const struct attest_cfg *cfg, const char *init_data, size_t init_len,
-    struct error *err)
+    const struct attest_cfg *cfg, const char *evidence_out,
+    const char *init_data, size_t init_len, struct error *err)
 {
-	struct attest_call ac = { NULL, cfg };
+	struct attest_call ac = { NULL, cfg, evidence_out };
 
 	if (attest_find(tee_name, cfg, &ac.a, err) != 0)
 		return -1;
@@ -243,8 +271,8 @@ run_guest(struct ctx *ctx, const struct attest_opts *o)
 		ctl_fail("%s", err.msg);
 		goto out;
 	}
-	if (ctl_guest_attest(g, c, o->tee, &o->cfg, (const char *)init,
-	    initlen, &err) == -1) {
+	if (ctl_guest_attest(g, c, o->tee, &o->cfg, o->evidence_out,
+	    (const char *)init, initlen, &err) == -1) {
 		rc = ctl_guest_fail(&err);
 		goto out;
 	}

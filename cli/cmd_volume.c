@@ -131,7 +131,7 @@ volume_keys(struct ctx *ctx, const struct contract *c, const char **paths,
 		ctl_fail("%s", err.msg);
 		goto out;
 	}
-	if (ctl_guest_attest(g, http, c->tee, &cfg, NULL, 0, &err) != 0) {
+	if (ctl_guest_attest(g, http, c->tee, &cfg, NULL, NULL, 0, &err) != 0) {
 		rc = volume_fail(&err, "attestation refused or failed");
 		goto out;
 	}

@@ -58,7 +58,8 @@ static const struct cmd cmds[] = {
 	{ "resource", "get", "REPO/TYPE/TAG [--out FILE] [--tee TEE] "
 	  "[--key-alg ALG] [--rsa] [--bearer] [--init-data FILE] "
 	  "[--token-out FILE] [--print-token] [--tcti TCTI] "
-	  "[--ak-handle HANDLE] [--tsm-dir DIR]",
+	  "[--ak-handle HANDLE] [--tsm-dir DIR] [--imds-url URL] "
+	  "[--evidence-out FILE]",
 	  "Fetch a resource as a guest would: same as attest --resource "
 	  "(--tee defaults to sample here).", cmd_resource_get },
 	{ "policy", "list", "[--kind attestation|resource] [--json]",
@@ -115,13 +116,15 @@ static const struct cmd cmds[] = {
 	{ "attest", NULL, "--tee TEE [--key-alg p256|p521|rsa-oaep-256|rsa1_5] "
 	  "[--rsa] [--bearer] [--resource REPO/TYPE/TAG] [--init-data FILE] "
 	  "[--out FILE] [--token-out FILE] [--print-token] [--tcti TCTI] "
-	  "[--ak-handle HANDLE] [--tsm-dir DIR]",
+	  "[--ak-handle HANDLE] [--tsm-dir DIR] [--imds-url URL] "
+	  "[--evidence-out FILE]",
 	  "Play the guest: /auth and /attest with evidence bound to a fresh "
 	  "TEE key, built as the CoCo attestation-agent builds it. TEE: auto "
 	  "(detect), snp, tdx (configfs-tsm, else /dev/sev-guest or "
 	  "/dev/tdx_guest), tpm (the AK at --ak-handle, default 0x81010002; "
 	  "the TPM at --tcti as tpm2-tools name it), az-snp-vtpm, "
-	  "az-tdx-vtpm, or sample. Without --resource, print the attestation "
+	  "az-tdx-vtpm, or sample (--evidence-out keeps a copy of the "
+	  "evidence sent). Without --resource, print the attestation "
 	  "token (or write it to --token-out). With --resource, fetch and "
 	  "decrypt it (session cookie, or the token as Bearer with --bearer) "
 	  "and write the raw bytes to stdout or --out (mode 0600).",

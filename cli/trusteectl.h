@@ -261,12 +261,13 @@ struct guest;
 struct attest_cfg;
 /*
  * /auth and /attest over c as TEE tee_name ("auto" detects it) with the
- * attester's evidence; init_data (may be NULL) is sent as init-data.
- * Shared by attest, resource get and volume.
+ * attester's evidence (also written as JSON to evidence_out unless NULL);
+ * init_data (may be NULL) is sent as init-data. Shared by attest,
+ * resource get and volume.
  */
 int ctl_guest_attest(struct guest *g, struct httpc *c, const char *tee_name,
-    const struct attest_cfg *cfg, const char *init_data, size_t init_len,
-    struct error *err);
+    const struct attest_cfg *cfg, const char *evidence_out,
+    const char *init_data, size_t init_len, struct error *err);
 /* Print a guest-side failure: EXIT_CONN for transport errors (the message
  * starts with the URL), else EXIT_FAIL. */
 int ctl_guest_fail(const struct error *err);

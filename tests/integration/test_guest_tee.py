@@ -12,6 +12,12 @@ against `trusteed --dev`, end to end.
   saw is the one tpm2-tools exported; the report data is the SHA-384
   runtime digest zero-padded to 64 bytes; init-data bound through PCR8 is
   accepted and other init-data refused.
+- Azure vTPM on swtpm: the first 2 KiB of a real HCL report in NV
+  0x01400001 and an AK at 0x81000003 make --tee auto pick az-tdx-vtpm;
+  the evidence (kept with --evidence-out) carries the NV report, the TD
+  quote a stand-in IMDS returned for the report's TDREPORT, and a vTPM
+  quote (signature checked here) whose nonce is the report data, also
+  written to NV 0x01400002.
 - configfs-tsm: a directory laid out like a configfs-tsm report entry
   holding a real SNP outblob/auxblob pair (tests/vectors/snp-genoa-tsm),
   and one holding a real TD quote (tdx-v4-uptodate, with its collateral
@@ -26,11 +32,13 @@ Needs swtpm and tpm2-tools for the TPM part (harness.require).
 
 import base64
 import hashlib
+import http.server
 import json
 import os
 import re
 import shutil
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -199,11 +207,111 @@ def test_tpm_clear_errors(ctx):
     check(p.returncode == 2, "bad --ak-handle: exit %d" % p.returncode)
 
 
+class Imds:
+    """A stand-in for Azure IMDS /acc/tdquote: records the request and
+    answers with a real TD quote."""
+
+    def __init__(self, quote):
+        imds = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                imds.requests.append((self.path, dict(self.headers),
+                                      self.rfile.read(n)))
+                body = json.dumps({"quote": base64.urlsafe_b64encode(
+                    quote).decode().rstrip("=")}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.requests = []
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever,
+                         daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_azure_tdx_vtpm_evidence_on_swtpm(ctx):
+    """An Azure-like vTPM on swtpm: the (first 2 KiB of a real) HCL report
+    in NV 0x01400001, an AK at 0x81000003. --tee auto finds az-tdx-vtpm;
+    the evidence carries the NV report, the quote IMDS gave for its
+    TDREPORT, and a vTPM quote whose nonce is the report data also written
+    to NV 0x01400002. (The server then refuses the cut HCL report.)"""
+    tpm_setup(ctx)
+    t = test_swtpm.SwTpm(os.path.join(ctx.tmp, "az"))
+    ctx.data["az_swtpm"] = t
+    t.start()
+    hcl = read(vec("tdx-v4-azure-nocollateral", "hcl_report.bin"))[:2048]
+    quote = read(vec("tdx-v4-azure-nocollateral", "quote.bin"))
+    with open(t.path("hcl.bin"), "wb") as f:
+        f.write(hcl)
+    t.tool("tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
+    t.tool("tpm2_createak", "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa",
+           "-s", "rsassa", "-g", "sha256", "-u", "ak.der", "-f", "der",
+           "-n", "ak.name")
+    t.tool("tpm2_evictcontrol", "-c", "ak.ctx", "0x81000003")
+    t.tool("tpm2_nvdefine", "0x01400001", "-C", "o", "-s", str(len(hcl)),
+           "-a", "ownerread|ownerwrite")
+    t.tool("tpm2_nvwrite", "0x01400001", "-C", "o", "-i", "hcl.bin")
+    imds = Imds(quote)
+    try:
+        evp = ctx.path("az-evidence.json")
+        p = cli(ctx.data["tpm"]["srv"], "attest", "--tee", "auto", "--tcti",
+                "swtpm:port=%d" % t.port, "--imds-url", imds.url,
+                "--evidence-out", evp)
+    finally:
+        imds.stop()
+    check(p.returncode == 1 and "az-tdx-vtpm evidence rejected" in err(p),
+          "auto should pick az-tdx-vtpm: exit %d: %s" % (p.returncode,
+                                                         err(p)[-300:]))
+    ev = json.loads(read(evp))
+    check(ev["version"] == 2 and sorted(ev) == ["hcl_report", "td_quote",
+                                                 "tpm_quote", "version"],
+          "evidence members %s" % sorted(ev))
+    check(base64.urlsafe_b64decode(ev["hcl_report"]) == hcl,
+          "hcl_report is not the NV content")
+    check(base64.urlsafe_b64decode(ev["td_quote"]) == quote,
+          "td_quote is not what IMDS answered")
+    check(len(imds.requests) == 1 and imds.requests[0][0] == "/acc/tdquote",
+          "IMDS requests %r" % [r[0] for r in imds.requests])
+    sent = json.loads(imds.requests[0][2])
+    check(H.b64url_decode(sent["report"]) == hcl[32:32 + 1024],
+          "IMDS was not given the HCL report's TDREPORT")
+    q = ev["tpm_quote"]
+    check(len(q["pcrs"]) == 24, "%d PCRs" % len(q["pcrs"]))
+    msg = bytes.fromhex(q["message"])
+    check(msg[:6] == b"\xffTCG\x80\x18", "not a TPMS_ATTEST quote")
+    n = int.from_bytes(msg[6:8], "big")
+    off = 8 + n
+    extra = msg[off + 2:off + 2 + int.from_bytes(msg[off:off + 2], "big")]
+    check(len(extra) == 48, "nonce of %d bytes (the raw SHA-384 report "
+          "data)" % len(extra))
+    user = t.tool("tpm2_nvread", "0x01400002", "-C", "o")
+    check(user == extra + bytes(16), "NV 0x01400002 %s is not the report "
+          "data padded to 64" % user.hex())
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    ak = serialization.load_der_public_key(t.read("ak.der"))
+    ak.verify(bytes.fromhex(q["signature"]), msg, padding.PKCS1v15(),
+              hashes.SHA256())
+
+
 def test_zz_stop_swtpm(ctx):
-    t = ctx.data.get("swtpm")
-    if t is not None:
-        t.stop()
-        check(t.proc.returncode is not None, "swtpm did not stop")
+    for k in ("swtpm", "az_swtpm"):
+        t = ctx.data.get(k)
+        if t is not None:
+            t.stop()
+            check(t.proc.returncode is not None, "swtpm did not stop")
 
 
 # ------------------------------------------------------------ configfs-tsm
@@ -280,7 +388,8 @@ def test_tsm_tdx_verified_refused_only_on_report_data(ctx):
 
 def main():
     tools = ["swtpm"] + [t for t in test_swtpm.TOOLS if t != "swtpm"] + \
-        ["tpm2_evictcontrol", "tpm2_pcrextend"]
+        ["tpm2_evictcontrol", "tpm2_pcrextend", "tpm2_nvdefine",
+         "tpm2_nvwrite", "tpm2_nvread"]
     missing = [t for t in tools if shutil.which(t) is None]
     H.require("guest_tee", ["%s not installed (apt-get install swtpm "
                             "tpm2-tools)" % ", ".join(missing)]
