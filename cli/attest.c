@@ -64,8 +64,8 @@ attest_pad(const uint8_t *rd, size_t rdlen, uint8_t *out, size_t n,
     const char *what, struct error *err)
 {
 	if (rdlen > n)
-		return error_set(err, "%s: report data of %zu bytes does not fit "
-		    "in %zu", what, rdlen, n);
+		return error_set(err, "%s: report data of %zu bytes does not "
+		    "fit in %zu", what, rdlen, n);
 	memset(out, 0, n);
 	if (rdlen > 0)
 		memcpy(out, rd, rdlen);

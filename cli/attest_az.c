@@ -30,7 +30,8 @@
 #include "attest.h"
 
 #define AZ_HCL_MAGIC		"HCLA"
-#define AZ_HCL_TYPE_OFF		0x4C8	/* IGVM request data report_type */
+/* IGVM request data: report_type */
+#define AZ_HCL_TYPE_OFF		0x4C8
 #define AZ_HW_OFF		0x20
 #define AZ_TDREPORT_LEN		1024
 #define AZ_REFRESH_SECONDS	3
@@ -86,7 +87,8 @@ az_json(const uint8_t *body, size_t len, const char *what, struct error *err)
 
 	if (!json_is_object(j)) {
 		json_decref(j);
-		error_set(err, "IMDS %s: the answer is not a JSON object", what);
+		error_set(err, "IMDS %s: the answer is not a JSON object",
+		    what);
 		return NULL;
 	}
 	return j;

@@ -25,8 +25,8 @@
 
 #define SNP_CERT_ENTRY_LEN	24	/* GUID, u32 offset, u32 length */
 #define SNP_CERT_ENTRIES_MAX	64
-#define SNP_CERTS_MAX		(256u * 1024)	/* what we let the host ask */
-#define SNP_RESP_HDR		32	/* MSG_REPORT_RSP before the report */
+#define SNP_CERTS_MAX		(256u * 1024)	/* host may ask */
+#define SNP_RESP_HDR		32	/* MSG_REPORT_RSP header */
 #define SNP_PAGE		4096u
 
 /* The GUIDs of the GHCB certificate table (byte order as written). */
@@ -101,23 +101,24 @@ attest_snp_certs_parse(const uint8_t *t, size_t len, json_t **out,
 
 		if (len - off < SNP_CERT_ENTRY_LEN) {
 			json_decref(chain);
-			return error_set(err, "SNP certificate table: entry %zu "
-			    "truncated (no all-zero terminator)", i);
+			return error_set(err, "SNP certificate table: "
+			    "entry %zu truncated (no all-zero terminator)",
+			    i);
 		}
 		if (memcmp(t + off, zero, SNP_CERT_ENTRY_LEN) == 0)
 			break;
 		if (i == SNP_CERT_ENTRIES_MAX) {
 			json_decref(chain);
-			return error_set(err, "SNP certificate table: more than "
-			    "%d entries", SNP_CERT_ENTRIES_MAX);
+			return error_set(err, "SNP certificate table: more "
+			    "than %d entries", SNP_CERT_ENTRIES_MAX);
 		}
 		o = snp_le32(t + off + 16);
 		l = snp_le32(t + off + 20);
 		if (l == 0 || o > len || l > len - o) {
 			json_decref(chain);
-			return error_set(err, "SNP certificate table: entry %zu "
-			    "(offset %u, length %u) lies outside the %zu-byte "
-			    "table", i, o, l, len);
+			return error_set(err, "SNP certificate table: "
+			    "entry %zu (offset %u, length %u) lies outside the "
+			    "%zu-byte table", i, o, l, len);
 		}
 		json_array_append_new(chain, json_pack("{s:o, s:o}",
 		    "cert_type", snp_cert_type_json(t + off),

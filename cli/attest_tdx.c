@@ -27,7 +27,7 @@
 #define TDX_REPORT_LEN		1024
 #define TDX_QUOTE_MAX		(64u * 1024)
 #define TDX_CCEL_MAX		(16u * 1024 * 1024)
-#define TDX_QUOTE_BUF		(16u * 1024)	/* libtdx_attest: 4 pages */
+#define TDX_QUOTE_BUF		(16u * 1024)	/* as libtdx_attest */
 #define TDX_QGS_HDR_LEN		16
 #define TDX_QGS_GET_QUOTE_REQ	0
 #define TDX_QGS_GET_QUOTE_RESP	1
@@ -98,7 +98,8 @@ attest_tdx_qgs_response(const uint8_t *resp, size_t len,
 	uint32_t type, size, ecode, idsz, qsz;
 
 	if (len < TDX_QGS_HDR_LEN + 8)
-		return error_set(err, "QGS response: %zu bytes, truncated", len);
+		return error_set(err, "QGS response: %zu bytes, truncated",
+		    len);
 	if (resp[0] != 1 || resp[1] != 0)
 		return error_set(err, "QGS response: major version %u",
 		    (unsigned)resp[0] | (unsigned)resp[1] << 8);
@@ -185,13 +186,14 @@ tdx_ioctl_quote(const char *dev, const uint8_t rd[64], uint8_t **quote,
 	qr.buf = (uint64_t)(uintptr_t)h;
 	qr.len = TDX_QUOTE_BUF;
 	if (ioctl(fd, TDX_CMD_GET_QUOTE, &qr) != 0) {
-		error_set(err, "%s: TDX_CMD_GET_QUOTE: %s (this kernel may only "
-		    "offer quotes through configfs-tsm)", dev, strerror(errno));
+		error_set(err, "%s: TDX_CMD_GET_QUOTE: %s (this kernel may "
+		    "only offer quotes through configfs-tsm)", dev,
+		    strerror(errno));
 		goto out;
 	}
 	if (h->status != TDX_GET_QUOTE_SUCCESS) {
-		error_set(err, "%s: GetQuote status 0x%llx (is the host's quote "
-		    "generation service running?)", dev,
+		error_set(err, "%s: GetQuote status 0x%llx (is the host's "
+		    "quote generation service running?)", dev,
 		    (unsigned long long)h->status);
 		goto out;
 	}

@@ -36,7 +36,7 @@
 #include "../verifier/tpm.h"
 #include "attest.h"
 
-#define TPM_NONCE_LEN		64	/* the AA pads report data to 64 */
+#define TPM_NONCE_LEN		64	/* the AA pads to 64 bytes */
 #define TPM_NPCRS		24
 #define TPM_QUOTE_TRIES		3
 #define TPM_NV_MAX		(64u * 1024)
@@ -80,8 +80,8 @@ attest_tpm_open(const struct attest_cfg *cfg, struct error *err)
 		else if (access("/dev/tpm0", F_OK) == 0)
 			conf = "device:/dev/tpm0";
 		else {
-			error_set(err, "no TPM: neither /dev/tpmrm0 nor /dev/tpm0 "
-			    "exists (name one with --tcti)");
+			error_set(err, "no TPM: neither /dev/tpmrm0 nor "
+			    "/dev/tpm0 exists (name one with --tcti)");
 			free(t);
 			return NULL;
 		}

@@ -25,7 +25,8 @@
 #include "../lib/log.h"
 #include "attest.h"
 
-#define TSM_BLOB_MAX	(1024u * 1024)	/* TD quotes ~5 KiB, cert tables ~16 */
+/* TD quotes are ~5 KiB, certificate tables ~16 KiB. */
+#define TSM_BLOB_MAX	(1024u * 1024)
 #define TSM_ATTR_MAX	64u
 
 void
@@ -52,8 +53,8 @@ attest_tsm_provider_parse(const char *text, size_t len, char *out,
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    c == '_'))
-			return error_set(err, "configfs-tsm provider: unexpected "
-			    "character 0x%02x", (unsigned char)c);
+			return error_set(err, "configfs-tsm provider: "
+			    "unexpected character 0x%02x", (unsigned char)c);
 	}
 	memcpy(out, text, len);
 	out[len] = '\0';
@@ -197,8 +198,8 @@ tsm_entry(const struct attest_cfg *cfg, int *made, struct error *err)
 	hex_encode(rnd, sizeof(rnd), hex);
 	entry = xasprintf("%s/trusteectl.%ld.%s", dir, (long)getpid(), hex);
 	if (mkdir(entry, 0700) != 0) {
-		error_set(err, "configfs-tsm: cannot make a report entry in %s: "
-		    "%s", dir, strerror(errno));
+		error_set(err, "configfs-tsm: cannot make a report entry in "
+		    "%s: %s", dir, strerror(errno));
 		free(entry);
 		return NULL;
 	}

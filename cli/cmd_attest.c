@@ -127,8 +127,8 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 			if (*optarg == '\0' || *end != '\0' || h == 0 ||
 			    h > 0xffffffffUL)
 				return ctl_usage(ctx, "--ak-handle: expected a "
-				    "hex TPM handle such as 0x81010002, got '%s'",
-				    optarg);
+				    "hex TPM handle such as 0x81010002, got "
+				    "'%s'", optarg);
 			o->cfg.ak_handle = (uint32_t)h;
 			break;
 		case 'D':

@@ -292,8 +292,8 @@ cmd_resource_generate(struct ctx *ctx, int argc, char **argv)
 		case 'b':
 			if (ctl_parse_int(optarg, RESOURCE_GENERATE_MIN,
 			    RESOURCE_GENERATE_MAX, &bytes) == -1)
-				return ctl_usage(ctx, "--bytes: expected %d..%d, "
-				    "got '%s'", RESOURCE_GENERATE_MIN,
+				return ctl_usage(ctx, "--bytes: expected "
+				    "%d..%d, got '%s'", RESOURCE_GENERATE_MIN,
 				    RESOURCE_GENERATE_MAX, optarg);
 			break;
 		case 'T':

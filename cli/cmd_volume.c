@@ -73,10 +73,11 @@ volume_opts(struct ctx *ctx, int argc, char **argv, int rekey,
 		return ctl_usage(ctx, "missing --contract FILE");
 	if (rekey) {
 		if (nk == NULL)
-			return ctl_usage(ctx, "missing --new-key REPO/TYPE/TAG");
+			return ctl_usage(ctx, "missing --new-key "
+			    "REPO/TYPE/TAG");
 		if ((*new_key = contract_resource_path(nk)) == NULL)
-			return ctl_usage(ctx, "--new-key: invalid resource path "
-			    "'%s': expected REPO/TYPE/TAG", nk);
+			return ctl_usage(ctx, "--new-key: invalid resource "
+			    "path '%s': expected REPO/TYPE/TAG", nk);
 	}
 	if (contract_load(file, c, &err) != 0) {
 		fprintf(stderr, "trusteectl: %s\n", err.msg);
@@ -198,8 +199,8 @@ volume_prepare(const struct contract *c, const struct vkey *k, int allow,
 		return EXIT_OK;
 	case VOLUME_EMPTY:
 		if (!allow)
-			return ctl_fail("%s has no LUKS header and the contract "
-			    "says format = \"never\"", c->device);
+			return ctl_fail("%s has no LUKS header and the "
+			    "contract says format = \"never\"", c->device);
 		volume_pbkdf(c, &p);
 		volume_label(c->key, label, sizeof(label));
 		if (volume_format(c->device, k->data, k->len, label, &p,

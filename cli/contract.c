@@ -134,8 +134,8 @@ contract_known(const struct contract_ctx *x, const json_t *obj,
 			if (strcmp(k, known[i]) == 0)
 				break;
 		if (known[i] == NULL)
-			return contract_fail(x, sec, k, "unknown key %s.%s", sec,
-			    k);
+			return contract_fail(x, sec, k, "unknown key %s.%s",
+			    sec, k);
 	}
 	return 0;
 }
@@ -287,8 +287,8 @@ contract_volume(const struct contract_ctx *x, const json_t *vol,
 			goto out;
 		}
 		if (c->filesystem == NULL) {
-			contract_fail(x, "volume", "mount", "volume.mount needs "
-			    "volume.filesystem (the type to mount)");
+			contract_fail(x, "volume", "mount", "volume.mount "
+			    "needs volume.filesystem (the type to mount)");
 			goto out;
 		}
 	}

@@ -31,8 +31,8 @@
 
 #define CONTRACT_MAX_SIZE	(64u * 1024)
 #define CONTRACT_NAME_MAX	64	/* device-mapper names: 127 */
-#define CONTRACT_PBKDF_MEMORY	(1024u * 1024)	/* KiB: cryptsetup's */
-#define CONTRACT_PBKDF_TIME	2000u		/* ms: cryptsetup's */
+#define CONTRACT_PBKDF_MEMORY	(1024u * 1024)	/* KiB */
+#define CONTRACT_PBKDF_TIME	2000u		/* ms, as cryptsetup */
 
 struct contract {
 	char *url;

@@ -21,7 +21,7 @@
 
 #define VOLUME_LABEL_MAX	47	/* LUKS2: 48 bytes with the NUL */
 #define VOLUME_SECTOR		4096
-#define VOLUME_KEY_BITS		512	/* aes-xts-plain64: two AES-256 keys */
+#define VOLUME_KEY_BITS		512	/* XTS: two AES-256 keys */
 
 extern char **environ;
 
@@ -311,8 +311,8 @@ volume_activate(const char *device, const char *name, const uint8_t *key,
 	if (volume_dm_available(err) != 0)
 		return -1;
 	if (volume_is_active(name))
-		return error_set(err, "/dev/mapper/%s is already active (device "
-		    "busy); close it first", name);
+		return error_set(err, "/dev/mapper/%s is already active "
+		    "(device busy); close it first", name);
 	if (volume_load(device, &cd, err) != 0)
 		return -1;
 	r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT,
@@ -345,8 +345,8 @@ volume_deactivate(const char *name, struct error *err)
 	r = crypt_deactivate(cd, name);
 	crypt_free(cd);
 	if (r == -EBUSY)
-		return error_set(err, "/dev/mapper/%s is busy (still mounted or "
-		    "open)", name);
+		return error_set(err, "/dev/mapper/%s is busy (still mounted "
+		    "or open)", name);
 	if (r < 0)
 		return error_set(err, "closing /dev/mapper/%s failed: %s", name,
 		    strerror(-r));
@@ -391,8 +391,8 @@ volume_mount(const char *dev, const char *dir, const char *fs,
 	if (dir_create(dir, 0700, err) != 0)
 		return -1;
 	if (mount(dev, dir, fs, MS_NOATIME | MS_NODEV | MS_NOSUID, NULL) != 0)
-		return error_set(err, "mounting %s on %s (%s): %s", dev, dir, fs,
-		    errno == EBUSY ? "busy (already mounted?)" :
+		return error_set(err, "mounting %s on %s (%s): %s", dev, dir,
+		    fs, errno == EBUSY ? "busy (already mounted?)" :
 		    strerror(errno));
 	return 0;
 }

@@ -20,14 +20,14 @@
 
 #include "../lib/util.h"
 
-#define VOLUME_EMPTY_PROBE	(1024u * 1024)	/* bytes that must be zero */
+#define VOLUME_EMPTY_PROBE	(1024u * 1024)	/* must be zero */
 #define VOLUME_SUBSYSTEM	"trustee-kbs"
 
 /* What a device holds. */
 enum volume_state {
 	VOLUME_LUKS,		/* a LUKS header (1 or 2) */
 	VOLUME_EMPTY,		/* no header, first MiB all zero */
-	VOLUME_OTHER,		/* no LUKS header but data: never touched */
+	VOLUME_OTHER,		/* no header but data: never touched */
 };
 
 /* argon2id cost for new keyslots. */
