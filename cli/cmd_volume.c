@@ -222,7 +222,7 @@ cmd_volume_open(struct ctx *ctx, int argc, char **argv)
 	struct vkey k = { NULL, 0 };
 	const char *paths[1];
 	char *mapper = NULL;
-	int rc, formatted = 0;
+	int rc, formatted = 0, first;
 
 	if ((rc = volume_opts(ctx, argc, argv, 0, &c, NULL)) != -1)
 		return rc;
@@ -254,8 +254,17 @@ cmd_volume_open(struct ctx *ctx, int argc, char **argv)
 	}
 	vkey_free(&k);
 	mapper = xasprintf("/dev/mapper/%s", c.name);
-	if (formatted && c.filesystem != NULL &&
+	/* First open of a volume formatted here (now, or by an earlier run
+	 * or `volume format` that did not get this far): make the file
+	 * system, then record that it exists. */
+	first = formatted || volume_is_new(c.device);
+	if (first && c.filesystem != NULL &&
 	    volume_mkfs(c.filesystem, mapper, &err) != 0) {
+		rc = ctl_fail("%s (the volume stays open as %s)", err.msg,
+		    mapper);
+		goto out;
+	}
+	if (first && volume_mark_ready(c.device, &err) != 0) {
 		rc = ctl_fail("%s (the volume stays open as %s)", err.msg,
 		    mapper);
 		goto out;
@@ -267,7 +276,8 @@ cmd_volume_open(struct ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	printf("opened %s as %s%s%s%s\n", c.device, mapper,
-	    formatted ? " (formatted: new LUKS2 volume)" : "",
+	    formatted ? " (formatted: new LUKS2 volume)" : first &&
+	    c.filesystem ? " (file system made)" : "",
 	    c.mount ? ", mounted on " : "", c.mount ? c.mount : "");
 	rc = EXIT_OK;
 out:

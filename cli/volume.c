@@ -158,7 +158,7 @@ volume_format(const char *device, const uint8_t *key, size_t keylen,
 	params.pbkdf = &pt;
 	params.sector_size = VOLUME_SECTOR;
 	params.label = lbl;
-	params.subsystem = VOLUME_SUBSYSTEM;
+	params.subsystem = VOLUME_SUBSYSTEM_NEW;
 	if ((r = crypt_init(&cd, device)) < 0)
 		return error_set(err, "%s: %s", device, strerror(-r));
 	if ((r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL,
@@ -212,7 +212,7 @@ volume_rekey(const char *device, const uint8_t *old_key, size_t old_len,
 {
 	struct crypt_device *cd;
 	struct crypt_pbkdf_type pt;
-	char lbl[VOLUME_LABEL_MAX + 1];
+	char lbl[VOLUME_LABEL_MAX + 1], sub[VOLUME_LABEL_MAX + 1];
 	int old_slot, new_slot, r;
 
 	if (new_len == 0)
@@ -264,7 +264,10 @@ volume_rekey(const char *device, const uint8_t *old_key, size_t old_len,
 		goto fail;
 	}
 	volume_label(new_label, lbl);
-	if ((r = crypt_set_label(cd, lbl, VOLUME_SUBSYSTEM)) < 0)
+	/* Keep the subsystem: a volume not yet opened stays "new". (A copy:
+	 * libcryptsetup's own string goes away while it is set.) */
+	volume_label(crypt_get_subsystem(cd), sub);
+	if ((r = crypt_set_label(cd, lbl, sub)) < 0)
 		log_warnx("%s: cannot update the label: %s", device,
 		    strerror(-r));
 	crypt_free(cd);
@@ -279,6 +282,40 @@ fail:
  * /dev/mapper/control node alone proves nothing (libdevmapper makes one
  * whenever it is missing, even where the kernel has no device-mapper).
  */
+int
+volume_is_new(const char *device)
+{
+	struct crypt_device *cd;
+	struct error err;
+	const char *sub;
+	int n;
+
+	if (volume_load(device, &cd, &err) != 0)
+		return 0;
+	sub = crypt_get_subsystem(cd);
+	n = sub != NULL && strcmp(sub, VOLUME_SUBSYSTEM_NEW) == 0;
+	crypt_free(cd);
+	return n;
+}
+
+int
+volume_mark_ready(const char *device, struct error *err)
+{
+	struct crypt_device *cd;
+	char lbl[VOLUME_LABEL_MAX + 1];
+	int r;
+
+	if (volume_load(device, &cd, err) != 0)
+		return -1;
+	volume_label(crypt_get_label(cd), lbl);
+	r = crypt_set_label(cd, lbl, VOLUME_SUBSYSTEM);
+	crypt_free(cd);
+	if (r < 0)
+		return error_set(err, "%s: cannot update the header: %s",
+		    device, strerror(-r));
+	return 0;
+}
+
 int
 volume_dm_available(struct error *err)
 {

@@ -22,6 +22,9 @@
 
 #define VOLUME_EMPTY_PROBE	(1024u * 1024)	/* must be zero */
 #define VOLUME_SUBSYSTEM	"trustee-kbs"
+/* The subsystem of a volume formatted but never opened to the end: its
+ * first open still has to make the file system. */
+#define VOLUME_SUBSYSTEM_NEW	"trustee-kbs new"
 
 /* What a device holds. */
 enum volume_state {
@@ -46,7 +49,8 @@ int volume_probe(const char *device, enum volume_state *state,
  * Format an empty device (refused, with the reason, for VOLUME_LUKS and
  * VOLUME_OTHER): LUKS2, aes-xts-plain64 with a 512-bit random volume key,
  * 4096-byte sectors, one argon2id keyslot for key, label = the label
- * argument (cut to LUKS2's 47 characters), subsystem "trustee-kbs".
+ * argument (cut to LUKS2's 47 characters), subsystem "trustee-kbs new"
+ * until volume_mark_ready.
  */
 int volume_format(const char *device, const uint8_t *key, size_t keylen,
     const char *label, const struct volume_pbkdf *pbkdf, struct error *err);
@@ -69,6 +73,12 @@ int volume_check_key(const char *device, const uint8_t *key, size_t keylen,
 int volume_rekey(const char *device, const uint8_t *old_key, size_t old_len,
     const uint8_t *new_key, size_t new_len, const char *new_label,
     const struct volume_pbkdf *pbkdf, struct error *err);
+
+/* 1 when the device's header says it was formatted here and never
+ * opened to the end (VOLUME_SUBSYSTEM_NEW), 0 otherwise or on error. */
+int volume_is_new(const char *device);
+/* Record that the first open finished (subsystem "trustee-kbs"). */
+int volume_mark_ready(const char *device, struct error *err);
 
 /* 0 when device-mapper can be used (the kernel has it and
  * /dev/mapper/control opens for us), else -1 saying why dm-crypt is not

@@ -133,7 +133,7 @@ def test_format_with_the_kbs_key(ctx):
     dump = cryptsetup("luksDump", dev)
     d = dump.stdout.decode()
     for want in ("Version:       \t2", "Label:         \tkbs:///default/disk/key1",
-                 "Subsystem:     \ttrustee-kbs", "PBKDF:      argon2id",
+                 "Subsystem:     \ttrustee-kbs new", "PBKDF:      argon2id",
                  "cipher: aes-xts-plain64", "sector: 4096 [bytes]"):
         check(want in d, "luksDump lacks %r:\n%s" % (want, d))
     # an independent check: the key released by the KBS opens it

@@ -256,7 +256,7 @@ test_luks(void **state)
 	assert_int_equal(crypt_get_sector_size(cd), 4096);
 	assert_string_equal(crypt_get_label(cd),
 	    "kbs:///default/disk/a-long-name-that-does-not-f");
-	assert_string_equal(crypt_get_subsystem(cd), VOLUME_SUBSYSTEM);
+	assert_string_equal(crypt_get_subsystem(cd), VOLUME_SUBSYSTEM_NEW);
 	assert_int_equal(crypt_keyslot_get_pbkdf(cd, 0, &pt), 0);
 	assert_string_equal(pt.type, CRYPT_KDF_ARGON2ID);
 	assert_int_equal(pt.max_memory_kb, fast.memory_kib);
@@ -299,6 +299,16 @@ test_luks(void **state)
 	assert_string_equal(crypt_get_label(cd), "kbs:///default/disk/key2");
 	assert_int_equal(crypt_keyslot_status(cd, 0), CRYPT_SLOT_INACTIVE);
 	crypt_free(cd);
+	/* never opened yet: still "new" after the rekey; then ready */
+	assert_int_equal(volume_is_new(dev), 1);
+	assert_int_equal(volume_mark_ready(dev, &err), 0);
+	assert_int_equal(volume_is_new(dev), 0);
+	assert_int_equal(crypt_init(&cd, dev), 0);
+	assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+	assert_string_equal(crypt_get_subsystem(cd), VOLUME_SUBSYSTEM);
+	assert_string_equal(crypt_get_label(cd), "kbs:///default/disk/key2");
+	crypt_free(cd);
+	assert_int_equal(volume_is_new(full), 0);
 	/* run again (e.g. after a crash between add and destroy): the new
 	 * key already has its slot; the old one must still open */
 	assert_int_equal(volume_rekey(dev, key, sizeof(key), key2,
