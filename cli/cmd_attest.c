@@ -1,7 +1,8 @@
 /*
  * cmd_attest.c: trusteectl playing a CoCo guest (attest, resource get):
- * auth + attest with sample evidence bound to a fresh TEE key, then
- * optionally one resource GET decrypted with that key.
+ * auth + attest with the evidence of a real TEE (attest*.c) or the sample
+ * TEE, bound to a fresh TEE key, then optionally one resource GET
+ * decrypted with that key.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "../lib/guest.h"
 #include "../lib/httpc.h"
+#include "attest.h"
 #include "trusteectl.h"
 
 /* init-data TOML documents are small; the server caps bodies anyway. */
@@ -17,6 +19,8 @@
 
 struct attest_opts {
 	const char *tee;
+	struct attest_cfg cfg;
+	const char *evidence_out;	/* write the evidence sent here */
 	enum guest_key_alg alg;
 	int bearer;
 	const char *resource;	/* checked REPO/TYPE/TAG, or NULL */
@@ -66,8 +70,15 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		{ "out", required_argument, NULL, 'o' },
 		{ "token-out", required_argument, NULL, 'O' },
 		{ "print-token", no_argument, NULL, 'P' },
+		{ "tcti", required_argument, NULL, 'C' },
+		{ "ak-handle", required_argument, NULL, 'A' },
+		{ "tsm-dir", required_argument, NULL, 'D' },
+		{ "evidence-out", required_argument, NULL, 'E' },
+		{ "imds-url", required_argument, NULL, 'I' },
 		CTL_OPTS_END
 	};
+	unsigned long h;
+	char *end;
 	const char *resource = NULL, *alg = NULL;
 	int ch, rc, rsa = 0;
 
@@ -108,6 +119,31 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		case 'P':
 			o->print_token = 1;
 			break;
+		case 'C':
+			o->cfg.tcti = optarg;
+			break;
+		case 'A':
+			h = strtoul(optarg, &end, 16);
+			if (*optarg == '\0' || *end != '\0' || h == 0 ||
+			    h > 0xffffffffUL)
+				return ctl_usage(ctx, "--ak-handle: expected a "
+				    "hex TPM handle such as 0x81010002, got "
+				    "'%s'", optarg);
+			o->cfg.ak_handle = (uint32_t)h;
+			break;
+		case 'D':
+			o->cfg.tsm_dir = optarg;
+			break;
+		case 'E':
+			o->evidence_out = optarg;
+			break;
+		case 'I':
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				return ctl_usage(ctx, "--imds-url: expected an "
+				    "http:// URL, got '%s'", optarg);
+			o->cfg.imds_url = optarg;
+			break;
 		}
 	}
 	if (ch == -1)
@@ -142,10 +178,15 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 	    strcmp(o->out, "-") == 0))
 		return ctl_usage(ctx, "--print-token with a resource needs "
 		    "--out FILE (stdout carries the token)");
-	if (strcmp(o->tee, "sample") != 0)
-		return ctl_usage(ctx, "evidence for TEE '%s' cannot be "
-		    "produced here; only 'sample' is supported by trusteectl "
-		    "attest", o->tee);
+	{
+		const struct attester *a;
+		struct error err;
+
+		if (strcmp(o->tee, "auto") != 0 &&
+		    attest_find(o->tee, &o->cfg, &a, &err) != 0)
+			return ctl_usage(ctx, "--tee: %s", err.msg);
+	}
+	o->cfg.timeout_s = ctx->timeout_s;
 	return -1;
 }
 
@@ -154,14 +195,57 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
  * first: "https://host:port: connection failed") exit EXIT_CONN; a
  * refusal ("POST /kbs/v0/attest: 401 ...") or a local failure EXIT_FAIL.
  */
-static int
-guest_fail(const struct error *err)
+int
+ctl_guest_fail(const struct error *err)
 {
 	int conn = strncmp(err->msg, "http://", 7) == 0 ||
 	    strncmp(err->msg, "https://", 8) == 0;
 
 	ctl_fail("%s", err->msg);
 	return conn ? EXIT_CONN : EXIT_FAIL;
+}
+
+/* guest_attest_evidence's callback: the chosen attester. */
+struct attest_call {
+	const struct attester *a;
+	const struct attest_cfg *cfg;
+	const char *evidence_out;
+};
+
+static int
+attest_call_evidence(void *arg, const uint8_t *rd, size_t rdlen,
+    json_t **evidence, struct error *err)
+{
+	const struct attest_call *ac = arg;
+	char *text;
+	int rc;
+
+	if (ac->a->evidence(ac->cfg, rd, rdlen, evidence, err) != 0)
+		return -1;
+	if (ac->evidence_out == NULL)
+		return 0;
+	text = json_dumps(*evidence, JSON_INDENT(1));
+	rc = text != NULL ? ctl_write_secret(ac->evidence_out, text,
+	    strlen(text), err) : error_set(err, "cannot encode the evidence");
+	free(text);
+	if (rc != 0) {
+		json_decref(*evidence);
+		*evidence = NULL;
+	}
+	return rc;
+}
+
+int
+ctl_guest_attest(struct guest *g, struct httpc *c, const char *tee_name,
+    const struct attest_cfg *cfg, const char *evidence_out,
+    const char *init_data, size_t init_len, struct error *err)
+{
+	struct attest_call ac = { NULL, cfg, evidence_out };
+
+	if (attest_find(tee_name, cfg, &ac.a, err) != 0)
+		return -1;
+	return guest_attest_evidence(g, c, ac.a->tee, attest_call_evidence,
+	    &ac, init_data, init_len, err);
 }
 
 static int
@@ -187,9 +271,9 @@ run_guest(struct ctx *ctx, const struct attest_opts *o)
 		ctl_fail("%s", err.msg);
 		goto out;
 	}
-	if (guest_attest(g, c, o->tee, (const char *)init, initlen,
-	    &err) == -1) {
-		rc = guest_fail(&err);
+	if (ctl_guest_attest(g, c, o->tee, &o->cfg, o->evidence_out,
+	    (const char *)init, initlen, &err) == -1) {
+		rc = ctl_guest_fail(&err);
 		goto out;
 	}
 	tok = guest_token(g);
@@ -209,7 +293,7 @@ run_guest(struct ctx *ctx, const struct attest_opts *o)
 		rpath = xasprintf("resource/%s", o->resource);
 		if (guest_get(g, c, rpath, o->bearer, &pt, &ptlen,
 		    &err) == -1) {
-			rc = guest_fail(&err);
+			rc = ctl_guest_fail(&err);
 			goto out;
 		}
 		if (ctl_write_secret(o->out, pt, ptlen, &err) == -1) {

@@ -267,3 +267,67 @@ cmd_resource_restore(struct ctx *ctx, int argc, char **argv)
 	json_decref(meta);
 	return rc;
 }
+
+/*
+ * resource generate: the server makes the value (a random key) itself; it
+ * is never sent to or shown by trusteectl, only released to attested
+ * guests.
+ */
+int
+cmd_resource_generate(struct ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "content-type", required_argument, NULL, 'T' },
+		CTL_OPTS_END_JSON
+	};
+	const char *rpath, *ctype = NULL, *arg;
+	long bytes = RESOURCE_GENERATE_DEFAULT;
+	json_t *body, *meta = NULL, *v;
+	char *uri, *text;
+	int ch, rc;
+
+	while ((ch = ctl_getopt(ctx, argc, argv, ":b:jh", opts, &rc)) > 0) {
+		switch (ch) {
+		case 'b':
+			if (ctl_parse_int(optarg, RESOURCE_GENERATE_MIN,
+			    RESOURCE_GENERATE_MAX, &bytes) == -1)
+				return ctl_usage(ctx, "--bytes: expected "
+				    "%d..%d, got '%s'", RESOURCE_GENERATE_MIN,
+				    RESOURCE_GENERATE_MAX, optarg);
+			break;
+		case 'T':
+			ctype = optarg;
+			break;
+		}
+	}
+	if (ch == -1)
+		return rc;
+	if ((rc = ctl_operands(ctx, argc, argv, 1, &arg, "REPO/TYPE/TAG")) !=
+	    -1)
+		return rc;
+	if ((rpath = resource_name(ctx, arg, &rc)) == NULL)
+		return rc;
+	body = json_pack("{s:I}", "bytes", (json_int_t)bytes);
+	if (ctype != NULL)
+		json_object_set_new(body, "content_type", json_string(ctype));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	uri = xasprintf("/api/v1/resources/%s/generate", rpath);
+	rc = apiclient_call(ctx, "POST", uri, API_AUTH, NULL, text,
+	    strlen(text), &meta);
+	free(uri);
+	free(text);
+	if (rc != EXIT_OK)
+		return rc;
+	if (ctx->json)
+		rc = output_json(meta);
+	else {
+		v = json_object_get(meta, "version");
+		printf("generated %s (%ld random bytes, made and kept by the "
+		    "server), version %lld\n", rpath, bytes,
+		    json_is_integer(v) ? (long long)json_integer_value(v) : 0);
+	}
+	json_decref(meta);
+	return rc;
+}

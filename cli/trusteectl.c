@@ -49,11 +49,19 @@ static const struct cmd cmds[] = {
 	{ "resource", "restore", "REPO/TYPE/TAG VERSION [--json]",
 	  "Make a kept version active again (as a new version).",
 	  cmd_resource_restore },
-	{ "resource", "get", "REPO/TYPE/TAG [--out FILE] [--tee sample] "
+	{ "resource", "generate", "REPO/TYPE/TAG [--bytes N] "
+	  "[--content-type TYPE] [--json]",
+	  "Have the server make a random value of N bytes (16-4096, default "
+	  "32) as a new version of the resource, e.g. a volume key: it never "
+	  "leaves the server except to attested guests.",
+	  cmd_resource_generate },
+	{ "resource", "get", "REPO/TYPE/TAG [--out FILE] [--tee TEE] "
 	  "[--key-alg ALG] [--rsa] [--bearer] [--init-data FILE] "
-	  "[--token-out FILE] [--print-token]",
-	  "Fetch a resource as a guest would: same as attest --resource.",
-	  cmd_resource_get },
+	  "[--token-out FILE] [--print-token] [--tcti TCTI] "
+	  "[--ak-handle HANDLE] [--tsm-dir DIR] [--imds-url URL] "
+	  "[--evidence-out FILE]",
+	  "Fetch a resource as a guest would: same as attest --resource "
+	  "(--tee defaults to sample here).", cmd_resource_get },
 	{ "policy", "list", "[--kind attestation|resource] [--json]",
 	  "List policies with their active version.", cmd_policy_list },
 	{ "policy", "get", "[--kind KIND] [--id ID] [--version N] "
@@ -107,12 +115,42 @@ static const struct cmd cmds[] = {
 	  "public JWKS. Exit 1 when it does not verify.", cmd_token_verify },
 	{ "attest", NULL, "--tee TEE [--key-alg p256|p521|rsa-oaep-256|rsa1_5] "
 	  "[--rsa] [--bearer] [--resource REPO/TYPE/TAG] [--init-data FILE] "
-	  "[--out FILE] [--token-out FILE] [--print-token]",
-	  "Play the guest: /auth and /attest with sample evidence bound to a "
-	  "fresh TEE key. Without --resource, print the attestation token "
-	  "(or write it to --token-out). With --resource, fetch and decrypt "
-	  "it (session cookie, or the token as Bearer with --bearer) and "
-	  "write the raw bytes to stdout or --out (mode 0600).", cmd_attest },
+	  "[--out FILE] [--token-out FILE] [--print-token] [--tcti TCTI] "
+	  "[--ak-handle HANDLE] [--tsm-dir DIR] [--imds-url URL] "
+	  "[--evidence-out FILE]",
+	  "Play the guest: /auth and /attest with evidence bound to a fresh "
+	  "TEE key, built as the CoCo attestation-agent builds it. TEE: auto "
+	  "(detect), snp, tdx (configfs-tsm, else /dev/sev-guest or "
+	  "/dev/tdx_guest), tpm (the AK at --ak-handle, default 0x81010002; "
+	  "the TPM at --tcti as tpm2-tools name it), az-snp-vtpm, "
+	  "az-tdx-vtpm, or sample (--evidence-out keeps a copy of the "
+	  "evidence sent). Without --resource, print the attestation "
+	  "token (or write it to --token-out). With --resource, fetch and "
+	  "decrypt it (session cookie, or the token as Bearer with --bearer) "
+	  "and write the raw bytes to stdout or --out (mode 0600).",
+	  cmd_attest },
+	{ "volume", "open", "--contract FILE",
+	  "Attest to the contract's KBS, fetch the volume key, format the "
+	  "device as LUKS2 when it is empty and the contract allows it "
+	  "(never when it has a header or data), open it as "
+	  "/dev/mapper/NAME, make the file system on first format and "
+	  "mount it.", cmd_volume_open },
+	{ "volume", "close", "--contract FILE",
+	  "Unmount the contract's volume and close /dev/mapper/NAME.",
+	  cmd_volume_close },
+	{ "volume", "format", "--contract FILE",
+	  "Attest, fetch the key and format the device as LUKS2 if it is "
+	  "empty, without opening it (refuses a device with a header or "
+	  "data; a header the key opens is left as it is).",
+	  cmd_volume_format },
+	{ "volume", "check", "--contract FILE",
+	  "Attest, fetch the key and check that it opens the device's LUKS "
+	  "header, without activating anything. Exit 1 when it does not.",
+	  cmd_volume_check },
+	{ "volume", "rekey", "--contract FILE --new-key REPO/TYPE/TAG",
+	  "Attest, fetch the contract's key and the new one, add a keyslot "
+	  "for the new key, check it, then remove the old key's slot (one of "
+	  "them opens the volume at every moment).", cmd_volume_rekey },
 	{ "evidence", "verify", "--evidence FILE [--tee TEE] [--report-data HEX] "
 	  "[--init-data-hash HEX] [--at RFC3339] [--collateral DIR|FILE] "
 	  "[--cert-cache DIR] [--vcek FILE] [--raw] [--kds-url URL] "

@@ -222,6 +222,12 @@ int cmd_resource_list(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_versions(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_info(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_restore(struct ctx *ctx, int argc, char **argv);
+/* resource generate: sizes of a server-made random value (the server
+ * checks the same range). */
+#define RESOURCE_GENERATE_MIN		16
+#define RESOURCE_GENERATE_MAX		4096
+#define RESOURCE_GENERATE_DEFAULT	32
+int cmd_resource_generate(struct ctx *ctx, int argc, char **argv);
 
 /* cmd_policy.c */
 int cmd_policy_list(struct ctx *ctx, int argc, char **argv);
@@ -251,5 +257,26 @@ int cmd_evidence_verify(struct ctx *ctx, int argc, char **argv);
 /* cmd_attest.c */
 int cmd_attest(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_get(struct ctx *ctx, int argc, char **argv);
+struct guest;
+struct attest_cfg;
+/*
+ * /auth and /attest over c as TEE tee_name ("auto" detects it) with the
+ * attester's evidence (also written as JSON to evidence_out unless NULL);
+ * init_data (may be NULL) is sent as init-data. Shared by attest,
+ * resource get and volume.
+ */
+int ctl_guest_attest(struct guest *g, struct httpc *c, const char *tee_name,
+    const struct attest_cfg *cfg, const char *evidence_out,
+    const char *init_data, size_t init_len, struct error *err);
+/* Print a guest-side failure: EXIT_CONN for transport errors (the message
+ * starts with the URL), else EXIT_FAIL. */
+int ctl_guest_fail(const struct error *err);
+
+/* cmd_volume.c */
+int cmd_volume_open(struct ctx *ctx, int argc, char **argv);
+int cmd_volume_close(struct ctx *ctx, int argc, char **argv);
+int cmd_volume_format(struct ctx *ctx, int argc, char **argv);
+int cmd_volume_check(struct ctx *ctx, int argc, char **argv);
+int cmd_volume_rekey(struct ctx *ctx, int argc, char **argv);
 
 #endif

@@ -300,15 +300,38 @@ post_json(struct httpc *c, const char *path, json_t *body,
 	return 0;
 }
 
+/* The sample attester: {"svn":"1","report_data":base64 std(digest)}. */
+static int
+guest_sample_evidence(void *arg, const uint8_t *rd, size_t rdlen,
+    json_t **evidence, struct error *err)
+{
+	char *b = b64_encode(rd, rdlen, B64_STD);
+
+	(void)arg;
+	*evidence = json_pack("{s:s, s:s}", "svn", "1", "report_data", b);
+	free(b);
+	if (*evidence == NULL)
+		return error_set(err, "cannot build sample evidence");
+	return 0;
+}
+
 int
 guest_attest(struct guest *g, struct httpc *c, const char *tee,
     const char *init_data, size_t init_data_len, struct error *err)
 {
+	return guest_attest_evidence(g, c, tee, guest_sample_evidence, NULL,
+	    init_data, init_data_len, err);
+}
+
+int
+guest_attest_evidence(struct guest *g, struct httpc *c, const char *tee,
+    guest_evidence_fn fn, void *arg, const char *init_data,
+    size_t init_data_len, struct error *err)
+{
 	struct httpc_response resp = { 0 };
-	json_t *req = NULL, *chal = NULL, *att = NULL, *initd;
+	json_t *req = NULL, *chal = NULL, *att = NULL, *initd, *ev = NULL;
 	const char *nonce, *tok;
 	uint8_t dig[HASH_MAX_SIZE];
-	char *rd = NULL;
 	size_t dlen;
 	enum hash_alg alg;
 	int rc = -1;
@@ -348,7 +371,10 @@ guest_attest(struct guest *g, struct httpc *c, const char *tee,
 	log_debug("challenge: hash %s", hash_alg_name(alg));
 	if (guest_runtime_digest(g->jwk, nonce, alg, dig, &dlen, err) == -1)
 		goto out;
-	rd = b64_encode(dig, dlen, B64_STD);
+	if (fn(arg, dig, dlen, &ev, err) == -1) {
+		error_prefix(err, "evidence");
+		goto out;
+	}
 
 	if (init_data != NULL) {
 		json_t *body = json_stringn(init_data, init_data_len);
@@ -360,11 +386,10 @@ guest_attest(struct guest *g, struct httpc *c, const char *tee,
 		initd = json_pack("{s:s, s:o}", "format", "toml", "body", body);
 	} else
 		initd = json_null();
-	att = json_pack("{s:o, s:{s:s, s:O}, s:{s:{s:s, s:s}, s:s}}",
+	att = json_pack("{s:o, s:{s:s, s:O}, s:{s:O, s:s}}",
 	    "init-data", initd,
 	    "runtime-data", "nonce", nonce, "tee-pubkey", g->jwk,
-	    "tee-evidence",
-	    "primary_evidence", "svn", "1", "report_data", rd,
+	    "tee-evidence", "primary_evidence", ev,
 	    "additional_evidence", "");
 	if (att == NULL) {
 		error_set(err, "cannot build the attestation request");
@@ -392,13 +417,14 @@ out:
 	json_decref(req);
 	json_decref(chal);
 	json_decref(att);
-	free(rd);
+	json_decref(ev);
 	return rc;
 }
 
-int
-guest_get(struct guest *g, struct httpc *c, const char *path, int bearer,
-    uint8_t **out, size_t *outlen, struct error *err)
+/* guest_get / guest_get_locked. */
+static int
+guest_get_to(struct guest *g, struct httpc *c, const char *path, int bearer,
+    int locked, uint8_t **out, size_t *outlen, struct error *err)
 {
 	struct httpc_response resp = { 0 };
 	const char *hdrs[2] = { NULL, NULL };
@@ -433,8 +459,9 @@ guest_get(struct guest *g, struct httpc *c, const char *path, int bearer,
 		guest_problem(what, &resp, err);
 		goto out;
 	}
-	if (jwe_decrypt((const char *)resp.body.data, resp.body.len, g->key,
-	    out, outlen, err) == -1) {
+	if ((locked ? jwe_decrypt_locked : jwe_decrypt)(
+	    (const char *)resp.body.data, resp.body.len, g->key, out, outlen,
+	    err) == -1) {
 		error_prefix(err, "%s: cannot decrypt the response", what);
 		goto out;
 	}
@@ -444,4 +471,18 @@ out:
 	secret_strfree(auth);
 	free(uri);
 	return rc;
+}
+
+int
+guest_get(struct guest *g, struct httpc *c, const char *path, int bearer,
+    uint8_t **out, size_t *outlen, struct error *err)
+{
+	return guest_get_to(g, c, path, bearer, 0, out, outlen, err);
+}
+
+int
+guest_get_locked(struct guest *g, struct httpc *c, const char *path,
+    int bearer, uint8_t **out, size_t *outlen, struct error *err)
+{
+	return guest_get_to(g, c, path, bearer, 1, out, outlen, err);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "httpc.h"
 #include "util.h"
 
@@ -37,6 +38,24 @@ void guest_free(struct guest *g);
 int guest_attest(struct guest *g, struct httpc *c, const char *tee,
     const char *init_data, size_t init_data_len, struct error *err);
 
+/*
+ * An attester: the primary evidence (a new reference to any JSON value,
+ * usually an object) binding report_data, the runtime-data digest of
+ * rdlen bytes (the attester pads or truncates it as its TEE requires).
+ * arg is the caller's. 0, or -1 with err set.
+ */
+typedef int (*guest_evidence_fn)(void *arg, const uint8_t *report_data,
+    size_t rdlen, json_t **evidence, struct error *err);
+
+/*
+ * guest_attest with evidence from fn (guest_attest is this with the
+ * sample attester: {"svn":"1","report_data":base64(digest)}). tee is the
+ * KBS tee name sent to /auth ("snp", "tdx", "tpm", "az-snp-vtpm", ...).
+ */
+int guest_attest_evidence(struct guest *g, struct httpc *c, const char *tee,
+    guest_evidence_fn fn, void *arg, const char *init_data,
+    size_t init_data_len, struct error *err);
+
 /* The EAR token from the last successful guest_attest (or NULL). */
 const char *guest_token(const struct guest *g);
 
@@ -48,6 +67,10 @@ const char *guest_token(const struct guest *g);
  */
 int guest_get(struct guest *g, struct httpc *c, const char *path, int bearer,
     uint8_t **out, size_t *outlen, struct error *err);
+/* guest_get with the plaintext only ever in locked memory (see
+ * jwe_decrypt_locked); release *out with sodium_free. */
+int guest_get_locked(struct guest *g, struct httpc *c, const char *path,
+    int bearer, uint8_t **out, size_t *outlen, struct error *err);
 
 /* Map a KBS problem response to "<status> <Type>: <detail>" in err.
  * Returns -1. Exposed for trusteectl's admin commands. */

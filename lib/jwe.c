@@ -760,9 +760,11 @@ jwe_unwrap_rsa(enum jwe_alg a, EVP_PKEY *priv, const uint8_t *ek,
 	return rc;
 }
 
-int
-jwe_decrypt(const char *jwe, size_t len, EVP_PKEY *priv, uint8_t **pt,
-    size_t *ptlen, struct error *err)
+/* jwe_decrypt; with locked set the plaintext goes straight into
+ * sodium_malloc memory (locked, guarded) instead of the heap. */
+static int
+jwe_decrypt_to(const char *jwe, size_t len, EVP_PKEY *priv, int locked,
+    uint8_t **pt, size_t *ptlen, struct error *err)
 {
 	json_t *root = NULL, *hdr = NULL, *aadm;
 	json_error_t jerr;
@@ -832,10 +834,19 @@ jwe_decrypt(const char *jwe, size_t len, EVP_PKEY *priv, uint8_t **pt,
 	if ((a == JWE_ECDH_ES_A256KW ? jwe_unwrap_ecdh(hdr, priv, ek, eklen,
 	    cek, err) : jwe_unwrap_rsa(a, priv, ek, eklen, cek, err)) != 0)
 		goto out;
-	out = xmalloc(ctlen);
+	if (!locked)
+		out = xmalloc(ctlen);
+	else if ((out = sodium_malloc(ctlen > 0 ? ctlen : 1)) == NULL) {
+		error_set(err, "jwe: cannot allocate locked memory for the "
+		    "plaintext");
+		goto out;
+	}
 	if (jwe_gcm(0, cek, iv, aad, ct, ctlen, out, tag) != 0) {
 		error_set(err, "jwe: AES-256-GCM authentication failed");
-		secret_free(out, ctlen);
+		if (locked)
+			sodium_free(out);
+		else
+			secret_free(out, ctlen);
 		goto out;
 	}
 	*pt = out;
@@ -853,4 +864,18 @@ out:
 	free(tag);
 	free(aad);
 	return rc;
+}
+
+int
+jwe_decrypt(const char *jwe, size_t len, EVP_PKEY *priv, uint8_t **pt,
+    size_t *ptlen, struct error *err)
+{
+	return jwe_decrypt_to(jwe, len, priv, 0, pt, ptlen, err);
+}
+
+int
+jwe_decrypt_locked(const char *jwe, size_t len, EVP_PKEY *priv, uint8_t **pt,
+    size_t *ptlen, struct error *err)
+{
+	return jwe_decrypt_to(jwe, len, priv, 1, pt, ptlen, err);
 }

@@ -30,5 +30,10 @@ char *jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t ptlen,
  * with secret_free(*pt, *ptlen). */
 int jwe_decrypt(const char *jwe, size_t len, EVP_PKEY *priv, uint8_t **pt,
     size_t *ptlen, struct error *err);
+/* jwe_decrypt into locked memory (sodium_malloc: mlock'd, guarded):
+ * for keys that must never reach swap (LUKS passphrases). Release *pt
+ * with sodium_free (which wipes it). */
+int jwe_decrypt_locked(const char *jwe, size_t len, EVP_PKEY *priv,
+    uint8_t **pt, size_t *ptlen, struct error *err);
 
 #endif

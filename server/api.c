@@ -51,6 +51,8 @@ static const struct api_route api_routes[] = {
 	    api_resource_versions },
 	{ HTTP_M_POST, "resources/*/*/*/restore", API_R_WRITE,
 	    api_resource_restore },
+	{ HTTP_M_POST, "resources/*/*/*/generate", API_R_WRITE,
+	    api_resource_generate },
 	{ HTTP_M_GET, "policies", API_R_READ, api_policies_list },
 	{ HTTP_M_GET, "policies/*/*", API_R_READ, api_policy_get },
 	{ HTTP_M_PUT, "policies/*/*", API_R_WRITE, api_policy_put },

@@ -108,6 +108,11 @@ void api_resource_put(struct api_req *r);
 void api_resource_delete(struct api_req *r);
 void api_resource_versions(struct api_req *r);
 void api_resource_restore(struct api_req *r);
+/* Sizes of a value made by POST .../generate. */
+#define API_GENERATE_MIN	16
+#define API_GENERATE_MAX	4096
+#define API_GENERATE_DEFAULT	32
+void api_resource_generate(struct api_req *r);
 
 /* api_policy.c */
 void api_policies_list(struct api_req *r);

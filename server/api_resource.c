@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../lib/b64.h"
 #include "../lib/log.h"
 #include "api.h"
@@ -236,4 +238,64 @@ api_resource_restore(struct api_req *r)
 		api_audit(r, "resource.restore", name, "ok", reason);
 		api_reply(r, 200, meta);
 	}
+}
+
+/*
+ * POST resources/<repo>/<type>/<tag>/generate {"bytes": N, "content_type"?}:
+ * a random value of N bytes (API_GENERATE_MIN..MAX, default
+ * API_GENERATE_DEFAULT) made here and stored as a new version, e.g. a
+ * volume key. It is never in a request or an answer: only attested guests
+ * ever receive it (docs/volumes.md).
+ */
+void
+api_resource_generate(struct api_req *r)
+{
+	static const char *const members[] = { "bytes", "content_type",
+	    NULL };
+	char name[RESOURCE_NAME_MAX + 8], reason[48];
+	const json_t *ct;
+	struct error err;
+	json_t *body, *meta = NULL;
+	long long n = API_GENERATE_DEFAULT;
+	uint8_t *val;
+	int created = 0;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0 ||
+	    (body = api_body_object(r, members, 1)) == NULL)
+		return;
+	if (json_object_get(body, "bytes") != NULL &&
+	    api_int_member(r, body, "bytes", API_GENERATE_MIN,
+	    API_GENERATE_MAX, &n) != 0) {
+		json_decref(body);
+		return;
+	}
+	ct = json_object_get(body, "content_type");
+	if (ct != NULL && (!json_is_string(ct) ||
+	    !resource_content_type_ok(json_string_value(ct)))) {
+		api_problem(r, 400, "BadRequest", "'content_type' must be a "
+		    "string of 1..%d printable ASCII characters",
+		    RESOURCE_CT_MAX);
+		json_decref(body);
+		return;
+	}
+	if ((val = sodium_malloc((size_t)n)) == NULL) {
+		error_set(&err, "no locked memory for %lld bytes", n);
+		api_internal(r, "generating the resource", &err);
+		json_decref(body);
+		return;
+	}
+	randombytes_buf(val, (size_t)n);
+	snprintf(reason, sizeof(reason), "generated, %lld random bytes", n);
+	if (resource_put(r->ctx->store, name, val, (size_t)n,
+	    ct != NULL ? json_string_value(ct) : NULL, r->id.actor, &meta,
+	    &created, &err) != 0) {
+		api_audit(r, "resource.generate", name, "error", err.msg);
+		api_internal(r, "storing the resource", &err);
+	} else {
+		api_audit(r, "resource.generate", name, "ok", reason);
+		api_reply(r, created ? 201 : 200, meta);
+	}
+	sodium_free(val);
+	json_decref(body);
 }

@@ -88,6 +88,17 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+class TestSkipped(Exception):
+    """Raised through skip()."""
+
+
+def skip(reason):
+    """End the running test as SKIPPED (not passed, not failed). Only for
+    a kernel facility the machine lacks (device-mapper, /dev/kvm), never
+    for a package CI can install: use require() for those."""
+    raise TestSkipped(reason)
+
+
 # ------------------------------------------------------------------ encoding
 
 def b64url(data):
@@ -686,7 +697,7 @@ def main(module_globals, suite, setup=None):
     sel = sys.argv[1:]
     if sel:
         tests = [t for t in tests if any(s in t[0] for s in sel)]
-    passed = failed = 0
+    passed = failed = skipped = 0
     ctx = Ctx(suite, setup)
     verbose = os.environ.get("ITEST_VERBOSE") == "1"
     try:
@@ -694,6 +705,9 @@ def main(module_globals, suite, setup=None):
             label = "%s.%s" % (suite, name[5:])
             try:
                 fn(ctx)
+            except TestSkipped as e:
+                skipped += 1
+                print("SKIPPED %s: %s" % (label, e), flush=True)
             except Exception as e:      # noqa: BLE001 - a test failed, report
                 failed += 1
                 reason = str(e).strip() or type(e).__name__
@@ -724,5 +738,7 @@ def main(module_globals, suite, setup=None):
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     else:
         print("# %s: logs and state kept in %s" % (suite, ctx.tmp), flush=True)
+    if skipped:
+        print("# %s: %d skipped" % (suite, skipped), flush=True)
     print("%d passed, %d failed" % (passed, failed), flush=True)
     sys.exit(1 if failed else 0)
