@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../verifier/verifier.h"
+#include "observe.h"
 #include "policy.h"
 #include "trusteed.h"
 
@@ -51,7 +52,8 @@ ear_appraisal(const char *tee, json_t *claims,
 	const struct verifier_backend *vb;
 	const char *worst = "none", *tee_class = "cpu", *name;
 	json_t *annotated, *vector, *app, *rd, *id, *ext = NULL, *val;
-	int v[8];
+	uint64_t t0;
+	int v[8], rc;
 	size_t i;
 
 	if (!json_is_object(claims)) {
@@ -86,8 +88,11 @@ ear_appraisal(const char *tee, json_t *claims,
 		tee_class = vb->tee_class;
 	if (policy_id == NULL || policy_id[0] == '\0')
 		policy_id = "default";
-	if (policy_appraise(policy_id, tee_class, annotated, v, &ext,
-	    err) != 0) {
+	attlog_note_input(tee, annotated);	/* the attestation log */
+	t0 = now_mono_ns();
+	rc = policy_appraise(policy_id, tee_class, annotated, v, &ext, err);
+	metrics_policy(now_mono_ns() - t0, rc == 0);
+	if (rc != 0) {
 		json_decref(annotated);
 		return NULL;
 	}
