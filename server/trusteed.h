@@ -95,6 +95,19 @@ struct config {
 	int policy_instructions;	/* Lua instruction budget per call
 					 * (in thousands); default 10000 */
 	int policy_memory_kib;		/* Lua memory cap per state; 16384 */
+	/* [attestation] log_keep, log_max_age_days: the attestation log */
+	int attlog_keep;		/* rows kept; default 100000 */
+	int attlog_max_age_days;	/* default 30 */
+	/* [console] (docs/console.md) */
+	int console_enabled;		/* default 1 */
+	char *console_files;		/* serve from this dir; NULL: built in */
+	int console_idle_s;		/* session idle timeout; 900 */
+	int console_lifetime_s;		/* absolute session lifetime; 28800 */
+	int login_user_failures;	/* lockout after; 10 */
+	int login_source_failures;	/* lockout after; 30 */
+	int login_delay_after;		/* delays start after; 3 */
+	int login_lockout_s;		/* 900 */
+	char *console_password_file;	/* --dev: <state>/admin/console-password */
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
@@ -344,6 +357,13 @@ struct kbs_context {
 void kbs_handle(struct http_request *req, struct http_response *resp,
     void *arg);
 
+/* ---------------------------------------------------------------- routes.c */
+
+/* The http_handler_fn of the daemon: every route in one table (arg is
+ * the struct kbs_context). */
+void routes_handle(struct http_request *req, struct http_response *resp,
+    void *arg);
+
 /* ----------------------------------------------------------- attestation.c */
 
 /* POST /attestation: Trustee's RESTful AS evaluate (see attestation.c). */
@@ -357,6 +377,7 @@ void attestation_handle(const struct http_request *req,
  *   DIR/tls/cert.pem, DIR/tls/key.pem   (self-signed P-256, SAN localhost,
  *                                        127.0.0.1, ::1; CA:FALSE)
  *   DIR/admin/private.pem (0600), DIR/admin/public.pem   (Ed25519)
+ *   DIR/admin/console-password (0600)   (the console user `admin`)
  *   DIR/data.key (0600, the file sealer's data key)
  * and set cfg to use them, with resource policy allow_all.
  */
