@@ -26,6 +26,16 @@ static int consess_idle = 900, consess_lifetime = 28800;
 static size_t consess_live;
 static int64_t consess_counted;
 
+/* How stale "seen" may get before a use refreshes it: CONSESS_TOUCH_S,
+ * or a quarter of a short idle timeout. */
+static int
+consess_touch_s(void)
+{
+	int t = consess_idle / 4;
+
+	return t < 1 ? 1 : t > CONSESS_TOUCH_S ? CONSESS_TOUCH_S : t;
+}
+
 /* The row name for a token: lowercase hex SHA-256. 0, or -1 when the
  * token is not CONSESS_TOKEN_LEN base64url characters. */
 static int
@@ -294,7 +304,7 @@ consess_lookup(const char *token, int64_t now, struct consess *out,
 		sodium_memzero(out, sizeof(*out));
 		return 1;
 	}
-	if (now - out->seen >= CONSESS_TOUCH_S) {
+	if (now - out->seen >= consess_touch_s()) {
 		out->seen = now;
 		out->idle_expires = now + consess_idle;
 		if (out->idle_expires > out->expires)

@@ -117,7 +117,8 @@ int users_ensure(const char *name, const char *role, const char *pw,
  * = {"user","pwgen","csrf","created","seen","expires","peer"}. Any
  * instance sharing the store honours them. A session ends at its
  * absolute expiry (created + lifetime), after idle seconds without use
- * (seen is refreshed at most every CONSESS_TOUCH_S), at logout, and when
+ * (seen is refreshed at most every CONSESS_TOUCH_S, or a quarter of a
+ * shorter idle timeout), at logout, and when
  * its user is disabled, deleted or changes password.
  */
 #define CONSESS_TOKEN_LEN 43		/* base64url of 32 random bytes */
@@ -162,10 +163,12 @@ int consess_csrf_ok(const struct consess *s, const char *header);
 /*
  * Failed-login accounting per user name and per source address, in
  * memory (per process; a shared limiter can replace it). After `delay_after`
- * failures each further attempt must wait 1, 2, 4, ... seconds (at most
+ * failures of a name (for an address: half its lockout threshold, at least
+ * delay_after) each further attempt must wait 1, 2, 4, ... seconds (at most
  * max_delay_s); after `user_failures` (per name) or `source_failures` (per
  * address) failures the key is locked for lockout_s. Failures older than
  * lockout_s are forgotten. Keys are kept as keyed hashes, never as text.
+ * Times (now_ms) are unix milliseconds; waits are whole seconds, rounded up.
  */
 struct loginguard_config {
 	int user_failures;		/* default 10 */
@@ -178,11 +181,13 @@ struct loginguard_config {
 void loginguard_init(const struct loginguard_config *cfg);
 /* 0 when an attempt may be made now; else the seconds to wait (>= 1),
  * with *locked set when that is a lockout rather than a delay. */
-int loginguard_check(const char *user, const char *source, int64_t now,
+int loginguard_check(const char *user, const char *source, int64_t now_ms,
     int *locked);
-void loginguard_failure(const char *user, const char *source, int64_t now);
+void loginguard_failure(const char *user, const char *source,
+    int64_t now_ms);
 /* A successful login clears the user's failures (not the source's). */
-void loginguard_success(const char *user, int64_t now);
+void loginguard_success(const char *user, int64_t now_ms);
+int64_t loginguard_now_ms(void);
 /* Forget a user's failures and lockout (an admin set a new password). */
 void loginguard_reset_user(const char *user);
 

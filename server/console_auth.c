@@ -199,7 +199,7 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 	char source[64], role[USERS_ROLE_MAX], token[CONSESS_TOKEN_LEN + 1];
 	char actor[128], esc[80];
 	size_t pwlen = 0;
-	int64_t now = now_unix(), pwgen;
+	int64_t now = now_unix(), now_ms = loginguard_now_ms(), pwgen;
 	int wait, locked = 0, rc;
 
 	(void)arg;
@@ -224,7 +224,7 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		http_problem(resp, 400, "BadRequest", "%s", err.msg);
 		return;
 	}
-	wait = loginguard_check(user, source, now, &locked);
+	wait = loginguard_check(user, source, now_ms, &locked);
 	if (wait > 0) {
 		console_auth_wipe_body(root);
 		metrics_login("throttled");
@@ -251,7 +251,7 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	if (rc != 0) {
-		loginguard_failure(user, source, now);
+		loginguard_failure(user, source, now_ms);
 		metrics_login("failed");
 		audit_record(actor, "console.login", log_escape(user, esc,
 		    sizeof(esc)), "denied", "wrong user name or password");
@@ -260,7 +260,7 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		    "password");
 		return;
 	}
-	loginguard_success(user, now);
+	loginguard_success(user, now_ms);
 	if (consess_create(user, pwgen, source, now, token, &s, &err) != 0) {
 		console_auth_wipe_body(root);
 		log_warnx("console: cannot create a session: %s", err.msg);

@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,7 +26,7 @@ struct loginguard_entry {
 	uint8_t key[LOGINGUARD_KEYLEN];
 	int used;
 	int failures;
-	int64_t last_failure;
+	int64_t last_failure;		/* all times in milliseconds */
 	int64_t next_allowed;		/* progressive delay */
 	int64_t locked_until;
 };
@@ -96,7 +97,8 @@ loginguard_find(const uint8_t key[LOGINGUARD_KEYLEN], int64_t now, int create)
 	for (i = 0; i < LOGINGUARD_PROBE; i++) {
 		e = &loginguard_table[(start + i) % LOGINGUARD_SLOTS];
 		if (e->used && memcmp(e->key, key, LOGINGUARD_KEYLEN) == 0) {
-			if (now - e->last_failure >= loginguard_cfg.lockout_s &&
+			if (now - e->last_failure >=
+			    (int64_t)loginguard_cfg.lockout_s * 1000 &&
 			    e->locked_until <= now) {
 				e->failures = 0;
 				e->next_allowed = 0;
@@ -114,7 +116,8 @@ loginguard_find(const uint8_t key[LOGINGUARD_KEYLEN], int64_t now, int create)
 	return victim;
 }
 
-/* Seconds to wait for one entry (0: go), *locked for a lockout. */
+/* Whole seconds to wait for one entry, rounded up (0: go), *locked for a
+ * lockout. */
 static int
 loginguard_wait(const struct loginguard_entry *e, int64_t now, int *locked)
 {
@@ -122,10 +125,10 @@ loginguard_wait(const struct loginguard_entry *e, int64_t now, int *locked)
 		return 0;
 	if (e->locked_until > now) {
 		*locked = 1;
-		return (int)(e->locked_until - now);
+		return (int)((e->locked_until - now + 999) / 1000);
 	}
 	if (e->next_allowed > now)
-		return (int)(e->next_allowed - now);
+		return (int)((e->next_allowed - now + 999) / 1000);
 	return 0;
 }
 
@@ -147,27 +150,36 @@ loginguard_check(const char *user, const char *source, int64_t now,
 }
 
 static void
-loginguard_fail_one(struct loginguard_entry *e, int threshold, int64_t now)
+loginguard_fail_one(struct loginguard_entry *e, int threshold,
+    int delay_after, int64_t now)
 {
 	int over;
 
 	e->failures++;
 	e->last_failure = now;
 	if (e->failures >= threshold) {
-		e->locked_until = now + loginguard_cfg.lockout_s;
+		e->locked_until = now + (int64_t)loginguard_cfg.lockout_s * 1000;
 		e->failures = 0;	/* a fresh count once the lock ends */
 		e->next_allowed = 0;
 		return;
 	}
-	over = e->failures - loginguard_cfg.delay_after;
+	over = e->failures - delay_after;
 	if (over >= 0) {
 		int64_t d = over >= 30 ? loginguard_cfg.max_delay_s :
 		    (int64_t)1 << over;
 
 		if (d > loginguard_cfg.max_delay_s)
 			d = loginguard_cfg.max_delay_s;
-		e->next_allowed = now + d;
+		e->next_allowed = now + d * 1000;
 	}
+}
+
+static int
+loginguard_source_delay_after(void)
+{
+	int d = loginguard_cfg.source_failures / 2;
+
+	return d > loginguard_cfg.delay_after ? d : loginguard_cfg.delay_after;
 }
 
 void
@@ -178,10 +190,13 @@ loginguard_failure(const char *user, const char *source, int64_t now)
 	pthread_mutex_lock(&loginguard_lock);
 	loginguard_key('u', user, k);
 	loginguard_fail_one(loginguard_find(k, now, 1),
-	    loginguard_cfg.user_failures, now);
+	    loginguard_cfg.user_failures, loginguard_cfg.delay_after, now);
+	/* An address shared by many people (NAT) is slowed later: from
+	 * half its lockout threshold on. */
 	loginguard_key('s', source, k);
 	loginguard_fail_one(loginguard_find(k, now, 1),
-	    loginguard_cfg.source_failures, now);
+	    loginguard_cfg.source_failures, loginguard_source_delay_after(),
+	    now);
 	pthread_mutex_unlock(&loginguard_lock);
 }
 
@@ -202,5 +217,14 @@ loginguard_success(const char *user, int64_t now)
 void
 loginguard_reset_user(const char *user)
 {
-	loginguard_success(user, now_unix());
+	loginguard_success(user, loginguard_now_ms());
+}
+
+int64_t
+loginguard_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

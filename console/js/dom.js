@@ -1,7 +1,7 @@
 // dom.js: building the page without HTML strings. Every value from the
 // server is put into the page as text (a Text node or textContent);
 // attributes are set through an allow-list, so no event handler, style or
-// markup can come from data. There is no innerHTML anywhere in the console.
+// markup can come from data; no HTML string is ever parsed.
 
 const ALLOWED_ATTRS = new Set([
   'id', 'class', 'for', 'type', 'name', 'value', 'placeholder', 'href',

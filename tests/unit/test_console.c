@@ -432,7 +432,7 @@ static void
 test_loginguard(void **state)
 {
 	struct loginguard_config c = { 6, 9, 3, 60, 900 };
-	int64_t t = 1800000000;
+	int64_t t = 1800000000000LL;	/* ms */
 	int locked, i;
 
 	(void)state;
@@ -446,32 +446,32 @@ test_loginguard(void **state)
 	loginguard_failure("frank", "10.0.0.9", t);	/* 3rd: wait 1 s */
 	assert_int_equal(loginguard_check("frank", "10.0.0.9", t, &locked), 1);
 	assert_false(locked);
-	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 1, &locked),
+	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 1000, &locked),
 	    0);
-	loginguard_failure("frank", "10.0.0.9", t + 1);	/* 4th: 2 s */
-	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 1, &locked),
+	loginguard_failure("frank", "10.0.0.9", t + 1000);	/* 4th: 2 s */
+	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 1000, &locked),
 	    2);
-	loginguard_failure("frank", "10.0.0.9", t + 3);	/* 5th: 4 s */
-	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 3, &locked),
+	loginguard_failure("frank", "10.0.0.9", t + 3000);	/* 5th: 4 s */
+	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 3000, &locked),
 	    4);
-	loginguard_failure("frank", "10.0.0.9", t + 7);	/* 6th: locked */
-	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 7, &locked),
+	loginguard_failure("frank", "10.0.0.9", t + 7000);	/* 6th: locked */
+	assert_int_equal(loginguard_check("frank", "10.0.0.9", t + 7000, &locked),
 	    900);
 	assert_true(locked);
 	/* The lock is on the name: another address is locked out too ... */
-	assert_int_equal(loginguard_check("frank", "10.0.0.10", t + 8,
+	assert_int_equal(loginguard_check("frank", "10.0.0.10", t + 8000,
 	    &locked), 899);
 	/* ... and it ends. */
-	assert_int_equal(loginguard_check("frank", "10.0.0.10", t + 907,
+	assert_int_equal(loginguard_check("frank", "10.0.0.10", t + 907000,
 	    &locked), 0);
 	/* The source counts across names: 6 failures so far; 3 more. */
-	loginguard_failure("g1", "10.0.0.9", t + 8);
-	loginguard_failure("g2", "10.0.0.9", t + 8);
-	loginguard_failure("g3", "10.0.0.9", t + 8);
-	assert_int_equal(loginguard_check("someone", "10.0.0.9", t + 9,
+	loginguard_failure("g1", "10.0.0.9", t + 8000);
+	loginguard_failure("g2", "10.0.0.9", t + 8000);
+	loginguard_failure("g3", "10.0.0.9", t + 8000);
+	assert_int_equal(loginguard_check("someone", "10.0.0.9", t + 9000,
 	    &locked), 899);
 	assert_true(locked);
-	assert_int_equal(loginguard_check("someone", "10.0.0.11", t + 9,
+	assert_int_equal(loginguard_check("someone", "10.0.0.11", t + 9000,
 	    &locked), 0);
 	/* A success clears the name's failures; an admin reset too. */
 	loginguard_init(&c);
@@ -485,10 +485,20 @@ test_loginguard(void **state)
 	assert_true(loginguard_check("henry", "10.0.0.4", t, &locked) > 0);
 	loginguard_reset_user("henry");
 	assert_int_equal(loginguard_check("henry", "10.0.0.4", t, &locked), 0);
+	/* Waits round up to whole seconds. */
+	loginguard_init(&c);
+	for (i = 0; i < 3; i++)
+		loginguard_failure("judy", "10.0.0.7", t);
+	assert_int_equal(loginguard_check("judy", "10.0.0.8", t + 1, &locked),
+	    1);
+	assert_int_equal(loginguard_check("judy", "10.0.0.8", t + 999,
+	    &locked), 1);
+	assert_int_equal(loginguard_check("judy", "10.0.0.8", t + 1000,
+	    &locked), 0);
 	/* Failures older than the window are forgotten. */
 	for (i = 0; i < 3; i++)
 		loginguard_failure("ivan", "10.0.0.5", t);
-	assert_int_equal(loginguard_check("ivan", "10.0.0.6", t + 901, &locked),
+	assert_int_equal(loginguard_check("ivan", "10.0.0.6", t + 901000, &locked),
 	    0);
 }
 
