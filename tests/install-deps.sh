@@ -15,7 +15,8 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libevent-dev libssl-dev libsodium-dev libjansson-dev libsqlite3-dev
 libhttp-parser-dev libcmocka-dev liblua5.4-dev libcbor-dev libxml2-dev
 swtpm swtpm-tools tpm2-tools
-python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps"
+python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps
+chromium chromium-driver python3-selenium"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -128,7 +128,15 @@ document.getElementById('nav-toggle').addEventListener('click', (e) => {
   e.currentTarget.setAttribute('aria-expanded', String(open));
 });
 
-window.addEventListener('hashchange', route);
+// Only "#/..." fragments are pages ("#main" is the skip link's target).
+window.addEventListener('hashchange', () => {
+  if (location.hash === '' || location.hash.startsWith('#/')) route();
+});
+
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 
 (async () => {
   try {

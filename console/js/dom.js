@@ -9,7 +9,7 @@ const ALLOWED_ATTRS = new Set([
   'required', 'readonly', 'rows', 'cols', 'min', 'max', 'step', 'maxlength',
   'autocomplete', 'spellcheck', 'wrap', 'colspan', 'scope', 'open', 'accept',
   'multiple', 'size', 'datetime', 'width', 'height', 'alt', 'src', 'lang',
-  'pattern', 'inputmode', 'minlength', 'autofocus', 'data-id', 'data-line', 'data-kind',
+  'pattern', 'inputmode', 'minlength', 'method', 'autofocus', 'data-id', 'data-line', 'data-kind',
   'data-testid', 'data-state', 'data-verdict',
 ]);
 

@@ -29,14 +29,18 @@ export function codeEditor({ value = '', label, testid }) {
   ta.addEventListener('input', () => { render(); });
   ta.addEventListener('scroll', () => { gutter.scrollTop = ta.scrollTop; });
   render();
+  const scrollTo = (line) => {
+    const lh = ta.scrollHeight / Math.max(1, ta.value.split('\n').length);
+    ta.scrollTop = Math.max(0, (line - 5) * lh);
+    gutter.scrollTop = ta.scrollTop;
+  };
   const goTo = (line) => {
     const lines = ta.value.split('\n');
     let start = 0;
     for (let i = 0; i < line - 1 && i < lines.length; i++) start += lines[i].length + 1;
     ta.focus();
     ta.setSelectionRange(start, start + (lines[line - 1] || '').length);
-    const lh = ta.scrollHeight / Math.max(1, lines.length);
-    ta.scrollTop = Math.max(0, (line - 5) * lh);
+    scrollTo(line);
   };
   return {
     el: h('div.editor-wrap', null, h('div.editor', null, gutter, ta), note),
@@ -50,6 +54,7 @@ export function codeEditor({ value = '', label, testid }) {
         h('button.link', { type: 'button', on: { click: () => goTo(errLine) } }, 'Go to line ' + errLine)] : msg);
       const mark = gutter.querySelector('.err');
       if (mark) mark.setAttribute('title', msg);
+      if (errLine) scrollTo(errLine);
     },
     clearError() { errLine = 0; replace(note); render(); },
     errorLine: () => errLine,
