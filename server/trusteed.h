@@ -353,7 +353,9 @@ struct kbs_context {
 	const struct config *cfg;
 	struct store *store;
 };
-/* The http_handler_fn for everything: route table dispatch. */
+/* The KBS protocol and Trustee's admin endpoints: every request under
+ * /kbs/v0/, dispatched by plugin name (routes.c routes them here; anything
+ * else gets a 404). */
 void kbs_handle(struct http_request *req, struct http_response *resp,
     void *arg);
 
