@@ -3,7 +3,7 @@
 // delete behind a typed confirmation. Values are never shown, except
 // when an admin asks for one (the server audits it as resource.reveal).
 import { h, replace, field, badge, fmtTime, table, dl, errorText } from '../dom.js';
-import { api, seg, can, listAll } from '../api.js';
+import { api, seg, can } from '../api.js';
 import { toast, dialog, messageLine } from '../ui.js';
 
 const SEG = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
@@ -151,11 +151,26 @@ export default {
     const filter = h('input', { type: 'search', placeholder: 'repo/type/tag prefix', spellcheck: 'false' });
     const note = h('p.sub');
     let selected = null;
+    let items = [];
+    let cursor = null;
+    const more = h('button', { type: 'button', hidden: true }, 'Load the next 1000');
+    const draw = () => {
+      replace(note, `${items.length} resource(s)${cursor ? ' shown; more exist (narrow with a prefix, or load more)' : ''}`);
+      more.hidden = !cursor;
+      replace(treeBox, items.length ? tree(items, selected, (n) => refresh(n)) : h('p.empty', null, 'No resources.'));
+    };
+    // One page (1000 names) at a time: a store of 10,000 resources lists
+    // quickly, and a prefix narrows it.
+    const loadPage = async (after) => {
+      const page = await api.get('resources', { prefix: filter.value || undefined, limit: 1000, cursor: after || undefined });
+      items = after ? items.concat(page.items) : page.items;
+      cursor = page.next_cursor;
+    };
+    more.addEventListener('click', async () => { await loadPage(cursor); draw(); });
     const refresh = async (pick) => {
       selected = pick;
-      const { items, complete } = await listAll('resources', { prefix: filter.value || undefined }, 10);
-      replace(note, `${items.length} resource(s)${complete ? '' : ' (first 10000: narrow with a prefix)'}`);
-      replace(treeBox, items.length ? tree(items, selected, (n) => refresh(n)) : h('p.empty', null, 'No resources.'));
+      await loadPage(null);
+      draw();
       if (selected) await details(detailBox, selected, refresh);
       else replace(detailBox, h('p.empty', null, 'Choose a resource.'));
     };
@@ -163,7 +178,7 @@ export default {
       field('Prefix', filter), h('button', { type: 'submit' }, 'Filter'));
     replace(main, h('h1', null, 'Resources'),
       h('p.sub', null, 'Values are write-only: they are never listed or shown' + (can.reveal() ? ' unless you ask for one (audited).' : '.')),
-      h('div.split', null, h('section.panel', { 'aria-label': 'Resource tree' }, ff, note, treeBox),
+      h('div.split', null, h('section.panel', { 'aria-label': 'Resource tree' }, ff, note, treeBox, more),
         h('section.panel', { 'aria-label': 'Resource' }, detailBox)),
       can.write() ? h('section.panel', null, uploadForm((n) => refresh(n))) : null);
     await refresh(null);
