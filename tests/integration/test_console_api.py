@@ -374,6 +374,20 @@ def test_static_files(ctx):
               and "document.write" not in js and "eval(" not in js, "%s uses an HTML sink" % path)
 
 
+def test_console_files_from_a_directory(ctx):
+    src = os.path.join(H.REPO, "console")
+    srv = ctx.server("files", args=["--console-files", src])
+    with open(os.path.join(src, "js", "app.js"), "rb") as f:
+        want = f.read()
+    r = srv.request("GET", "/console/js/app.js")
+    H.expect_status(r, 200)
+    check(r.body == want, "served app.js differs from the directory's")
+    with open(srv.logpath) as f:
+        log = f.read()
+    check("console: serving" in log and src in log, "no log line for the directory")
+    srv.stop()
+
+
 # ------------------------------------------------------- attestation log
 
 def test_attestation_log(ctx):
