@@ -201,6 +201,15 @@ def setup(ctx, srv):
     g.attest(raw_body=body)
     srv.request("POST", "/attestation", body={"verification_requests": [
         {"tee": "snp", "evidence": H.b64url(b"{}")}], "policy_ids": []})
+    # Some traffic for the dashboard: flows, releases, refusals.
+    H.expect_status(api(srv, "PUT", "resources/demo/key/one", body=b"v", ctype="text/plain"), 201)
+    for i in range(8):
+        g = H.PyGuest(srv)
+        g.handshake()
+        g.get("resource/demo/key/one")
+    for tee in ("tdx", "snp", "az-snp-vtpm"):
+        srv.request("POST", "/attestation", body={"verification_requests": [
+            {"tee": tee, "evidence": H.b64url(b"{}")}], "policy_ids": []})
 
 
 # ------------------------------------------------------------------ login

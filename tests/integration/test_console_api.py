@@ -573,5 +573,45 @@ def test_cli_users(ctx):
     check(p.returncode == 1 and b"no password" in p.stderr, p.stderr)
 
 
+def test_config_keys(ctx):
+    import subprocess
+    good = ctx.write("good.toml", """[http_server]
+insecure_http = true
+[admin]
+mode = "deny_all"
+[attestation]
+log_keep = 500
+log_max_age_days = 7
+[console]
+enabled = true
+files = "%s"
+session_idle_timeout = 600
+session_lifetime = 3600
+login_delay_after = 2
+login_lockout_failures = 5
+login_lockout_seconds = 300
+login_lockout_source_failures = 50
+""" % os.path.join(H.REPO, "console"))
+    p = subprocess.run([H.TRUSTEED, "-n", "-c", good], capture_output=True, timeout=30)
+    check(p.returncode == 0, p.stderr.decode())
+    bad = ctx.write("bad.toml", """[http_server]
+insecure_http = true
+[admin]
+mode = "deny_all"
+[console]
+session_idle_timeout = 5
+login_lockout_failures = "ten"
+frobnicate = 1
+[attestation]
+log_keep = 1
+""")
+    p = subprocess.run([H.TRUSTEED, "-n", "-c", bad], capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    check(p.returncode != 0, "bad console config accepted")
+    for want in ("bad.toml:6:", "bad.toml:7:", "bad.toml:8: unknown key 'frobnicate' in [console]",
+                 "bad.toml:10:"):
+        check(want in err, "%r not in %s" % (want, err))
+
+
 if __name__ == "__main__":
     H.main(globals(), "console_api")
