@@ -23,7 +23,7 @@
 #define CONSOLE_ETAG_BYTES 16
 
 struct console_file {
-	char *path;			/* relative: "index.html", "js/app.js" */
+	char *path;			/* relative: "js/app.js" */
 	const unsigned char *data;
 	size_t len;
 	unsigned char *owned;		/* data read from a directory */

@@ -131,7 +131,7 @@ metrics_request(enum metrics_route route, int status, size_t req_bytes,
 	int cls = status / 100 - 1, ok = status >= 200 && status < 300;
 
 	if (m.kbs_duration.le == NULL)
-		return;			/* not initialised (tools, tests) */
+		return;			/* not initialised (tools) */
 	if ((unsigned)route >= MR_NROUTES)
 		route = MR_UNKNOWN;
 	if (cls < 0 || cls > 4)

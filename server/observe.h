@@ -62,8 +62,8 @@ void attlog_shutdown(void);
 
 /* One observation, filled around a request by routes.c. */
 struct attlog_obs {
-	const char *endpoint;		/* "/kbs/v0/attest", "/attestation" */
-	char tee[32];			/* known before the handler, or "" */
+	const char *endpoint;		/* "/kbs/v0/attest" or "/attestation" */
+	char tee[32];			/* known beforehand, or "" */
 	char source[64];		/* client address without port */
 	uint64_t start_ns;
 	json_t *input;			/* first policy input (noted) */
@@ -91,7 +91,7 @@ struct attlog_filter {
 	const char *tee;		/* exact */
 	int verdict;			/* -1: any */
 	const char *source;		/* exact address */
-	int64_t since, until;		/* unix seconds inclusive; 0: open */
+	int64_t since, until;		/* unix s, inclusive; 0: open */
 };
 /* Summaries (no claims, no ear) newest first, after the id `before`
  * (NULL: newest), at most limit; *more when further rows match. */
