@@ -163,6 +163,8 @@ attlog_drop_oldest(size_t n)
 
 	if (n > attlog_n)
 		n = attlog_n;
+	if (n == 0)
+		return 0;
 	for (i = 0; i < n; i++)
 		if (store_delete(attlog_store, ATTLOG_TABLE, attlog_idx[i].id,
 		    &err) < 0)
