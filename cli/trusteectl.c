@@ -105,6 +105,33 @@ static const struct cmd cmds[] = {
 	  "[--until TIME] [--limit N] [--json]",
 	  "Show the audit trail, newest first (default 50 records).",
 	  cmd_audit },
+	{ "user", "list", "[--json]",
+	  "List console users (admin role).", cmd_user_list },
+	{ "user", "add", "NAME [--role admin|operator|auditor] "
+	  "[--password-file FILE|-] [--json]",
+	  "Add a console user (default role operator). The password is asked "
+	  "on the terminal, or read from the first line of FILE (- is "
+	  "standard input); never from the command line.", cmd_user_add },
+	{ "user", "passwd", "NAME [--password-file FILE|-] [--json]",
+	  "Set a user's password (read as for add); their sessions end.",
+	  cmd_user_passwd },
+	{ "user", "role", "NAME admin|operator|auditor [--json]",
+	  "Change a user's role.", cmd_user_role },
+	{ "user", "disable", "NAME [--json]",
+	  "Disable a user: their sessions end, logins are refused.",
+	  cmd_user_disable },
+	{ "user", "enable", "NAME [--json]",
+	  "Enable a disabled user.", cmd_user_enable },
+	{ "user", "delete", "NAME [--json]",
+	  "Delete a user and end their sessions.", cmd_user_delete },
+	{ "attestation", "list", "[--tee TEE] [--verdict V] [--source ADDR] "
+	  "[--since TIME] [--until TIME] [--limit N] [--json]",
+	  "Show the attestation log, newest first (default 50 entries). V: "
+	  "affirming, warning, contraindicated, none, refused.",
+	  cmd_attestation_list },
+	{ "attestation", "show", "ID [--json]",
+	  "Show one attestation log entry with its claims.",
+	  cmd_attestation_show },
 	{ "token", "decode", "TOKEN|FILE|- [--json]",
 	  "Decode an attestation token locally (no server, nothing checked): "
 	  "header, times, EAR status and trust vector per submodule, claims.",

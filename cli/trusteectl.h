@@ -254,6 +254,19 @@ int cmd_status(struct ctx *ctx, int argc, char **argv);
 /* cmd_evidence.c (owned by the azure workstream) */
 int cmd_evidence_verify(struct ctx *ctx, int argc, char **argv);
 
+/* cmd_user.c */
+int cmd_user_add(struct ctx *ctx, int argc, char **argv);
+int cmd_user_list(struct ctx *ctx, int argc, char **argv);
+int cmd_user_passwd(struct ctx *ctx, int argc, char **argv);
+int cmd_user_role(struct ctx *ctx, int argc, char **argv);
+int cmd_user_disable(struct ctx *ctx, int argc, char **argv);
+int cmd_user_enable(struct ctx *ctx, int argc, char **argv);
+int cmd_user_delete(struct ctx *ctx, int argc, char **argv);
+
+/* cmd_attestation.c */
+int cmd_attestation_list(struct ctx *ctx, int argc, char **argv);
+int cmd_attestation_show(struct ctx *ctx, int argc, char **argv);
+
 /* cmd_attest.c */
 int cmd_attest(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_get(struct ctx *ctx, int argc, char **argv);

@@ -1,7 +1,8 @@
 /*
  * embedded.h: data files compiled into the binary by tools/embed.sh
- * (gen/embedded.c): the shipped Lua policies (lua-policies/NAME.lua) and the
- * pinned vendor roots (verifier/roots/VENDOR/.../NAME.pem). Each is NUL-terminated
+ * (gen/embedded.c): the shipped Lua policies (lua-policies/NAME.lua), the
+ * pinned vendor roots (verifier/roots/VENDOR/.../NAME.pem) and the console's
+ * static files (console/...). Each is NUL-terminated
  * (the NUL is not counted in len).
  */
 #ifndef TRUSTEE_EMBEDDED_H

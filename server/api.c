@@ -23,6 +23,7 @@
 #include "../verifier/verifier.h"
 #include "api.h"
 #include "audit.h"
+#include "console.h"
 #include "policy.h"
 
 typedef void (*api_fn)(struct api_req *);
@@ -70,6 +71,21 @@ static const struct api_route api_routes[] = {
 	{ HTTP_M_POST, "tokens/decode", API_R_READ, api_token_decode },
 	{ HTTP_M_POST, "tokens/verify", API_R_READ, api_token_verify },
 	{ HTTP_M_GET, "audit", API_R_ADMIN | API_R_AUDITOR, api_audit_list },
+	/* The console's additions (docs/api.md §7a, §7b). */
+	{ HTTP_M_POST, "resources/*/*/*/reveal", API_R_ADMIN,
+	    api_resource_reveal },
+	{ HTTP_M_GET, "attestations", API_R_READ, api_attestations_list },
+	{ HTTP_M_GET, "attestations/*", API_R_READ, api_attestation_get },
+	{ HTTP_M_GET, "stats", API_R_READ, api_stats },
+	{ HTTP_M_GET, "users", API_R_ADMIN, api_users_list },
+	{ HTTP_M_POST, "users", API_R_ADMIN, api_user_add },
+	{ HTTP_M_GET, "users/*", API_R_ADMIN, api_user_get },
+	{ HTTP_M_DELETE, "users/*", API_R_ADMIN, api_user_delete },
+	{ HTTP_M_POST, "users/*/password", API_R_ADMIN, api_user_password },
+	{ HTTP_M_POST, "users/*/role", API_R_ADMIN, api_user_role },
+	{ HTTP_M_POST, "users/*/disable", API_R_ADMIN, api_user_disable },
+	{ HTTP_M_POST, "users/*/enable", API_R_ADMIN, api_user_enable },
+	{ HTTP_M_POST, "account/password", API_R_READ, api_account_password },
 };
 
 static const char *const api_method_names[] = {
@@ -557,7 +573,11 @@ api_handle(struct http_request *req, struct http_response *resp,
 		    esc, sizeof(esc)), allow);
 		goto out;
 	}
-	switch (admin_authenticate(req, &r.id, &err)) {
+	/* A console session cookie (without an Authorization header)
+	 * authenticates like a bearer token; roles are checked alike. */
+	r.console = console_auth_applies(req);
+	switch (r.console ? console_auth_api(req, &r.id, &err) :
+	    admin_authenticate(req, &r.id, &err)) {
 	case ADMIN_OK:
 		break;
 	case ADMIN_FORBIDDEN:
@@ -566,7 +586,9 @@ api_handle(struct http_request *req, struct http_response *resp,
 	default:
 		log_info("api: %s %s refused: peer=%s: %s", req->method_name,
 		    req->path, req->peer, err.msg);
-		http_response_header(resp, "WWW-Authenticate", "Bearer");
+		if (!r.console)
+			http_response_header(resp, "WWW-Authenticate",
+			    "Bearer");
 		api_problem(&r, 401, "Unauthenticated", "%s", err.msg);
 		goto out;
 	}
@@ -617,7 +639,8 @@ api_whoami(struct api_req *r)
 	api_reply(r, 200, json_pack("{s:s, s:o, s:s, s:s, s:o}",
 	    "actor", r->id.actor,
 	    "sub", r->id.sub[0] != '\0' ? json_string(r->id.sub) : json_null(),
-	    "role", r->id.role, "mode", admin_mode_name(),
+	    "role", r->id.role, "mode", r->console ? "console" :
+	    admin_mode_name(),
 	    "exp", r->id.exp != 0 ? json_integer(r->id.exp) : json_null()));
 }
 

@@ -37,6 +37,7 @@ struct api_req {
 	char *param[API_MAX_PARAMS];	/* decoded wildcard segments */
 	int nparam;
 	json_t *query;			/* {name: value}, decoded */
+	int console;			/* authenticated by a console session */
 };
 
 /* Handle a request whose path is /api/v1 or starts with /api/v1/. */
@@ -113,6 +114,7 @@ void api_resource_restore(struct api_req *r);
 #define API_GENERATE_MAX	4096
 #define API_GENERATE_DEFAULT	32
 void api_resource_generate(struct api_req *r);
+void api_resource_reveal(struct api_req *r);
 
 /* api_policy.c */
 void api_policies_list(struct api_req *r);
@@ -142,5 +144,21 @@ void api_rv_import(struct api_req *r);
 void api_rv_get(struct api_req *r);
 void api_rv_put(struct api_req *r);
 void api_rv_revoke(struct api_req *r);
+
+/* api_user.c */
+void api_users_list(struct api_req *r);
+void api_user_add(struct api_req *r);
+void api_user_get(struct api_req *r);
+void api_user_delete(struct api_req *r);
+void api_user_password(struct api_req *r);
+void api_user_role(struct api_req *r);
+void api_user_disable(struct api_req *r);
+void api_user_enable(struct api_req *r);
+void api_account_password(struct api_req *r);
+
+/* api_attestation.c */
+void api_attestations_list(struct api_req *r);
+void api_attestation_get(struct api_req *r);
+void api_stats(struct api_req *r);
 
 #endif

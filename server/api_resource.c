@@ -1,6 +1,7 @@
 /*
  * api_resource.c: /api/v1/resources (docs/api.md §4). Values are
- * write-only here: no handler ever returns one.
+ * write-only here, with one exception: an admin may ask for one value
+ * explicitly (POST .../reveal), and every such request is audited.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,60 @@ api_resource_generate(struct api_req *r)
 	}
 	sodium_free(val);
 	json_decref(body);
+}
+
+/* POST /api/v1/resources/{r}/{t}/{g}/reveal {"reason"?}: the active value,
+ * for role admin only, audited as resource.reveal (with the reason). */
+void
+api_resource_reveal(struct api_req *r)
+{
+	static const char *const members[] = { "reason", NULL };
+	char name[RESOURCE_NAME_MAX + 8];
+	struct error err;
+	const json_t *why;
+	json_t *body, *meta = NULL, *out, *text;
+	uint8_t *val = NULL;
+	size_t len = 0;
+	char *b64;
+	int rc;
+
+	if (api_query_only(r, NULL) != 0 ||
+	    api_resource_name(r, name, sizeof(name)) != 0 ||
+	    (body = api_body_object(r, members, 1)) == NULL)
+		return;
+	why = json_object_get(body, "reason");
+	if (why != NULL && (!json_is_string(why) ||
+	    json_string_length(why) > 1024)) {
+		api_problem(r, 400, "BadRequest", "'reason' is a string of at "
+		    "most 1024 bytes");
+		json_decref(body);
+		return;
+	}
+	rc = resource_get_meta(r->ctx->store, name, &meta, &err);
+	if (rc == 0)
+		rc = resource_get_value(r->ctx->store, name, &val, &len, &err);
+	if (rc != 0) {
+		if (rc > 0)
+			api_problem(r, 404, "NotFound", "resource %s not found",
+			    name);
+		else
+			api_internal(r, "reading the resource", &err);
+		json_decref(meta);
+		json_decref(body);
+		return;
+	}
+	api_audit(r, "resource.reveal", name, "ok", why != NULL ?
+	    json_string_value(why) : "");
+	b64 = b64_encode(val, len, B64_STD);
+	text = memchr(val, '\0', len) == NULL ? json_stringn((const char *)val,
+	    len) : NULL;
+	out = json_pack("{s:s, s:O, s:s, s:o}", "name", name, "version",
+	    json_object_get(meta, "version"), "value_base64", b64, "value",
+	    text != NULL ? text : json_null());
+	secret_strfree(b64);
+	secret_free(val, len);
+	json_decref(meta);
+	json_decref(body);
+	http_response_header(r->resp, "Cache-Control", "no-store");
+	api_reply(r, 200, out);
 }

@@ -1081,11 +1081,30 @@ static const struct key_def key_table[] = {
 	    3600, NULL },
 	{ "limits", "inflight_memory_mib", set_int,
 	    OFF(limits.inflight_memory_mib), 1, 65536, NULL },
+	/* The attestation log and the console (docs/console.md). */
+	{ "attestation", "log_keep", set_int, OFF(attlog_keep), 100, 10000000,
+	    NULL },
+	{ "attestation", "log_max_age_days", set_int, OFF(attlog_max_age_days),
+	    1, 3650, NULL },
+	{ "console", "enabled", set_bool, OFF(console_enabled), 0, 0, NULL },
+	{ "console", "files", set_path, OFF(console_files), 0, 0, NULL },
+	{ "console", "session_idle_timeout", set_int, OFF(console_idle_s), 60,
+	    86400, NULL },
+	{ "console", "session_lifetime", set_int, OFF(console_lifetime_s), 300,
+	    604800, NULL },
+	{ "console", "login_lockout_failures", set_int,
+	    OFF(login_user_failures), 3, 1000, NULL },
+	{ "console", "login_lockout_source_failures", set_int,
+	    OFF(login_source_failures), 3, 100000, NULL },
+	{ "console", "login_delay_after", set_int, OFF(login_delay_after), 1,
+	    1000, NULL },
+	{ "console", "login_lockout_seconds", set_int, OFF(login_lockout_s), 10,
+	    86400, NULL },
 };
 
 static const char *const sections[] = {
 	"http_server", "attestation", "verifier", "storage", "admin",
-	"policy", "limits", NULL
+	"policy", "limits", "console", NULL
 };
 
 static const struct key_def *
@@ -1245,6 +1264,15 @@ config_defaults(struct config *cfg)
 	cfg->policy_memory_kib = 16384;
 	cfg->policy_time_ms = 2000;
 	limits_defaults(&cfg->limits);
+	cfg->attlog_keep = 100000;
+	cfg->attlog_max_age_days = 30;
+	cfg->console_enabled = 1;
+	cfg->console_idle_s = 900;
+	cfg->console_lifetime_s = 28800;
+	cfg->login_user_failures = 10;
+	cfg->login_source_failures = 30;
+	cfg->login_delay_after = 3;
+	cfg->login_lockout_s = 900;
 }
 
 int
@@ -1320,6 +1348,8 @@ config_free(struct config *cfg)
 	free(cfg->dcap_collateral);
 	free(cfg->dcap_pccs_url);
 	free(cfg->dcap_cache_dir);
+	free(cfg->console_files);
+	free(cfg->console_password_file);
 	for (i = 0; i < CONFIG_MAX_ADMIN_KEYS; i++)
 		free(cfg->admin_keys[i]);
 	for (i = 0; i < cfg->nadmin_idps; i++) {

@@ -19,6 +19,7 @@
 
 #include "../lib/admintoken.h"
 #include "../lib/log.h"
+#include "console.h"
 #include "trusteed.h"
 
 static int
@@ -125,8 +126,8 @@ out:
 int
 devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 {
-	char *tlsdir, *admindir, *cert, *key, *priv, *pub;
-	int created_tls = 0, created_admin = 0, rc = -1;
+	char *tlsdir, *admindir, *cert, *key, *priv, *pub, *cpw;
+	int created_tls = 0, created_admin = 0, created_cpw = 0, rc = -1;
 
 	if (dir_create(state_dir, 0700, err) != 0)
 		return -1;
@@ -136,6 +137,7 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 	key = xasprintf("%s/key.pem", tlsdir);
 	priv = xasprintf("%s/private.pem", admindir);
 	pub = xasprintf("%s/public.pem", admindir);
+	cpw = xasprintf("%s/console-password", admindir);
 	if (dir_create(tlsdir, 0700, err) != 0 ||
 	    dir_create(admindir, 0700, err) != 0)
 		goto out;
@@ -151,6 +153,18 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 	} else if (!devmode_exists(pub)) {
 		error_set(err, "%s exists but %s is missing", priv, pub);
 		goto out;
+	}
+	/* The console's first user: trusteed adds `admin` with this password
+	 * when the store has no console user yet. */
+	if (!devmode_exists(cpw)) {
+		char *pw = password_generate(24), *line = xasprintf("%s\n", pw);
+		int wrc = file_write_atomic(cpw, line, strlen(line), 0600, err);
+
+		secret_strfree(line);
+		secret_strfree(pw);
+		if (wrc != 0)
+			goto out;
+		created_cpw = 1;
 	}
 
 	free(cfg->state_dir);
@@ -170,10 +184,13 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 	cfg->resource_policy = RPOLICY_ALLOW_ALL;
 	cfg->insecure_http = 0;
 	cfg->dev = 1;
+	free(cfg->console_password_file);
+	cfg->console_password_file = xstrdup(cpw);
 
 	fprintf(stderr, "trusteed: development mode, state in %s\n"
 	    "  TLS certificate  %s%s\n"
 	    "  admin key        %s%s (public key %s)\n"
+	    "  console          user admin, password in %s%s\n"
 	    "  data key         %s (plain file)\n"
 	    "  database         %s\n"
 	    "  resource policy  allow_all (the sample TEE is accepted)\n"
@@ -181,7 +198,8 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 	    "plain file, the certificate is self-signed and attestation of "
 	    "the sample TEE proves nothing\n",
 	    state_dir, cert, created_tls ? " (created)" : "", priv,
-	    created_admin ? " (created)" : "", pub, cfg->data_key_file,
+	    created_admin ? " (created)" : "", pub, cpw,
+	    created_cpw ? " (created)" : "", cfg->data_key_file,
 	    cfg->store_path);
 	rc = 0;
 out:
@@ -191,5 +209,6 @@ out:
 	free(key);
 	free(priv);
 	free(pub);
+	free(cpw);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../verifier/verifier.h"
+#include "observe.h"
 #include "policy.h"
 #include "trusteed.h"
 
@@ -62,7 +63,8 @@ ear_appraisal_class(const char *tee, const char *tee_class, json_t *claims,
 {
 	const char *worst = "none", *name;
 	json_t *annotated, *vector, *app, *rd, *id, *ext = NULL, *val;
-	int v[8];
+	uint64_t t0;
+	int v[8], rc;
 	size_t i;
 
 	if (!json_is_object(claims)) {
@@ -94,8 +96,11 @@ ear_appraisal_class(const char *tee, const char *tee_class, json_t *claims,
 	/* The policy "<policy_id>_<class>" sees the annotated evidence. */
 	if (policy_id == NULL || policy_id[0] == '\0')
 		policy_id = "default";
-	if (policy_appraise(policy_id, tee_class, annotated, v, &ext,
-	    err) != 0) {
+	attlog_note_input(tee, annotated);	/* the attestation log */
+	t0 = now_mono_ns();
+	rc = policy_appraise(policy_id, tee_class, annotated, v, &ext, err);
+	metrics_policy(now_mono_ns() - t0, rc == 0);
+	if (rc != 0) {
 		json_decref(annotated);
 		return NULL;
 	}

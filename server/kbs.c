@@ -1,7 +1,8 @@
 /*
- * kbs.c: the KBS protocol v0 (Trustee-compatible) and the small public
- * endpoints, dispatched from one route table. The admin compatibility
- * endpoints (ROUTE_ADMIN routes) live in kbs_admin.c.
+ * kbs.c: the KBS protocol v0 (Trustee-compatible) under /kbs/v0/,
+ * dispatched by plugin name from its own table (routes.c sends every
+ * /kbs/v0 request here). The admin compatibility endpoints (ROUTE_ADMIN
+ * routes) live in kbs_admin.c.
  *
  * Status codes follow Trustee so that unmodified CoCo guests react the way
  * they do against Trustee: 404 only for an unknown plugin, 401 for every
@@ -899,34 +900,6 @@ kbs_handle(struct http_request *req, struct http_response *resp, void *arg)
 	r.http = req;
 	r.resp = resp;
 	r.ctx = arg;
-	if (strcmp(req->path, "/healthz") == 0 && (req->method == HTTP_M_GET ||
-	    req->method == HTTP_M_HEAD)) {
-		resp->status = 200;
-		return;
-	}
-	if (strcmp(req->path, "/.well-known/jwks.json") == 0 &&
-	    (req->method == HTTP_M_GET || req->method == HTTP_M_HEAD)) {
-		resp->status = 200;
-		http_response_body(resp, "application/json", token_jwks(),
-		    strlen(token_jwks()));
-		return;
-	}
-	if (strcmp(req->path, "/attestation") == 0) {
-		if (req->method != HTTP_M_POST) {
-			http_response_header(resp, "Allow", "POST");
-			http_problem(resp, 405, "MethodNotAllowed", "use POST "
-			    "for /attestation");
-			return;
-		}
-		attestation_handle(req, resp);
-		return;
-	}
-	if (strncmp(req->path, API_PREFIX, strlen(API_PREFIX)) == 0 &&
-	    (req->path[strlen(API_PREFIX)] == '/' ||
-	    req->path[strlen(API_PREFIX)] == '\0')) {
-		api_handle(req, resp, r.ctx);
-		return;
-	}
 	if (strncmp(req->path, KBS_PREFIX, strlen(KBS_PREFIX)) != 0) {
 		http_problem(resp, 404, "InvalidRequestPath", "Request path "
 		    "is invalid: no such endpoint");

@@ -1,7 +1,7 @@
 /*
  * kbs_internal.h: what kbs.c (guest protocol, route table, dispatch) and
  * kbs_admin.c (Trustee's admin compatibility endpoints) share. Not a
- * public interface: the daemon's entry point is kbs_handle() in trusteed.h.
+ * public interface: routes.c hands /kbs/v0 requests to kbs_handle().
  */
 #ifndef TRUSTEE_KBS_INTERNAL_H
 #define TRUSTEE_KBS_INTERNAL_H

@@ -21,6 +21,8 @@
 #include "../rvps/rvps.h"
 #include "../verifier/verifier.h"
 #include "audit.h"
+#include "console.h"
+#include "observe.h"
 #include "policy.h"
 #include "resource.h"
 #include "trusteed.h"
@@ -46,6 +48,11 @@ usage(FILE *f)
 	    "      --limit NAME=VALUE   set a [limits] key (repeatable)\n"
 	    "      --snp-cert-cache DIR offline SEV-SNP VCEK/VLEK cache ([verifier])\n"
 	    "      --dcap-collateral P  Intel DCAP collateral dir or PCS-tool JSON\n"
+	    "      --console-files DIR  serve the console from DIR ([console] files)\n"
+	    "      --console-idle-timeout S  console session idle timeout\n"
+	    "      --login-lockout N    lock a console user after N failed logins\n"
+	    "      --login-delay-after N  delay console logins after N failures\n"
+	    "      --attestation-log-keep N  attestation log rows kept\n"
 	    "  -V, --version            print the version\n");
 }
 
@@ -73,6 +80,72 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* Expired console sessions and attestation log rows past their age. */
+static void
+trusteed_console_gc(void)
+{
+	struct error err;
+	int64_t now = now_unix();
+	int n;
+
+	if ((n = consess_gc(now, &err)) < 0)
+		log_warnx("console sessions: %s", err.msg);
+	else if (n > 0)
+		log_debug("dropped %d expired console sessions", n);
+	if ((n = attlog_expire(now)) > 0)
+		log_debug("dropped %d old attestation log rows", n);
+}
+
+/* The console, the attestation log, metrics and stats (after the store
+ * and before the listeners). --dev: the first console user. */
+static int
+trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
+{
+	struct console_auth_config cc;
+	uint8_t *pw = NULL;
+	size_t len = 0;
+	json_t *users = NULL;
+	int rc = 0;
+
+	metrics_init(cfg);
+	stats_init();
+	if (attlog_init(st, (size_t)cfg->attlog_keep,
+	    (int64_t)cfg->attlog_max_age_days * 86400, err) != 0)
+		return -1;
+	memset(&cc, 0, sizeof(cc));
+	cc.enabled = cfg->console_enabled;
+	cc.idle_s = cfg->console_idle_s;
+	cc.lifetime_s = cfg->console_lifetime_s;
+	cc.guard.user_failures = cfg->login_user_failures;
+	cc.guard.source_failures = cfg->login_source_failures;
+	cc.guard.delay_after = cfg->login_delay_after;
+	cc.guard.max_delay_s = 60;
+	cc.guard.lockout_s = cfg->login_lockout_s;
+	if (console_auth_init(st, &cc, err) != 0 ||
+	    console_files_init(cfg->console_files, err) != 0)
+		return -1;
+	if (!cfg->console_enabled || cfg->console_password_file == NULL)
+		return 0;
+	if (users_list(&users, err) != 0)
+		return -1;
+	if (json_array_size(users) == 0) {
+		if (file_read_all(cfg->console_password_file, 4096, &pw, &len,
+		    err) != 0) {
+			json_decref(users);
+			return -1;
+		}
+		while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+			pw[--len] = '\0';
+		rc = users_ensure("admin", "admin", (const char *)pw, err);
+		secret_free(pw, len);
+		if (rc == 0)
+			log_info("console: created user admin (password in %s)",
+			    cfg->console_password_file);
+	}
+	json_decref(users);
+	return rc;
+}
+
 /*
  * Periodic housekeeping: expired sessions, the held-back "limits:" log
  * lines, and memory given back to the kernel. glibc keeps freed memory
@@ -90,6 +163,7 @@ on_gc(evutil_socket_t fd, short what, void *arg)
 	n = session_gc();
 	if (n > 0)
 		log_debug("dropped %d expired sessions", n);
+	trusteed_console_gc();
 	ratelimit_flush();
 	malloc_trim(0);
 }
@@ -120,7 +194,8 @@ limits_apply(const struct config *cfg)
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
-	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_LIMIT
+	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_LIMIT, OPT_CONSOLE_FILES,
+	OPT_CONSOLE_IDLE, OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP
 };
 
 #define MAX_LIMIT_ARGS 64
@@ -149,10 +224,21 @@ main(int argc, char **argv)
 		{ "dcap-collateral", required_argument, NULL,
 		    OPT_DCAP_COLLATERAL },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "console-files", required_argument, NULL, OPT_CONSOLE_FILES },
+		{ "console-idle-timeout", required_argument, NULL,
+		    OPT_CONSOLE_IDLE },
+		{ "login-lockout", required_argument, NULL, OPT_LOGIN_LOCKOUT },
+		{ "login-delay-after", required_argument, NULL,
+		    OPT_LOGIN_DELAY },
+		{ "attestation-log-keep", required_argument, NULL,
+		    OPT_ATTLOG_KEEP },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
 	const char *snp_cert_cache = NULL, *dcap_collateral = NULL;
+	const char *console_files = NULL;
+	long console_idle = 0, login_lockout = 0, login_delay = 0;
+	long attlog_keep = 0;
 	char *listen[CONFIG_MAX_LISTEN];
 	const char *limit_args[MAX_LIMIT_ARGS];
 	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
@@ -214,6 +300,23 @@ main(int argc, char **argv)
 				return 2;
 			}
 			limit_args[nlimits++] = optarg;
+			break;
+		case OPT_CONSOLE_FILES: console_files = optarg; break;
+		case OPT_CONSOLE_IDLE:
+			console_idle = arg_number("--console-idle-timeout",
+			    optarg, 1, 86400);
+			break;
+		case OPT_LOGIN_LOCKOUT:
+			login_lockout = arg_number("--login-lockout", optarg, 1,
+			    1000);
+			break;
+		case OPT_LOGIN_DELAY:
+			login_delay = arg_number("--login-delay-after", optarg,
+			    1, 1000);
+			break;
+		case OPT_ATTLOG_KEEP:
+			attlog_keep = arg_number("--attestation-log-keep",
+			    optarg, 1, 10000000);
 			break;
 		default: usage(stderr); return 2;
 		}
@@ -278,6 +381,18 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	if (console_files != NULL) {
+		free(cfg.console_files);
+		cfg.console_files = xstrdup(console_files);
+	}
+	if (console_idle > 0)
+		cfg.console_idle_s = (int)console_idle;
+	if (login_lockout > 0)
+		cfg.login_user_failures = (int)login_lockout;
+	if (login_delay > 0)
+		cfg.login_delay_after = (int)login_delay;
+	if (attlog_keep > 0)
+		cfg.attlog_keep = (int)attlog_keep;
 	cfg.debug = debug;
 	if (check) {
 		printf("%s: configuration OK\n", conffile ? conffile : "--dev");
@@ -319,7 +434,8 @@ main(int argc, char **argv)
 	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||
 	    token_init(st, cfg.token_lifetime_s, &err) != 0 ||
 	    !(up_token = 1) || resource_migrate(st, &err) != 0 ||
-	    admin_init(&cfg, &err) != 0) {
+	    admin_init(&cfg, &err) != 0 ||
+	    trusteed_console_init(&cfg, st, &err) != 0) {
 		log_warnx("%s", err.msg);
 		goto out;
 	}
@@ -359,7 +475,7 @@ main(int argc, char **argv)
 	    (size_t)cfg.limits.max_connections_per_source;
 	hcfg.max_inflight = (size_t)cfg.limits.inflight_memory_mib << 20;
 	hcfg.preflight = kbs_preflight;
-	hcfg.handler = kbs_handle;
+	hcfg.handler = routes_handle;
 	hcfg.arg = &kctx;
 	srv = http_server_start(&hcfg, &err);
 	if (srv == NULL) {
@@ -404,6 +520,9 @@ out:
 	session_shutdown();
 	session_quota_shutdown();
 	ratelimit_shutdown();
+	console_files_shutdown();
+	console_auth_shutdown();
+	attlog_shutdown();
 	admin_shutdown();
 	if (up_token)
 		token_shutdown();

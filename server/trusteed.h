@@ -122,6 +122,19 @@ struct config {
 	int policy_time_ms;		/* wall clock per evaluation; 2000 */
 	/* [limits] */
 	struct config_limits limits;
+	/* [attestation] log_keep, log_max_age_days: the attestation log */
+	int attlog_keep;		/* rows kept; default 100000 */
+	int attlog_max_age_days;	/* default 30 */
+	/* [console] (docs/console.md) */
+	int console_enabled;		/* default 1 */
+	char *console_files;		/* serve from this dir; NULL: built in */
+	int console_idle_s;		/* session idle timeout; 900 */
+	int console_lifetime_s;		/* absolute session lifetime; 28800 */
+	int login_user_failures;	/* lockout after; 10 */
+	int login_source_failures;	/* lockout after; 30 */
+	int login_delay_after;		/* delays start after; 3 */
+	int login_lockout_s;		/* 900 */
+	char *console_password_file;	/* --dev: <state>/admin/console-password */
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
@@ -560,7 +573,9 @@ struct kbs_context {
 	const struct config *cfg;
 	struct store *store;
 };
-/* The http_handler_fn for everything: route table dispatch. */
+/* The KBS protocol and Trustee's admin endpoints: every request under
+ * /kbs/v0/, dispatched by plugin name (routes.c routes them here; anything
+ * else gets a 404). */
 void kbs_handle(struct http_request *req, struct http_response *resp,
     void *arg);
 /*
@@ -591,6 +606,13 @@ int devices_appraise(const json_t *map, const char *nonce,
     const json_t *tee_pubkey, enum hash_alg alg, const char *policy_id,
     int64_t now, json_t *submods, struct error *err);
 
+/* ---------------------------------------------------------------- routes.c */
+
+/* The http_handler_fn of the daemon: every route in one table (arg is
+ * the struct kbs_context). */
+void routes_handle(struct http_request *req, struct http_response *resp,
+    void *arg);
+
 /* ----------------------------------------------------------- attestation.c */
 
 /* POST /attestation: Trustee's RESTful AS evaluate (see attestation.c). */
@@ -604,6 +626,7 @@ void attestation_handle(const struct http_request *req,
  *   DIR/tls/cert.pem, DIR/tls/key.pem   (self-signed P-256, SAN localhost,
  *                                        127.0.0.1, ::1; CA:FALSE)
  *   DIR/admin/private.pem (0600), DIR/admin/public.pem   (Ed25519)
+ *   DIR/admin/console-password (0600)   (the console user `admin`)
  *   DIR/data.key (0600, the file sealer's data key)
  * and set cfg to use them, with resource policy allow_all.
  */
