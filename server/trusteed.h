@@ -350,6 +350,18 @@ void kbs_handle(struct http_request *req, struct http_response *resp,
 void attestation_handle(const struct http_request *req,
     struct http_response *resp);
 
+/* --------------------------------------------------------------- certgen.c */
+
+/*
+ * A self-signed P-256 server certificate (CA:FALSE, serverAuth) valid for
+ * days, with subject CN=cn, O=org and the subject alternative names san
+ * ("DNS:host,IP:127.0.0.1", OpenSSL's syntax). The key is written 0600,
+ * the certificate 0644; neither file may exist yet (nothing is ever
+ * overwritten; on failure neither is left behind).
+ */
+int certgen_self_signed(const char *cert, const char *key, const char *cn,
+    const char *san, const char *org, int days, struct error *err);
+
 /* --------------------------------------------------------------- devmode.c */
 
 /*
