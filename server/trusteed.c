@@ -68,7 +68,20 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	log_info("received signal %d, shutting down", (int)sig);
+	notify_send("STOPPING=1");
 	event_base_loopbreak(arg);
+}
+
+/* SIGHUP: reload.c says what is read again; connections stay. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	log_info("received SIGHUP, reloading");
+	notify_send("RELOADING=1");
+	reload_run(arg);
+	notify_send("READY=1\nSTATUS=serving (reloaded)");
 }
 
 static void
@@ -129,6 +142,7 @@ main(int argc, char **argv)
 	SSL_CTX *tls = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
+	struct event *ev_hup = NULL;
 	const struct store_backend *backend;
 	struct verifier_config vcfg;
 	uint8_t key[32];
@@ -230,6 +244,7 @@ main(int argc, char **argv)
 	/* Keys and secrets live in this process: no core dumps. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);	/* until the event loop handles it */
 
 	backend = store_backend_lookup(cfg.store_type);
 	if (backend == NULL) {
@@ -305,10 +320,15 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, tls);
 	ev_gc = event_new(base, -1, EV_PERSIST, on_gc, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
 	event_add(ev_gc, &(struct timeval){ .tv_sec = 60 });
+	/* The key is unsealed, the store open, every listener bound. */
+	notify_send("READY=1\nSTATUS=serving on %d address%s",
+	    cfg.nlisten, cfg.nlisten == 1 ? "" : "es");
 	event_base_dispatch(base);
 	rc = 0;
 out:
@@ -318,6 +338,8 @@ out:
 		event_free(ev_term);
 	if (ev_int != NULL)
 		event_free(ev_int);
+	if (ev_hup != NULL)
+		event_free(ev_hup);
 	if (ev_gc != NULL)
 		event_free(ev_gc);
 	if (base != NULL)

@@ -205,6 +205,10 @@ void http_server_stop(struct http_server *s);
  * The key file must not be group/world accessible. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
     const char *min_version, struct error *err);
+/* Read the context's certificate chain and key files again; handshakes
+ * from now on present the new pair, established connections keep theirs.
+ * On failure (err says why) the current pair stays in use. */
+int tls_reload(SSL_CTX *ctx, struct error *err);
 
 /* --------------------------------------------------------------- session.c */
 
@@ -361,6 +365,23 @@ void attestation_handle(const struct http_request *req,
  */
 int certgen_self_signed(const char *cert, const char *key, const char *cn,
     const char *san, const char *org, int days, struct error *err);
+
+/* ---------------------------------------------------------------- notify.c */
+
+/*
+ * Send one state change to the service manager ("READY=1", "RELOADING=1",
+ * "STOPPING=1", "STATUS=...", newline-separated): systemd's sd_notify
+ * protocol over $NOTIFY_SOCKET. 0 when sent or when there is no
+ * $NOTIFY_SOCKET; -1 (logged) when sending failed.
+ */
+int notify_send(const char *fmt, ...) ATTR_PRINTF(1, 2);
+
+/* ---------------------------------------------------------------- reload.c */
+
+/* SIGHUP: read the TLS pair again (tls may be NULL), drop collateral
+ * caches, reload policies and reference values from the store. 0, or -1
+ * when something kept its old state (logged). */
+int reload_run(SSL_CTX *tls);
 
 /* --------------------------------------------------------------- devmode.c */
 
