@@ -30,6 +30,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: trusteed [-d] [-n] -c FILE\n"
 	    "       trusteed --dev --state-dir DIR [--listen ADDR:PORT] [-d]\n"
+	    "       trusteed setup [options]   (first run; trusteed setup --help)\n"
 	    "\n"
 	    "  -c, --config FILE        configuration file (TOML)\n"
 	    "  -n, --check              check the configuration and exit\n"
@@ -143,12 +144,12 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
 	struct event *ev_hup = NULL;
-	const struct store_backend *backend;
 	struct verifier_config vcfg;
-	uint8_t key[32];
 	int c, i, rc = 1;
 	int up_audit = 0, up_rvps = 0, up_policy = 0, up_token = 0;
 
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return setup_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:ndVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conffile = optarg; break;
@@ -246,18 +247,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);	/* until the event loop handles it */
 
-	backend = store_backend_lookup(cfg.store_type);
-	if (backend == NULL) {
-		log_warnx("unknown store type '%s'", cfg.store_type);
-		goto out;
-	}
-	if (dir_create(cfg.state_dir, 0700, &err) != 0 ||
-	    seal_file_load(cfg.data_key_file, 1, key, &err) != 0) {
-		log_warnx("%s", err.msg);
-		goto out;
-	}
-	st = store_open(backend, cfg.store_path, key, &err);
-	sodium_memzero(key, sizeof(key));
+	st = storeopen_open(&cfg, NULL, 0, &err);
 	if (st == NULL) {
 		log_warnx("%s", err.msg);
 		goto out;
