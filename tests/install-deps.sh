@@ -16,7 +16,8 @@ libevent-dev libssl-dev libsodium-dev libjansson-dev libsqlite3-dev
 libhttp-parser-dev libcmocka-dev liblua5.4-dev libcbor-dev libxml2-dev
 libtss2-dev
 swtpm swtpm-tools tpm2-tools
-python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps"
+python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps
+dpkg-dev debhelper lintian fakeroot systemd man-db util-linux"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
