@@ -4,7 +4,8 @@
  * (setup_conf.c), the sd_notify datagram (notify.c) received on a real
  * AF_UNIX socket (path and abstract), and tls_reload swapping the
  * certificate that new handshakes present (tls.c, over a socketpair with a
- * real OpenSSL client).
+ * real OpenSSL client), and log lines with journal priorities when stderr
+ * is the journal's stream (lib/log.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../../lib/log.h"
 #include "../../server/trusteed.h"
 #include "testutil.h"
 
@@ -301,6 +305,56 @@ test_tls_reload(void **state)
 	free(key2);
 }
 
+/* ----------------------------------------------------------------- log */
+
+static void
+test_log_journal(void **state)
+{
+	char *path = xasprintf("%s/journal", tmpdir), env[64], buf[256];
+	struct stat sb;
+	int fd, saved;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)sb.st_dev,
+	    (unsigned long long)sb.st_ino);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("test", LOG_LVL_DEBUG);
+	log_warnx("sealer %s", "refused");
+	log_info("started");
+	log_debug("detail");
+	errno = ENOENT;
+	log_warn("open x");
+	fflush(stderr);
+	/* Not the journal's stream: the usual timestamped lines. */
+	setenv("JOURNAL_STREAM", "1:2", 1);
+	log_init("test", LOG_LVL_INFO);
+	log_info("plain");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	log_init("test", LOG_LVL_INFO);
+
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "<4>sealer refused\n<6>started\n<7>detail\n"
+	    "<4>open x: No such file or directory\n"));
+	assert_non_null(strstr(buf, " test[info]: plain\n"));
+	free(path);
+}
+
 int
 main(void)
 {
@@ -311,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_conf_quote),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_tls_reload),
+		cmocka_unit_test(test_log_journal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
