@@ -118,8 +118,10 @@ class SetupServer(H.Server):
     def start(self, timeout=30.0, expect_ready=True):
         creds = os.path.join(self.root, "credentials")
         os.makedirs(creds, exist_ok=True)
-        fd = os.open(os.path.join(creds, "trustee-passphrase"),
-                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+        path = os.path.join(creds, "trustee-passphrase")
+        if os.path.exists(path):
+            os.unlink(path)     # 0400, as systemd writes it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
         os.write(fd, self.cred)
         os.close(fd)
         env = dict(os.environ, CREDENTIALS_DIRECTORY=creds,
