@@ -13,8 +13,6 @@
  * addresses, workers, the store, the sealer, admin keys and modes,
  * lifetimes, limits, the collateral paths and URLs) needs a restart.
  */
-#include <openssl/x509.h>
-
 #include "../lib/log.h"
 #include "../rvps/rvps.h"
 #include "../verifier/dcap.h"
