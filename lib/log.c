@@ -1,24 +1,49 @@
 /*
  * log.c: leveled logging to stderr with a timestamp and the program name.
  * One write per message so lines from worker threads do not interleave.
+ *
+ * Under systemd, when stderr is the journal's stream ($JOURNAL_STREAM
+ * names its device and inode), each line is "<priority>message" instead:
+ * the journal keeps the priority (journalctl -p warning works) and adds
+ * the time and the program name itself.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_progname = "trustee";
 static volatile enum log_level log_level = LOG_LVL_INFO;
+static int log_journal;		/* stderr is connected to the journal */
+
+/* 1 if $JOURNAL_STREAM ("device:inode") is what stderr is. */
+static int
+log_stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	char end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &sb) != 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino;
+}
 
 void
 log_init(const char *progname, enum log_level level)
 {
 	log_progname = progname;
 	log_level = level;
+	log_journal = log_stderr_is_journal();
 }
 
 void
@@ -43,6 +68,16 @@ log_vemit(const char *tag, const char *fmt, va_list ap, int with_errno)
 	int saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_journal) {
+		/* sd-daemon(3) priorities: crit, warning, info, debug. */
+		snprintf(line, sizeof(line), "<%c>%s%s%s\n",
+		    tag[0] == 'f' ? '2' : tag[0] == 'w' ? '4' :
+		    tag[0] == 'i' ? '6' : '7', msg, with_errno ? ": " : "",
+		    with_errno ? strerror(saved) : "");
+		fputs(line, stderr);
+		errno = saved;
+		return;
+	}
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (with_errno)

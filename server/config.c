@@ -985,8 +985,23 @@ check_limits(struct loader *ld, struct config *cfg)
 static const char *const tls_versions[] = { "1.2", "1.3", NULL };
 static const char *const store_types[] = { "sqlite", NULL };
 static const char *const sealers[] = { "file", NULL };
+static const char *const seal_kinds[] = { "tpm2", "snp", "passphrase",
+	"file", NULL };
 
 #define OFF(f) offsetof(struct config, f)
+
+/* STAND-IN (storecore): [sealer] kind also names the sealer that health
+ * and `trusteectl status` report ([storage] sealer). */
+static void
+set_seal_kind(struct loader *ld, struct config *cfg, const struct key_def *def,
+    json_t *v, int line)
+{
+	set_string(ld, cfg, def, v, line);
+	if (cfg->seal_kind != NULL) {
+		free(cfg->sealer);
+		cfg->sealer = xstrdup(cfg->seal_kind);
+	}
+}
 
 static const struct key_def key_table[] = {
 	{ "http_server", "listen", set_listen, 0, 0, 0, NULL },
@@ -1020,6 +1035,18 @@ static const struct key_def key_table[] = {
 	{ "storage", "sealer", set_string, OFF(sealer), 0, 0, sealers },
 	{ "storage", "data_key_file", set_path, OFF(data_key_file), 0, 0,
 	    NULL },
+	/* STAND-IN (storecore): [sealer], named as struct seal_config. */
+	{ "sealer", "kind", set_seal_kind, OFF(seal_kind), 0, 0, seal_kinds },
+	{ "sealer", "tpm2_tcti", set_string, OFF(seal_tpm2_tcti), 0, 0, NULL },
+	{ "sealer", "tpm2_pcrs", set_string, OFF(seal_tpm2_pcrs), 0, 0, NULL },
+	{ "sealer", "snp_device", set_path, OFF(seal_snp_device), 0, 0, NULL },
+	{ "sealer", "passphrase_fd", set_int, OFF(seal_passphrase_fd), 0, 1023,
+	    NULL },
+	{ "sealer", "passphrase_file", set_path, OFF(seal_passphrase_file), 0,
+	    0, NULL },
+	{ "sealer", "passphrase_credential", set_string,
+	    OFF(seal_passphrase_credential), 0, 0, NULL },
+	{ "sealer", "key_file", set_path, OFF(seal_key_file), 0, 0, NULL },
 	{ "admin", "mode", set_admin_mode, 0, 0, 0, admin_modes },
 	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
 	{ "admin", "authorization_mode", set_admin_authz_mode, 0, 0, 0,
@@ -1103,8 +1130,8 @@ static const struct key_def key_table[] = {
 };
 
 static const char *const sections[] = {
-	"http_server", "attestation", "verifier", "storage", "admin",
-	"policy", "limits", "console", NULL
+	"http_server", "attestation", "verifier", "storage", "sealer",
+	"admin", "policy", "limits", "console", NULL
 };
 
 static const struct key_def *
@@ -1257,6 +1284,7 @@ config_defaults(struct config *cfg)
 	cfg->store_path = xasprintf("%s/trustee.db", cfg->state_dir);
 	cfg->sealer = xstrdup("file");
 	cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
+	cfg->seal_passphrase_fd = -1;
 	cfg->admin_mode = ADMIN_BEARER_JWT;
 	cfg->admin_max_token_lifetime_s = 86400;
 	cfg->resource_policy = RPOLICY_DEFAULT;
@@ -1343,6 +1371,13 @@ config_free(struct config *cfg)
 	free(cfg->store_path);
 	free(cfg->sealer);
 	free(cfg->data_key_file);
+	free(cfg->seal_kind);
+	free(cfg->seal_tpm2_tcti);
+	free(cfg->seal_tpm2_pcrs);
+	free(cfg->seal_snp_device);
+	free(cfg->seal_passphrase_file);
+	free(cfg->seal_passphrase_credential);
+	free(cfg->seal_key_file);
 	free(cfg->snp_cert_cache);
 	free(cfg->snp_kds_url);
 	free(cfg->dcap_collateral);

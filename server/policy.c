@@ -930,6 +930,12 @@ policy_shutdown(void)
 	plua_thread_release();
 }
 
+void
+policy_reload(void)
+{
+	policy_cache_drop(NULL);
+}
+
 int
 policy_health(struct error *err)
 {

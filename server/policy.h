@@ -66,6 +66,9 @@ enum policy_kind { POLICY_ATTESTATION, POLICY_RESOURCE };
 int policy_init(struct store *st, const struct config *cfg,
     struct error *err);
 void policy_shutdown(void);
+/* Forget every cached active policy: the next evaluation of each reads it
+ * from the store again (SIGHUP, reload.c). */
+void policy_reload(void);
 
 /*
  * Appraise one TEE's transformed claims with "<policy_id>_<tee_class>".

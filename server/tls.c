@@ -21,9 +21,16 @@
  * when the connection is freed), and temporaries in OpenSSL's own
  * computations. The key file itself is read straight into sodium guarded
  * memory (tls_read_secret), never through stdio or a growing buffer.
+ *
+ * Reload (SIGHUP): the certificate and key are not taken from the SSL_CTX
+ * but from the current identity, which tls_cert_cb installs into each new
+ * connection at its handshake; tls_reload swaps the identity. Connections
+ * already established keep theirs, nothing is dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +51,7 @@
 #define TLS_GROUPS "X25519:P-256:P-384"
 #define TLS_SESSION_CONTEXT "trusteed"
 #define TLS_KEY_FILE_MAX (1024 * 1024)
+
 /* The secure heap: a power of two. 1 MiB holds thousands of private keys
  * (a P-256 scalar takes 32..64 bytes, an RSA-4096 key about 1.5 KiB) and
  * the handshakes of every worker at once. */
@@ -148,54 +156,172 @@ tls_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* The certificate chain and key new handshakes use. */
+struct tls_identity {
+	X509 *leaf;
+	STACK_OF(X509) *chain;		/* intermediates, may be empty */
+	EVP_PKEY *key;
+};
+
+/* Per SSL_CTX (its ex_data): where the identity comes from, and the
+ * current one. Freed with the context. */
+struct tls_state {
+	pthread_mutex_t mu;
+	struct tls_identity *current;	/* guarded by mu */
+	char *cert_path, *key_path;
+};
+
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static int tls_ex_index = -1;
+
+static void
+tls_identity_free(struct tls_identity *id)
+{
+	if (id == NULL)
+		return;
+	X509_free(id->leaf);
+	sk_X509_pop_free(id->chain, X509_free);
+	EVP_PKEY_free(id->key);
+	free(id);
+}
+
+static void
+tls_state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct tls_state *st = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (st == NULL)
+		return;
+	tls_identity_free(st->current);
+	pthread_mutex_destroy(&st->mu);
+	free(st->cert_path);
+	free(st->key_path);
+	free(st);
+}
+
+static void
+tls_ex_init(void)
+{
+	tls_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+	    tls_state_free);
+}
+
 /*
- * Load the private key through our own guarded buffer so the PEM text is
- * wiped afterwards on every path (OpenSSL's file BIO would leave it in
- * stdio buffers); the key's private parts go to the secure heap.
+ * Load the private key through our own buffer so the PEM text can be wiped
+ * afterwards (OpenSSL's file BIO would leave it in stdio buffers).
  */
-static int
-tls_load_key(SSL_CTX *ctx, const char *cert_file, const char *key_file,
-    struct error *err)
+static EVP_PKEY *
+tls_load_key(const char *key_file, struct error *err)
 {
 	uint8_t *pem = NULL;
 	size_t len = 0;
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
-	int rc = -1;
 
 	if (file_check_secret(key_file, err) == -1)
-		return -1;
+		return NULL;
 	if (tls_read_secret(key_file, &pem, &len, err) == -1)
-		return -1;
+		return NULL;
 	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL) {
+	if (bio == NULL)
 		tls_error(err, key_file);
-		goto out;
-	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, tls_no_passphrase, NULL);
-	if (pkey == NULL) {
+	else if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, tls_no_passphrase,
+	    NULL)) == NULL)
 		tls_error(err, key_file);
-		goto out;
+	BIO_free(bio);
+	sodium_free(pem);
+	return pkey;
+}
+
+/* Leaf first, then any intermediates; the key must match the leaf. */
+static struct tls_identity *
+tls_identity_load(const char *cert_file, const char *key_file,
+    struct error *err)
+{
+	struct tls_identity *id = xcalloc(1, sizeof(*id));
+	BIO *bio = NULL;
+	X509 *x;
+
+	ERR_clear_error();
+	id->chain = sk_X509_new_null();
+	bio = BIO_new_file(cert_file, "r");
+	if (id->chain == NULL || bio == NULL ||
+	    (id->leaf = PEM_read_bio_X509(bio, NULL, tls_no_passphrase,
+	    NULL)) == NULL) {
+		tls_error(err, cert_file);
+		goto fail;
 	}
-	/* OpenSSL compares the key with the certificate here already. */
-	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+	while ((x = PEM_read_bio_X509(bio, NULL, tls_no_passphrase, NULL)) !=
+	    NULL)
+		if (!sk_X509_push(id->chain, x)) {
+			X509_free(x);
+			tls_error(err, cert_file);
+			goto fail;
+		}
+	ERR_clear_error();	/* the end of the file */
+	if ((id->key = tls_load_key(key_file, err)) == NULL)
+		goto fail;
+	if (X509_check_private_key(id->leaf, id->key) != 1) {
 		tls_error(err, key_file);
 		error_prefix(err, "key does not match certificate %s",
 		    cert_file);
-		goto out;
+		goto fail;
 	}
-	rc = 0;
-out:
-	EVP_PKEY_free(pkey);
 	BIO_free(bio);
-	sodium_free(pem);
-	return rc;
+	return id;
+fail:
+	BIO_free(bio);
+	tls_identity_free(id);
+	return NULL;
+}
+
+/* At each handshake: present the current identity, whatever the context
+ * was created with. */
+static int
+tls_cert_cb(SSL *ssl, void *arg)
+{
+	struct tls_state *st = arg;
+	int ok;
+
+	pthread_mutex_lock(&st->mu);
+	SSL_certs_clear(ssl);
+	ok = SSL_use_cert_and_key(ssl, st->current->leaf, st->current->key,
+	    st->current->chain, 1) == 1;
+	pthread_mutex_unlock(&st->mu);
+	return ok;
+}
+
+int
+tls_reload(SSL_CTX *ctx, struct error *err)
+{
+	struct tls_state *st = SSL_CTX_get_ex_data(ctx, tls_ex_index);
+	struct tls_identity *id, *old;
+
+	if (st == NULL)
+		return error_set(err, "not a context from tls_server_ctx");
+	id = tls_identity_load(st->cert_path, st->key_path, err);
+	if (id == NULL)
+		return -1;
+	pthread_mutex_lock(&st->mu);
+	old = st->current;
+	st->current = id;
+	pthread_mutex_unlock(&st->mu);
+	tls_identity_free(old);
+	return 0;
 }
 
 SSL_CTX *
 tls_server_ctx(const char *cert_file, const char *key_file,
     const char *min_version, struct error *err)
 {
+	struct tls_identity *id;
+	struct tls_state *st;
 	SSL_CTX *ctx;
 	int minv;
 
@@ -242,18 +368,20 @@ tls_server_ctx(const char *cert_file, const char *key_file,
 		goto fail;
 	}
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-		tls_error(err, cert_file);
+	if ((id = tls_identity_load(cert_file, key_file, err)) == NULL)
+		goto fail;
+	pthread_once(&tls_once, tls_ex_init);
+	st = xcalloc(1, sizeof(*st));
+	pthread_mutex_init(&st->mu, NULL);
+	st->current = id;
+	st->cert_path = xstrdup(cert_file);
+	st->key_path = xstrdup(key_file);
+	if (tls_ex_index < 0 || !SSL_CTX_set_ex_data(ctx, tls_ex_index, st)) {
+		tls_state_free(NULL, st, NULL, 0, 0, NULL);
+		tls_error(err, "SSL_CTX_set_ex_data");
 		goto fail;
 	}
-	if (tls_load_key(ctx, cert_file, key_file, err) == -1)
-		goto fail;
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_error(err, key_file);
-		error_prefix(err, "key does not match certificate %s",
-		    cert_file);
-		goto fail;
-	}
+	SSL_CTX_set_cert_cb(ctx, tls_cert_cb, st);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);

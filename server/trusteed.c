@@ -33,6 +33,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: trusteed [-d] [-n] -c FILE\n"
 	    "       trusteed --dev --state-dir DIR [--listen ADDR:PORT] [-d]\n"
+	    "       trusteed setup [options]   (first run; trusteed setup --help)\n"
 	    "\n"
 	    "  -c, --config FILE        configuration file (TOML)\n"
 	    "  -n, --check              check the configuration and exit\n"
@@ -77,6 +78,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	log_info("received signal %d, shutting down", (int)sig);
+	notify_send("STOPPING=1");
 	event_base_loopbreak(arg);
 }
 
@@ -152,6 +154,18 @@ trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
  * in its arenas (and a heap only shrinks from its top), so without
  * malloc_trim the RSS of a burst of sessions stays after they expire.
  */
+/* SIGHUP: reload.c says what is read again; connections stay. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	log_info("received SIGHUP, reloading");
+	notify_send("RELOADING=1");
+	reload_run(arg);
+	notify_send("READY=1\nSTATUS=serving (reloaded)");
+}
+
 static void
 on_gc(evutil_socket_t fd, short what, void *arg)
 {
@@ -254,12 +268,13 @@ main(int argc, char **argv)
 	SSL_CTX *tls = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
-	const struct store_backend *backend;
+	struct event *ev_hup = NULL;
 	struct verifier_config vcfg;
-	uint8_t key[32];
 	int c, i, rc = 1;
 	int up_audit = 0, up_rvps = 0, up_policy = 0, up_token = 0;
 
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return setup_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:ndVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conffile = optarg; break;
@@ -410,19 +425,9 @@ main(int argc, char **argv)
 	 * free, so later large buffers (request bodies, tokens) come from
 	 * the arenas and stay in the RSS after they are freed. */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	signal(SIGHUP, SIG_IGN);	/* until the event loop handles it */
 
-	backend = store_backend_lookup(cfg.store_type);
-	if (backend == NULL) {
-		log_warnx("unknown store type '%s'", cfg.store_type);
-		goto out;
-	}
-	if (dir_create(cfg.state_dir, 0700, &err) != 0 ||
-	    seal_file_load(cfg.data_key_file, 1, key, &err) != 0) {
-		log_warnx("%s", err.msg);
-		goto out;
-	}
-	st = store_open(backend, cfg.store_path, key, &err);
-	sodium_memzero(key, sizeof(key));
+	st = storeopen_open(&cfg, NULL, 0, &err);
 	if (st == NULL) {
 		log_warnx("%s", err.msg);
 		goto out;
@@ -495,6 +500,7 @@ main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
 	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, tls);
 	ev_gc = event_new(base, -1, EV_PERSIST, on_gc, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
@@ -504,6 +510,10 @@ main(int argc, char **argv)
 	    cfg.session_lifetime_s / 2 > 15 ? 15 : cfg.session_lifetime_s / 2;
 	gc_every.tv_usec = 0;
 	event_add(ev_gc, &gc_every);
+	evsignal_add(ev_hup, NULL);
+	/* The key is unsealed, the store open, every listener bound. */
+	notify_send("READY=1\nSTATUS=serving on %d address%s",
+	    cfg.nlisten, cfg.nlisten == 1 ? "" : "es");
 	event_base_dispatch(base);
 	rc = 0;
 out:
@@ -513,6 +523,8 @@ out:
 		event_free(ev_term);
 	if (ev_int != NULL)
 		event_free(ev_int);
+	if (ev_hup != NULL)
+		event_free(ev_hup);
 	if (ev_gc != NULL)
 		event_free(ev_gc);
 	if (base != NULL)

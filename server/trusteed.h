@@ -103,6 +103,21 @@ struct config {
 	char *store_path;		/* default <state_dir>/trustee.db */
 	char *sealer;			/* "file" */
 	char *data_key_file;		/* default <state_dir>/data.key */
+	/*
+	 * [sealer]: the keys of struct seal_config (store/seal.h,
+	 * docs/sealing.md). STAND-IN until branch storecore lands its own
+	 * [sealer] and [store] parsing under the same names (then these
+	 * fields go, and storeopen.c with them). seal_kind NULL: [storage]
+	 * sealer, i.e. "file" with data_key_file.
+	 */
+	char *seal_kind;
+	char *seal_tpm2_tcti;
+	char *seal_tpm2_pcrs;
+	char *seal_snp_device;
+	int seal_passphrase_fd;		/* -1 = unset */
+	char *seal_passphrase_file;
+	char *seal_passphrase_credential;
+	char *seal_key_file;
 	/* [admin] */
 	enum admin_mode admin_mode;
 	int admin_trustee_form;		/* set by authorization_mode = ... */
@@ -311,6 +326,10 @@ SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
  * before token_init. -1 when it cannot be set up (keys then live in the
  * ordinary heap); a heap that could not be locked is a warning. */
 int tls_secure_heap_init(struct error *err);
+/* Read the context's certificate chain and key files again; handshakes
+ * from now on present the new pair, established connections keep theirs.
+ * On failure (err says why) the current pair stays in use. */
+int tls_reload(SSL_CTX *ctx, struct error *err);
 
 /* --------------------------------------------------------------- session.c */
 
@@ -618,6 +637,73 @@ void routes_handle(struct http_request *req, struct http_response *resp,
 /* POST /attestation: Trustee's RESTful AS evaluate (see attestation.c). */
 void attestation_handle(const struct http_request *req,
     struct http_response *resp);
+
+/* --------------------------------------------------------------- certgen.c */
+
+/*
+ * A self-signed P-256 server certificate (CA:FALSE, serverAuth) valid for
+ * days, with subject CN=cn, O=org and the subject alternative names san
+ * ("DNS:host,IP:127.0.0.1", OpenSSL's syntax). The key is written 0600,
+ * the certificate 0644; neither file may exist yet (nothing is ever
+ * overwritten; on failure neither is left behind).
+ */
+int certgen_self_signed(const char *cert, const char *key, const char *cn,
+    const char *san, const char *org, int days, struct error *err);
+
+/* ------------------------------------------------------------- storeopen.c */
+
+struct seal_config;
+/*
+ * INTEGRATION POINT (branch storecore): open the store the configuration
+ * names, unsealing its master key with seal (NULL: the configuration's
+ * [sealer]). create: a missing sealed key may be made (a new deployment);
+ * otherwise its absence is an error that says to run `trusteed setup`.
+ * When storecore lands this becomes "fill struct store_options, call
+ * store_open()".
+ */
+struct store *storeopen_open(const struct config *cfg,
+    const struct seal_config *seal, int create, struct error *err);
+/* The configuration's [sealer] as a struct seal_config (strings borrowed
+ * from cfg). */
+void storeopen_seal_config(const struct config *cfg, struct seal_config *out);
+/* 1 if the state directory already holds a deployment (a sealed key or a
+ * data key file, or a database). */
+int storeopen_exists(const struct config *cfg);
+
+/* ---------------------------------------------------------------- notify.c */
+
+/*
+ * Send one state change to the service manager ("READY=1", "RELOADING=1",
+ * "STOPPING=1", "STATUS=...", newline-separated): systemd's sd_notify
+ * protocol over $NOTIFY_SOCKET. 0 when sent or when there is no
+ * $NOTIFY_SOCKET; -1 (logged) when sending failed.
+ */
+int notify_send(const char *fmt, ...) ATTR_PRINTF(1, 2);
+
+/* ---------------------------------------------------------------- reload.c */
+
+/* SIGHUP: read the TLS pair again (tls may be NULL), drop collateral
+ * caches, reload policies and reference values from the store. 0, or -1
+ * when something kept its old state (logged). */
+int reload_run(SSL_CTX *tls);
+
+/* ----------------------------------------------------------------- setup.c */
+
+/* `trusteed setup [options]`: argv[0] is "setup". Returns the exit code. */
+int setup_main(int argc, char **argv);
+
+/* ------------------------------------------------------------ setup_conf.c */
+
+/*
+ * text with the active key lines of [table] replaced by lines (complete
+ * "key = value\n" lines, written right after the header); comments, blank
+ * lines and every other table are kept byte for byte. A missing table is
+ * appended. Returns a malloc'd string.
+ */
+char *setup_conf_set_table(const char *text, const char *table,
+    const char *lines);
+/* Append s as a TOML basic string (quoted, escaped). */
+void setup_conf_quote(struct buf *b, const char *s);
 
 /* --------------------------------------------------------------- devmode.c */
 

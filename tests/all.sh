@@ -50,6 +50,18 @@ else
 	tail -60 tests/out/fuzz.log
 	total_fail=$((total_fail + 1))
 fi
+# The Debian package: build, lint, install, upgrade, purge (as root).
+echo "=== package"
+sh tests/package/run.sh 2>&1 | tee tests/out/package.log
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' tests/out/package.log | tail -1)
+if [ -n "$line" ]; then
+	total_pass=$((total_pass + ${line%% passed*}))
+	f=${line#*passed, }
+	total_fail=$((total_fail + ${f%% failed*}))
+else
+	total_fail=$((total_fail + 1))
+fi
+
 # Leave a normal build behind (objects do not depend on configure
 # options, so the sanitizer objects must go first).
 make clean >/dev/null 2>&1

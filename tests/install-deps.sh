@@ -18,7 +18,8 @@ libmariadb-dev mariadb-server mariadb-client galera-4 rsync
 swtpm swtpm-tools tpm2-tools
 libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-device0 libcryptsetup-dev cryptsetup-bin
 python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium
+dpkg-dev debhelper lintian fakeroot systemd man-db util-linux"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -248,12 +248,15 @@ def test_dashboard_live(ctx):
     b = admin_browser(ctx)
     b.go("dashboard")
     b.tid("card-attestations")
-    before = int(b.text('[data-testid="card-attestations"] .big'))
+    big = '[data-testid="card-attestations"] .big'
+    b.wait(lambda d: b.text(big).strip().isdigit(), 15,
+           "the dashboard's first figures")
+    before = int(b.text(big))
     check(before >= 2, "setup attestations not counted: %d" % before)
     check(len(b.els("svg.chart rect")) >= 1, "no bars in the attestation chart")
     check(b.els('[data-testid="health-store"] .badge')[0].text == "ok", "store health")
     H.PyGuest(ctx.shared).handshake()
-    b.wait(lambda d: int(b.text('[data-testid="card-attestations"] .big')) > before, 20,
+    b.wait(lambda d: b.text(big).strip().isdigit() and int(b.text(big)) > before, 20,
            "the dashboard to refresh by itself")
     b.shot("dashboard")
     b.not_pwned()
