@@ -241,7 +241,7 @@ main(int argc, char **argv)
 		log_warnx("%s", err.msg);
 		goto out;
 	}
-	st = store_open(backend, cfg.store_path, key, &err);
+	st = store_open_key(backend, cfg.store_path, key, &err);
 	sodium_memzero(key, sizeof(key));
 	if (st == NULL) {
 		log_warnx("%s", err.msg);

@@ -836,7 +836,7 @@ open_store(char **dbpath)
 	randombytes_buf(key, sizeof(key));
 	*dbpath = tpath("t.db");
 	unlink(*dbpath);
-	st = store_open(&store_backend_sqlite, *dbpath, key, &err);
+	st = store_open_key(&store_backend_sqlite, *dbpath, key, &err);
 	if (st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	return st;
