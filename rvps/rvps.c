@@ -511,6 +511,18 @@ rvps_refresh_if_stale(void)
 
 /* -------------------------------------------------------------- lifecycle */
 
+/* Another instance wrote reference values (store_watch, on the store's
+ * poller thread): make the copy stale, so the next query reloads it. */
+static void
+rvps_on_change(const char *table, void *arg)
+{
+	(void)table;
+	(void)arg;
+	pthread_rwlock_wrlock(&rvps_g.lock);
+	rvps_g.loaded_ns = 0;
+	pthread_rwlock_unlock(&rvps_g.lock);
+}
+
 int
 rvps_init(struct store *st, struct error *err)
 {
@@ -518,6 +530,8 @@ rvps_init(struct store *st, struct error *err)
 
 	if (st == NULL)
 		return error_set(err, "reference values: no store");
+	if (store_watch(st, RVPS_TABLE, rvps_on_change, NULL, err) != 0)
+		return error_prefix(err, "reference values");
 	pthread_mutex_lock(&rvps_g.wlock);
 	pthread_rwlock_wrlock(&rvps_g.lock);
 	rvps_g.st = st;

@@ -122,25 +122,49 @@ out:
 	return rc;
 }
 
-int
-devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
+void
+devmode_config(struct config *cfg, const char *state_dir)
 {
-	char *tlsdir, *admindir, *cert, *key, *priv, *pub;
+	free(cfg->state_dir);
+	cfg->state_dir = xstrdup(state_dir);
+	free(cfg->store_path);
+	cfg->store_path = xasprintf("%s/trustee.db", state_dir);
+	free(cfg->sealer);
+	cfg->sealer = xstrdup("file");
+	free(cfg->data_key_file);
+	cfg->data_key_file = xasprintf("%s/data.key", state_dir);
+	free(cfg->tls_cert);
+	cfg->tls_cert = xasprintf("%s/tls/cert.pem", state_dir);
+	free(cfg->tls_key);
+	cfg->tls_key = xasprintf("%s/tls/key.pem", state_dir);
+	while (cfg->nadmin_keys > 0)
+		free(cfg->admin_keys[--cfg->nadmin_keys]);
+	cfg->admin_keys[cfg->nadmin_keys++] = xasprintf("%s/admin/public.pem",
+	    state_dir);
+	cfg->admin_mode = ADMIN_BEARER_JWT;
+	cfg->resource_policy = RPOLICY_ALLOW_ALL;
+	cfg->insecure_http = 0;
+	cfg->dev = 1;
+}
+
+int
+devmode_create(struct config *cfg, struct error *err)
+{
+	const char *state_dir = cfg->state_dir;
+	char *tlsdir, *admindir, *priv, *pub;
 	int created_tls = 0, created_admin = 0, rc = -1;
 
 	if (dir_create(state_dir, 0700, err) != 0)
 		return -1;
 	tlsdir = xasprintf("%s/tls", state_dir);
 	admindir = xasprintf("%s/admin", state_dir);
-	cert = xasprintf("%s/cert.pem", tlsdir);
-	key = xasprintf("%s/key.pem", tlsdir);
 	priv = xasprintf("%s/private.pem", admindir);
-	pub = xasprintf("%s/public.pem", admindir);
+	pub = xstrdup(cfg->admin_keys[0]);
 	if (dir_create(tlsdir, 0700, err) != 0 ||
 	    dir_create(admindir, 0700, err) != 0)
 		goto out;
-	if (!devmode_exists(cert) || !devmode_exists(key)) {
-		if (devmode_tls(cert, key, err) != 0)
+	if (!devmode_exists(cfg->tls_cert) || !devmode_exists(cfg->tls_key)) {
+		if (devmode_tls(cfg->tls_cert, cfg->tls_key, err) != 0)
 			goto out;
 		created_tls = 1;
 	}
@@ -153,43 +177,30 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 		goto out;
 	}
 
-	free(cfg->state_dir);
-	cfg->state_dir = xstrdup(state_dir);
-	free(cfg->store_path);
-	cfg->store_path = xasprintf("%s/trustee.db", state_dir);
-	free(cfg->data_key_file);
-	cfg->data_key_file = xasprintf("%s/data.key", state_dir);
-	free(cfg->tls_cert);
-	cfg->tls_cert = xstrdup(cert);
-	free(cfg->tls_key);
-	cfg->tls_key = xstrdup(key);
-	while (cfg->nadmin_keys > 0)
-		free(cfg->admin_keys[--cfg->nadmin_keys]);
-	cfg->admin_keys[cfg->nadmin_keys++] = xstrdup(pub);
-	cfg->admin_mode = ADMIN_BEARER_JWT;
-	cfg->resource_policy = RPOLICY_ALLOW_ALL;
-	cfg->insecure_http = 0;
-	cfg->dev = 1;
-
 	fprintf(stderr, "trusteed: development mode, state in %s\n"
 	    "  TLS certificate  %s%s\n"
 	    "  admin key        %s%s (public key %s)\n"
-	    "  data key         %s (plain file)\n"
+	    "  sealer           file: %s (plain key file)\n"
 	    "  database         %s\n"
 	    "  resource policy  allow_all (the sample TEE is accepted)\n"
-	    "trusteed: WARNING: --dev is not for production: the data key is a "
-	    "plain file, the certificate is self-signed and attestation of "
-	    "the sample TEE proves nothing\n",
-	    state_dir, cert, created_tls ? " (created)" : "", priv,
+	    "trusteed: WARNING: --dev is not for production: the master key is "
+	    "sealed by a plain key file, the certificate is self-signed and "
+	    "attestation of the sample TEE proves nothing\n",
+	    state_dir, cfg->tls_cert, created_tls ? " (created)" : "", priv,
 	    created_admin ? " (created)" : "", pub, cfg->data_key_file,
-	    cfg->store_path);
+	    cfg->store_dsn != NULL ? cfg->store_dsn : cfg->store_path);
 	rc = 0;
 out:
 	free(tlsdir);
 	free(admindir);
-	free(cert);
-	free(key);
 	free(priv);
 	free(pub);
 	return rc;
+}
+
+int
+devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
+{
+	devmode_config(cfg, state_dir);
+	return devmode_create(cfg, err);
 }

@@ -1,7 +1,20 @@
 /*
  * trusteed.c: the daemon's entry point. Parses arguments, loads the
- * config (or builds the --dev defaults), unseals the data key, opens the
- * store, starts the HTTP(S) workers and waits for SIGTERM/SIGINT.
+ * config (or builds the --dev defaults), checks everything a start needs
+ * before writing anything (preflight.c; `-n` stops there), opens the
+ * store (which unseals the master key), starts the HTTP(S) workers and
+ * waits for SIGTERM/SIGINT.
+ *
+ * Start order, so that a configuration that cannot work writes nothing:
+ *   1. arguments and the config file (every error as FILE:LINE);
+ *   2. store and sealer settings (DSN, password file, sealer files);
+ *   3. --dev only: create the missing development files;
+ *   4. TLS certificate and key, admin keys (exist, safe modes, parse);
+ *   5. admin authentication and the TLS context, in memory;
+ *   6. only now: the state directory and the store (a new deployment is
+ *      created here), then the audit trail, reference values, policies
+ *      (seeded), the token key, and the listeners.
+ * A failed start prints what failed and where, then "not starting".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -18,6 +32,7 @@
 
 #include "../lib/log.h"
 #include "../rvps/rvps.h"
+#include "../store/seal.h"
 #include "../verifier/verifier.h"
 #include "audit.h"
 #include "policy.h"
@@ -28,11 +43,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: trusteed [-d] [-n] -c FILE\n"
-	    "       trusteed --dev --state-dir DIR [--listen ADDR:PORT] [-d]\n"
+	    "usage: trusteed [-d] [-n] -c FILE [--store DSN]\n"
+	    "       trusteed --dev --state-dir DIR [--store DSN] [--listen ADDR:PORT] [-d]\n"
+	    "       trusteed (-c FILE | --dev --state-dir DIR) --join-request FILE\n"
+	    "       trusteed (-c FILE | --dev --state-dir DIR) --join FILE\n"
 	    "\n"
 	    "  -c, --config FILE        configuration file (TOML)\n"
-	    "  -n, --check              check the configuration and exit\n"
+	    "  -n, --check              check everything a start checks, write nothing, exit\n"
+	    "      --store DSN          sqlite:PATH or mariadb://USER@HOST[:PORT]/DB ([store] dsn)\n"
+	    "      --join-request FILE  write a request to join a deployment, and exit\n"
+	    "      --join FILE          join the deployment with the file `trusteectl key\n"
+	    "                           export --for` made for that request, and exit\n"
 	    "  -d, --debug              debug logging\n"
 	    "      --dev                development mode: embedded defaults, no config file\n"
 	    "      --state-dir DIR      where --dev keeps its store, keys and certificate\n"
@@ -87,8 +108,44 @@ on_gc(evutil_socket_t fd, short what, void *arg)
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
-	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL
+	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_STORE, OPT_JOIN_REQUEST,
+	OPT_JOIN
 };
+
+/* Print why a start failed, then the final line. */
+static int
+not_starting(const char *where, const char *msg)
+{
+	if (where != NULL)
+		fprintf(stderr, "%s: %s\n", where, msg);
+	else if (msg != NULL)
+		fprintf(stderr, "trusteed: %s\n", msg);
+	fprintf(stderr, "trusteed: not starting\n");
+	return 1;
+}
+
+/* Keys live in this process: no core dumps, no ptrace by other users. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		log_warnx("setrlimit(RLIMIT_CORE): %s", strerror(errno));
+}
+
+/* Where a store error belongs: the sealer's line when unsealing failed,
+ * else the DSN's (or --store). */
+static const char *
+store_where(const struct config *cfg, const char *store_flag,
+    const char *msg, char *buf, size_t cap)
+{
+	if (strstr(msg, "seal") != NULL)
+		return config_where(cfg, "sealer", "kind", NULL, buf, cap);
+	return config_where(cfg, "store", "dsn", store_flag, buf, cap);
+}
 
 int
 main(int argc, char **argv)
@@ -113,10 +170,17 @@ main(int argc, char **argv)
 		    OPT_SNP_CERT_CACHE },
 		{ "dcap-collateral", required_argument, NULL,
 		    OPT_DCAP_COLLATERAL },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "join-request", required_argument, NULL, OPT_JOIN_REQUEST },
+		{ "join", required_argument, NULL, OPT_JOIN },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
 	const char *snp_cert_cache = NULL, *dcap_collateral = NULL;
+	const char *store_dsn = NULL, *join_request = NULL, *join = NULL;
+	char where[512];
+	struct seal_config sc;
+	struct store_options so;
 	char *listen[CONFIG_MAX_LISTEN];
 	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
 	long workers = 0, session_lt = 0, token_lt = 0, max_body = 0;
@@ -129,9 +193,7 @@ main(int argc, char **argv)
 	SSL_CTX *tls = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
-	const struct store_backend *backend;
 	struct verifier_config vcfg;
-	uint8_t key[32];
 	int c, i, rc = 1;
 	int up_audit = 0, up_rvps = 0, up_policy = 0, up_token = 0;
 
@@ -169,31 +231,33 @@ main(int argc, char **argv)
 			break;
 		case OPT_SNP_CERT_CACHE: snp_cert_cache = optarg; break;
 		case OPT_DCAP_COLLATERAL: dcap_collateral = optarg; break;
+		case OPT_STORE: store_dsn = optarg; break;
+		case OPT_JOIN_REQUEST: join_request = optarg; break;
+		case OPT_JOIN: join = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || (dev && conffile != NULL) ||
 	    (!dev && conffile == NULL) || (dev && state_dir == NULL) ||
-	    (!dev && state_dir != NULL)) {
+	    (!dev && state_dir != NULL) || (join != NULL &&
+	    join_request != NULL) || (check && (join != NULL ||
+	    join_request != NULL))) {
 		usage(stderr);
 		return 2;
 	}
 	log_init("trusteed", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	no_core_dumps();
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
+	signal(SIGPIPE, SIG_IGN);
 
+	/* 1. Arguments and the config file: nothing is written. */
 	config_defaults(&cfg);
-	if (dev) {
-		if (devmode_setup(&cfg, state_dir, &err) != 0) {
-			fprintf(stderr, "trusteed: %s\n", err.msg);
-			config_free(&cfg);
-			return 1;
-		}
-	} else if (config_load(conffile, &cfg) != 0) {
-		fprintf(stderr, "trusteed: %s: configuration has errors\n",
-		    conffile);
+	if (dev)
+		devmode_config(&cfg, state_dir);
+	else if (config_load(conffile, &cfg) != 0) {
 		config_free(&cfg);
-		return 1;
+		return not_starting(NULL, NULL);
 	}
 	if (nlisten > 0) {
 		for (i = 0; i < cfg.nlisten; i++)
@@ -220,32 +284,101 @@ main(int argc, char **argv)
 		free(cfg.dcap_collateral);
 		cfg.dcap_collateral = xstrdup(dcap_collateral);
 	}
+	if (store_dsn != NULL) {
+		free(cfg.store_dsn);
+		cfg.store_dsn = xstrdup(store_dsn);
+	}
 	cfg.debug = debug;
+	config_store_options(&cfg, &sc, &so);
+	if (cfg.store_dsn == NULL) {
+		free(cfg.store_dsn);
+		cfg.store_dsn = xasprintf("sqlite:%s", cfg.store_path);
+		so.dsn = cfg.store_dsn;
+	}
+
+	/* 2. Store and sealer settings; 3. --dev's files; 4. the files. */
+	if (preflight_run(&cfg, &so, store_dsn != NULL ? "--store" : NULL,
+	    !dev ? PREFLIGHT_ALL : check ? PREFLIGHT_EXISTING :
+	    PREFLIGHT_STORE) != 0) {
+		config_free(&cfg);
+		return not_starting(NULL, NULL);
+	}
 	if (check) {
 		printf("%s: configuration OK\n", conffile ? conffile : "--dev");
 		config_free(&cfg);
 		return 0;
 	}
-
-	/* Keys and secrets live in this process: no core dumps. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	signal(SIGPIPE, SIG_IGN);
-
-	backend = store_backend_lookup(cfg.store_type);
-	if (backend == NULL) {
-		log_warnx("unknown store type '%s'", cfg.store_type);
-		goto out;
+	if (dev && devmode_create(&cfg, &err) != 0) {
+		config_free(&cfg);
+		return not_starting("--state-dir", err.msg);
 	}
-	if (dir_create(cfg.state_dir, 0700, &err) != 0 ||
-	    seal_file_load(cfg.data_key_file, 1, key, &err) != 0) {
-		log_warnx("%s", err.msg);
-		goto out;
+	if (dev && preflight_run(&cfg, &so, store_dsn != NULL ? "--store" :
+	    NULL, PREFLIGHT_ALL) != 0) {
+		config_free(&cfg);
+		return not_starting(NULL, NULL);
 	}
-	st = store_open_key(backend, cfg.store_path, key, &err);
-	sodium_memzero(key, sizeof(key));
+	if (join_request != NULL || join != NULL) {
+		if (dir_create(cfg.state_dir, 0700, &err) != 0 ||
+		    (join_request != NULL ? store_join_request(&so,
+		    join_request, &err) : store_join(&so, join, &err)) != 0) {
+			config_free(&cfg);
+			return not_starting(join_request != NULL ?
+			    "--join-request" : "--join", err.msg);
+		}
+		printf("trusteed: %s\n", join_request != NULL ? "join request "
+		    "written; on a running instance run `trusteectl key export "
+		    "--for FILE`, then `trusteed --join JOINFILE` here" :
+		    "joined the deployment; start trusteed normally");
+		config_free(&cfg);
+		return 0;
+	}
+
+	/* 5. In memory only: admin authentication and TLS. */
+	if (admin_init(&cfg, &err) != 0) {
+		rc = not_starting(config_where(&cfg, "admin", "public_keys",
+		    NULL, where, sizeof(where)), err.msg);
+		goto out_early;
+	}
+	if (!cfg.insecure_http) {
+		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+		    cfg.tls_min_version, &err);
+		if (tls == NULL) {
+			rc = not_starting(config_where(&cfg, "http_server",
+			    "certificate", NULL, where, sizeof(where)),
+			    err.msg);
+			goto out_early;
+		}
+	} else
+		log_warnx("insecure_http: serving plain HTTP; tokens and "
+		    "admin credentials travel in clear text");
+
+	/* 6. Now the state directory and the store. */
+	if (dir_create(cfg.state_dir, 0700, &err) != 0) {
+		rc = not_starting(config_where(&cfg, "storage", "state_dir",
+		    dev ? "--state-dir" : NULL, where, sizeof(where)),
+		    err.msg);
+		goto out_early;
+	}
+	st = store_open(&so, &err);
 	if (st == NULL) {
-		log_warnx("%s", err.msg);
-		goto out;
+		rc = not_starting(store_where(&cfg, store_dsn != NULL ?
+		    "--store" : NULL, err.msg, where, sizeof(where)), err.msg);
+		goto out_early;
+	}
+	{
+		struct store_info info;
+
+		store_info(st, &info);
+		log_info("store %s (instance %s, data key version %u), master "
+		    "key sealed by %s", info.dsn, info.instance,
+		    info.key_version, info.sealer);
+		if (info.insecure_sealer)
+			log_warnx("WARNING: the master key is sealed by the "
+			    "development file sealer (%s): anyone who can read "
+			    "that file and the database has every secret; use "
+			    "a TEE sealer ([sealer] kind = \"tpm2\" or "
+			    "\"snp\") or \"passphrase\" in production",
+			    cfg.data_key_file);
 	}
 	/* Start order: store, audit, rvps, policy, token (policies seed
 	 * from the config and read reference values; everything audits). */
@@ -254,8 +387,8 @@ main(int argc, char **argv)
 	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||
 	    token_init(st, cfg.token_lifetime_s, &err) != 0 ||
 	    !(up_token = 1) || resource_migrate(st, &err) != 0 ||
-	    admin_init(&cfg, &err) != 0) {
-		log_warnx("%s", err.msg);
+	    resource_init(st, &err) != 0) {
+		rc = not_starting(NULL, err.msg);
 		goto out;
 	}
 	memset(&vcfg, 0, sizeof(vcfg));
@@ -266,16 +399,6 @@ main(int argc, char **argv)
 	vcfg.dcap_cache_dir = cfg.dcap_cache_dir;
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
-	if (!cfg.insecure_http) {
-		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
-		    cfg.tls_min_version, &err);
-		if (tls == NULL) {
-			log_warnx("%s", err.msg);
-			goto out;
-		}
-	} else
-		log_warnx("insecure_http: serving plain HTTP; tokens and "
-		    "admin credentials travel in clear text");
 
 	kctx.cfg = &cfg;
 	kctx.store = st;
@@ -289,7 +412,9 @@ main(int argc, char **argv)
 	hcfg.arg = &kctx;
 	srv = http_server_start(&hcfg, &err);
 	if (srv == NULL) {
-		log_warnx("%s", err.msg);
+		rc = not_starting(config_where(&cfg, "http_server", "listen",
+		    nlisten > 0 ? "--listen" : NULL, where, sizeof(where)),
+		    err.msg);
 		goto out;
 	}
 	for (i = 0; i < cfg.nlisten; i++) {
@@ -332,8 +457,11 @@ out:
 		rvps_shutdown();
 	if (up_audit)
 		audit_shutdown();
+	resource_shutdown();
 	store_close(st);
+out_early:
 	SSL_CTX_free(tls);
+	admin_shutdown();
 	config_free(&cfg);
 	if (rc == 0)
 		log_info("stopped");

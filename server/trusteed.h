@@ -78,8 +78,23 @@ struct config {
 	char *state_dir;		/* default /var/lib/trustee */
 	char *store_type;		/* "sqlite" */
 	char *store_path;		/* default <state_dir>/trustee.db */
-	char *sealer;			/* "file" */
-	char *data_key_file;		/* default <state_dir>/data.key */
+	char *sealer;			/* [sealer] kind (or the older
+					 * [storage] sealer): "file" default */
+	char *data_key_file;		/* [sealer] key_file (or [storage]
+					 * data_key_file); default
+					 * <state_dir>/data.key */
+	/* [store] (see store/store.h, struct store_options) */
+	char *store_dsn;		/* NULL: "sqlite:" store_path */
+	char *store_password_file;	/* MariaDB password (0600), or NULL */
+	int store_timeout_ms;		/* every database operation; 5000 */
+	int store_poll_ms;		/* watch / heartbeat period; 1000 */
+	/* [sealer] per-kind settings (store/seal.h, struct seal_config) */
+	char *seal_tcti;		/* tpm2 */
+	char *seal_pcrs;		/* tpm2 */
+	char *seal_device;		/* snp */
+	char *seal_passphrase_file;	/* passphrase */
+	char *seal_passphrase_credential; /* passphrase */
+	int seal_passphrase_fd;		/* passphrase; -1 = none */
 	/* [admin] */
 	enum admin_mode admin_mode;
 	int admin_trustee_form;		/* set by authorization_mode = ... */
@@ -98,6 +113,7 @@ struct config {
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
+	json_t *lines;			/* line of each key (config_line) */
 };
 
 /* Fill *cfg with the built-in defaults (no allocation failures). */
@@ -112,6 +128,20 @@ void config_defaults(struct config *cfg);
  */
 int config_load(const char *path, struct config *cfg);
 void config_free(struct config *cfg);
+/* The line of [section] key in the loaded file, 0 if not given there. */
+int config_line(const struct config *cfg, const char *section,
+    const char *key);
+/* Where a setting came from, for messages: "FILE:LINE" when the config
+ * file set it, else fallback (a flag such as "--store", or NULL: the
+ * file name, or "--dev"). Returns buf. */
+const char *config_where(const struct config *cfg, const char *section,
+    const char *key, const char *fallback, char *buf, size_t cap);
+/* The sealer and store settings as the store layer takes them (strings
+ * borrowed from cfg). */
+struct seal_config;
+struct store_options;
+void config_store_options(const struct config *cfg, struct seal_config *sc,
+    struct store_options *so);
 
 /* ------------------------------------------------------------------ http.c */
 
@@ -350,6 +380,22 @@ void kbs_handle(struct http_request *req, struct http_response *resp,
 void attestation_handle(const struct http_request *req,
     struct http_response *resp);
 
+/* ------------------------------------------------------------- preflight.c */
+
+/*
+ * Check, without writing anything, what a start needs (store_options_check
+ * always; with files_too PREFLIGHT_ALL the TLS certificate and key (they
+ * parse and match), admin keys and JWK sets, verifier paths;
+ * PREFLIGHT_EXISTING the same for the files that exist, as --dev creates
+ * the others). Prints every problem as "FILE:LINE: message" (or with
+ * store_flag / "--dev") on stderr and returns how many there were.
+ */
+#define PREFLIGHT_STORE		0
+#define PREFLIGHT_ALL		1
+#define PREFLIGHT_EXISTING	2
+int preflight_run(const struct config *cfg, const struct store_options *so,
+    const char *store_flag, int files_too);
+
 /* --------------------------------------------------------------- devmode.c */
 
 /*
@@ -361,5 +407,9 @@ void attestation_handle(const struct http_request *req,
  * and set cfg to use them, with resource policy allow_all.
  */
 int devmode_setup(struct config *cfg, const char *state_dir, struct error *err);
+/* The two halves of devmode_setup: set cfg's paths for DIR (writes
+ * nothing), then create what is missing (after the checks passed). */
+void devmode_config(struct config *cfg, const char *state_dir);
+int devmode_create(struct config *cfg, struct error *err);
 
 #endif

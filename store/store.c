@@ -416,6 +416,21 @@ store_delete(struct store *st, const char *table, const char *name,
 	return store_delete_ex(st, table, name, STORE_REV_ANY, err);
 }
 
+int
+store_row_id_hex(struct store *st, const char *table, const char *name,
+    char *out, struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
+
+	if (store_table_check(table, 0, err) == -1 ||
+	    store_check_name(name, &nlen, err) == -1)
+		return STORE_ERROR;
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	hex_encode(id, STORE_ID_LEN, out);
+	return 0;
+}
+
 /* ------------------------------------------------------------- scans */
 
 static void

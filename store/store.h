@@ -190,6 +190,12 @@ int store_purge(struct store *st, const char *table, int64_t ord_before,
 int store_count(struct store *st, const char *table, uint64_t *n,
     struct error *err);
 
+/* The row id (hex, STORE_ID_HEX_LEN + 1 bytes) a name has in table: what
+ * integrity errors and store_check name, so a caller can match a bad row
+ * it was told about to a name it knows. 0 or -1. */
+int store_row_id_hex(struct store *st, const char *table, const char *name,
+    char *out, struct error *err);
+
 /* What /api/v1/health and `trusteectl status` show about the store. */
 struct store_info {
 	const char *backend;		/* "sqlite", "mariadb" */
