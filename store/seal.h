@@ -58,7 +58,9 @@ struct seal_config {
 	/* snp */
 	const char *snp_device;		/* NULL = "/dev/sev-guest" */
 	/* passphrase: the first that is set is used */
-	int passphrase_fd;		/* -1 = none (read once, then closed) */
+	int passphrase_fd;		/* -1 = none (read once, then closed;
+					 * so set -1 when unset: a zeroed
+					 * config would read stdin) */
 	const char *passphrase_file;	/* 0600 file */
 	const char *passphrase_credential; /* systemd credential name, read
 					 * from $CREDENTIALS_DIRECTORY */
