@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../../store/store_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,7 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t v;
 	size_t i;
 
-	if (fuzz_kr.m == NULL && keyring_init(&fuzz_kr, master, &err) != 0)
+	if (fuzz_kr.m == NULL && (sodium_init() < 0 ||
+	    keyring_init(&fuzz_kr, master, &err) != 0))
 		abort();
 	if (keyring_instance_parse(data, size, &in, &err) == 0) {
 		if (in.sealed < data || in.sealed + in.sealed_len > data + size ||

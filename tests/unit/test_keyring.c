@@ -209,8 +209,15 @@ test_wrong_sealer(void **state)
 	 * both. */
 	f->seal.kind = "tpm2";
 	open_fails(f, "tpm2");
+	f->seal.kind = "passphrase";
+	f->seal.passphrase_file = testutil_write_file(f->dir, "pass", "pw\n");
+	assert_int_equal(chmod(f->seal.passphrase_file, 0600), 0);
+	open_fails(f, "cannot unseal this instance's master key");
+	open_fails(f, "sealed by 'file', but the");
+	free((char *)f->seal.passphrase_file);
+	f->seal.passphrase_file = NULL;
 	f->seal.kind = "tdx";
-	open_fails(f, "TDX has no sealing key");
+	open_fails(f, "no sealing key exists on TDX");
 	f->seal.kind = "file";
 
 	/* Another key file (a wrong key for this instance). */
@@ -549,6 +556,48 @@ test_instance_rows(void **state)
 	keyring_free(&kr);
 }
 
+/* Another sealer end to end: passphrase; a wrong one is refused and
+ * nothing is written. */
+static void
+test_passphrase_sealer(void **state)
+{
+	struct fixture *f = *state;
+	struct store_info info;
+	char *pw;
+	int before;
+
+	pw = testutil_write_file(f->dir, "pass", "correct horse\n");
+	assert_int_equal(chmod(pw, 0600), 0);
+	f->seal.kind = "passphrase";
+	f->seal.key_file = NULL;
+	f->seal.passphrase_file = pw;
+	f->st = open_ok(f);
+	put_get(f->st, "a/b/c", "value");
+	store_info(f->st, &info);
+	assert_int_equal(info.insecure_sealer, 0);
+	assert_non_null(strstr(info.sealer, "passphrase"));
+	store_close(f->st);
+	f->st = NULL;
+	before = db_count(f->db, "1");
+	unlink(pw);
+	free(pw);
+	pw = testutil_write_file(f->dir, "pass", "wrong horse\n");
+	assert_int_equal(chmod(pw, 0600), 0);
+	f->seal.passphrase_file = pw;
+	open_fails(f, "cannot unseal this instance's master key");
+	assert_int_equal(db_count(f->db, "1"), before);
+	unlink(pw);
+	free(pw);
+	pw = testutil_write_file(f->dir, "pass", "correct horse\n");
+	assert_int_equal(chmod(pw, 0600), 0);
+	f->seal.passphrase_file = pw;
+	f->st = open_ok(f);
+	assert_value(f->st, "a/b/c", "value");
+	store_close(f->st);
+	f->st = NULL;
+	free(pw);
+}
+
 /* ------------------------------------------------------------ check */
 
 struct bad_seen {
@@ -640,6 +689,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dsn, setup, teardown),
 		cmocka_unit_test(test_instance_rows),
 		cmocka_unit_test_setup_teardown(test_store_check, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_passphrase_sealer, setup,
 		    teardown),
 	};
 
