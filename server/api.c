@@ -68,6 +68,12 @@ static const struct api_route api_routes[] = {
 	{ HTTP_M_POST, "tokens/decode", API_R_READ, api_token_decode },
 	{ HTTP_M_POST, "tokens/verify", API_R_READ, api_token_verify },
 	{ HTTP_M_GET, "audit", API_R_ADMIN | API_R_AUDITOR, api_audit_list },
+	{ HTTP_M_GET, "keys", API_R_READ, api_keys_status },
+	{ HTTP_M_POST, "keys/rotate", API_R_ADMIN, api_keys_rotate },
+	{ HTTP_M_POST, "keys/export", API_R_ADMIN, api_keys_export },
+	{ HTTP_M_POST, "store/check", API_R_ADMIN | API_R_AUDITOR,
+	    api_store_check },
+	{ HTTP_M_DELETE, "store/rows/*/*", API_R_ADMIN, api_store_row_delete },
 };
 
 static const char *const api_method_names[] = {

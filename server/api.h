@@ -137,6 +137,13 @@ int api_policy_looks_rego(const char *text, size_t len);
 int api_policy_store(enum policy_kind kind, const char *id, const char *text,
     size_t len, const char *who, int *version, struct error *err);
 
+/* api_store.c */
+void api_keys_status(struct api_req *r);
+void api_keys_rotate(struct api_req *r);
+void api_keys_export(struct api_req *r);
+void api_store_check(struct api_req *r);
+void api_store_row_delete(struct api_req *r);
+
 /* api_rv.c */
 void api_rv_list(struct api_req *r);
 void api_rv_import(struct api_req *r);

@@ -431,6 +431,29 @@ store_row_id_hex(struct store *st, const char *table, const char *name,
 	return 0;
 }
 
+int
+store_delete_id(struct store *st, const char *table, const char *id_hex,
+    struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t n;
+	int rc;
+
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	if (id_hex == NULL || strlen(id_hex) != STORE_ID_HEX_LEN ||
+	    hex_decode(id_hex, id, sizeof(id), &n) != 0 || n != STORE_ID_LEN)
+		return error_set(err, "store: a row id is %d hex digits",
+		    STORE_ID_HEX_LEN);
+	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
+	if (rc == STORE_OK) {
+		log_info("store: row %s of table '%s' deleted by id", id_hex,
+		    table);
+		watch_wrote(st, table);
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------- scans */
 
 static void

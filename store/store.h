@@ -196,6 +196,12 @@ int store_count(struct store *st, const char *table, uint64_t *n,
 int store_row_id_hex(struct store *st, const char *table, const char *name,
     char *out, struct error *err);
 
+/* Delete a row by its id (hex), whatever it holds: the repair for a row
+ * that store_check reports and whose name nobody knows. Tables of the
+ * store itself are refused. 0, 1 absent, < 0. */
+int store_delete_id(struct store *st, const char *table, const char *id_hex,
+    struct error *err);
+
 /* What /api/v1/health and `trusteectl status` show about the store. */
 struct store_info {
 	const char *backend;		/* "sqlite", "mariadb" */
