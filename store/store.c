@@ -699,8 +699,7 @@ store_count(struct store *st, const char *table, uint64_t *n,
 /* Every backend compiled in. */
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
-	/* MARIADB-HOOK: add &store_backend_mariadb here when store_mariadb.c
-	 * is merged (and in store_dsn_backend). */
+	&store_backend_mariadb,
 };
 
 const struct store_backend *

@@ -295,13 +295,8 @@ store_dsn_backend(const struct store_dsn *dsn, struct error *err)
 {
 	if (strcmp(dsn->scheme, "sqlite") == 0)
 		return &store_backend_sqlite;
-	if (strcmp(dsn->scheme, "mariadb") == 0) {
-		/* MARIADB-HOOK: return &store_backend_mariadb; once
-		 * store/store_mariadb.c (branch mariadb) is merged. */
-		error_set(err, "store: %s: this trusteed was built without "
-		    "the MariaDB backend", dsn->redacted);
-		return NULL;
-	}
+	if (strcmp(dsn->scheme, "mariadb") == 0)
+		return &store_backend_mariadb;
 	error_set(err, "store: %s: unknown scheme", dsn->redacted);
 	return NULL;
 }

@@ -15,6 +15,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libevent-dev libssl-dev libsodium-dev libjansson-dev libsqlite3-dev
 libhttp-parser-dev libcmocka-dev liblua5.4-dev libcbor-dev libxml2-dev
 libtss2-dev
+libmariadb-dev mariadb-server mariadb-client galera-4 rsync
 swtpm swtpm-tools tpm2-tools
 python3 python3-jwcrypto sqlite3 openssl ca-certificates curl procps"
 missing=
