@@ -816,7 +816,7 @@ api_audit_list(struct api_req *r)
 	json_t *items;
 	size_t limit;
 	char *after = NULL, last[64] = "";
-	int more;
+	int more, rc;
 
 	if (api_query_only(r, q) != 0 || api_page(r, &limit, &after) != 0)
 		return;
@@ -828,9 +828,13 @@ api_audit_list(struct api_req *r)
 		free(after);
 		return;
 	}
-	if (audit_list(after, limit, &f, &items, &more, &err) != 0) {
+	if ((rc = audit_list(after, limit, &f, &items, &more, &err)) != 0) {
 		free(after);
-		api_internal(r, "reading the audit trail", &err);
+		if (strcmp(err.msg, "bad cursor") == 0)
+			api_problem(r, 400, "BadRequest", "cursor is not a "
+			    "value returned as next_cursor");
+		else
+			api_store_error(r, "reading the audit trail", rc, &err);
 		return;
 	}
 	free(after);

@@ -1082,6 +1082,12 @@ static const struct key_def key_table[] = {
 	    NULL },
 	{ "sealer", "passphrase_credential", set_string,
 	    OFF(seal_passphrase_credential), 0, 0, NULL },
+	{ "audit", "admin_retention_days", set_int,
+	    OFF(audit_admin_retention_days), 1, 36500, NULL },
+	{ "audit", "guest_records", set_int, OFF(audit_guest_records), 100,
+	    10000000, NULL },
+	{ "audit", "guest_records_per_minute", set_int,
+	    OFF(audit_guest_per_minute), 1, 1000000, NULL },
 	{ "admin", "mode", set_admin_mode, 0, 0, 0, admin_modes },
 	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
 	{ "admin", "authorization_mode", set_admin_authz_mode, 0, 0, 0,
@@ -1100,7 +1106,7 @@ static const struct key_def key_table[] = {
 
 static const char *const sections[] = {
 	"http_server", "attestation", "verifier", "storage", "store",
-	"sealer", "admin", "policy", NULL
+	"sealer", "audit", "admin", "policy", NULL
 };
 
 static const struct key_def *
@@ -1261,6 +1267,9 @@ config_defaults(struct config *cfg)
 	cfg->policy_memory_kib = 16384;
 	cfg->store_timeout_ms = 5000;
 	cfg->store_poll_ms = 1000;
+	cfg->audit_admin_retention_days = 365;
+	cfg->audit_guest_records = 10000;
+	cfg->audit_guest_per_minute = 600;
 	cfg->seal_passphrase_fd = -1;
 }
 

@@ -382,6 +382,12 @@ main(int argc, char **argv)
 	}
 	/* Start order: store, audit, rvps, policy, token (policies seed
 	 * from the config and read reference values; everything audits). */
+	{
+		struct audit_limits al = { cfg.audit_admin_retention_days,
+		    cfg.audit_guest_records, cfg.audit_guest_per_minute };
+
+		audit_configure(&al);
+	}
 	if (audit_init(st, &err) != 0 || !(up_audit = 1) ||
 	    rvps_init(st, &err) != 0 || !(up_rvps = 1) ||
 	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||

@@ -95,6 +95,10 @@ struct config {
 	char *seal_passphrase_file;	/* passphrase */
 	char *seal_passphrase_credential; /* passphrase */
 	int seal_passphrase_fd;		/* passphrase; -1 = none */
+	/* [audit] (server/audit.h) */
+	int audit_admin_retention_days;	/* default 365 */
+	int audit_guest_records;	/* default 10000 */
+	int audit_guest_per_minute;	/* default 600 */
 	/* [admin] */
 	enum admin_mode admin_mode;
 	int admin_trustee_form;		/* set by authorization_mode = ... */
