@@ -677,7 +677,8 @@ api_health(struct api_req *r)
 	if (rc < 0) {
 		json_object_set_new(c, "error", json_string(err.msg));
 		ok = 0;
-	} else if (store_key_status(r->ctx->store, &ks, &err) == 0 &&
+	} else if (info.key_oldest != info.key_version &&
+	    store_key_status(r->ctx->store, &ks, &err) == 0 &&
 	    ks.current != ks.oldest) {
 		/* A rotation: how many rows are still under older keys. */
 		for (i = 0, old = 0; i < ks.nversions; i++)

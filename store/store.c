@@ -236,6 +236,7 @@ store_info(struct store *st, struct store_info *out)
 	if (st->has_instance)
 		keyring_id_hex(st->instance, out->instance);
 	out->key_version = keyring_current(&st->kr);
+	out->key_oldest = keyring_floor(&st->kr);
 }
 
 int

@@ -210,6 +210,8 @@ struct store_info {
 	int insecure_sealer;		/* 1: "file" (development only) */
 	char instance[33];		/* this instance's id (hex) */
 	uint32_t key_version;		/* data-key version of new writes */
+	uint32_t key_oldest;		/* lowest version not dropped: below
+					 * key_version while rotating */
 };
 void store_info(struct store *st, struct store_info *out);
 /* 0 if the database answers now (one round trip), < 0 otherwise. */

@@ -225,8 +225,8 @@ uint32_t keyring_current(struct keyring *kr);
 uint32_t keyring_floor(struct keyring *kr);
 /*
  * Recover or create K_m for store_open (see store.h), set up st->kr and
- * this instance's row. check_only is not supported here (see
- * store_options_check).
+ * this instance's row. (`trusteed -n` never gets here: it runs
+ * store_options_check, which opens nothing.)
  */
 int keyring_open(struct store *st, const struct store_options *o,
     struct error *err);
