@@ -298,6 +298,13 @@ rvps_row_get(const char *table, const char *row, json_t **rec,
 
 	*rec = NULL;
 	rc = store_get(rvps_g.st, table, row, &val, &len, err);
+	/* An unreachable database is an error; a row that fails
+	 * authentication is as good as absent (logged by the store): a new
+	 * value replaces it. */
+	if (rc == STORE_UNAVAILABLE)
+		return -1;
+	if (rc == STORE_CORRUPT)
+		return 1;
 	if (rc != 0)
 		return rc;
 	rc = rvps_row_decode(table, row, val, len, rec, r, err);
@@ -444,7 +451,7 @@ rvps_load(int64_t now, json_t **records, struct error *err)
 
 	if (records != NULL)
 		c.records = json_array();
-	if (store_list(rvps_g.st, RVPS_TABLE, rvps_load_row, &c, err) == -1 ||
+	if (store_list(rvps_g.st, RVPS_TABLE, rvps_load_row, &c, err) < 0 ||
 	    c.failed) {
 		json_decref(c.cache);
 		json_decref(c.records);
