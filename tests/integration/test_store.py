@@ -321,6 +321,7 @@ def test_rotation_under_mixed_load(ctx):
     print("# rotation: %d rows, states %s, load %r" % (total, sorted(seen_states),
                                                        counts), flush=True)
     srv.stop()
+    _cleanup_fast(ctx)
 
 
 # ------------------------------------------------------------------ raw file
