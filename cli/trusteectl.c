@@ -132,6 +132,26 @@ static const struct cmd cmds[] = {
 	{ "attestation", "show", "ID [--json]",
 	  "Show one attestation log entry with its claims.",
 	  cmd_attestation_show },
+	{ "key", "status", "[--json]",
+	  "Data-key versions with their row counts, rotation progress, and "
+	  "the instances sharing the store (sealer, loaded version, live).",
+	  cmd_key_status },
+	{ "key", "rotate", "[--wait] [--json]",
+	  "Create a new data-key version for new writes; older rows are "
+	  "re-sealed in the background and the old version dropped when "
+	  "none is left. --wait prints progress until it is done.",
+	  cmd_key_rotate },
+	{ "key", "export", "--for REQUEST [--out FILE]",
+	  "Wrap the master key to a joining instance's key (REQUEST: the "
+	  "file `trusteed --join-request` wrote there) and write the join "
+	  "file for its `trusteed --join` (stdout without --out).",
+	  cmd_key_export },
+	{ "store", "check", "[--json]",
+	  "Authenticate every row of the store; list each bad one (table, "
+	  "row id, why). Exit 1 when any is bad.", cmd_store_check },
+	{ "store", "delete-row", "TABLE ROW-ID [--json]",
+	  "Delete one row by the id `store check` reported (repair of a row "
+	  "whose name is unknown).", cmd_store_delete_row },
 	{ "token", "decode", "TOKEN|FILE|- [--json]",
 	  "Decode an attestation token locally (no server, nothing checked): "
 	  "header, times, EAR status and trust vector per submodule, claims.",

@@ -215,6 +215,13 @@ int cmd_keygen(struct ctx *ctx, int argc, char **argv);
 int cmd_whoami(struct ctx *ctx, int argc, char **argv);
 int cmd_audit(struct ctx *ctx, int argc, char **argv);
 
+/* cmd_key.c */
+int cmd_key_status(struct ctx *ctx, int argc, char **argv);
+int cmd_key_rotate(struct ctx *ctx, int argc, char **argv);
+int cmd_key_export(struct ctx *ctx, int argc, char **argv);
+int cmd_store_check(struct ctx *ctx, int argc, char **argv);
+int cmd_store_delete_row(struct ctx *ctx, int argc, char **argv);
+
 /* cmd_resource.c */
 int cmd_resource_put(struct ctx *ctx, int argc, char **argv);
 int cmd_resource_delete(struct ctx *ctx, int argc, char **argv);

@@ -298,6 +298,13 @@ rvps_row_get(const char *table, const char *row, json_t **rec,
 
 	*rec = NULL;
 	rc = store_get(rvps_g.st, table, row, &val, &len, err);
+	/* An unreachable database is an error; a row that fails
+	 * authentication is as good as absent (logged by the store): a new
+	 * value replaces it. */
+	if (rc == STORE_UNAVAILABLE)
+		return -1;
+	if (rc == STORE_CORRUPT)
+		return 1;
 	if (rc != 0)
 		return rc;
 	rc = rvps_row_decode(table, row, val, len, rec, r, err);
@@ -444,7 +451,7 @@ rvps_load(int64_t now, json_t **records, struct error *err)
 
 	if (records != NULL)
 		c.records = json_array();
-	if (store_list(rvps_g.st, RVPS_TABLE, rvps_load_row, &c, err) == -1 ||
+	if (store_list(rvps_g.st, RVPS_TABLE, rvps_load_row, &c, err) < 0 ||
 	    c.failed) {
 		json_decref(c.cache);
 		json_decref(c.records);
@@ -511,6 +518,18 @@ rvps_refresh_if_stale(void)
 
 /* -------------------------------------------------------------- lifecycle */
 
+/* Another instance wrote reference values (store_watch, on the store's
+ * poller thread): make the copy stale, so the next query reloads it. */
+static void
+rvps_on_change(const char *table, void *arg)
+{
+	(void)table;
+	(void)arg;
+	pthread_rwlock_wrlock(&rvps_g.lock);
+	rvps_g.loaded_ns = 0;
+	pthread_rwlock_unlock(&rvps_g.lock);
+}
+
 int
 rvps_init(struct store *st, struct error *err)
 {
@@ -518,6 +537,8 @@ rvps_init(struct store *st, struct error *err)
 
 	if (st == NULL)
 		return error_set(err, "reference values: no store");
+	if (store_watch(st, RVPS_TABLE, rvps_on_change, NULL, err) != 0)
+		return error_prefix(err, "reference values");
 	pthread_mutex_lock(&rvps_g.wlock);
 	pthread_rwlock_wrlock(&rvps_g.lock);
 	rvps_g.st = st;

@@ -86,6 +86,12 @@ static const struct api_route api_routes[] = {
 	{ HTTP_M_POST, "users/*/disable", API_R_ADMIN, api_user_disable },
 	{ HTTP_M_POST, "users/*/enable", API_R_ADMIN, api_user_enable },
 	{ HTTP_M_POST, "account/password", API_R_READ, api_account_password },
+	{ HTTP_M_GET, "keys", API_R_READ, api_keys_status },
+	{ HTTP_M_POST, "keys/rotate", API_R_ADMIN, api_keys_rotate },
+	{ HTTP_M_POST, "keys/export", API_R_ADMIN, api_keys_export },
+	{ HTTP_M_POST, "store/check", API_R_ADMIN | API_R_AUDITOR,
+	    api_store_check },
+	{ HTTP_M_DELETE, "store/rows/*/*", API_R_ADMIN, api_store_row_delete },
 };
 
 static const char *const api_method_names[] = {
@@ -135,6 +141,27 @@ api_internal(struct api_req *r, const char *what, const struct error *err)
 	    what, err != NULL ? err->msg : "");
 	api_problem(r, 500, "InternalError", "%s failed (see the server log)",
 	    what);
+}
+
+void
+api_store_error(struct api_req *r, const char *what, int rc,
+    const struct error *err)
+{
+	if (rc == STORE_UNAVAILABLE) {
+		log_warnx("api: %s %s: %s: %s", r->http->method_name,
+		    r->http->path, what, err != NULL ? err->msg : "");
+		http_response_header(r->resp, "Retry-After", "%d",
+		    API_RETRY_AFTER_S);
+		api_problem(r, 503, "ServiceUnavailable", "%s: the database is "
+		    "unavailable; retry later", what);
+	} else if (rc == STORE_CORRUPT) {
+		log_warnx("api: %s %s: %s: %s", r->http->method_name,
+		    r->http->path, what, err != NULL ? err->msg : "");
+		api_problem(r, 500, "IntegrityError", "%s: %s (see `trusteectl "
+		    "store check`; deleting or rewriting the item repairs it)",
+		    what, err != NULL ? err->msg : "");
+	} else
+		api_internal(r, what, err);
 }
 
 char *
@@ -653,10 +680,13 @@ static const char *const api_tees[] = {
 static void
 api_health(struct api_req *r)
 {
+	struct store_key_status ks;
+	struct store_info info;
 	struct error err;
 	json_t *comp, *tees, *c;
 	uint8_t *val = NULL;
 	size_t len = 0, i;
+	uint64_t old;
 	int ok = 1, rc;
 
 	if (api_query_only(r, NULL) != 0)
@@ -665,19 +695,33 @@ api_health(struct api_req *r)
 	/* Store: one authenticated read of a row that never exists. */
 	rc = store_get(r->ctx->store, "health", "probe", &val, &len, &err);
 	secret_free(val, len);
-	c = json_pack("{s:b, s:s}", "ok", rc >= 0, "type",
-	    r->ctx->cfg->store_type != NULL ? r->ctx->cfg->store_type : "");
+	store_info(r->ctx->store, &info);
+	c = json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", rc >= 0, "type",
+	    info.backend, "dsn", info.dsn, "instance", info.instance,
+	    "key_version", (json_int_t)info.key_version);
 	if (rc < 0) {
 		json_object_set_new(c, "error", json_string(err.msg));
 		ok = 0;
+	} else if (info.key_oldest != info.key_version &&
+	    store_key_status(r->ctx->store, &ks, &err) == 0 &&
+	    ks.current != ks.oldest) {
+		/* A rotation: how many rows are still under older keys. */
+		for (i = 0, old = 0; i < ks.nversions; i++)
+			if (ks.versions[i].version < ks.current)
+				old += ks.versions[i].rows;
+		json_object_set_new(c, "rotation", json_pack("{s:s, s:I, s:I, "
+		    "s:I}", "state", ks.state, "to_version",
+		    (json_int_t)ks.current, "oldest_version",
+		    (json_int_t)ks.oldest, "rows_left", (json_int_t)old));
 	}
 	json_object_set_new(comp, "store", c);
-	c = json_pack("{s:b, s:s}", "ok", 1, "type",
-	    r->ctx->cfg->sealer != NULL ? r->ctx->cfg->sealer : "");
-	if (r->ctx->cfg->sealer == NULL || strcmp(r->ctx->cfg->sealer,
-	    "file") == 0)
+	c = json_pack("{s:b, s:s, s:s}", "ok", 1, "type",
+	    r->ctx->cfg->sealer != NULL ? r->ctx->cfg->sealer : "",
+	    "description", info.sealer);
+	if (info.insecure_sealer)
 		json_object_set_new(c, "warning", json_string("development "
-		    "sealer: the data key is a plain file"));
+		    "sealer: the master key is sealed by a plain key file; "
+		    "use a TEE sealer in production"));
 	json_object_set_new(comp, "sealer", c);
 	if (policy_health(&err) == 0)
 		c = json_pack("{s:b}", "ok", 1);
@@ -798,7 +842,7 @@ api_audit_list(struct api_req *r)
 	json_t *items;
 	size_t limit;
 	char *after = NULL, last[64] = "";
-	int more;
+	int more, rc;
 
 	if (api_query_only(r, q) != 0 || api_page(r, &limit, &after) != 0)
 		return;
@@ -810,9 +854,13 @@ api_audit_list(struct api_req *r)
 		free(after);
 		return;
 	}
-	if (audit_list(after, limit, &f, &items, &more, &err) != 0) {
+	if ((rc = audit_list(after, limit, &f, &items, &more, &err)) != 0) {
 		free(after);
-		api_internal(r, "reading the audit trail", &err);
+		if (strcmp(err.msg, "bad cursor") == 0)
+			api_problem(r, 400, "BadRequest", "cursor is not a "
+			    "value returned as next_cursor");
+		else
+			api_store_error(r, "reading the audit trail", rc, &err);
 		return;
 	}
 	free(after);

@@ -17,6 +17,7 @@
 #define API_MAX_PARAMS 4
 #define API_DEFAULT_LIMIT 100
 #define API_MAX_LIMIT 1000
+#define API_RETRY_AFTER_S 5	/* Retry-After of a 503 for a store outage */
 
 /* Built-in roles (docs/api.md §2.2) as route permission bits. */
 enum {
@@ -60,6 +61,14 @@ void api_problem(struct api_req *r, int status, const char *type,
     const char *fmt, ...) ATTR_PRINTF(4, 5);
 /* A store/engine failure: logged with the detail, 500 without it. */
 void api_internal(struct api_req *r, const char *what,
+    const struct error *err);
+/*
+ * A failure with a store.h code: STORE_UNAVAILABLE answers 503 with
+ * Retry-After (type ServiceUnavailable), STORE_CORRUPT 500 of type
+ * IntegrityError whose detail names the table and row id (err holds no
+ * secret), anything else api_internal.
+ */
+void api_store_error(struct api_req *r, const char *what, int rc,
     const struct error *err);
 /* Refuse (400) any query parameter not in the NULL-terminated list. */
 int api_query_only(struct api_req *r, const char *const *allowed);
@@ -137,6 +146,13 @@ int api_policy_looks_rego(const char *text, size_t len);
 int api_policy_store(enum policy_kind kind, const char *id, const char *text,
     size_t len, const char *who, int *version, json_t *warnings,
     struct error *err);
+
+/* api_store.c */
+void api_keys_status(struct api_req *r);
+void api_keys_rotate(struct api_req *r);
+void api_keys_export(struct api_req *r);
+void api_store_check(struct api_req *r);
+void api_store_row_delete(struct api_req *r);
 
 /* api_rv.c */
 void api_rv_list(struct api_req *r);

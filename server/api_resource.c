@@ -33,25 +33,38 @@ api_resources_list(struct api_req *r)
 {
 	static const char *const q[] = { "limit", "cursor", "prefix", NULL };
 	struct error err;
-	json_t *items;
+	json_t *items, *problems = NULL, *cur = json_null();
 	size_t limit;
-	char *after = NULL, last[RESOURCE_NAME_MAX + 1] = "";
-	int more;
+	char *after = NULL, *c;
+	int more, rc;
 
 	if (api_query_only(r, q) != 0 || api_page(r, &limit, &after) != 0)
 		return;
-	if (resource_list(r->ctx->store, api_query(r, "prefix"), after, limit,
-	    &items, &more, &err) != 0) {
-		free(after);
-		api_internal(r, "listing resources", &err);
+	rc = resource_list(r->ctx->store, api_query(r, "prefix"), after, limit,
+	    &items, &more, &problems, &err);
+	free(after);
+	if (rc != 0) {
+		api_store_error(r, "listing resources", rc, &err);
 		return;
 	}
-	free(after);
-	if (json_array_size(items) > 0)
-		snprintf(last, sizeof(last), "%s", json_string_value(
-		    json_object_get(json_array_get(items,
-		    json_array_size(items) - 1), "name")));
-	api_page_reply(r, items, more, last);
+	if (more && json_array_size(items) > 0) {
+		const char *last = json_string_value(json_object_get(
+		    json_array_get(items, json_array_size(items) - 1), "name"));
+
+		c = b64_encode(last, strlen(last), B64_URL_NOPAD);
+		cur = json_string(c);
+		free(c);
+	}
+	/* Index rows that fail authentication are skipped, and named here
+	 * so an admin can find and repair them (docs/api.md §4). */
+	if (json_array_size(problems) > 0)
+		api_reply(r, 200, json_pack("{s:o, s:o, s:o}", "items", items,
+		    "next_cursor", cur, "problems", problems));
+	else {
+		json_decref(problems);
+		api_reply(r, 200, json_pack("{s:o, s:o}", "items", items,
+		    "next_cursor", cur));
+	}
 }
 
 void
@@ -67,7 +80,7 @@ api_resource_get(struct api_req *r)
 		return;
 	rc = resource_get_meta(r->ctx->store, name, &meta, &err);
 	if (rc < 0)
-		api_internal(r, "reading a resource", &err);
+		api_store_error(r, "reading a resource", rc, &err);
 	else if (rc == 1)
 		api_problem(r, 404, "NotFound", "resource %s not found", name);
 	else
@@ -127,7 +140,7 @@ api_resource_put(struct api_req *r)
 	json_t *body = NULL, *meta = NULL;
 	uint8_t *val = NULL;
 	size_t len = 0;
-	int created = 0, json_form;
+	int created = 0, json_form, rc;
 
 	if (api_query_only(r, NULL) != 0 ||
 	    api_resource_name(r, name, sizeof(name)) != 0)
@@ -147,11 +160,11 @@ api_resource_put(struct api_req *r)
 			return;
 		}
 	}
-	if (resource_put(r->ctx->store, name, json_form ? val : r->http->body,
-	    json_form ? len : r->http->body_len, ct, r->id.actor, &meta,
-	    &created, &err) != 0) {
+	if ((rc = resource_put(r->ctx->store, name, json_form ? val :
+	    r->http->body, json_form ? len : r->http->body_len, ct, r->id.actor,
+	    &meta, &created, &err)) != 0) {
 		api_audit(r, "resource.put", name, "error", err.msg);
-		api_internal(r, "storing the resource", &err);
+		api_store_error(r, "storing the resource", rc, &err);
 		goto out;
 	}
 	api_audit(r, "resource.put", name, "ok", NULL);
@@ -174,7 +187,7 @@ api_resource_delete(struct api_req *r)
 	rc = resource_delete(r->ctx->store, name, &err);
 	if (rc < 0) {
 		api_audit(r, "resource.delete", name, "error", err.msg);
-		api_internal(r, "deleting the resource", &err);
+		api_store_error(r, "deleting the resource", rc, &err);
 	} else if (rc == 1)
 		api_problem(r, 404, "NotFound", "resource %s not found", name);
 	else {
@@ -196,7 +209,7 @@ api_resource_versions(struct api_req *r)
 		return;
 	rc = resource_versions(r->ctx->store, name, &items, &err);
 	if (rc < 0)
-		api_internal(r, "reading resource versions", &err);
+		api_store_error(r, "reading resource versions", rc, &err);
 	else if (rc == 1)
 		api_problem(r, 404, "NotFound", "resource %s not found", name);
 	else
@@ -228,7 +241,7 @@ api_resource_restore(struct api_req *r)
 	snprintf(reason, sizeof(reason), "from version %lld", version);
 	if (rc < 0) {
 		api_audit(r, "resource.restore", name, "error", err.msg);
-		api_internal(r, "restoring the resource", &err);
+		api_store_error(r, "restoring the resource", rc, &err);
 	} else if (rc == 1)
 		api_problem(r, 404, "NotFound", "resource %s not found", name);
 	else if (rc == 2)

@@ -1,7 +1,10 @@
 /*
  * audit.h: the audit trail. Every admin change and every release decision
- * (with the policy's reason) becomes a record in the encrypted store
- * (table "audit"), listable through /api/v1/audit.
+ * (with the policy's reason) becomes a record in the encrypted store,
+ * listable through /api/v1/audit. Admin records (table "audit") are kept
+ * for a retention period whatever the guests do; guest events (table
+ * "audit_guest") are aggregated, rate-limited and capped in number
+ * (audit.c).
  */
 #ifndef TRUSTEE_AUDIT_H
 #define TRUSTEE_AUDIT_H
@@ -14,6 +17,19 @@
 
 struct store;
 
+/* Bounds of the trail ([audit] in the config; these are the defaults). */
+#define AUDIT_ADMIN_RETENTION_DAYS	365	/* admin records kept */
+#define AUDIT_GUEST_KEEP		10000	/* guest records kept */
+#define AUDIT_GUEST_PER_MINUTE		600	/* new guest records a
+						 * minute; more are counted in
+						 * one "audit.suppressed" */
+struct audit_limits {
+	int admin_retention_days;
+	int guest_keep;
+	int guest_per_minute;
+};
+/* Set the bounds (before audit_init; NULL: the defaults). */
+void audit_configure(const struct audit_limits *lim);
 int audit_init(struct store *st, struct error *err);
 void audit_shutdown(void);
 /*
@@ -26,7 +42,6 @@ void audit_shutdown(void);
 void audit_record(const char *actor, const char *action, const char *target,
     const char *outcome, const char *reason);
 
-#define AUDIT_KEEP 10000		/* most recent records kept */
 
 /* Filters for audit_list; NULL / 0 members do not filter. */
 struct audit_filter {
@@ -37,9 +52,10 @@ struct audit_filter {
 
 /*
  * Records newest first, each {"id","time","actor","action","target",
- * "outcome","reason"}, at most limit of them, starting after the record
- * whose id is `before` (NULL: the newest). *more is set when further
- * matching records exist. *items is a new array.
+ * "outcome","reason"} (aggregated guest records also "count" and
+ * "last_time"), at most limit of them, starting after the record whose id
+ * is `before` (NULL: the newest; a malformed one is "bad cursor"). *more
+ * is set when further matching records exist. *items is a new array.
  */
 int audit_list(const char *before, size_t limit, const struct audit_filter *f,
     json_t **items, int *more, struct error *err);

@@ -18,6 +18,7 @@
 
 #include "../lib/log.h"
 #include "../lib/toml.h"
+#include "../store/seal.h"
 #include "trusteed.h"
 
 #ifndef LOCALSTATEDIR
@@ -985,23 +986,138 @@ check_limits(struct loader *ld, struct config *cfg)
 static const char *const tls_versions[] = { "1.2", "1.3", NULL };
 static const char *const store_types[] = { "sqlite", NULL };
 static const char *const sealers[] = { "file", NULL };
-static const char *const seal_kinds[] = { "tpm2", "snp", "passphrase",
-	"file", NULL };
 
-#define OFF(f) offsetof(struct config, f)
+/* ------------------------------------------------- [store] and [sealer] */
 
-/* STAND-IN (storecore): [sealer] kind also names the sealer that health
- * and `trusteectl status` report ([storage] sealer). */
+/* "tdx" is a choice so that it gets its own message (check_sealer). */
+static const char *const seal_kinds[] = { "file", "tpm2", "snp",
+	"passphrase", "tdx", NULL };
+
+/* Seconds as an integer or a float, stored in milliseconds. */
 static void
-set_seal_kind(struct loader *ld, struct config *cfg, const struct key_def *def,
+set_seconds_ms(struct loader *ld, struct config *cfg,
+    const struct key_def *def, json_t *v, int line)
+{
+	double s;
+
+	if (json_is_integer(v))
+		s = (double)json_integer_value(v);
+	else if (json_is_real(v))
+		s = json_real_value(v);
+	else {
+		wrong_type(ld, def, v, line, "a number of seconds");
+		return;
+	}
+	if (s * 1000 < (double)def->min || s * 1000 > (double)def->max) {
+		problem(ld, line, "%s.%s: %g seconds is out of range %g..%g",
+		    def->section, def->key, s, (double)def->min / 1000,
+		    (double)def->max / 1000);
+		return;
+	}
+	*field_int(cfg, def) = (int)(s * 1000 + 0.5);
+}
+
+/* A DSN: checked by the store's parser (which never echoes a password);
+ * a relative sqlite path is taken from the config file's directory. */
+static void
+set_dsn(struct loader *ld, struct config *cfg, const struct key_def *def,
     json_t *v, int line)
 {
-	set_string(ld, cfg, def, v, line);
-	if (cfg->seal_kind != NULL) {
-		free(cfg->sealer);
-		cfg->sealer = xstrdup(cfg->seal_kind);
+	struct store_dsn *dsn;
+	struct error err;
+	const char *s;
+	char *abs;
+
+	if ((s = get_string(ld, def, v, line)) == NULL)
+		return;
+	if (store_dsn_parse(s, NULL, 0, &dsn, &err) != 0) {
+		problem(ld, line, "store.dsn: %s", strncmp(err.msg, "store: ",
+		    7) == 0 ? err.msg + 7 : err.msg);
+		return;
 	}
+	store_dsn_free(dsn);
+	free(cfg->store_dsn);
+	if (strncmp(s, "sqlite:", 7) == 0 && s[7] != '/') {
+		abs = resolve(ld, s + 7);
+		cfg->store_dsn = xasprintf("sqlite:%s", abs);
+		free(abs);
+	} else
+		cfg->store_dsn = xstrdup(s);
 }
+
+/* Keys of [sealer] that belong to one kind each. */
+static const struct {
+	const char *key;
+	const char *kind;
+} sealer_kind_keys[] = {
+	{ "key_file", "file" }, { "tcti", "tpm2" }, { "pcrs", "tpm2" },
+	{ "device", "snp" }, { "passphrase_file", "passphrase" },
+	{ "passphrase_fd", "passphrase" },
+	{ "passphrase_credential", "passphrase" },
+};
+
+/* [store], [storage] and [sealer] rules that span keys. */
+static void
+check_store(struct loader *ld, struct config *cfg, json_t *doc)
+{
+	json_t *storage = json_object_get(doc, "storage");
+	json_t *store = json_object_get(doc, "store");
+	json_t *sealer = json_object_get(doc, "sealer");
+	const json_t *lstorage = json_object_get(ld->lines, "storage");
+	const json_t *lsealer = json_object_get(ld->lines, "sealer");
+	const char *kind = cfg->sealer;
+	size_t i;
+	int kline = first_line(json_object_get(lsealer, "kind"));
+
+	if (json_object_get(store, "dsn") != NULL &&
+	    (json_object_get(storage, "path") != NULL ||
+	    json_object_get(storage, "type") != NULL))
+		problem(ld, first_line(json_object_get(lstorage,
+		    json_object_get(storage, "path") != NULL ? "path" :
+		    "type")), "storage.%s and store.dsn both name the "
+		    "database; use store.dsn", json_object_get(storage,
+		    "path") != NULL ? "path" : "type");
+	if (json_object_get(sealer, "kind") != NULL &&
+	    json_object_get(storage, "sealer") != NULL)
+		problem(ld, first_line(json_object_get(lstorage, "sealer")),
+		    "storage.sealer and sealer.kind are the same setting; use "
+		    "sealer.kind");
+	if (json_object_get(sealer, "key_file") != NULL &&
+	    json_object_get(storage, "data_key_file") != NULL)
+		problem(ld, first_line(json_object_get(lstorage,
+		    "data_key_file")), "storage.data_key_file and "
+		    "sealer.key_file are the same setting; use sealer.key_file");
+	if (kind == NULL)
+		return;
+	if (strcmp(kind, "tdx") == 0) {
+		problem(ld, kline, "sealer.kind: \"tdx\": TDX offers no "
+		    "sealing key; use \"tpm2\" (the TD's vTPM) or "
+		    "\"passphrase\"");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(sealer_kind_keys); i++)
+		if (json_object_get(sealer, sealer_kind_keys[i].key) != NULL &&
+		    strcmp(kind, sealer_kind_keys[i].kind) != 0)
+			problem(ld, first_line(json_object_get(lsealer,
+			    sealer_kind_keys[i].key)), "sealer.%s is used only "
+			    "with kind = \"%s\" (kind is \"%s\")",
+			    sealer_kind_keys[i].key, sealer_kind_keys[i].kind,
+			    kind);
+	if (strcmp(kind, "passphrase") == 0 &&
+	    (json_object_get(sealer, "passphrase_file") != NULL) +
+	    (json_object_get(sealer, "passphrase_fd") != NULL) +
+	    (json_object_get(sealer, "passphrase_credential") != NULL) != 1)
+		problem(ld, kline, "sealer.kind \"passphrase\" needs exactly "
+		    "one of passphrase_file, passphrase_fd and "
+		    "passphrase_credential");
+	if (json_object_get(store, "password_file") != NULL && cfg->store_dsn !=
+	    NULL && strncmp(cfg->store_dsn, "mariadb:", 8) != 0)
+		problem(ld, first_line(json_object_get(json_object_get(
+		    ld->lines, "store"), "password_file")), "store."
+		    "password_file is used only with a mariadb:// dsn");
+}
+
+#define OFF(f) offsetof(struct config, f)
 
 static const struct key_def key_table[] = {
 	{ "http_server", "listen", set_listen, 0, 0, 0, NULL },
@@ -1035,18 +1151,30 @@ static const struct key_def key_table[] = {
 	{ "storage", "sealer", set_string, OFF(sealer), 0, 0, sealers },
 	{ "storage", "data_key_file", set_path, OFF(data_key_file), 0, 0,
 	    NULL },
-	/* STAND-IN (storecore): [sealer], named as struct seal_config. */
-	{ "sealer", "kind", set_seal_kind, OFF(seal_kind), 0, 0, seal_kinds },
-	{ "sealer", "tpm2_tcti", set_string, OFF(seal_tpm2_tcti), 0, 0, NULL },
-	{ "sealer", "tpm2_pcrs", set_string, OFF(seal_tpm2_pcrs), 0, 0, NULL },
-	{ "sealer", "snp_device", set_path, OFF(seal_snp_device), 0, 0, NULL },
-	{ "sealer", "passphrase_fd", set_int, OFF(seal_passphrase_fd), 0, 1023,
+	{ "store", "dsn", set_dsn, 0, 0, 0, NULL },
+	{ "store", "password_file", set_path, OFF(store_password_file), 0, 0,
 	    NULL },
+	{ "store", "timeout", set_seconds_ms, OFF(store_timeout_ms), 100,
+	    300000, NULL },
+	{ "store", "poll_interval", set_seconds_ms, OFF(store_poll_ms), 50,
+	    60000, NULL },
+	{ "sealer", "kind", set_string, OFF(sealer), 0, 0, seal_kinds },
+	{ "sealer", "key_file", set_path, OFF(data_key_file), 0, 0, NULL },
+	{ "sealer", "tcti", set_string, OFF(seal_tcti), 0, 0, NULL },
+	{ "sealer", "pcrs", set_string, OFF(seal_pcrs), 0, 0, NULL },
+	{ "sealer", "device", set_path, OFF(seal_device), 0, 0, NULL },
 	{ "sealer", "passphrase_file", set_path, OFF(seal_passphrase_file), 0,
 	    0, NULL },
+	{ "sealer", "passphrase_fd", set_int, OFF(seal_passphrase_fd), 0, 1023,
+	    NULL },
 	{ "sealer", "passphrase_credential", set_string,
 	    OFF(seal_passphrase_credential), 0, 0, NULL },
-	{ "sealer", "key_file", set_path, OFF(seal_key_file), 0, 0, NULL },
+	{ "audit", "admin_retention_days", set_int,
+	    OFF(audit_admin_retention_days), 1, 36500, NULL },
+	{ "audit", "guest_records", set_int, OFF(audit_guest_records), 100,
+	    10000000, NULL },
+	{ "audit", "guest_records_per_minute", set_int,
+	    OFF(audit_guest_per_minute), 1, 1000000, NULL },
 	{ "admin", "mode", set_admin_mode, 0, 0, 0, admin_modes },
 	{ "admin", "public_keys", set_admin_keys, 0, 0, 0, NULL },
 	{ "admin", "authorization_mode", set_admin_authz_mode, 0, 0, 0,
@@ -1130,8 +1258,8 @@ static const struct key_def key_table[] = {
 };
 
 static const char *const sections[] = {
-	"http_server", "attestation", "verifier", "storage", "sealer",
-	"admin", "policy", "limits", "console", NULL
+	"http_server", "attestation", "verifier", "storage", "store",
+	"sealer", "audit", "admin", "policy", "limits", "console", NULL
 };
 
 static const struct key_def *
@@ -1204,6 +1332,7 @@ check_required(struct loader *ld, struct config *cfg, json_t *doc)
 	}
 	check_admin(ld, cfg, admin);
 	check_limits(ld, cfg);
+	check_store(ld, cfg, doc);
 }
 
 /* The directory holding path, made absolute so a later chdir is harmless. */
@@ -1259,7 +1388,9 @@ load_document(struct loader *ld, struct config *cfg, json_t *doc)
 		free(cfg->store_path);
 		cfg->store_path = xasprintf("%s/trustee.db", cfg->state_dir);
 	}
-	if (json_object_get(storage, "data_key_file") == NULL) {
+	if (json_object_get(storage, "data_key_file") == NULL &&
+	    json_object_get(json_object_get(doc, "sealer"), "key_file") ==
+	    NULL) {
 		free(cfg->data_key_file);
 		cfg->data_key_file = xasprintf("%s/data.key", cfg->state_dir);
 	}
@@ -1301,6 +1432,62 @@ config_defaults(struct config *cfg)
 	cfg->login_source_failures = 30;
 	cfg->login_delay_after = 3;
 	cfg->login_lockout_s = 900;
+	cfg->store_timeout_ms = 5000;
+	cfg->store_poll_ms = 1000;
+	cfg->audit_admin_retention_days = 365;
+	cfg->audit_guest_records = 10000;
+	cfg->audit_guest_per_minute = 600;
+	cfg->seal_passphrase_fd = -1;
+}
+
+int
+config_line(const struct config *cfg, const char *section, const char *key)
+{
+	return first_line(json_object_get(json_object_get(cfg->lines,
+	    section), key));
+}
+
+const char *
+config_where(const struct config *cfg, const char *section, const char *key,
+    const char *fallback, char *buf, size_t cap)
+{
+	int line = cfg->path != NULL ? config_line(cfg, section, key) : 0;
+
+	if (line > 0)
+		snprintf(buf, cap, "%s:%d", cfg->path, line);
+	else if (fallback != NULL)
+		snprintf(buf, cap, "%s", fallback);
+	else
+		snprintf(buf, cap, "%s", cfg->path != NULL ? cfg->path :
+		    "--dev");
+	return buf;
+}
+
+void
+config_store_options(const struct config *cfg, struct seal_config *sc,
+    struct store_options *so)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->kind = cfg->sealer;
+	sc->tpm2_tcti = cfg->seal_tcti;
+	sc->tpm2_pcrs = cfg->seal_pcrs;
+	sc->snp_device = cfg->seal_device;
+	sc->passphrase_fd = cfg->seal_passphrase_fd;
+	sc->passphrase_file = cfg->seal_passphrase_file;
+	sc->passphrase_credential = cfg->seal_passphrase_credential;
+	sc->key_file = cfg->data_key_file;
+	/* The development key file is created on first start. */
+	sc->create = cfg->sealer != NULL && strcmp(cfg->sealer, "file") == 0;
+	memset(so, 0, sizeof(*so));
+	so->dsn = cfg->store_dsn;
+	so->password_file = cfg->store_password_file;
+	so->state_dir = cfg->state_dir;
+	so->seal = sc;
+	so->timeout_ms = cfg->store_timeout_ms;
+	so->poll_ms = cfg->store_poll_ms;
+	so->create = 1;
+	so->exclusive = 1;
+	so->background = 1;
 }
 
 int
@@ -1348,7 +1535,8 @@ config_load(const char *path, struct config *cfg)
 	nerr = (int)ld.nprobs;
 	free(ld.probs);
 	free(ld.dir);
-	json_decref(ld.lines);
+	json_decref(cfg->lines);
+	cfg->lines = ld.lines;		/* for config_line */
 	json_decref(doc);
 	return nerr;
 }
@@ -1371,13 +1559,14 @@ config_free(struct config *cfg)
 	free(cfg->store_path);
 	free(cfg->sealer);
 	free(cfg->data_key_file);
-	free(cfg->seal_kind);
-	free(cfg->seal_tpm2_tcti);
-	free(cfg->seal_tpm2_pcrs);
-	free(cfg->seal_snp_device);
+	free(cfg->store_dsn);
+	free(cfg->store_password_file);
+	free(cfg->seal_tcti);
+	free(cfg->seal_pcrs);
+	free(cfg->seal_device);
 	free(cfg->seal_passphrase_file);
 	free(cfg->seal_passphrase_credential);
-	free(cfg->seal_key_file);
+	json_decref(cfg->lines);
 	free(cfg->snp_cert_cache);
 	free(cfg->snp_kds_url);
 	free(cfg->dcap_collateral);

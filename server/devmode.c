@@ -1,8 +1,12 @@
 /*
  * devmode.c: `trusteed --dev --state-dir DIR`: a working appliance with no
  * config file. Everything it needs is created under DIR on first start and
- * reused afterwards; nothing here is fit for production (plain-file data
- * key, self-signed certificate), and trusteed says so when it starts.
+ * reused afterwards; nothing here is fit for production (plain-file
+ * sealer, self-signed certificate), and trusteed says so when it starts.
+ *
+ * Two halves, so that nothing is written before everything is checked:
+ * devmode_config only sets the paths, devmode_create makes what is
+ * missing (trusteed.c runs the preflight checks in between).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,31 +27,58 @@ devmode_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-int
-devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
+void
+devmode_config(struct config *cfg, const char *state_dir)
 {
-	char *tlsdir, *admindir, *cert, *key, *priv, *pub, *cpw;
+	free(cfg->state_dir);
+	cfg->state_dir = xstrdup(state_dir);
+	free(cfg->store_path);
+	cfg->store_path = xasprintf("%s/trustee.db", state_dir);
+	free(cfg->sealer);
+	cfg->sealer = xstrdup("file");
+	free(cfg->data_key_file);
+	cfg->data_key_file = xasprintf("%s/data.key", state_dir);
+	free(cfg->tls_cert);
+	cfg->tls_cert = xasprintf("%s/tls/cert.pem", state_dir);
+	free(cfg->tls_key);
+	cfg->tls_key = xasprintf("%s/tls/key.pem", state_dir);
+	while (cfg->nadmin_keys > 0)
+		free(cfg->admin_keys[--cfg->nadmin_keys]);
+	cfg->admin_keys[cfg->nadmin_keys++] = xasprintf("%s/admin/public.pem",
+	    state_dir);
+	cfg->admin_mode = ADMIN_BEARER_JWT;
+	cfg->resource_policy = RPOLICY_ALLOW_ALL;
+	cfg->insecure_http = 0;
+	cfg->dev = 1;
+	free(cfg->console_password_file);
+	cfg->console_password_file = xasprintf("%s/admin/console-password",
+	    state_dir);
+}
+
+int
+devmode_create(struct config *cfg, struct error *err)
+{
+	const char *state_dir = cfg->state_dir, *cpw;
+	char *tlsdir, *admindir, *priv, *pub;
 	int created_tls = 0, created_admin = 0, created_cpw = 0, rc = -1;
 
 	if (dir_create(state_dir, 0700, err) != 0)
 		return -1;
 	tlsdir = xasprintf("%s/tls", state_dir);
 	admindir = xasprintf("%s/admin", state_dir);
-	cert = xasprintf("%s/cert.pem", tlsdir);
-	key = xasprintf("%s/key.pem", tlsdir);
 	priv = xasprintf("%s/private.pem", admindir);
-	pub = xasprintf("%s/public.pem", admindir);
-	cpw = xasprintf("%s/console-password", admindir);
+	pub = xstrdup(cfg->admin_keys[0]);
+	cpw = cfg->console_password_file;
 	if (dir_create(tlsdir, 0700, err) != 0 ||
 	    dir_create(admindir, 0700, err) != 0)
 		goto out;
-	if (!devmode_exists(cert) || !devmode_exists(key)) {
+	if (!devmode_exists(cfg->tls_cert) || !devmode_exists(cfg->tls_key)) {
 		/* Half a pair is useless: make both anew. */
-		unlink(cert);
-		unlink(key);
-		if (certgen_self_signed(cert, key, "localhost",
-		    "DNS:localhost,IP:127.0.0.1,IP:::1", "trusteed development",
-		    825, err) != 0)
+		unlink(cfg->tls_cert);
+		unlink(cfg->tls_key);
+		if (certgen_self_signed(cfg->tls_cert, cfg->tls_key,
+		    "localhost", "DNS:localhost,IP:127.0.0.1,IP:::1",
+		    "trusteed development", 825, err) != 0)
 			goto out;
 		created_tls = 1;
 	}
@@ -72,48 +103,32 @@ devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
 		created_cpw = 1;
 	}
 
-	free(cfg->state_dir);
-	cfg->state_dir = xstrdup(state_dir);
-	free(cfg->store_path);
-	cfg->store_path = xasprintf("%s/trustee.db", state_dir);
-	free(cfg->data_key_file);
-	cfg->data_key_file = xasprintf("%s/data.key", state_dir);
-	free(cfg->tls_cert);
-	cfg->tls_cert = xstrdup(cert);
-	free(cfg->tls_key);
-	cfg->tls_key = xstrdup(key);
-	while (cfg->nadmin_keys > 0)
-		free(cfg->admin_keys[--cfg->nadmin_keys]);
-	cfg->admin_keys[cfg->nadmin_keys++] = xstrdup(pub);
-	cfg->admin_mode = ADMIN_BEARER_JWT;
-	cfg->resource_policy = RPOLICY_ALLOW_ALL;
-	cfg->insecure_http = 0;
-	cfg->dev = 1;
-	free(cfg->console_password_file);
-	cfg->console_password_file = xstrdup(cpw);
-
 	fprintf(stderr, "trusteed: development mode, state in %s\n"
 	    "  TLS certificate  %s%s\n"
 	    "  admin key        %s%s (public key %s)\n"
 	    "  console          user admin, password in %s%s\n"
-	    "  data key         %s (plain file)\n"
+	    "  sealer           file: %s (plain key file)\n"
 	    "  database         %s\n"
 	    "  resource policy  allow_all (the sample TEE is accepted)\n"
-	    "trusteed: WARNING: --dev is not for production: the data key is a "
-	    "plain file, the certificate is self-signed and attestation of "
-	    "the sample TEE proves nothing\n",
-	    state_dir, cert, created_tls ? " (created)" : "", priv,
+	    "trusteed: WARNING: --dev is not for production: the master key is "
+	    "sealed by a plain key file, the certificate is self-signed and "
+	    "attestation of the sample TEE proves nothing\n",
+	    state_dir, cfg->tls_cert, created_tls ? " (created)" : "", priv,
 	    created_admin ? " (created)" : "", pub, cpw,
 	    created_cpw ? " (created)" : "", cfg->data_key_file,
-	    cfg->store_path);
+	    cfg->store_dsn != NULL ? cfg->store_dsn : cfg->store_path);
 	rc = 0;
 out:
 	free(tlsdir);
 	free(admindir);
-	free(cert);
-	free(key);
 	free(priv);
 	free(pub);
-	free(cpw);
 	return rc;
+}
+
+int
+devmode_setup(struct config *cfg, const char *state_dir, struct error *err)
+{
+	devmode_config(cfg, state_dir);
+	return devmode_create(cfg, err);
 }

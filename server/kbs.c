@@ -716,6 +716,19 @@ kbs_resource_get(struct kbs_req *r)
 		goto out;
 	}
 	rc = resource_get_value(r->ctx->store, name, &val, &len, &err);
+	if (rc == STORE_UNAVAILABLE || rc == STORE_CORRUPT) {
+		/* storecore: an outage is retried later; a tampered row is
+		 * that item's problem only (the log names table and row). */
+		log_warnx("resource %s: %s", name, err.msg);
+		if (rc == STORE_UNAVAILABLE)
+			http_response_header(r->resp, "Retry-After", "5");
+		http_problem(r->resp, rc == STORE_UNAVAILABLE ? 503 : 500,
+		    rc == STORE_UNAVAILABLE ? "ServiceUnavailable" :
+		    "IntegrityError", "resource %s cannot be read now (%s)",
+		    name, rc == STORE_UNAVAILABLE ? "the database is "
+		    "unavailable" : "integrity error: see the server log");
+		goto out;
+	}
 	if (rc != 0) {
 		if (rc < 0)
 			log_warnx("resource %s: %s", name, err.msg);

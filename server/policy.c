@@ -14,8 +14,9 @@
  *
  * The active text of each policy is cached in memory (shared, reference
  * counted) and revalidated against the store's meta row every
- * POLICY_CACHE_TTL, so instances sharing one database converge; an
- * upload through this process takes effect at once.
+ * POLICY_CACHE_TTL; a write by another instance sharing the database
+ * empties the cache within about two store poll intervals (store_watch),
+ * and an upload through this process takes effect at once.
  *
  * Without a store (policy_init not called, e.g. trusteectl offline) the
  * shipped defaults compiled into the binary are the active policies.
@@ -894,6 +895,17 @@ policy_seed(enum policy_kind kind, const char *id, const char *file,
 	return 0;
 }
 
+/* Another instance wrote the policies table (store_watch, on the store's
+ * poller thread): forget the cached texts, so the next evaluation reads
+ * the active version from the store. */
+static void
+policy_on_change(const char *table, void *arg)
+{
+	(void)table;
+	(void)arg;
+	policy_cache_drop(NULL);
+}
+
 int
 policy_init(struct store *st, const struct config *cfg, struct error *err)
 {
@@ -907,6 +919,8 @@ policy_init(struct store *st, const struct config *cfg, struct error *err)
 	policy_store = st;
 	if (st == NULL)
 		return 0;
+	if (store_watch(st, POLICY_TABLE, policy_on_change, NULL, err) != 0)
+		goto fail;
 	for (i = 0; i < ARRAY_SIZE(policy_shipped_attestation); i++)
 		if (policy_seed(POLICY_ATTESTATION,
 		    policy_shipped_attestation[i].id,

@@ -1,6 +1,18 @@
 /*
  * resource.c: versioned resources with metadata (see resource.h for the
- * row layout and the concurrency contract).
+ * row layout and the concurrency contract), and the ordered name index
+ * behind listing.
+ *
+ * Names are keyed hashes in the database, so it cannot order them (and
+ * must not: an order-preserving id would leak the names' order). The
+ * order lives here instead: a sorted array of every resource name, built
+ * at start by one scan of resource_index (O(total), once), kept current by
+ * this process's puts and deletes, and rebuilt (on the store's poller
+ * thread, off the request path) when another instance writes the table
+ * (store_watch). A page then costs a binary search plus one index-row read
+ * per item: O(log n + page). Rows that fail authentication are remembered
+ * by row id and reported with every listing until an admin deletes or
+ * overwrites the name.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +28,19 @@
 #define RESOURCE_DEFAULT_CT "application/octet-stream"
 
 static pthread_mutex_t resource_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The ordered name index (see the top of the file). */
+#define RESOURCE_BAD_MAX 64
+static struct {
+	pthread_rwlock_t lock;
+	struct store *st;
+	char **names;			/* sorted, malloc'd strings */
+	size_t n, cap;
+	char bad[RESOURCE_BAD_MAX][STORE_ID_HEX_LEN + 1];
+	char bad_why[RESOURCE_BAD_MAX][160];
+	size_t nbad;
+	int loaded;
+} resource_ix = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
 int
 resource_segment_ok(const char *p)
@@ -81,7 +106,8 @@ resource_data_name(const char *name, int version)
 
 static json_t *resource_find_version(const json_t *idx, json_int_t version);
 
-/* Load and check the index row: 0, 1 absent, -1 error. */
+/* Load and check the index row: 0, 1 absent, < 0 as store_get (an
+ * authentic row that is not a valid index is STORE_CORRUPT too). */
 static int
 resource_index_load(struct store *st, const char *name, json_t **idx,
     struct error *err)
@@ -116,7 +142,8 @@ resource_index_load(struct store *st, const char *name, json_t **idx,
 	return 0;
 bad:
 	json_decref(v);
-	return error_set(err, "resource %s: the index row is malformed", name);
+	error_set(err, "resource %s: the index row is malformed", name);
+	return STORE_CORRUPT;
 }
 
 static int
@@ -164,6 +191,332 @@ resource_meta(const char *name, const json_t *idx)
 	    "versions")));
 }
 
+/* ------------------------------------------------------- name index */
+
+/* Position of name, or where it would go; *found set when present.
+ * Caller holds resource_ix.lock. */
+static size_t
+resource_ix_find(const char *name, int *found)
+{
+	size_t lo = 0, hi = resource_ix.n, mid;
+	int c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(resource_ix.names[mid], name);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+resource_ix_add(const char *name)
+{
+	size_t i;
+	int found;
+
+	pthread_rwlock_wrlock(&resource_ix.lock);
+	i = resource_ix_find(name, &found);
+	if (!found) {
+		if (resource_ix.n == resource_ix.cap) {
+			resource_ix.cap = resource_ix.cap ? resource_ix.cap * 2 :
+			    256;
+			resource_ix.names = xrealloc(resource_ix.names,
+			    resource_ix.cap * sizeof(char *));
+		}
+		memmove(resource_ix.names + i + 1, resource_ix.names + i,
+		    (resource_ix.n - i) * sizeof(char *));
+		resource_ix.names[i] = xstrdup(name);
+		resource_ix.n++;
+	}
+	pthread_rwlock_unlock(&resource_ix.lock);
+}
+
+static void
+resource_ix_remove(const char *name)
+{
+	size_t i;
+	int found;
+
+	pthread_rwlock_wrlock(&resource_ix.lock);
+	i = resource_ix_find(name, &found);
+	if (found) {
+		free(resource_ix.names[i]);
+		memmove(resource_ix.names + i, resource_ix.names + i + 1,
+		    (resource_ix.n - i - 1) * sizeof(char *));
+		resource_ix.n--;
+	}
+	pthread_rwlock_unlock(&resource_ix.lock);
+}
+
+/* Forget a bad row once its name was deleted or overwritten. */
+static void
+resource_ix_repaired(struct store *st, const char *name)
+{
+	char hex[STORE_ID_HEX_LEN + 1];
+	struct error err;
+	size_t i;
+
+	if (store_row_id_hex(st, RESOURCE_INDEX, name, hex, &err) != 0)
+		return;
+	pthread_rwlock_wrlock(&resource_ix.lock);
+	for (i = 0; i < resource_ix.nbad; i++) {
+		if (strcmp(resource_ix.bad[i], hex) == 0) {
+			memmove(resource_ix.bad[i], resource_ix.bad[i + 1],
+			    (resource_ix.nbad - i - 1) *
+			    sizeof(resource_ix.bad[0]));
+			memmove(resource_ix.bad_why[i], resource_ix.bad_why[i +
+			    1], (resource_ix.nbad - i - 1) *
+			    sizeof(resource_ix.bad_why[0]));
+			resource_ix.nbad--;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&resource_ix.lock);
+}
+
+/* Remember a bad index row (by id) to report with listings. Caller
+ * holds the write lock. */
+static void
+resource_ix_bad_locked(const char *id_hex, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < resource_ix.nbad; i++)
+		if (strcmp(resource_ix.bad[i], id_hex) == 0)
+			return;
+	if (resource_ix.nbad == RESOURCE_BAD_MAX)
+		return;
+	snprintf(resource_ix.bad[resource_ix.nbad], sizeof(resource_ix.bad[0]),
+	    "%s", id_hex);
+	snprintf(resource_ix.bad_why[resource_ix.nbad],
+	    sizeof(resource_ix.bad_why[0]), "%s", why);
+	resource_ix.nbad++;
+}
+
+struct resource_load {
+	char **names;
+	size_t n, cap;
+	char bad[RESOURCE_BAD_MAX][STORE_ID_HEX_LEN + 1];
+	char why[RESOURCE_BAD_MAX][160];
+	size_t nbad;
+};
+
+static int
+resource_load_row(const char *name, const uint8_t *val, size_t len,
+    const struct store_meta *m, void *arg)
+{
+	struct resource_load *l = arg;
+
+	(void)val;
+	(void)len;
+	(void)m;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->names = xrealloc(l->names, l->cap * sizeof(char *));
+	}
+	l->names[l->n++] = xstrdup(name);
+	return 0;
+}
+
+static void
+resource_load_bad(const char *table, const char *id_hex, const char *reason,
+    void *arg)
+{
+	struct resource_load *l = arg;
+
+	(void)table;
+	(void)reason;
+	if (l->nbad < RESOURCE_BAD_MAX) {
+		snprintf(l->bad[l->nbad], sizeof(l->bad[0]), "%s", id_hex);
+		snprintf(l->why[l->nbad], sizeof(l->why[0]), "failed "
+		    "authentication (tampered, or written under another key)");
+		l->nbad++;
+	}
+}
+
+static int
+resource_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Build the index from the store (one scan, a page at a time) and swap
+ * it in. */
+static int
+resource_ix_reload(struct store *st, struct error *err)
+{
+	struct resource_load *l = xcalloc(1, sizeof(*l));
+	struct store_page q;
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+	char **old;
+	size_t nold, i;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 1000;
+	for (;;) {
+		q.cursor = cursor;
+		rc = store_scan(st, RESOURCE_INDEX, &q, resource_load_row,
+		    resource_load_bad, l, next, err);
+		if (rc != 0 || next[0] == '\0')
+			break;
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	if (rc != 0) {
+		for (i = 0; i < l->n; i++)
+			free(l->names[i]);
+		free(l->names);
+		free(l);
+		return rc;
+	}
+	if (l->n > 1)
+		qsort(l->names, l->n, sizeof(char *), resource_strcmp);
+	pthread_rwlock_wrlock(&resource_ix.lock);
+	old = resource_ix.names;
+	nold = resource_ix.n;
+	resource_ix.names = l->names;
+	resource_ix.n = l->n;
+	resource_ix.cap = l->cap;
+	resource_ix.nbad = 0;
+	for (i = 0; i < l->nbad; i++)
+		resource_ix_bad_locked(l->bad[i], l->why[i]);
+	resource_ix.loaded = 1;
+	resource_ix.st = st;
+	pthread_rwlock_unlock(&resource_ix.lock);
+	for (i = 0; i < nold; i++)
+		free(old[i]);
+	free(old);
+	free(l);
+	return 0;
+}
+
+/* Build the index on first use, or for another store (tests and tools
+ * that never called resource_init). */
+static void
+resource_ix_ensure(struct store *st)
+{
+	struct error err;
+	int ok;
+
+	pthread_rwlock_rdlock(&resource_ix.lock);
+	ok = resource_ix.loaded && resource_ix.st == st;
+	pthread_rwlock_unlock(&resource_ix.lock);
+	if (ok)
+		return;
+	if (resource_ix_reload(st, &err) != 0)
+		log_warnx("resources: building the name index: %s", err.msg);
+}
+
+/* Another instance wrote resource_index: rebuild (poller thread). */
+static void
+resource_ix_changed(const char *table, void *arg)
+{
+	struct error err;
+
+	(void)table;
+	if (resource_ix_reload(arg, &err) != 0)
+		log_warnx("resources: reloading the name index: %s", err.msg);
+}
+
+int
+resource_init(struct store *st, struct error *err)
+{
+	int64_t t0 = (int64_t)(now_mono_ns() / 1000000);
+	int rc;
+
+	resource_ix.st = st;
+	if (store_watch(st, RESOURCE_INDEX, resource_ix_changed, st, err) != 0)
+		return error_prefix(err, "resources");
+	rc = resource_ix_reload(st, err);
+	if (rc != 0)
+		return error_prefix(err, "resources: building the name index");
+	log_info("resources: %zu names indexed in %lld ms%s", resource_ix.n,
+	    (long long)(now_mono_ns() / 1000000) - (long long)t0,
+	    resource_ix.nbad > 0 ? " (some index rows fail authentication: "
+	    "see `trusteectl store check`)" : "");
+	return 0;
+}
+
+void
+resource_shutdown(void)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&resource_ix.lock);
+	for (i = 0; i < resource_ix.n; i++)
+		free(resource_ix.names[i]);
+	free(resource_ix.names);
+	resource_ix.names = NULL;
+	resource_ix.n = resource_ix.cap = resource_ix.nbad = 0;
+	resource_ix.loaded = 0;
+	resource_ix.st = NULL;
+	pthread_rwlock_unlock(&resource_ix.lock);
+}
+
+/*
+ * Delete the value rows "<name>@<n>" a corrupt index row no longer lists
+ * (the repair path only: it reads every value row's name).
+ */
+struct resource_orphans {
+	const char *name;
+	size_t nlen;
+	json_t *found;
+};
+
+static int
+resource_orphan_row(const char *dname, const uint8_t *val, size_t len,
+    const struct store_meta *m, void *arg)
+{
+	struct resource_orphans *o = arg;
+
+	(void)val;
+	(void)len;
+	(void)m;
+	if (strncmp(dname, o->name, o->nlen) == 0 && dname[o->nlen] == '@')
+		json_array_append_new(o->found, json_string(dname));
+	return 0;
+}
+
+static void
+resource_drop_orphans(struct store *st, const char *name)
+{
+	struct resource_orphans o = { name, strlen(name), json_array() };
+	struct store_page q;
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+	struct error err;
+	json_t *d;
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 1000;
+	for (;;) {
+		q.cursor = cursor;
+		if (store_scan(st, RESOURCE_DATA, &q, resource_orphan_row, NULL,
+		    &o, next, &err) != 0) {
+			log_warnx("resource %s: looking for old values: %s",
+			    name, err.msg);
+			break;
+		}
+		if (next[0] == '\0')
+			break;
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	json_array_foreach(o.found, i, d)
+		if (store_delete(st, RESOURCE_DATA, json_string_value(d),
+		    &err) < 0)
+			log_warnx("resource %s: %s", name, err.msg);
+	json_decref(o.found);
+}
+
 /* ------------------------------------------------------------- write */
 
 /* Caller holds resource_lock. */
@@ -175,11 +528,19 @@ resource_put_locked(struct store *st, const char *name, const void *val,
 	char when[TIME_RFC3339_LEN], *dname;
 	json_t *idx = NULL, *vers, *e;
 	json_int_t version;
-	int rc;
+	int rc, was_new;
 
 	rc = resource_index_load(st, name, &idx, err);
+	if (rc == STORE_CORRUPT) {
+		/* Overwriting repairs it: a new history starts at 1. */
+		log_warnx("resource %s: %s; overwriting it (its version "
+		    "history is lost)", name, err->msg);
+		resource_drop_orphans(st, name);
+		rc = 1;
+	}
 	if (rc < 0)
-		return -1;
+		return rc;
+	was_new = rc == 1;
 	if (rc == 1)
 		idx = json_pack("{s:s, s:I, s:I, s:[]}", "name", name, "next",
 		    (json_int_t)1, "active", (json_int_t)0, "versions");
@@ -190,10 +551,10 @@ resource_put_locked(struct store *st, const char *name, const void *val,
 		    "range", name);
 	}
 	dname = resource_data_name(name, (int)version);
-	if (store_put(st, RESOURCE_DATA, dname, val, len, err) != 0) {
+	if ((rc = store_put(st, RESOURCE_DATA, dname, val, len, err)) != 0) {
 		free(dname);
 		json_decref(idx);
-		return -1;
+		return rc;
 	}
 	free(dname);
 	time_format_rfc3339(now_unix(), when);
@@ -218,14 +579,19 @@ resource_put_locked(struct store *st, const char *name, const void *val,
 		json_array_append(e, json_array_get(vers, 0));
 		json_array_remove(vers, 0);
 	}
-	if (resource_index_save(st, name, idx, err) != 0) {
+	if ((rc = resource_index_save(st, name, idx, err)) != 0) {
+		struct error derr;
+
 		dname = resource_data_name(name, (int)version);
-		store_delete(st, RESOURCE_DATA, dname, NULL);
+		store_delete(st, RESOURCE_DATA, dname, &derr);
 		free(dname);
 		json_decref(e);
 		json_decref(idx);
-		return -1;
+		return rc;
 	}
+	resource_ix_ensure(st);
+	resource_ix_add(name);
+	resource_ix_repaired(st, name);
 	{
 		size_t i;
 		json_t *old;
@@ -242,7 +608,7 @@ resource_put_locked(struct store *st, const char *name, const void *val,
 	}
 	json_decref(e);
 	if (created != NULL)
-		*created = rc == 1;
+		*created = was_new;
 	if (meta != NULL)
 		*meta = resource_meta(name, idx);
 	json_decref(idx);
@@ -292,10 +658,11 @@ resource_restore(struct store *st, const char *name, int version,
 	rc = store_get(st, RESOURCE_DATA, dname, &val, &len, err);
 	free(dname);
 	if (rc != 0) {
-		if (rc == 1)
+		if (rc == 1) {
 			error_set(err, "resource %s: the value of version %d "
 			    "is missing", name, version);
-		rc = -1;
+			rc = -1;
+		}
 		goto out;
 	}
 	rc = resource_put_locked(st, name, val, len, ct, who, meta, NULL, err);
@@ -318,9 +685,25 @@ resource_delete(struct store *st, const char *name, struct error *err)
 
 	pthread_mutex_lock(&resource_lock);
 	rc = resource_index_load(st, name, &idx, err);
+	if (rc == STORE_CORRUPT) {
+		/* Deleting repairs it: the row goes by its name's id, and the
+		 * values it listed are found by name. */
+		log_warnx("resource %s: %s; deleting it", name, err->msg);
+		rc = store_delete(st, RESOURCE_INDEX, name, err);
+		if (rc == 0) {
+			resource_drop_orphans(st, name);
+			resource_ix_ensure(st);
+			resource_ix_remove(name);
+			resource_ix_repaired(st, name);
+		}
+		pthread_mutex_unlock(&resource_lock);
+		return rc;
+	}
 	if (rc == 0)
 		rc = store_delete(st, RESOURCE_INDEX, name, err);
 	if (rc == 0) {
+		resource_ix_ensure(st);
+		resource_ix_remove(name);
 		json_array_foreach(json_object_get(idx, "versions"), i, e) {
 			dname = resource_data_name(name, (int)json_integer_value(
 			    json_object_get(e, "version")));
@@ -404,64 +787,98 @@ resource_versions(struct store *st, const char *name, json_t **items,
 	return 0;
 }
 
-struct resource_list_ctx {
-	const char *prefix;
-	const char *after;
-	json_t *found;		/* {name: metadata} */
-};
-
+/* One index row as list metadata: 0, 1 gone meanwhile, < 0. */
 static int
-resource_list_cb(const char *name, const uint8_t *val, size_t len, void *arg)
+resource_list_meta(struct store *st, const char *name, json_t **meta,
+    struct error *err)
 {
-	struct resource_list_ctx *c = arg;
 	json_t *idx;
+	int rc;
 
-	if (c->prefix != NULL && strncmp(name, c->prefix,
-	    strlen(c->prefix)) != 0)
-		return 0;
-	if (c->after != NULL && strcmp(name, c->after) <= 0)
-		return 0;
-	idx = json_loadb((const char *)val, len, 0, NULL);
-	if (json_is_integer(json_object_get(idx, "active")) &&
-	    json_is_array(json_object_get(idx, "versions")))
-		json_object_set_new(c->found, name, resource_meta(name, idx));
-	else
-		log_warnx("resource %s: the index row is malformed", name);
+	*meta = NULL;
+	rc = resource_index_load(st, name, &idx, err);
+	if (rc != 0)
+		return rc;
+	*meta = resource_meta(name, idx);
 	json_decref(idx);
 	return 0;
 }
 
-static int
-resource_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int
 resource_list(struct store *st, const char *prefix, const char *after,
-    size_t limit, json_t **items, int *more, struct error *err)
+    size_t limit, json_t **items, int *more, json_t **problems,
+    struct error *err)
 {
-	struct resource_list_ctx c = { prefix, after, json_object() };
-	const char **names, *k;
-	json_t *v;
-	size_t n = 0, i;
+	char **page;
+	size_t i, n = 0, plen = prefix != NULL ? strlen(prefix) : 0, start;
+	json_t *meta;
+	int found, rc;
 
-	*items = NULL;
-	*more = 0;
-	if (store_list(st, RESOURCE_INDEX, resource_list_cb, &c, err) != 0) {
-		json_decref(c.found);
-		return -1;
-	}
-	names = xcalloc(json_object_size(c.found) + 1, sizeof(*names));
-	json_object_foreach(c.found, k, v)
-		names[n++] = k;
-	qsort(names, n, sizeof(*names), resource_strcmp);
+	resource_ix_ensure(st);
 	*items = json_array();
-	for (i = 0; i < n && i < limit; i++)
-		json_array_append(*items, json_object_get(c.found, names[i]));
-	*more = n > limit;
-	free(names);
-	json_decref(c.found);
+	*more = 0;
+	if (problems != NULL)
+		*problems = json_array();
+	/* Copy one page of names (and one more, for *more) under the read
+	 * lock; read their rows without it. */
+	page = xcalloc(limit + 1, sizeof(char *));
+	pthread_rwlock_rdlock(&resource_ix.lock);
+	if (after != NULL && (prefix == NULL || strcmp(after, prefix) >= 0)) {
+		start = resource_ix_find(after, &found);
+		if (found)
+			start++;
+	} else
+		start = prefix != NULL ? resource_ix_find(prefix, &found) : 0;
+	for (i = start; i < resource_ix.n && n <= limit; i++) {
+		if (prefix != NULL && strncmp(resource_ix.names[i], prefix,
+		    plen) != 0)
+			break;	/* sorted: the prefix range has ended */
+		page[n++] = xstrdup(resource_ix.names[i]);
+	}
+	if (problems != NULL)
+		for (i = 0; i < resource_ix.nbad; i++)
+			json_array_append_new(*problems, json_pack("{s:s, s:s, "
+			    "s:s}", "table", RESOURCE_INDEX, "row",
+			    resource_ix.bad[i], "detail",
+			    resource_ix.bad_why[i]));
+	pthread_rwlock_unlock(&resource_ix.lock);
+	for (i = 0; i < n; i++) {
+		if (json_array_size(*items) == limit) {
+			*more = 1;
+			break;
+		}
+		rc = resource_list_meta(st, page[i], &meta, err);
+		if (rc == 0)
+			json_array_append_new(*items, meta);
+		else if (rc == STORE_CORRUPT) {
+			char hex[STORE_ID_HEX_LEN + 1];
+			struct error e2;
+
+			if (problems != NULL && store_row_id_hex(st,
+			    RESOURCE_INDEX, page[i], hex, &e2) == 0)
+				json_array_append_new(*problems, json_pack(
+				    "{s:s, s:s, s:s, s:s}", "table",
+				    RESOURCE_INDEX, "row", hex, "name",
+				    page[i], "detail", err->msg));
+		} else if (rc < 0) {
+			for (; i < n; i++)
+				free(page[i]);
+			free(page);
+			json_decref(*items);
+			*items = NULL;
+			if (problems != NULL) {
+				json_decref(*problems);
+				*problems = NULL;
+			}
+			return rc;
+		}
+		free(page[i]);
+	}
+	for (; i < n; i++)
+		free(page[i]);
+	free(page);
+	if (n == limit + 1)
+		*more = 1;	/* the next page may come out empty */
 	return 0;
 }
 

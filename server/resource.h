@@ -17,7 +17,13 @@
  *
  * Writers in one process are serialized by a mutex; a put writes the new
  * value row first and the index last (the commit point), so a reader
- * never sees an index naming a missing active value. Several processes
+ * never sees an index naming a missing active value.
+ *
+ * Integrity: a resource_index row that fails authentication makes reads of
+ * that name fail with STORE_CORRUPT (naming table and row id), listings
+ * skip and report it, and a PUT (new history) or DELETE of the name
+ * repairs it. Functions below return 0, 1 (absent) or the store.h codes
+ * (-1 error, -2 unavailable, -3 corrupt). Several processes
  * sharing one store (MariaDB) are not serialized against each other: two
  * concurrent puts on the same name may lose one version.
  */
@@ -81,10 +87,19 @@ int resource_restore(struct store *st, const char *name, int version,
 int resource_delete(struct store *st, const char *name, struct error *err);
 /*
  * Metadata of up to limit resources whose names start with prefix (NULL:
- * all) and sort strictly after `after` (NULL: from the start), by name.
- * *more is set when further items exist. *items is a new array.
+ * all) and sort strictly after `after` (NULL: from the start), by name,
+ * from the ordered name index (resource_init): O(log n + limit). *more is
+ * set when further items may exist. *items is a new array; *problems (if
+ * not NULL) a new array of index rows that fail authentication, each
+ * {"table","row" (id hex),"detail"} (and "name" when known): they are
+ * skipped, not fatal. Returns 0 or < 0 (store.h codes).
  */
 int resource_list(struct store *st, const char *prefix, const char *after,
-    size_t limit, json_t **items, int *more, struct error *err);
+    size_t limit, json_t **items, int *more, json_t **problems,
+    struct error *err);
+/* Build the ordered name index and follow other instances' writes
+ * (store_watch); resource_shutdown frees it. */
+int resource_init(struct store *st, struct error *err);
+void resource_shutdown(void);
 
 #endif

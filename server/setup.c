@@ -14,7 +14,7 @@
  *      (encrypted by systemd-creds, or a root-only file) and a drop-in
  *      makes trusteed.service load it;
  *   5. the store, initialised by the service account so that the sealed
- *      master key exists (storeopen.c);
+ *      master key exists (store_open; its row is in the database);
  *   6. the first console user (once the console lands; see the hook);
  * and prints what to do next.
  *
@@ -29,6 +29,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,8 +310,7 @@ static int
 setup_plan_sealer(const struct setup_opts *o, const struct config *cfg,
     struct setup_plan *pl, struct error *err)
 {
-	const char *cur = cfg->seal_kind != NULL ? cfg->seal_kind :
-	    cfg->sealer, *detected = setup_detect_sealer();
+	const char *cur = cfg->sealer, *detected = setup_detect_sealer();
 	static char answer[32];
 	struct error e2;
 
@@ -372,8 +372,8 @@ setup_plan_sealer(const struct setup_opts *o, const struct config *cfg,
 	}
 	/* Does the [sealer] table already say this? */
 	pl->edit_conf = strcmp(cur, pl->kind) != 0 ||
-	    (pl->pcrs == NULL) != (cfg->seal_tpm2_pcrs == NULL) ||
-	    (pl->pcrs != NULL && strcmp(pl->pcrs, cfg->seal_tpm2_pcrs) != 0) ||
+	    (pl->pcrs == NULL) != (cfg->seal_pcrs == NULL) ||
+	    (pl->pcrs != NULL && strcmp(pl->pcrs, cfg->seal_pcrs) != 0) ||
 	    (pl->pass_store != NULL && (cfg->seal_passphrase_credential ==
 	    NULL || strcmp(cfg->seal_passphrase_credential,
 	    SETUP_CREDENTIAL) != 0));
@@ -635,7 +635,7 @@ setup_do_conf(const struct config *cfg, const struct setup_plan *pl,
 	setup_conf_quote(&lines, pl->kind);
 	buf_addstr(&lines, "\n");
 	if (pl->pcrs != NULL) {
-		buf_addstr(&lines, "tpm2_pcrs = ");
+		buf_addstr(&lines, "pcrs = ");
 		setup_conf_quote(&lines, pl->pcrs);
 		buf_addstr(&lines, "\n");
 	}
@@ -738,6 +738,23 @@ setup_first_user(struct store *st, const struct setup_plan *pl, char **where,
 	return 0;
 }
 
+/* 1 if the state directory already holds a deployment: the store wrote
+ * its instance id, or the embedded database or a file sealer's key file
+ * exists. */
+static int
+setup_store_exists(const struct config *cfg)
+{
+	char *id = xasprintf("%s/instance-id", cfg->state_dir);
+	struct stat sb;
+	int yes;
+
+	yes = stat(id, &sb) == 0 ||
+	    (cfg->store_dsn == NULL && stat(cfg->store_path, &sb) == 0) ||
+	    (cfg->data_key_file != NULL && stat(cfg->data_key_file, &sb) == 0);
+	free(id);
+	return yes;
+}
+
 /*
  * Initialise the store as the service account (a child process, so the
  * database and the sealed key belong to it), with the sealer as planned;
@@ -748,14 +765,21 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
     struct error *err)
 {
 	struct seal_config seal;
+	struct store_options so;
 	struct store *st;
+	char dsnbuf[PATH_MAX + 8];
 	int fds[2] = { -1, -1 }, status;
 	char *user_file = NULL;
 	pid_t pid;
 
 	if (pl->store_exists)
 		return 0;
-	storeopen_seal_config(cfg, &seal);
+	config_store_options(cfg, &seal, &so);
+	if (so.dsn == NULL) {
+		snprintf(dsnbuf, sizeof(dsnbuf), "sqlite:%s", cfg->store_path);
+		so.dsn = dsnbuf;
+	}
+	so.create = 1;
 	seal.kind = pl->kind;
 	seal.tpm2_pcrs = pl->pcrs;
 	seal.passphrase_file = NULL;
@@ -790,7 +814,7 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 			    pl->user, strerror(errno));
 			_exit(1);
 		}
-		st = storeopen_open(cfg, &seal, 1, err);
+		st = store_open(&so, err);
 		if (st == NULL ||
 		    setup_first_user(st, pl, &user_file, err) != 0) {
 			fprintf(stderr, "trusteed setup: %s\n", err->msg);
@@ -989,7 +1013,7 @@ setup_main(int argc, char **argv)
 	}
 
 	/* Decide everything, refuse contradictions, write nothing. */
-	pl.store_exists = storeopen_exists(&cfg);
+	pl.store_exists = setup_store_exists(&cfg);
 	if (setup_plan_user(&o, &pl, &err) != 0 ||
 	    setup_plan_sealer(&o, &cfg, &pl, &err) != 0 ||
 	    setup_plan_files(&o, &cfg, &pl, &err) != 0 ||

@@ -61,11 +61,17 @@ token_key_create(struct store *st, struct error *err)
 		return error_set(err, "cannot encode the EAR signing key");
 	}
 	BIO_get_mem_ptr(bio, &mem);
-	rc = store_put(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, mem->data,
-	    mem->length, err);
+	/* Insert-only: of instances starting together on one database,
+	 * one key wins and the others load it (storecore). */
+	rc = store_put_ex(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, mem->data,
+	    mem->length, 0, 0, STORE_REV_ABSENT, NULL, err);
 	BIO_free(bio);
 	if (rc == 0)
 		log_info("created the EAR token signing key (P-256)");
+	else if (rc == STORE_ABSENT) {
+		EVP_PKEY_free(token_key);
+		token_key = NULL;
+	}
 	return rc;
 }
 
@@ -102,16 +108,21 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 
 	token_lifetime = lifetime_s;
 	rc = store_get(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, &pem, &len, err);
+	if (rc == STORE_ABSENT && (rc = token_key_create(st, err)) ==
+	    STORE_ABSENT)	/* created by another instance meanwhile */
+		rc = store_get(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, &pem, &len,
+		    err);
 	if (rc < 0)
 		return error_prefix(err, "loading the EAR signing key");
-	if (rc == 0) {
+	if (rc == 0 && pem != NULL) {
 		token_key = token_key_from_pem(pem, len);
 		secret_free(pem, len);
 		if (token_key == NULL || !EVP_PKEY_is_a(token_key, "EC"))
 			return error_set(err, "the stored EAR signing key is "
 			    "not a valid P-256 key");
-	} else if (token_key_create(st, err) != 0)
-		return -1;
+	} else if (rc != 0)
+		return error_set(err, "the EAR signing key vanished while "
+		    "loading it");
 
 	jwk = jwk_from_pkey(token_key, "ES256");
 	if (jwk == NULL)

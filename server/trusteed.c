@@ -1,7 +1,20 @@
 /*
  * trusteed.c: the daemon's entry point. Parses arguments, loads the
- * config (or builds the --dev defaults), unseals the data key, opens the
- * store, starts the HTTP(S) workers and waits for SIGTERM/SIGINT.
+ * config (or builds the --dev defaults), checks everything a start needs
+ * before writing anything (preflight.c; `-n` stops there), opens the
+ * store (which unseals the master key), starts the HTTP(S) workers and
+ * waits for SIGTERM/SIGINT.
+ *
+ * Start order, so that a configuration that cannot work writes nothing:
+ *   1. arguments and the config file (every error as FILE:LINE);
+ *   2. store and sealer settings (DSN, password file, sealer files);
+ *   3. --dev only: create the missing development files;
+ *   4. TLS certificate and key, admin keys (exist, safe modes, parse);
+ *   5. admin authentication and the TLS context, in memory;
+ *   6. only now: the state directory and the store (a new deployment is
+ *      created here), then the audit trail, reference values, policies
+ *      (seeded), the token key, and the listeners.
+ * A failed start prints what failed and where, then "not starting".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -19,6 +34,7 @@
 
 #include "../lib/log.h"
 #include "../rvps/rvps.h"
+#include "../store/seal.h"
 #include "../verifier/verifier.h"
 #include "audit.h"
 #include "console.h"
@@ -31,12 +47,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: trusteed [-d] [-n] -c FILE\n"
-	    "       trusteed --dev --state-dir DIR [--listen ADDR:PORT] [-d]\n"
+	    "usage: trusteed [-d] [-n] -c FILE [--store DSN]\n"
+	    "       trusteed --dev --state-dir DIR [--store DSN] [--listen ADDR:PORT] [-d]\n"
+	    "       trusteed (-c FILE | --dev --state-dir DIR) --join-request FILE\n"
+	    "       trusteed (-c FILE | --dev --state-dir DIR) --join FILE\n"
 	    "       trusteed setup [options]   (first run; trusteed setup --help)\n"
 	    "\n"
 	    "  -c, --config FILE        configuration file (TOML)\n"
-	    "  -n, --check              check the configuration and exit\n"
+	    "  -n, --check              check everything a start checks, write nothing, exit\n"
+	    "      --store DSN          sqlite:PATH or mariadb://USER@HOST[:PORT]/DB ([store] dsn)\n"
+	    "      --join-request FILE  write a request to join a deployment, and exit\n"
+	    "      --join FILE          join the deployment with the file `trusteectl key\n"
+	    "                           export --for` made for that request, and exit\n"
 	    "  -d, --debug              debug logging\n"
 	    "      --dev                development mode: embedded defaults, no config file\n"
 	    "      --state-dir DIR      where --dev keeps its store, keys and certificate\n"
@@ -46,9 +68,9 @@ usage(FILE *f)
 	    "      --session-lifetime S attestation session lifetime, seconds\n"
 	    "      --token-lifetime S   EAR token lifetime, seconds\n"
 	    "      --max-body BYTES     request body limit\n"
-	    "      --limit NAME=VALUE   set a [limits] key (repeatable)\n"
 	    "      --snp-cert-cache DIR offline SEV-SNP VCEK/VLEK cache ([verifier])\n"
 	    "      --dcap-collateral P  Intel DCAP collateral dir or PCS-tool JSON\n"
+	    "      --limit NAME=VALUE   set a [limits] key (repeatable)\n"
 	    "      --console-files DIR  serve the console from DIR ([console] files)\n"
 	    "      --console-idle-timeout S  console session idle timeout\n"
 	    "      --login-lockout N    lock a console user after N failed logins\n"
@@ -148,12 +170,6 @@ trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
 	return rc;
 }
 
-/*
- * Periodic housekeeping: expired sessions, the held-back "limits:" log
- * lines, and memory given back to the kernel. glibc keeps freed memory
- * in its arenas (and a heap only shrinks from its top), so without
- * malloc_trim the RSS of a burst of sessions stays after they expire.
- */
 /* SIGHUP: reload.c says what is read again; connections stay. */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -166,6 +182,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	notify_send("READY=1\nSTATUS=serving (reloaded)");
 }
 
+/*
+ * Periodic housekeeping: expired sessions, the held-back "limits:" log
+ * lines, and memory given back to the kernel. glibc keeps freed memory
+ * in its arenas (and a heap only shrinks from its top), so without
+ * malloc_trim the RSS of a burst of sessions stays after they expire.
+ */
 static void
 on_gc(evutil_socket_t fd, short what, void *arg)
 {
@@ -205,14 +227,63 @@ limits_apply(const struct config *cfg)
 	session_quota_init(&q);
 }
 
+
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
-	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_LIMIT, OPT_CONSOLE_FILES,
-	OPT_CONSOLE_IDLE, OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP
+	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_STORE, OPT_JOIN_REQUEST,
+	OPT_JOIN, OPT_LIMIT, OPT_CONSOLE_FILES, OPT_CONSOLE_IDLE,
+	OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP
 };
 
 #define MAX_LIMIT_ARGS 64
+
+/* 1 if the state directory holds this instance's id (store_open wrote
+ * it when the instance was set up or joined). */
+static int
+trusteed_has_instance(const char *state_dir)
+{
+	char *p = xasprintf("%s/instance-id", state_dir);
+	int yes = access(p, F_OK) == 0;
+
+	free(p);
+	return yes;
+}
+
+/* Print why a start failed, then the final line. */
+static int
+not_starting(const char *where, const char *msg)
+{
+	if (where != NULL)
+		fprintf(stderr, "%s: %s\n", where, msg);
+	else if (msg != NULL)
+		fprintf(stderr, "trusteed: %s\n", msg);
+	fprintf(stderr, "trusteed: not starting\n");
+	return 1;
+}
+
+/* Keys live in this process: no core dumps, no ptrace by other users. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warnx("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		log_warnx("setrlimit(RLIMIT_CORE): %s", strerror(errno));
+}
+
+/* Where a store error belongs: the sealer's line when unsealing failed,
+ * else the DSN's (or --store). */
+static const char *
+store_where(const struct config *cfg, const char *store_flag,
+    const char *msg, char *buf, size_t cap)
+{
+	if (strstr(msg, "seal") != NULL)
+		return config_where(cfg, "sealer", "kind", NULL, buf, cap);
+	return config_where(cfg, "store", "dsn", store_flag, buf, cap);
+}
 
 int
 main(int argc, char **argv)
@@ -237,6 +308,9 @@ main(int argc, char **argv)
 		    OPT_SNP_CERT_CACHE },
 		{ "dcap-collateral", required_argument, NULL,
 		    OPT_DCAP_COLLATERAL },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "join-request", required_argument, NULL, OPT_JOIN_REQUEST },
+		{ "join", required_argument, NULL, OPT_JOIN },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "console-files", required_argument, NULL, OPT_CONSOLE_FILES },
 		{ "console-idle-timeout", required_argument, NULL,
@@ -250,14 +324,19 @@ main(int argc, char **argv)
 	};
 	const char *conffile = NULL, *state_dir = NULL;
 	const char *snp_cert_cache = NULL, *dcap_collateral = NULL;
+	const char *store_dsn = NULL, *join_request = NULL, *join = NULL;
 	const char *console_files = NULL;
 	long console_idle = 0, login_lockout = 0, login_delay = 0;
 	long attlog_keep = 0;
-	char *listen[CONFIG_MAX_LISTEN];
 	const char *limit_args[MAX_LIMIT_ARGS];
-	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
 	int nlimits = 0;
 	struct timeval gc_every;
+	struct event *ev_hup = NULL;
+	char where[512];
+	struct seal_config sc;
+	struct store_options so;
+	char *listen[CONFIG_MAX_LISTEN];
+	int nlisten = 0, check = 0, dev = 0, debug = 0, insecure = 0;
 	long workers = 0, session_lt = 0, token_lt = 0, max_body = 0;
 	struct config cfg;
 	struct error err;
@@ -268,7 +347,6 @@ main(int argc, char **argv)
 	SSL_CTX *tls = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_gc = NULL;
-	struct event *ev_hup = NULL;
 	struct verifier_config vcfg;
 	int c, i, rc = 1;
 	int up_audit = 0, up_rvps = 0, up_policy = 0, up_token = 0;
@@ -309,6 +387,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_SNP_CERT_CACHE: snp_cert_cache = optarg; break;
 		case OPT_DCAP_COLLATERAL: dcap_collateral = optarg; break;
+		case OPT_STORE: store_dsn = optarg; break;
+		case OPT_JOIN_REQUEST: join_request = optarg; break;
+		case OPT_JOIN: join = optarg; break;
 		case OPT_LIMIT:
 			if (nlimits == MAX_LIMIT_ARGS) {
 				fprintf(stderr, "trusteed: too many --limit\n");
@@ -338,26 +419,33 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || (dev && conffile != NULL) ||
 	    (!dev && conffile == NULL) || (dev && state_dir == NULL) ||
-	    (!dev && state_dir != NULL)) {
+	    (!dev && state_dir != NULL) || (join != NULL &&
+	    join_request != NULL) || (check && (join != NULL ||
+	    join_request != NULL))) {
 		usage(stderr);
 		return 2;
 	}
 	log_init("trusteed", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	no_core_dumps();
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
+	/* Private keys in OpenSSL's locked, guarded heap (tls.c). */
+	if (tls_secure_heap_init(&err) != 0)
+		log_warnx("%s", err.msg);
+	signal(SIGPIPE, SIG_IGN);
+	/* A fixed mmap threshold: glibc otherwise raises it after each large
+	 * free, so later large buffers (request bodies, tokens) come from
+	 * the arenas and stay in the RSS after they are freed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	signal(SIGHUP, SIG_IGN);	/* until the event loop handles it */
 
+	/* 1. Arguments and the config file: nothing is written. */
 	config_defaults(&cfg);
-	if (dev) {
-		if (devmode_setup(&cfg, state_dir, &err) != 0) {
-			fprintf(stderr, "trusteed: %s\n", err.msg);
-			config_free(&cfg);
-			return 1;
-		}
-	} else if (config_load(conffile, &cfg) != 0) {
-		fprintf(stderr, "trusteed: %s: configuration has errors\n",
-		    conffile);
+	if (dev)
+		devmode_config(&cfg, state_dir);
+	else if (config_load(conffile, &cfg) != 0) {
 		config_free(&cfg);
-		return 1;
+		return not_starting(NULL, NULL);
 	}
 	if (nlisten > 0) {
 		for (i = 0; i < cfg.nlisten; i++)
@@ -384,17 +472,19 @@ main(int argc, char **argv)
 		free(cfg.dcap_collateral);
 		cfg.dcap_collateral = xstrdup(dcap_collateral);
 	}
+	if (store_dsn != NULL) {
+		free(cfg.store_dsn);
+		cfg.store_dsn = xstrdup(store_dsn);
+	}
 	for (i = 0; i < nlimits; i++) {
 		if (config_limit_set(&cfg, limit_args[i], &err) != 0) {
-			fprintf(stderr, "trusteed: %s\n", err.msg);
 			config_free(&cfg);
-			return 2;
+			return not_starting("--limit", err.msg);
 		}
 	}
 	if (config_limits_check(&cfg, &err) != 0) {
-		fprintf(stderr, "trusteed: %s\n", err.msg);
 		config_free(&cfg);
-		return 2;
+		return not_starting(NULL, err.msg);
 	}
 	if (console_files != NULL) {
 		free(cfg.console_files);
@@ -409,39 +499,127 @@ main(int argc, char **argv)
 	if (attlog_keep > 0)
 		cfg.attlog_keep = (int)attlog_keep;
 	cfg.debug = debug;
+	config_store_options(&cfg, &sc, &so);
+	if (cfg.store_dsn == NULL) {
+		free(cfg.store_dsn);
+		cfg.store_dsn = xasprintf("sqlite:%s", cfg.store_path);
+		so.dsn = cfg.store_dsn;
+	}
+
+	/* A production sealer on a state directory without an instance:
+	 * nothing to unseal yet. Only setup (or --join) starts one. */
+	if (!dev && join == NULL && join_request == NULL &&
+	    strcmp(cfg.sealer, "file") != 0 &&
+	    !trusteed_has_instance(cfg.state_dir)) {
+		rc = not_starting(config_where(&cfg, "storage", "state_dir",
+		    NULL, where, sizeof(where)), "no deployment in this state "
+		    "directory yet: run `trusteed setup` first (or `trusteed "
+		    "--join-request` / `--join` to join an existing one)");
+		config_free(&cfg);
+		return rc;
+	}
+	so.create = dev || strcmp(cfg.sealer, "file") == 0;
+
+	/* 2. Store and sealer settings; 3. --dev's files; 4. the files. */
+	if (preflight_run(&cfg, &so, store_dsn != NULL ? "--store" : NULL,
+	    !dev ? PREFLIGHT_ALL : check ? PREFLIGHT_EXISTING :
+	    PREFLIGHT_STORE) != 0) {
+		config_free(&cfg);
+		return not_starting(NULL, NULL);
+	}
 	if (check) {
 		printf("%s: configuration OK\n", conffile ? conffile : "--dev");
 		config_free(&cfg);
 		return 0;
 	}
+	if (dev && devmode_create(&cfg, &err) != 0) {
+		config_free(&cfg);
+		return not_starting("--state-dir", err.msg);
+	}
+	if (dev && preflight_run(&cfg, &so, store_dsn != NULL ? "--store" :
+	    NULL, PREFLIGHT_ALL) != 0) {
+		config_free(&cfg);
+		return not_starting(NULL, NULL);
+	}
+	if (join_request != NULL || join != NULL) {
+		if (dir_create(cfg.state_dir, 0700, &err) != 0 ||
+		    (join_request != NULL ? store_join_request(&so,
+		    join_request, &err) : store_join(&so, join, &err)) != 0) {
+			config_free(&cfg);
+			return not_starting(join_request != NULL ?
+			    "--join-request" : "--join", err.msg);
+		}
+		printf("trusteed: %s\n", join_request != NULL ? "join request "
+		    "written; on a running instance run `trusteectl key export "
+		    "--for FILE`, then `trusteed --join JOINFILE` here" :
+		    "joined the deployment; start trusteed normally");
+		config_free(&cfg);
+		return 0;
+	}
 
-	/* Keys and secrets live in this process: no core dumps. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	/* Private keys in OpenSSL's locked, guarded heap (tls.c). */
-	if (tls_secure_heap_init(&err) != 0)
-		log_warnx("%s", err.msg);
-	signal(SIGPIPE, SIG_IGN);
-	/* A fixed mmap threshold: glibc otherwise raises it after each large
-	 * free, so later large buffers (request bodies, tokens) come from
-	 * the arenas and stay in the RSS after they are freed. */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	signal(SIGHUP, SIG_IGN);	/* until the event loop handles it */
+	/* 5. In memory only: admin authentication and TLS. */
+	if (admin_init(&cfg, &err) != 0) {
+		rc = not_starting(config_where(&cfg, "admin", "public_keys",
+		    NULL, where, sizeof(where)), err.msg);
+		goto out_early;
+	}
+	if (!cfg.insecure_http) {
+		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+		    cfg.tls_min_version, &err);
+		if (tls == NULL) {
+			rc = not_starting(config_where(&cfg, "http_server",
+			    "certificate", NULL, where, sizeof(where)),
+			    err.msg);
+			goto out_early;
+		}
+	} else
+		log_warnx("insecure_http: serving plain HTTP; tokens and "
+		    "admin credentials travel in clear text");
 
-	st = storeopen_open(&cfg, NULL, 0, &err);
+	/* 6. Now the state directory and the store. */
+	if (dir_create(cfg.state_dir, 0700, &err) != 0) {
+		rc = not_starting(config_where(&cfg, "storage", "state_dir",
+		    dev ? "--state-dir" : NULL, where, sizeof(where)),
+		    err.msg);
+		goto out_early;
+	}
+	st = store_open(&so, &err);
 	if (st == NULL) {
-		log_warnx("%s", err.msg);
-		goto out;
+		rc = not_starting(store_where(&cfg, store_dsn != NULL ?
+		    "--store" : NULL, err.msg, where, sizeof(where)), err.msg);
+		goto out_early;
+	}
+	{
+		struct store_info info;
+
+		store_info(st, &info);
+		log_info("store %s (instance %s, data key version %u), master "
+		    "key sealed by %s", info.dsn, info.instance,
+		    info.key_version, info.sealer);
+		if (info.insecure_sealer)
+			log_warnx("WARNING: the master key is sealed by the "
+			    "development file sealer (%s): anyone who can read "
+			    "that file and the database has every secret; use "
+			    "a TEE sealer ([sealer] kind = \"tpm2\" or "
+			    "\"snp\") or \"passphrase\" in production",
+			    cfg.data_key_file);
 	}
 	/* Start order: store, audit, rvps, policy, token (policies seed
 	 * from the config and read reference values; everything audits). */
+	{
+		struct audit_limits al = { cfg.audit_admin_retention_days,
+		    cfg.audit_guest_records, cfg.audit_guest_per_minute };
+
+		audit_configure(&al);
+	}
 	if (audit_init(st, &err) != 0 || !(up_audit = 1) ||
 	    rvps_init(st, &err) != 0 || !(up_rvps = 1) ||
 	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||
 	    token_init(st, cfg.token_lifetime_s, &err) != 0 ||
 	    !(up_token = 1) || resource_migrate(st, &err) != 0 ||
-	    admin_init(&cfg, &err) != 0 ||
+	    resource_init(st, &err) != 0 ||
 	    trusteed_console_init(&cfg, st, &err) != 0) {
-		log_warnx("%s", err.msg);
+		rc = not_starting(NULL, err.msg);
 		goto out;
 	}
 	memset(&vcfg, 0, sizeof(vcfg));
@@ -453,16 +631,6 @@ main(int argc, char **argv)
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
 	limits_apply(&cfg);
-	if (!cfg.insecure_http) {
-		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
-		    cfg.tls_min_version, &err);
-		if (tls == NULL) {
-			log_warnx("%s", err.msg);
-			goto out;
-		}
-	} else
-		log_warnx("insecure_http: serving plain HTTP; tokens and "
-		    "admin credentials travel in clear text");
 
 	kctx.cfg = &cfg;
 	kctx.store = st;
@@ -484,7 +652,9 @@ main(int argc, char **argv)
 	hcfg.arg = &kctx;
 	srv = http_server_start(&hcfg, &err);
 	if (srv == NULL) {
-		log_warnx("%s", err.msg);
+		rc = not_starting(config_where(&cfg, "http_server", "listen",
+		    nlisten > 0 ? "--listen" : NULL, where, sizeof(where)),
+		    err.msg);
 		goto out;
 	}
 	for (i = 0; i < cfg.nlisten; i++) {
@@ -535,7 +705,6 @@ out:
 	console_files_shutdown();
 	console_auth_shutdown();
 	attlog_shutdown();
-	admin_shutdown();
 	if (up_token)
 		token_shutdown();
 	if (up_policy)
@@ -544,8 +713,11 @@ out:
 		rvps_shutdown();
 	if (up_audit)
 		audit_shutdown();
+	resource_shutdown();
 	store_close(st);
+out_early:
 	SSL_CTX_free(tls);
+	admin_shutdown();
 	config_free(&cfg);
 	if (rc == 0)
 		log_info("stopped");

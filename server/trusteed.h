@@ -101,23 +101,27 @@ struct config {
 	char *state_dir;		/* default /var/lib/trustee */
 	char *store_type;		/* "sqlite" */
 	char *store_path;		/* default <state_dir>/trustee.db */
-	char *sealer;			/* "file" */
-	char *data_key_file;		/* default <state_dir>/data.key */
-	/*
-	 * [sealer]: the keys of struct seal_config (store/seal.h,
-	 * docs/sealing.md). STAND-IN until branch storecore lands its own
-	 * [sealer] and [store] parsing under the same names (then these
-	 * fields go, and storeopen.c with them). seal_kind NULL: [storage]
-	 * sealer, i.e. "file" with data_key_file.
-	 */
-	char *seal_kind;
-	char *seal_tpm2_tcti;
-	char *seal_tpm2_pcrs;
-	char *seal_snp_device;
-	int seal_passphrase_fd;		/* -1 = unset */
-	char *seal_passphrase_file;
-	char *seal_passphrase_credential;
-	char *seal_key_file;
+	char *sealer;			/* [sealer] kind (or the older
+					 * [storage] sealer): "file" default */
+	char *data_key_file;		/* [sealer] key_file (or [storage]
+					 * data_key_file); default
+					 * <state_dir>/data.key */
+	/* [store] (see store/store.h, struct store_options) */
+	char *store_dsn;		/* NULL: "sqlite:" store_path */
+	char *store_password_file;	/* MariaDB password (0600), or NULL */
+	int store_timeout_ms;		/* every database operation; 5000 */
+	int store_poll_ms;		/* watch / heartbeat period; 1000 */
+	/* [sealer] per-kind settings (store/seal.h, struct seal_config) */
+	char *seal_tcti;		/* tpm2 */
+	char *seal_pcrs;		/* tpm2 */
+	char *seal_device;		/* snp */
+	char *seal_passphrase_file;	/* passphrase */
+	char *seal_passphrase_credential; /* passphrase */
+	int seal_passphrase_fd;		/* passphrase; -1 = none */
+	/* [audit] (server/audit.h) */
+	int audit_admin_retention_days;	/* default 365 */
+	int audit_guest_records;	/* default 10000 */
+	int audit_guest_per_minute;	/* default 600 */
 	/* [admin] */
 	enum admin_mode admin_mode;
 	int admin_trustee_form;		/* set by authorization_mode = ... */
@@ -153,6 +157,7 @@ struct config {
 	/* runtime */
 	int dev;			/* --dev: warn loudly */
 	int debug;
+	json_t *lines;			/* line of each key (config_line) */
 };
 
 /* Fill *cfg with the built-in defaults (no allocation failures). */
@@ -176,6 +181,20 @@ int config_limit_set(struct config *cfg, const char *assignment,
     struct error *err);
 /* The rules between [limits] keys (checked by config_load too). */
 int config_limits_check(const struct config *cfg, struct error *err);
+/* The line of [section] key in the loaded file, 0 if not given there. */
+int config_line(const struct config *cfg, const char *section,
+    const char *key);
+/* Where a setting came from, for messages: "FILE:LINE" when the config
+ * file set it, else fallback (a flag such as "--store", or NULL: the
+ * file name, or "--dev"). Returns buf. */
+const char *config_where(const struct config *cfg, const char *section,
+    const char *key, const char *fallback, char *buf, size_t cap);
+/* The sealer and store settings as the store layer takes them (strings
+ * borrowed from cfg). */
+struct seal_config;
+struct store_options;
+void config_store_options(const struct config *cfg, struct seal_config *sc,
+    struct store_options *so);
 
 /* ------------------------------------------------------------------ http.c */
 
@@ -650,26 +669,6 @@ void attestation_handle(const struct http_request *req,
 int certgen_self_signed(const char *cert, const char *key, const char *cn,
     const char *san, const char *org, int days, struct error *err);
 
-/* ------------------------------------------------------------- storeopen.c */
-
-struct seal_config;
-/*
- * INTEGRATION POINT (branch storecore): open the store the configuration
- * names, unsealing its master key with seal (NULL: the configuration's
- * [sealer]). create: a missing sealed key may be made (a new deployment);
- * otherwise its absence is an error that says to run `trusteed setup`.
- * When storecore lands this becomes "fill struct store_options, call
- * store_open()".
- */
-struct store *storeopen_open(const struct config *cfg,
-    const struct seal_config *seal, int create, struct error *err);
-/* The configuration's [sealer] as a struct seal_config (strings borrowed
- * from cfg). */
-void storeopen_seal_config(const struct config *cfg, struct seal_config *out);
-/* 1 if the state directory already holds a deployment (a sealed key or a
- * data key file, or a database). */
-int storeopen_exists(const struct config *cfg);
-
 /* ---------------------------------------------------------------- notify.c */
 
 /*
@@ -705,6 +704,22 @@ char *setup_conf_set_table(const char *text, const char *table,
 /* Append s as a TOML basic string (quoted, escaped). */
 void setup_conf_quote(struct buf *b, const char *s);
 
+/* ------------------------------------------------------------- preflight.c */
+
+/*
+ * Check, without writing anything, what a start needs (store_options_check
+ * always; with files_too PREFLIGHT_ALL the TLS certificate and key (they
+ * parse and match), admin keys and JWK sets, verifier paths;
+ * PREFLIGHT_EXISTING the same for the files that exist, as --dev creates
+ * the others). Prints every problem as "FILE:LINE: message" (or with
+ * store_flag / "--dev") on stderr and returns how many there were.
+ */
+#define PREFLIGHT_STORE		0
+#define PREFLIGHT_ALL		1
+#define PREFLIGHT_EXISTING	2
+int preflight_run(const struct config *cfg, const struct store_options *so,
+    const char *store_flag, int files_too);
+
 /* --------------------------------------------------------------- devmode.c */
 
 /*
@@ -717,5 +732,9 @@ void setup_conf_quote(struct buf *b, const char *s);
  * and set cfg to use them, with resource policy allow_all.
  */
 int devmode_setup(struct config *cfg, const char *state_dir, struct error *err);
+/* The two halves of devmode_setup: set cfg's paths for DIR (writes
+ * nothing), then create what is missing (after the checks passed). */
+void devmode_config(struct config *cfg, const char *state_dir);
+int devmode_create(struct config *cfg, struct error *err);
 
 #endif

@@ -1,146 +1,65 @@
 /*
- * store.c: the encrypted row store, on top of a backend that only moves
- * opaque bytes (store.h).
+ * store.c: the encrypted store's API (store.h) on top of a backend that
+ * only moves opaque bytes (backend.h): opening, and rows by name (put,
+ * get, delete, list), with their plain columns (the _ex calls), paged
+ * scans with an opaque cursor, purge and counts.
  *
- * Keys. The 32-byte data key from the sealer is never used directly. Two
- * subkeys are derived with crypto_kdf_derive_from_key, context "trusteeS":
- *   subkey 1, the name key: keys the BLAKE2b hash that turns names into
- *             row ids, so the backend never sees a name;
- *   subkey 2, the row key: the XChaCha20-Poly1305 key that seals rows.
- * They live in sodium_malloc'd memory (guard pages, no swap), read-only
- * once derived, and are wiped by sodium_free in store_close. The data key
- * carries a version number (1 until key rotation exists) that every row
- * records, so rotation can tell which key sealed a row.
+ * Every row is sealed by store_row.c under the current data-key version
+ * (keyring.c); a row sealed under an older version is opened with that
+ * version's key, and one under a version this process has not loaded yet
+ * (written by another instance just after a rotation) makes it load the
+ * new versions first. A row that fails authentication is an integrity
+ * error (STORE_CORRUPT) naming its table and row id: that row only,
+ * everything else keeps working; lists skip it and report it.
  *
- * Row id = BLAKE2b-256(key = name key, table || 0x00 || name).
- *
- * Blob format, version 1:
- *   offset  0   1 byte    format version, 1
- *   offset  1   4 bytes   data key version, u32 big-endian
- *   offset  5  24 bytes   random nonce
- *   offset 29   n+16      XChaCha20-Poly1305-IETF ciphertext and tag of
- *                         u32be name_len || name || value
- *   associated data = "trustee-row-v1" || 0x00 || table || 0x00 || row id
- * A blob copied into another table or under another row id fails
- * authentication; opening a row also checks (in constant time) that the
- * name sealed inside is the name asked for, which catches substitution
- * even if two names ever hashed to the same id. The five header bytes are
- * not authenticated on their own: they only choose how to open the row,
- * and a forged choice (other format, other key) cannot authenticate.
- *
- * Tables whose name starts with '_' belong to the store itself: "_store"
- * holds the key check row that makes store_open refuse a wrong data key.
- *
- * Plaintext (names and values) only exists in buffers that are wiped on
- * every path before release.
+ * Tables whose name starts with '_' belong to the store itself and are
+ * refused here (keyring.c writes them through the backend).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "../lib/log.h"
-#include "backend.h"
-#include "store.h"
+#include "store_internal.h"
 
-#define ROW_FORMAT_V1	1
-#define ROW_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define ROW_TAG_LEN	crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define ROW_HDR_LEN	(1 + 4 + ROW_NONCE_LEN)
-/* Smallest possible row: header, name_len, a 1-byte name, the tag. */
-#define ROW_MIN_LEN	(ROW_HDR_LEN + 4 + 1 + ROW_TAG_LEN)
-#define ROW_AD_PREFIX	"trustee-row-v1"
-/* Prefix and its NUL, table, NUL, id. */
-#define ROW_AD_MAX \
-	(sizeof(ROW_AD_PREFIX) + STORE_TABLE_MAX + 1 + STORE_ID_LEN)
+#define STORE_CURSOR_TAG	"c1."
+#define STORE_CURSOR_RAW	(8 + STORE_ID_LEN)
+#define STORE_PAGE_DEFAULT	100
+#define STORE_PAGE_MAX		10000
+#define STORE_LIST_BATCH	512
 
-#define STORE_TABLE_MAX		32
-#define STORE_NAME_MAX		1024
-/* Values are secrets, policies, keys and records: far below this. The
- * cap keeps every size computation away from overflow and fits the
- * default packet limit of the MariaDB backend to come. */
-#define STORE_VALUE_MAX		(16u * 1024 * 1024 - 4096)
-
-#define STORE_KDF_CONTEXT	"trusteeS"
-#define STORE_SUBKEY_NAME	1
-#define STORE_SUBKEY_ROW	2
-#define STORE_KEY_VERSION	1
-
-/* The key check row (see store_key_check) lives in a table of its own
- * under a fixed id: tables starting with '_' are the store's. */
-#define STORE_CHECK_TABLE	"_store"
-#define STORE_CHECK_NAME	"data-key-check"
-#define STORE_CHECK_VALUE	"trustee data key check"
-
-/* One generation of the data key; key rotation will keep several. */
-struct store_keyset {
-	uint32_t version;
-	uint8_t name_key[crypto_generichash_KEYBYTES];
-	uint8_t row_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-};
-
-struct store {
-	const struct store_backend *be;
-	void *handle;
-	struct store_keyset *keys;	/* sodium_malloc, read-only */
-};
-
-/* State of one store_list call, passed through the backend. */
-struct store_list_ctx {
-	const struct store_keyset *keys;
-	const char *table;
-	store_list_cb cb;
-	void *arg;
-	struct error *err;
-	int failed;
-};
-
-#ifdef FUZZING
-/* Exported only to the fuzzer (tests/fuzz/fuzz_store_row.c). */
-int store_row_open(const uint8_t row_key[32], uint32_t key_version,
-    const char *table, const uint8_t id[STORE_ID_LEN], const char *want_name,
-    const uint8_t *blob, size_t len, char **name_out, uint8_t **val,
-    size_t *vlen, struct error *err);
-#define STORE_FUZZ_STATIC
-#else
-#define STORE_FUZZ_STATIC static
-#endif
-
-static void
-store_be32_put(uint8_t *p, uint32_t v)
+int64_t
+store_now_ms(void)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint32_t
-store_be32_get(const uint8_t *p)
+int64_t
+store_mono_ms(void)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+	struct timespec ts;
 
-static int
-store_auth_error(struct error *err, const char *table)
-{
-	return error_set(err, "store: row in table '%s' failed authentication "
-	    "(wrong data key or tampered database)", table);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Tables come from the daemon's code, but check anyway: the table name
  * goes into the associated data and to the backend as text. */
-static int
-store_check_table(const char *table, struct error *err)
+int
+store_table_check(const char *table, int internal_ok, struct error *err)
 {
 	char esc[80];
 	size_t i;
 
 	if (table == NULL || table[0] == '\0')
 		return error_set(err, "store: empty table name");
-	if (table[0] == '_')
+	if (table[0] == '_' && !internal_ok)
 		return error_set(err, "store: table name '%s' is reserved",
 		    log_escape(table, esc, sizeof(esc)));
 	for (i = 0; table[i] != '\0'; i++) {
@@ -171,225 +90,95 @@ store_check_name(const char *name, size_t *len, struct error *err)
 	return 0;
 }
 
-static void
-store_row_id(const struct store_keyset *ks, const char *table,
-    const char *name, size_t nlen, uint8_t id[STORE_ID_LEN])
-{
-	crypto_generichash_state h;
-	static const uint8_t sep = 0;
+/* ------------------------------------------------------------- opening */
 
-	crypto_generichash_init(&h, ks->name_key, sizeof(ks->name_key),
-	    STORE_ID_LEN);
-	crypto_generichash_update(&h, (const uint8_t *)table, strlen(table));
-	crypto_generichash_update(&h, &sep, 1);
-	crypto_generichash_update(&h, (const uint8_t *)name, nlen);
-	crypto_generichash_final(&h, id, STORE_ID_LEN);
-	/* The state holds the keyed BLAKE2b block derived from the name key. */
-	sodium_memzero(&h, sizeof(h));
+static struct store *
+store_alloc(void)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+
+	pthread_mutex_init(&st->watch_mu, NULL);
+	pthread_mutex_init(&st->thr_mu, NULL);
+	pthread_cond_init(&st->thr_cv, NULL);
+	st->timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
+	st->poll_ms = STORE_DEFAULT_POLL_MS;
+	snprintf(st->rot_state, sizeof(st->rot_state), "idle");
+	return st;
 }
 
-/* Fill ad (ROW_AD_MAX bytes) for a validated table; returns its length. */
-static size_t
-store_row_ad(const char *table, const uint8_t id[STORE_ID_LEN], uint8_t *ad)
+int
+store_connect(const struct store_options *o, struct store **out,
+    struct error *err)
 {
-	size_t tlen = strlen(table), n = 0;
+	struct store *st;
+	struct store_dsn *dsn = NULL;
+	const struct store_backend *be;
+	char *text = NULL;
+	int timeout = o->timeout_ms > 0 ? o->timeout_ms :
+	    STORE_DEFAULT_TIMEOUT_MS;
 
-	memcpy(ad, ROW_AD_PREFIX, sizeof(ROW_AD_PREFIX));	/* with NUL */
-	n += sizeof(ROW_AD_PREFIX);
-	memcpy(ad + n, table, tlen);
-	n += tlen;
-	ad[n++] = 0;
-	memcpy(ad + n, id, STORE_ID_LEN);
-	return n + STORE_ID_LEN;
-}
-
-/* Seal one row into a malloc'd blob (see the format above). */
-static void
-store_row_seal(const struct store_keyset *ks, const char *table,
-    const uint8_t id[STORE_ID_LEN], const char *name, size_t nlen,
-    const void *val, size_t vlen, uint8_t **blob, size_t *bloblen)
-{
-	uint8_t ad[ROW_AD_MAX], *pt, *out;
-	size_t ptlen = 4 + nlen + vlen, adlen;
-	unsigned long long clen;
-
-	pt = xmalloc(ptlen);
-	store_be32_put(pt, (uint32_t)nlen);
-	memcpy(pt + 4, name, nlen);
-	if (vlen > 0)
-		memcpy(pt + 4 + nlen, val, vlen);
-
-	out = xmalloc(ROW_HDR_LEN + ptlen + ROW_TAG_LEN);
-	out[0] = ROW_FORMAT_V1;
-	store_be32_put(out + 1, ks->version);
-	randombytes_buf(out + 5, ROW_NONCE_LEN);
-	adlen = store_row_ad(table, id, ad);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + ROW_HDR_LEN, &clen,
-	    pt, ptlen, ad, adlen, NULL, out + 5, ks->row_key);
-	secret_free(pt, ptlen);
-
-	*blob = out;
-	*bloblen = ROW_HDR_LEN + (size_t)clen;
-}
-
-/*
- * Open a blob read from row id of table. want_name: the name the caller
- * looked up (must match the sealed one), or NULL to accept any and return
- * it in *name_out (malloc'd; release with secret_strfree). On success
- * *val is malloc'd, holds *vlen bytes followed by a NUL that is not
- * counted, and is released with secret_free(*val, *vlen).
- */
-STORE_FUZZ_STATIC int
-store_row_open(const uint8_t row_key[32], uint32_t key_version,
-    const char *table, const uint8_t id[STORE_ID_LEN], const char *want_name,
-    const uint8_t *blob, size_t len, char **name_out, uint8_t **val,
-    size_t *vlen, struct error *err)
-{
-	uint8_t ad[ROW_AD_MAX], *pt = NULL;
-	unsigned long long ptlen = 0;
-	size_t cap = 0, adlen, nlen, n;
-	uint32_t kv;
-	int rc = -1;
-
-	*val = NULL;
-	*vlen = 0;
-	if (name_out != NULL)
-		*name_out = NULL;
-	if (len < ROW_MIN_LEN)
-		return error_set(err, "store: row in table '%s' is truncated "
-		    "(%zu bytes)", table, len);
-	if (blob[0] != ROW_FORMAT_V1)
-		return error_set(err, "store: row in table '%s' has unknown "
-		    "format version %u", table, blob[0]);
-	kv = store_be32_get(blob + 1);
-	if (kv != key_version)
-		return error_set(err, "store: row in table '%s' is sealed "
-		    "under data key version %" PRIu32 ", but the loaded data "
-		    "key is version %" PRIu32, table, kv, key_version);
-
-	/* Room for the plaintext and a terminating NUL. */
-	cap = len - ROW_HDR_LEN - ROW_TAG_LEN + 1;
-	pt = xmalloc(cap);
-	adlen = store_row_ad(table, id, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
-	    blob + ROW_HDR_LEN, len - ROW_HDR_LEN, ad, adlen, blob + 5,
-	    row_key) != 0) {
-		store_auth_error(err, table);
-		goto done;
-	}
-
-	/* Authentic, so written by us; still decode defensively. */
-	nlen = store_be32_get(pt);
-	if (nlen == 0 || nlen > STORE_NAME_MAX || nlen > ptlen - 4 ||
-	    memchr(pt + 4, 0, nlen) != NULL) {
-		error_set(err, "store: row in table '%s' holds a malformed "
-		    "name", table);
-		goto done;
-	}
-	if (want_name != NULL) {
-		/* Only the length can leak, and the caller knows it. */
-		if (strlen(want_name) != nlen ||
-		    !secret_equal(pt + 4, want_name, nlen)) {
-			store_auth_error(err, table);
-			goto done;
-		}
-	}
-	if (name_out != NULL)
-		*name_out = xstrndup((const char *)pt + 4, nlen);
-
-	n = (size_t)ptlen - 4 - nlen;
-	memmove(pt, pt + 4 + nlen, n);
-	/* Wipe the name and the stale tail; pt[n] becomes the NUL. */
-	sodium_memzero(pt + n, cap - n);
-	*val = pt;
-	*vlen = n;
-	pt = NULL;
-	rc = 0;
-done:
-	secret_free(pt, cap);
-	return rc;
-}
-
-/* Backend calls with the columns this file sets today (data-key version
- * 1, no ordering, no expiry). */
-static int
-store_be_put(struct store *st, const char *table, const uint8_t id[STORE_ID_LEN],
-    const uint8_t *blob, size_t len, struct error *err)
-{
-	struct store_row row = { .kv = st->keys->version, .blob = blob,
-	    .len = len };
-
-	memcpy(row.id, id, STORE_ID_LEN);
-	return st->be->put(st->handle, table, &row, STORE_REV_ANY, NULL,
-	    err) == STORE_OK ? 0 : -1;
-}
-
-static int
-store_be_get(struct store *st, const char *table, const uint8_t id[STORE_ID_LEN],
-    uint8_t **blob, size_t *len, struct error *err)
-{
-	struct store_row row;
-	int rc;
-
-	*blob = NULL;
-	*len = 0;
-	rc = st->be->get(st->handle, table, id, &row, err);
-	if (rc != STORE_OK)
-		return rc < 0 ? -1 : 1;
-	*blob = (uint8_t *)row.blob;
-	*len = row.len;
-	return 0;
-}
-
-/*
- * Row ids depend on the data key, so under a wrong key every lookup would
- * just find nothing, and callers that create what is missing (the token
- * signing key, say) would quietly fork the state. So the first open seals
- * a check row under a fixed id, and every later open must authenticate
- * it: a wrong key fails here, loudly, before anything is read or written.
- */
-static int
-store_key_check(struct store *st, struct error *err)
-{
-	static const uint8_t id[STORE_ID_LEN] = { 0 };
-	uint8_t *blob = NULL, *val = NULL;
-	size_t bloblen = 0, vlen = 0;
-	struct error inner;
-	int rc;
-
-	rc = store_be_get(st, STORE_CHECK_TABLE, id, &blob, &bloblen, err);
-	if (rc < 0)
+	*out = NULL;
+	if (sodium_init() < 0)
+		return error_set(err, "store: libsodium failed to initialise");
+	if (o->seal == NULL)
+		return error_set(err, "store: no sealer configured");
+	if (seal_lookup(o->seal->kind, err) == NULL)
+		return error_prefix(err, "store: [sealer] kind");
+	if (o->dsn == NULL && o->state_dir == NULL)
+		return error_set(err, "store: neither a DSN nor a state "
+		    "directory");
+	if (o->dsn == NULL)
+		text = xasprintf("sqlite:%s/trustee.db", o->state_dir);
+	if (store_dsn_parse(o->dsn != NULL ? o->dsn : text, o->password_file,
+	    timeout, &dsn, err) != 0) {
+		free(text);
 		return -1;
-	if (rc == 1) {
-		store_row_seal(st->keys, STORE_CHECK_TABLE, id,
-		    STORE_CHECK_NAME, strlen(STORE_CHECK_NAME),
-		    STORE_CHECK_VALUE, strlen(STORE_CHECK_VALUE), &blob,
-		    &bloblen);
-		rc = store_be_put(st, STORE_CHECK_TABLE, id, blob, bloblen,
-		    err);
-		free(blob);
-		return rc;
 	}
-	rc = store_row_open(st->keys->row_key, st->keys->version,
-	    STORE_CHECK_TABLE, id, STORE_CHECK_NAME, blob, bloblen, NULL, &val,
-	    &vlen, &inner);
-	free(blob);
-	if (rc == -1)
-		return error_set(err, "store: wrong data key for this database "
-		    "(its key check row does not authenticate; or the "
-		    "database was tampered with)");
-	secret_free(val, vlen + 1);
+	free(text);
+	dsn->exclusive = o->exclusive;
+	be = store_dsn_backend(dsn, err);
+	if (be == NULL) {
+		store_dsn_free(dsn);
+		return -1;
+	}
+	st = store_alloc();
+	st->be = be;
+	st->dsn = dsn;
+	st->timeout_ms = timeout;
+	if (o->poll_ms > 0)
+		st->poll_ms = o->poll_ms;
+	snprintf(st->redacted, sizeof(st->redacted), "%s", dsn->redacted);
+	if (be->open(dsn, &st->handle, err) != 0) {
+		store_close(st);
+		return -1;
+	}
+	*out = st;
 	return 0;
 }
 
 struct store *
-store_open(const struct store_backend *backend, const char *path,
-    const uint8_t data_key[32], struct error *err)
+store_open(const struct store_options *o, struct error *err)
 {
 	struct store *st;
-	struct store_keyset *ks;
+
+	if (store_connect(o, &st, err) != 0)
+		return NULL;
+	if (keyring_open(st, o, err) != 0 ||
+	    keyring_heartbeat(st, err) < 0 ||
+	    (o->background && watch_start(st, err) != 0)) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *
+store_open_key(const struct store_backend *backend, const char *path,
+    const uint8_t master_key[32], struct error *err)
+{
+	struct store *st;
 	struct store_dsn dsn = { .scheme = "sqlite", .path = path,
-	    .timeout_ms = 5000, .redacted = path };
+	    .timeout_ms = STORE_DEFAULT_TIMEOUT_MS, .redacted = path };
 
 	if (backend == NULL) {
 		error_set(err, "store: no storage backend");
@@ -399,23 +188,14 @@ store_open(const struct store_backend *backend, const char *path,
 		error_set(err, "store: libsodium failed to initialise");
 		return NULL;
 	}
-	ks = sodium_malloc(sizeof(*ks));
-	if (ks == NULL) {
-		error_set(err, "store: cannot allocate secure memory for keys");
-		return NULL;
-	}
-	ks->version = STORE_KEY_VERSION;
-	crypto_kdf_derive_from_key(ks->name_key, sizeof(ks->name_key),
-	    STORE_SUBKEY_NAME, STORE_KDF_CONTEXT, data_key);
-	crypto_kdf_derive_from_key(ks->row_key, sizeof(ks->row_key),
-	    STORE_SUBKEY_ROW, STORE_KDF_CONTEXT, data_key);
-	sodium_mprotect_readonly(ks);
-
-	st = xcalloc(1, sizeof(*st));
+	st = store_alloc();
 	st->be = backend;
-	st->keys = ks;
-	if (backend->open(&dsn, &st->handle, err) == -1 ||
-	    store_key_check(st, err) == -1) {
+	snprintf(st->redacted, sizeof(st->redacted), "%s",
+	    path != NULL ? path : "");
+	if (backend->open(&dsn, &st->handle, err) != 0 ||
+	    keyring_init(&st->kr, master_key, err) != 0 ||
+	    keyring_check(st, 1, err) != 0 ||
+	    keyring_refresh(st, err) != 0) {
 		store_close(st);
 		return NULL;
 	}
@@ -425,38 +205,183 @@ store_open(const struct store_backend *backend, const char *path,
 void
 store_close(struct store *st)
 {
+	struct store_watch *w, *next;
+
 	if (st == NULL)
 		return;
+	watch_stop(st);
 	if (st->handle != NULL)
 		st->be->close(st->handle);
-	/* sodium_free wipes the pages; it lifts the read-only protection
-	 * itself. */
-	sodium_free(st->keys);
+	keyring_free(&st->kr);
+	for (w = st->watches; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+	free(st->sealed);
+	store_dsn_free(st->dsn);
+	pthread_mutex_destroy(&st->watch_mu);
+	pthread_mutex_destroy(&st->thr_mu);
+	pthread_cond_destroy(&st->thr_cv);
 	free(st);
 }
 
-int
-store_put(struct store *st, const char *table, const char *name,
-    const void *val, size_t len, struct error *err)
+void
+store_info(struct store *st, struct store_info *out)
 {
-	uint8_t id[STORE_ID_LEN], *blob;
-	size_t nlen, bloblen;
+	memset(out, 0, sizeof(*out));
+	out->backend = st->be->name;
+	snprintf(out->dsn, sizeof(out->dsn), "%s", st->redacted);
+	snprintf(out->sealer, sizeof(out->sealer), "%s", st->sealer_desc);
+	out->insecure_sealer = st->sealer_insecure;
+	if (st->has_instance)
+		keyring_id_hex(st->instance, out->instance);
+	out->key_version = keyring_current(&st->kr);
+	out->key_oldest = keyring_floor(&st->kr);
+}
+
+int
+store_ping(struct store *st, struct error *err)
+{
+	uint64_t n;
+
+	return st->be->gen_get(st->handle, STORE_KEYS_TABLE, &n, err);
+}
+
+/* --------------------------------------------------------------- rows */
+
+int
+store_open_row(struct store *st, const char *table, const struct store_row *row,
+    const char *want_name, char **name_out, uint8_t **val, size_t *vlen,
+    struct error *err)
+{
+	const struct keyring_dkey *dk;
+	struct error rerr;
+	uint32_t v = store_row_version(row->blob, row->len);
 	int rc;
 
-	if (store_check_table(table, err) == -1 ||
+	*val = NULL;
+	*vlen = 0;
+	if (name_out != NULL)
+		*name_out = NULL;
+	if (v == 0)	/* let the opener name what is wrong */
+		return store_row_open((const uint8_t[32]){ 0 }, 0, table,
+		    row->id, want_name, row->blob, row->len, name_out, val,
+		    vlen, err);
+	dk = keyring_acquire(&st->kr, v);
+	if (dk == NULL) {
+		if (v < keyring_floor(&st->kr))
+			return store_row_corrupt(err, table, row->id, "is "
+			    "sealed under data key version %" PRIu32 ", which "
+			    "was dropped", v);
+		/* Perhaps a version another instance just created. */
+		if (keyring_refresh(st, &rerr) != 0)
+			log_warnx("%s", rerr.msg);
+		dk = keyring_acquire(&st->kr, v);
+		if (dk == NULL)
+			return store_row_corrupt(err, table, row->id, "is "
+			    "sealed under data key version %" PRIu32 ", which "
+			    "this deployment does not have", v);
+	}
+	rc = store_row_open(dk->key, v, table, row->id, want_name, row->blob,
+	    row->len, name_out, val, vlen, err);
+	keyring_release(&st->kr);
+	return rc;
+}
+
+int
+store_seal_put(struct store *st, const char *table,
+    const uint8_t id[STORE_ID_LEN], const char *name, size_t nlen,
+    const void *val, size_t vlen, int64_t ord, int64_t exp,
+    uint64_t expect_rev, uint64_t *rev, struct error *err)
+{
+	const struct keyring_dkey *dk;
+	struct store_row row;
+	uint8_t *blob;
+	size_t bloblen;
+	int rc;
+
+	dk = keyring_acquire(&st->kr, 0);
+	if (dk == NULL)
+		return error_set(err, "store: the current data key is not "
+		    "loaded");
+	store_row_seal(dk, table, id, name, nlen, val, vlen, &blob, &bloblen);
+	memset(&row, 0, sizeof(row));
+	memcpy(row.id, id, STORE_ID_LEN);
+	row.kv = dk->version;
+	keyring_release(&st->kr);
+	row.ord = ord;
+	row.exp = exp;
+	row.blob = blob;
+	row.len = bloblen;
+	rc = st->be->put(st->handle, table, &row, expect_rev, rev, err);
+	free(blob);
+	return rc;
+}
+
+int
+store_put_ex(struct store *st, const char *table, const char *name,
+    const void *val, size_t len, int64_t ord, int64_t exp,
+    uint64_t expect_rev, uint64_t *rev, struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
+	int rc;
+
+	if (store_table_check(table, 0, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
-		return -1;
+		return STORE_ERROR;
 	if (len > STORE_VALUE_MAX)
 		return error_set(err, "store: value of %zu bytes for table "
 		    "'%s' exceeds the limit of %u bytes", len, table,
 		    STORE_VALUE_MAX);
 	if (len > 0 && val == NULL)
 		return error_set(err, "store: no value");
-	store_row_id(st->keys, table, name, nlen, id);
-	store_row_seal(st->keys, table, id, name, nlen, val, len, &blob,
-	    &bloblen);
-	rc = store_be_put(st, table, id, blob, bloblen, err);
-	free(blob);
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	rc = store_seal_put(st, table, id, name, nlen, val, len, ord, exp,
+	    expect_rev, rev, err);
+	if (rc == STORE_OK)
+		watch_wrote(st, table);
+	return rc;
+}
+
+int
+store_put(struct store *st, const char *table, const char *name,
+    const void *val, size_t len, struct error *err)
+{
+	return store_put_ex(st, table, name, val, len, 0, 0, STORE_REV_ANY,
+	    NULL, err);
+}
+
+int
+store_get_ex(struct store *st, const char *table, const char *name,
+    uint8_t **val, size_t *len, struct store_meta *meta, struct error *err)
+{
+	struct store_row row;
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
+	int rc;
+
+	*val = NULL;
+	*len = 0;
+	if (meta != NULL)
+		memset(meta, 0, sizeof(*meta));
+	if (store_table_check(table, 0, err) == -1 ||
+	    store_check_name(name, &nlen, err) == -1)
+		return STORE_ERROR;
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	rc = st->be->get(st->handle, table, id, &row, err);
+	if (rc != STORE_OK)
+		return rc;
+	rc = store_open_row(st, table, &row, name, NULL, val, len, err);
+	if (rc == 0 && meta != NULL) {
+		meta->ord = row.ord;
+		meta->exp = row.exp;
+		meta->rev = row.rev;
+		meta->kv = row.kv;
+	}
+	free((void *)row.blob);
+	if (rc == STORE_CORRUPT)	/* names table and id, never data */
+		log_warnx("%s", err->msg);
 	return rc;
 }
 
@@ -464,22 +389,24 @@ int
 store_get(struct store *st, const char *table, const char *name,
     uint8_t **val, size_t *len, struct error *err)
 {
-	uint8_t id[STORE_ID_LEN], *blob = NULL;
-	size_t nlen, bloblen = 0;
+	return store_get_ex(st, table, name, val, len, NULL, err);
+}
+
+int
+store_delete_ex(struct store *st, const char *table, const char *name,
+    uint64_t expect_rev, struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
 	int rc;
 
-	*val = NULL;
-	*len = 0;
-	if (store_check_table(table, err) == -1 ||
+	if (store_table_check(table, 0, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
-		return -1;
-	store_row_id(st->keys, table, name, nlen, id);
-	rc = store_be_get(st, table, id, &blob, &bloblen, err);
-	if (rc != 0)
-		return rc;
-	rc = store_row_open(st->keys->row_key, st->keys->version, table, id,
-	    name, blob, bloblen, NULL, val, len, err);
-	free(blob);
+		return STORE_ERROR;
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	rc = st->be->del(st->handle, table, id, expect_rev, err);
+	if (rc == STORE_OK)
+		watch_wrote(st, table);
 	return rc;
 }
 
@@ -487,76 +414,293 @@ int
 store_delete(struct store *st, const char *table, const char *name,
     struct error *err)
 {
-	uint8_t id[STORE_ID_LEN];
-	size_t nlen;
-	int rc;
-
-	if (store_check_table(table, err) == -1 ||
-	    store_check_name(name, &nlen, err) == -1)
-		return -1;
-	store_row_id(st->keys, table, name, nlen, id);
-	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
-	return rc < 0 ? -1 : rc;
+	return store_delete_ex(st, table, name, STORE_REV_ANY, err);
 }
 
-/* Backend callback: open one row and hand its name and value to the
- * caller. Any failure stops the walk and is reported by store_list. */
-static int
-store_list_row(const char *table, const struct store_row *row, void *arg)
+int
+store_row_id_hex(struct store *st, const char *table, const char *name,
+    char *out, struct error *err)
 {
-	struct store_list_ctx *ctx = arg;
-	const uint8_t *id = row->id, *blob = row->blob;
-	size_t len = row->len;
-	uint8_t check[STORE_ID_LEN], *val;
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
 
-	(void)table;	/* the scan is of ctx->table */
-	char *name;
-	size_t vlen;
-	int stop;
+	if (store_table_check(table, 0, err) == -1 ||
+	    store_check_name(name, &nlen, err) == -1)
+		return STORE_ERROR;
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	hex_encode(id, STORE_ID_LEN, out);
+	return 0;
+}
 
-	if (store_row_open(ctx->keys->row_key, ctx->keys->version, ctx->table,
-	    id, NULL, blob, len, &name, &val, &vlen, ctx->err) == -1) {
-		ctx->failed = 1;
-		return 1;
+int
+store_delete_id(struct store *st, const char *table, const char *id_hex,
+    struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t n;
+	int rc;
+
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	if (id_hex == NULL || strlen(id_hex) != STORE_ID_HEX_LEN ||
+	    hex_decode(id_hex, id, sizeof(id), &n) != 0 || n != STORE_ID_LEN)
+		return error_set(err, "store: a row id is %d hex digits",
+		    STORE_ID_HEX_LEN);
+	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
+	if (rc == STORE_OK) {
+		log_info("store: row %s of table '%s' deleted by id", id_hex,
+		    table);
+		watch_wrote(st, table);
 	}
-	/* The sealed name must hash to the id the row is stored under (the
-	 * id is authenticated too; this keeps the two consistent). */
-	store_row_id(ctx->keys, ctx->table, name, strlen(name), check);
-	if (!secret_equal(check, id, STORE_ID_LEN)) {
-		store_auth_error(ctx->err, ctx->table);
-		ctx->failed = 1;
-		stop = 1;
-	} else
-		stop = ctx->cb(name, val, vlen, ctx->arg);
-	secret_free(val, vlen + 1);
+	return rc;
+}
+
+/* ------------------------------------------------------------- scans */
+
+static void
+store_be64_put(uint8_t *p, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)u;
+		u >>= 8;
+	}
+}
+
+static int64_t
+store_be64_get(const uint8_t *p)
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	return (int64_t)u;
+}
+
+/* The cursor after (ord, id): "c1." + base64url(i64be ord || id). */
+static void
+store_cursor_make(int64_t ord, const uint8_t id[STORE_ID_LEN], char *out)
+{
+	uint8_t raw[STORE_CURSOR_RAW];
+
+	store_be64_put(raw, ord);
+	memcpy(raw + 8, id, STORE_ID_LEN);
+	memcpy(out, STORE_CURSOR_TAG, strlen(STORE_CURSOR_TAG));
+	sodium_bin2base64(out + strlen(STORE_CURSOR_TAG), STORE_CURSOR_MAX -
+	    strlen(STORE_CURSOR_TAG), raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int
+store_cursor_parse(const char *c, int64_t *ord, uint8_t id[STORE_ID_LEN],
+    struct error *err)
+{
+	uint8_t raw[STORE_CURSOR_RAW];
+	size_t n = 0;
+	const char *end = NULL;
+
+	if (strncmp(c, STORE_CURSOR_TAG, strlen(STORE_CURSOR_TAG)) != 0 ||
+	    sodium_base642bin(raw, sizeof(raw), c + strlen(STORE_CURSOR_TAG),
+	    strlen(c) - strlen(STORE_CURSOR_TAG), NULL, &n, &end,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n != sizeof(raw) || *end != '\0')
+		return error_set(err, "store: bad cursor");
+	*ord = store_be64_get(raw);
+	memcpy(id, raw + 8, STORE_ID_LEN);
+	return 0;
+}
+
+struct store_scan_ctx {
+	struct store *st;
+	const char *table;
+	store_row_cb cb;
+	store_bad_cb bad;
+	void *arg;
+	size_t seen;
+	int stopped;
+	int failed;		/* the backend or an unexpected error */
+	int64_t last_ord;
+	uint8_t last_id[STORE_ID_LEN];
+	struct error *err;
+};
+
+static int
+store_scan_row(const char *table, const struct store_row *row, void *arg)
+{
+	struct store_scan_ctx *c = arg;
+	struct store_meta meta;
+	uint8_t check[STORE_ID_LEN], *val;
+	char *name, hex[STORE_ID_HEX_LEN + 1];
+	struct error rerr;
+	size_t vlen;
+	int rc, stop = 0;
+
+	(void)table;	/* the scan is of c->table */
+	c->seen++;
+	c->last_ord = row->ord;
+	memcpy(c->last_id, row->id, STORE_ID_LEN);
+	rc = store_open_row(c->st, c->table, row, NULL, &name, &val, &vlen,
+	    &rerr);
+	if (rc == 0) {
+		/* The sealed name must hash to the id the row is stored
+		 * under (the id is authenticated too; this keeps the two
+		 * consistent). */
+		store_row_id(c->st->kr.m->name_key, c->table, name,
+		    strlen(name), check);
+		if (!secret_equal(check, row->id, STORE_ID_LEN)) {
+			rc = store_row_corrupt(&rerr, c->table, row->id,
+			    "failed authentication (wrong data key or "
+			    "tampered database)");
+			secret_free(val, vlen);
+			secret_strfree(name);
+		}
+	}
+	if (rc != 0) {
+		log_warnx("%s", rerr.msg);
+		hex_encode(row->id, STORE_ID_LEN, hex);
+		if (c->bad != NULL)
+			c->bad(c->table, hex, rerr.msg, c->arg);
+		return 0;
+	}
+	meta.ord = row->ord;
+	meta.exp = row->exp;
+	meta.rev = row->rev;
+	meta.kv = row->kv;
+	stop = c->cb(name, val, vlen, &meta, c->arg);
+	secret_free(val, vlen);
 	secret_strfree(name);
+	if (stop)
+		c->stopped = 1;
 	return stop;
+}
+
+int
+store_scan(struct store *st, const char *table, const struct store_page *q,
+    store_row_cb cb, store_bad_cb bad, void *arg, char *next_cursor,
+    struct error *err)
+{
+	struct store_scan_ctx c;
+	struct store_scan bq;
+	int rc;
+
+	if (next_cursor != NULL)
+		next_cursor[0] = '\0';
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	memset(&bq, 0, sizeof(bq));
+	bq.desc = q->desc;
+	bq.limit = q->limit == 0 ? STORE_PAGE_DEFAULT : q->limit;
+	if (bq.limit > STORE_PAGE_MAX)
+		return error_set(err, "store: a page holds at most %d rows",
+		    STORE_PAGE_MAX);
+	if (q->cursor != NULL && q->cursor[0] != '\0') {
+		if (store_cursor_parse(q->cursor, &bq.after_ord, bq.after_id,
+		    err) != 0)
+			return STORE_ERROR;
+		bq.have_after = 1;
+	}
+	bq.ord_range = q->ord_range;
+	bq.ord_min = q->ord_min;
+	bq.ord_max = q->ord_max;
+	bq.live_only = q->live_only;
+	bq.now_s = store_now_ms() / 1000;
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.table = table;
+	c.cb = cb;
+	c.bad = bad;
+	c.arg = arg;
+	c.err = err;
+	rc = st->be->scan(st->handle, table, &bq, store_scan_row, &c, err);
+	if (rc != STORE_OK)
+		return rc;
+	if (next_cursor != NULL && (c.stopped || c.seen == bq.limit))
+		store_cursor_make(c.last_ord, c.last_id, next_cursor);
+	return STORE_OK;
+}
+
+/* store_list over pages, so memory stays bounded by one page. */
+struct store_list_ctx {
+	store_list_cb cb;
+	void *arg;
+	int stop;
+};
+
+static int
+store_list_row(const char *name, const uint8_t *val, size_t len,
+    const struct store_meta *meta, void *arg)
+{
+	struct store_list_ctx *c = arg;
+
+	(void)meta;
+	c->stop = c->cb(name, val, len, c->arg);
+	return c->stop;
 }
 
 int
 store_list(struct store *st, const char *table, store_list_cb cb, void *arg,
     struct error *err)
 {
-	struct store_list_ctx ctx = {
-		.keys = st->keys,
-		.table = table,
-		.cb = cb,
-		.arg = arg,
-		.err = err,
-	};
-	struct store_scan all = { 0 };
+	struct store_list_ctx c = { cb, arg, 0 };
+	struct store_page q;
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+	int rc;
 
-	if (store_check_table(table, err) == -1)
-		return -1;
-	if (st->be->scan(st->handle, table, &all, store_list_row, &ctx,
-	    err) != STORE_OK)
-		return -1;
-	return ctx.failed ? -1 : 0;
+	memset(&q, 0, sizeof(q));
+	q.limit = STORE_LIST_BATCH;
+	for (;;) {
+		q.cursor = cursor;
+		rc = store_scan(st, table, &q, store_list_row, NULL, &c, next,
+		    err);
+		if (rc != STORE_OK)
+			return rc;
+		if (c.stop || next[0] == '\0')
+			return 0;
+		memcpy(cursor, next, sizeof(cursor));
+	}
 }
 
-/* Every backend compiled in; the MariaDB one joins here. */
+int
+store_purge(struct store *st, const char *table, int64_t ord_before,
+    size_t limit, size_t *n, struct error *err)
+{
+	int rc;
+
+	*n = 0;
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	rc = st->be->purge(st->handle, table, store_now_ms() / 1000,
+	    ord_before, limit, n, err);
+	if (rc == STORE_OK && *n > 0)
+		watch_wrote(st, table);
+	return rc;
+}
+
+int
+store_count(struct store *st, const char *table, uint64_t *n,
+    struct error *err)
+{
+	struct store_kv_count counts[STORE_KEY_VERSIONS_MAX + 1];
+	size_t k = 0, i;
+	int rc;
+
+	*n = 0;
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	rc = st->be->count(st->handle, table, counts, ARRAY_SIZE(counts), &k,
+	    err);
+	for (i = 0; rc == STORE_OK && i < k; i++)
+		*n += counts[i].rows;
+	return rc;
+}
+
+/* Every backend compiled in. */
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
+	&store_backend_mariadb,
 };
 
 const struct store_backend *

@@ -283,7 +283,7 @@ main(int argc, char **argv)
 	db = xasprintf("%s/consolebench.%ld.db", dir, (long)getpid());
 	randombytes_buf(key, sizeof(key));
 	bench_ctx.cfg = &bench_cfg;
-	bench_ctx.store = store_open(&store_backend_sqlite, db, key, &err);
+	bench_ctx.store = store_open_key(&store_backend_sqlite, db, key, &err);
 	if (bench_ctx.store == NULL || audit_init(bench_ctx.store, &err) != 0 ||
 	    rvps_init(bench_ctx.store, &err) != 0 ||
 	    policy_init(bench_ctx.store, &bench_cfg, &err) != 0 ||

@@ -188,7 +188,7 @@ main(int argc, char **argv)
 		fatal("mkdtemp");
 	snprintf(db, sizeof(db), "%s/trustee.db", dir);
 	randombytes_buf(key, sizeof(key));
-	if ((sto = store_open(&store_backend_sqlite, db, key, &err)) == NULL)
+	if ((sto = store_open_key(&store_backend_sqlite, db, key, &err)) == NULL)
 		fatalx("store_open: %s", err.msg);
 	config_defaults(&cfg);
 	if (rvps_init(sto, &err) != 0 || policy_init(sto, &cfg, &err) != 0)

@@ -57,7 +57,7 @@ fz_init(void)
 	fz_cfg.policy_instructions = 1000;
 	randombytes_buf(key, sizeof(key));
 	fz_ctx.cfg = &fz_cfg;
-	fz_ctx.store = store_open(&store_backend_sqlite,
+	fz_ctx.store = store_open_key(&store_backend_sqlite,
 	    fuzzutil_scratch_db("fuzz_api"), key, &err);
 	if (fz_ctx.store == NULL || audit_init(fz_ctx.store, &err) != 0 ||
 	    rvps_init(fz_ctx.store, &err) != 0 ||

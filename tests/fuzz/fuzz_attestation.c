@@ -40,7 +40,7 @@ fz_init(void)
 	config_defaults(&fz_cfg);
 	fz_cfg.policy_instructions = 1000;
 	randombytes_buf(key, sizeof(key));
-	st = store_open(&store_backend_sqlite,
+	st = store_open_key(&store_backend_sqlite,
 	    fuzzutil_scratch_db("fuzz_attestation"), key, &err);
 	if (st == NULL || audit_init(st, &err) != 0 ||
 	    rvps_init(st, &err) != 0 || policy_init(st, &fz_cfg, &err) != 0 ||

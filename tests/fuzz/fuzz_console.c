@@ -56,7 +56,7 @@ fz_init(void)
 	fz_cfg.admin_mode = ADMIN_INSECURE_ALLOW_ALL;
 	randombytes_buf(key, sizeof(key));
 	fz_ctx.cfg = &fz_cfg;
-	fz_ctx.store = store_open(&store_backend_sqlite,
+	fz_ctx.store = store_open_key(&store_backend_sqlite,
 	    fuzzutil_scratch_db("fuzz_console"), key, &err);
 	if (fz_ctx.store == NULL || audit_init(fz_ctx.store, &err) != 0 ||
 	    admin_init(&fz_cfg, &err) != 0 ||

@@ -43,7 +43,7 @@ fz_init(void)
 	randombytes_buf(key, sizeof(key));
 	db = fuzzutil_scratch_db("fuzz_kbs");
 	fz_ctx.cfg = &fz_cfg;
-	fz_ctx.store = store_open(&store_backend_sqlite, db, key, &err);
+	fz_ctx.store = store_open_key(&store_backend_sqlite, db, key, &err);
 	if (fz_ctx.store == NULL || token_init(fz_ctx.store, 300, &err) != 0 ||
 	    admin_init(&fz_cfg, &err) != 0) {
 		fprintf(stderr, "fuzz_kbs init: %s\n", err.msg);

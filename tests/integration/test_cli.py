@@ -186,7 +186,9 @@ def test_help_lists_every_command(ctx):
                 "resource get", "policy list", "policy get", "policy set",
                 "policy test", "policy versions", "policy restore",
                 "rv add", "rv list", "rv get", "rv revoke", "rv import",
-                "token decode", "token verify", "evidence verify"):
+                "token decode", "token verify", "evidence verify",
+                "key status", "key rotate", "key export", "store check",
+                "store delete-row"):
         check(re.search(r"^  %s\b" % re.escape(cmd), text, re.M),
               "help does not list %r" % cmd)
     check("Exit status" in text and "3 " in text, "help lacks the exit codes")

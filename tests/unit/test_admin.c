@@ -942,7 +942,7 @@ open_store(char **dbpath)
 	randombytes_buf(key, sizeof(key));
 	*dbpath = tpath("t.db");
 	unlink(*dbpath);
-	st = store_open(&store_backend_sqlite, *dbpath, key, &err);
+	st = store_open_key(&store_backend_sqlite, *dbpath, key, &err);
 	if (st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	return st;
@@ -1038,7 +1038,7 @@ test_resource_versions(void **state)
 	    NULL, &err), 0);
 	assert_int_equal(resource_put(st, "s/k/one", "z", 1, NULL, "t", NULL,
 	    NULL, &err), 0);
-	assert_int_equal(resource_list(st, NULL, NULL, 2, &items, &i, &err),
+	assert_int_equal(resource_list(st, NULL, NULL, 2, &items, &i, NULL, &err),
 	    0);
 	assert_int_equal(json_array_size(items), 2);
 	assert_true(i);
@@ -1046,11 +1046,12 @@ test_resource_versions(void **state)
 	    items, 1), "name")), "r/k/two");
 	json_decref(items);
 	assert_int_equal(resource_list(st, NULL, "r/k/two", 2, &items, &i,
-	    &err), 0);
+	    NULL, &err), 0);
 	assert_int_equal(json_array_size(items), 1);
 	assert_false(i);
 	json_decref(items);
-	assert_int_equal(resource_list(st, "r/", NULL, 10, &items, &i, &err),
+	assert_int_equal(resource_list(st, "r/", NULL, 10, &items, &i, NULL,
+	    &err),
 	    0);
 	assert_int_equal(json_array_size(items), 2);
 	json_decref(items);

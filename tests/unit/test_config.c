@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../server/trusteed.h"
+#include "../../store/seal.h"
 #include "testutil.h"
 
 #ifndef LOCALSTATEDIR
@@ -564,6 +565,104 @@ test_example_config(void **state)
 	config_free(&cfg);
 }
 
+/* [store] and [sealer]: values, relative paths, and the rules that span
+ * keys. */
+static void
+test_store_sealer(void **state)
+{
+	static const char good[] =
+	    "[http_server]\ninsecure_http = true\n"
+	    "[admin]\nmode = 'insecure_allow_all'\n"
+	    "[store]\n"
+	    "dsn = 'sqlite:db/t.db'\n"
+	    "timeout = 2.5\n"
+	    "poll_interval = 1\n"
+	    "[sealer]\n"
+	    "kind = 'tpm2'\n"
+	    "tcti = 'swtpm:host=127.0.0.1,port=2321'\n"
+	    "pcrs = 'sha256:0,7'\n";
+	struct config cfg;
+	struct seal_config sc;
+	struct store_options so;
+	char *path, *out, want[512];
+	int nerr;
+
+	(void)state;
+	path = write_conf("store.toml", good);
+	config_defaults(&cfg);
+	out = load_capture(path, &cfg, &nerr);
+	assert_string_equal(out, "");
+	assert_int_equal(nerr, 0);
+	snprintf(want, sizeof(want), "sqlite:%s/db/t.db", tmpdir);
+	assert_string_equal(cfg.store_dsn, want);
+	assert_int_equal(cfg.store_timeout_ms, 2500);
+	assert_int_equal(cfg.store_poll_ms, 1000);
+	assert_string_equal(cfg.sealer, "tpm2");
+	assert_int_equal(config_line(&cfg, "sealer", "pcrs"), 12);
+	assert_int_equal(config_line(&cfg, "store", "nothing"), 0);
+	config_store_options(&cfg, &sc, &so);
+	assert_string_equal(sc.kind, "tpm2");
+	assert_string_equal(sc.tpm2_tcti, "swtpm:host=127.0.0.1,port=2321");
+	assert_string_equal(sc.tpm2_pcrs, "sha256:0,7");
+	assert_int_equal(sc.passphrase_fd, -1);
+	assert_ptr_equal(so.seal, &sc);
+	assert_int_equal(so.timeout_ms, 2500);
+	assert_int_equal(so.exclusive, 1);
+	config_free(&cfg);
+	free(out);
+	unlink(path);
+	free(path);
+
+	expect_report("store-errs.toml",
+	    "[http_server]\ninsecure_http = true\n"	/* 1, 2 */
+	    "[admin]\nmode = 'insecure_allow_all'\n"	/* 3, 4 */
+	    "[storage]\n"				/* 5 */
+	    "path = '/db/x.db'\n"			/* 6 */
+	    "[store]\n"					/* 7 */
+	    "dsn = 'mariadb://u:pw@h/d'\n"		/* 8 */
+	    "timeout = 0.01\n"				/* 9 */
+	    "poll_interval = 'fast'\n"			/* 10 */
+	    "[sealer]\n"				/* 11 */
+	    "kind = 'passphrase'\n"			/* 12 */
+	    "key_file = 'k'\n"				/* 13 */
+	    "bogus = 1\n",				/* 14 */
+	    7,
+	    "%F:6: storage.path and store.dsn both name the database; use "
+	    "store.dsn\n"
+	    "%F:8: store.dsn: DSN mariadb://u:***@h/d: a password does not "
+	    "belong in the DSN; put it in [store] password_file (mode 0600) "
+	    "or the systemd credential trustee-db-password\n"
+	    "%F:9: store.timeout: 0.01 seconds is out of range 0.1..300\n"
+	    "%F:10: store.poll_interval: expected a number of seconds, got a "
+	    "string\n"
+	    "%F:12: sealer.kind \"passphrase\" needs exactly one of "
+	    "passphrase_file, passphrase_fd and passphrase_credential\n"
+	    "%F:13: sealer.key_file is used only with kind = \"file\" (kind "
+	    "is \"passphrase\")\n"
+	    "%F:14: unknown key 'bogus' in [sealer]\n",
+	    &cfg);
+	config_free(&cfg);
+	expect_report("store-errs2.toml",
+	    "[http_server]\ninsecure_http = true\n"	/* 1, 2 */
+	    "[admin]\nmode = 'insecure_allow_all'\n"	/* 3, 4 */
+	    "[storage]\n"				/* 5 */
+	    "path = '/db/x.db'\n"			/* 6 */
+	    "sealer = 'file'\n"				/* 7 */
+	    "[store]\n"					/* 8 */
+	    "dsn = 'sqlite:/db/y.db'\n"			/* 9 */
+	    "[sealer]\n"				/* 10 */
+	    "kind = 'tdx'\n",				/* 11 */
+	    3,
+	    "%F:6: storage.path and store.dsn both name the database; use "
+	    "store.dsn\n"
+	    "%F:7: storage.sealer and sealer.kind are the same setting; use "
+	    "sealer.kind\n"
+	    "%F:11: sealer.kind: \"tdx\": TDX offers no sealing key; use "
+	    "\"tpm2\" (the TD's vTPM) or \"passphrase\"\n",
+	    &cfg);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -579,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_syntax_and_io_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_example_config),
+		cmocka_unit_test(test_store_sealer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -39,7 +39,7 @@ setup(void **state)
 	testutil_tmpdb("test_console", f->dir, sizeof(f->dir), f->db,
 	    sizeof(f->db));
 	randombytes_buf(key, sizeof(key));
-	f->st = store_open(&store_backend_sqlite, f->db, key, &err);
+	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
 	if (f->st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	if (users_init(f->st, &err) != 0 ||

@@ -47,7 +47,7 @@ setup(void **state)
 	testutil_tmpdb("test_devices", f->dir, sizeof(f->dir), f->db,
 	    sizeof(f->db));
 	memset(key, 0x24, sizeof(key));
-	f->st = store_open(&store_backend_sqlite, f->db, key, &err);
+	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
 	if (f->st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	config_defaults(&f->cfg);

@@ -69,7 +69,7 @@ test_ear_key_in_secure_heap(void **state)
 	(void)state;
 	memset(key, 7, sizeof(key));
 	testutil_tmpdb("test_keys", dir, sizeof(dir), db, sizeof(db));
-	st = store_open(&store_backend_sqlite, db, key, &err);
+	st = store_open_key(&store_backend_sqlite, db, key, &err);
 	if (st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	base = CRYPTO_secure_used();

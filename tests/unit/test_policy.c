@@ -52,7 +52,7 @@ setup(void **state)
 	    sizeof(f->db));
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(i * 7);
-	f->st = store_open(&store_backend_sqlite, f->db, key, &err);
+	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
 	if (f->st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	config_defaults(&f->cfg);
@@ -708,7 +708,7 @@ test_resource_seed_modes(void **state)
 	/* a fresh store seeded with allow_all (what --dev asks for) */
 	policy_shutdown();
 	snprintf(db2, sizeof(db2), "%s/second.db", f->dir);
-	st2 = store_open(&store_backend_sqlite, db2, key, &err);
+	st2 = store_open_key(&store_backend_sqlite, db2, key, &err);
 	assert_non_null(st2);
 	f->cfg.resource_policy = RPOLICY_ALLOW_ALL;
 	if (policy_init(st2, &f->cfg, &err) != 0)

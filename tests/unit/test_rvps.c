@@ -46,7 +46,7 @@ open_store(struct fixture *f)
 	struct error err = { "" };
 	struct store *st;
 
-	st = store_open(&store_backend_sqlite, f->db, f->key, &err);
+	st = store_open_key(&store_backend_sqlite, f->db, f->key, &err);
 	if (st == NULL)
 		fail_msg("store_open: %s", err.msg);
 	return st;

@@ -1,0 +1,313 @@
+/*
+ * store_internal.h: what the files of store/ share about one open store
+ * (store.c rows and API, store_row.c the row format, keyring.c keys,
+ * rotate.c rotation, watch.c the poller, join.c joining, check.c the
+ * integrity scan). Nothing outside store/ includes it.
+ *
+ * Keys (keyring.c has the details):
+ *   master key K_m   32 random bytes per deployment; outside memory only
+ *                    sealed per instance in _instances
+ *   name key         KDF(K_m, 1, "trusteeS"): keyed BLAKE2b of names
+ *                    into row ids; never rotated (ids stay stable)
+ *   data key v1      KDF(K_m, 2, "trusteeS"): what the previous release
+ *                    called the row key, so its databases open unchanged
+ *   data key v>=2    random, in _keys, wrapped under
+ *                    KDF(K_m, 3, "trusteeS")
+ *   MAC key          KDF(K_m, 4, "trusteeS"): authenticates _instances
+ *                    rows (heartbeats, sealer descriptions)
+ */
+#ifndef TRUSTEE_STORE_INTERNAL_H
+#define TRUSTEE_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "backend.h"
+#include "seal.h"
+#include "store.h"
+
+#define STORE_NAME_MAX		1024
+/*
+ * Values are secrets, policies, keys and records: far below this. With
+ * padding (store_row.c) a sealed row stays below 16 MiB, the MariaDB
+ * backend's packet limit.
+ */
+#define STORE_VALUE_MAX		(15u * 1024 * 1024)
+
+#define STORE_KDF_CONTEXT	"trusteeS"
+#define STORE_SUBKEY_NAME	1
+#define STORE_SUBKEY_V1		2
+#define STORE_SUBKEY_WRAP	3
+#define STORE_SUBKEY_MAC	4
+
+/* Store-internal tables (written through the backend directly). */
+#define STORE_CHECK_TABLE	"_store"	/* the key check row */
+#define STORE_KEYS_TABLE	"_keys"		/* data keys v >= 2, floor */
+#define STORE_INSTANCES_TABLE	"_instances"	/* sealed K_m per instance */
+
+#define STORE_INSTANCE_ID_LEN	16		/* bytes; 32 hex digits */
+#define STORE_DEFAULT_TIMEOUT_MS 5000
+#define STORE_DEFAULT_POLL_MS	1000
+
+/* ------------------------------------------------------------ keyring */
+
+/* K_m and the keys derived from it (sodium_malloc, read-only). */
+struct keyring_master {
+	uint8_t master[32];
+	uint8_t name_key[crypto_generichash_KEYBYTES];
+	uint8_t wrap_key[32];
+	uint8_t mac_key[32];
+};
+
+/* One data-key version (sodium_malloc, read-only). */
+struct keyring_dkey {
+	uint32_t version;
+	int64_t created_ms;		/* from its _keys row; 0 for v1 */
+	uint8_t key[32];
+};
+
+#define KEYRING_SLOTS		STORE_KEY_VERSIONS_MAX
+
+struct keyring {
+	struct keyring_master *m;
+	pthread_rwlock_t lock;		/* guards the fields below */
+	uint32_t current;		/* version of new writes */
+	uint32_t floor;			/* lowest version not dropped */
+	struct keyring_dkey *slot[KEYRING_SLOTS];
+	pthread_mutex_t refresh_mu;	/* one reload of _keys at a time */
+};
+
+/* A parsed _instances row (points into the row's bytes). */
+struct keyring_instance {
+	uint8_t id[STORE_INSTANCE_ID_LEN];
+	int64_t created;
+	int64_t last_seen;
+	uint32_t loaded;
+	char desc[128];
+	const uint8_t *sealed;
+	size_t sealed_len;
+	const uint8_t *mac;		/* 32 bytes */
+	size_t mac_off;			/* bytes covered by the MAC */
+};
+
+/* ------------------------------------------------------------ watch */
+
+struct store_watch {
+	char table[STORE_TABLE_MAX + 1];
+	store_watch_cb cb;
+	void *arg;
+	uint64_t seen_gen;		/* generation at the last poll */
+	uint64_t seen_own;		/* own_bumps at the last poll */
+	uint64_t own_bumps;		/* bumps by this handle (atomic) */
+	struct store_watch *next;
+};
+
+/* ------------------------------------------------------------ store */
+
+struct store {
+	const struct store_backend *be;
+	void *handle;
+	struct store_dsn *dsn;		/* NULL for store_open_key */
+	char redacted[256];
+	struct keyring kr;
+	/* this instance */
+	uint8_t instance[STORE_INSTANCE_ID_LEN];
+	int has_instance;		/* 0 for store_open_key */
+	int64_t instance_created;
+	const struct seal_config *seal;
+	char sealer_desc[128];
+	int sealer_insecure;
+	uint8_t *sealed;		/* our sealed K_m (for heartbeats) */
+	size_t sealed_len;
+	/* timing */
+	int timeout_ms;
+	int poll_ms;
+	/* watches and the poller (watch.c) */
+	pthread_mutex_t watch_mu;
+	struct store_watch *watches;
+	uint64_t keys_gen;		/* _keys generation last seen */
+	int64_t heartbeat_ms;		/* monotonic ms of the last one */
+	uint32_t heartbeat_loaded;	/* version it reported */
+	/* threads */
+	pthread_mutex_t thr_mu;
+	pthread_cond_t thr_cv;
+	int stopping;
+	int poller_up, rotator_up;
+	pthread_t poller, rotator;
+	/* rotation progress (rotate.c), under thr_mu */
+	char rot_table[STORE_TABLE_MAX + 1];
+	int rot_have_cursor;
+	int64_t rot_ord;
+	uint8_t rot_id[STORE_ID_LEN];
+	uint64_t rot_unreadable;	/* rows the last pass could not
+					 * re-seal */
+	uint64_t rot_pass_unreadable;	/* the same, in the current pass */
+	int64_t rot_drain_since;	/* monotonic ms: nothing left under
+					 * old versions since then */
+	char rot_state[32];
+	char rot_detail[256];
+};
+
+/* ---------------------------------------------------------- store_row.c */
+
+/* Padded plaintext size for n bytes (see store_row.c). */
+size_t store_row_padded(size_t n);
+/* Row id = BLAKE2b-256(key = name key, table || 0x00 || name). */
+void store_row_id(const uint8_t name_key[32], const char *table,
+    const char *name, size_t nlen, uint8_t id[STORE_ID_LEN]);
+/* Seal name and value under data key dk into a malloc'd blob (format 2). */
+void store_row_seal(const struct keyring_dkey *dk, const char *table,
+    const uint8_t id[STORE_ID_LEN], const char *name, size_t nlen,
+    const void *val, size_t vlen, uint8_t **blob, size_t *bloblen);
+/* The data-key version a blob names in its header, or 0 if the blob is
+ * too short or of an unknown format. */
+uint32_t store_row_version(const uint8_t *blob, size_t len);
+/*
+ * Open a blob of table/id with key (whose version the blob names).
+ * want_name: must match the sealed name, or NULL to return it in
+ * *name_out (secret_strfree). *val malloc'd with a NUL after *vlen bytes
+ * (secret_free(*val, *vlen)). 0, or STORE_CORRUPT with err naming table
+ * and id.
+ */
+int store_row_open(const uint8_t key[32], uint32_t key_version,
+    const char *table, const uint8_t id[STORE_ID_LEN], const char *want_name,
+    const uint8_t *blob, size_t len, char **name_out, uint8_t **val,
+    size_t *vlen, struct error *err);
+/* err = "store: row <hex id> of table '<t>' <what>"; returns
+ * STORE_CORRUPT. */
+int store_row_corrupt(struct error *err, const char *table,
+    const uint8_t id[STORE_ID_LEN], const char *fmt, ...) ATTR_PRINTF(4, 5);
+
+/* ------------------------------------------------------------ store.c */
+
+/* A table name is [a-z_]{1,32}; names starting with '_' are the store's
+ * own and refused unless internal_ok. */
+int store_table_check(const char *table, int internal_ok, struct error *err);
+/* Parse the DSN and connect the backend (no keys yet): a bare store for
+ * store_open and store_join. */
+int store_connect(const struct store_options *o, struct store **out,
+    struct error *err);
+/*
+ * Open a row read from the backend, loading an unknown data-key version
+ * from _keys once: as store_row_open, with the key chosen by the blob's
+ * header.
+ */
+int store_open_row(struct store *st, const char *table,
+    const struct store_row *row, const char *want_name, char **name_out,
+    uint8_t **val, size_t *vlen, struct error *err);
+/* Seal and put one row under the current data key (CAS on expect_rev). */
+int store_seal_put(struct store *st, const char *table, const uint8_t id[
+    STORE_ID_LEN], const char *name, size_t nlen, const void *val,
+    size_t vlen, int64_t ord, int64_t exp, uint64_t expect_rev,
+    uint64_t *rev, struct error *err);
+/* Milliseconds since the epoch / monotonic. */
+int64_t store_now_ms(void);
+int64_t store_mono_ms(void);
+
+/* ----------------------------------------------------------- keyring.c */
+
+/* Derive the master's keys from K_m into a new keyring (sodium memory);
+ * data-key version 1 is loaded unless floor says it was dropped. */
+int keyring_init(struct keyring *kr, const uint8_t master[32],
+    struct error *err);
+void keyring_free(struct keyring *kr);
+/* Load _keys: every version in [floor, current] (wrapped keys are opened
+ * with the wrap key); drops versions below floor from memory. */
+int keyring_refresh(struct store *st, struct error *err);
+/* The key of version v, or of the current version (v == 0), with the
+ * read lock held: call keyring_release after use. NULL (no lock held)
+ * when that version is not loaded. */
+const struct keyring_dkey *keyring_acquire(struct keyring *kr, uint32_t v);
+void keyring_release(struct keyring *kr);
+uint32_t keyring_current(struct keyring *kr);
+uint32_t keyring_floor(struct keyring *kr);
+/*
+ * Recover or create K_m for store_open (see store.h), set up st->kr and
+ * this instance's row. (`trusteed -n` never gets here: it runs
+ * store_options_check, which opens nothing.)
+ */
+int keyring_open(struct store *st, const struct store_options *o,
+    struct error *err);
+/* The key check row: create it for a new database (create != 0) or
+ * authenticate it. 0, or STORE_ERROR "wrong master key". */
+int keyring_check(struct store *st, int create, struct error *err);
+/* Seal K_m with this instance's sealer and write its _instances row. */
+int keyring_enrol(struct store *st, struct error *err);
+/* Seconds an instance counts as live after its last heartbeat. */
+int64_t keyring_live_seconds(const struct store *st);
+/* Write this instance's _instances row with a fresh heartbeat. */
+int keyring_heartbeat(struct store *st, struct error *err);
+/* Build an _instances row (malloc'd). */
+void keyring_instance_build(const struct keyring_master *m,
+    const uint8_t id[STORE_INSTANCE_ID_LEN], int64_t created,
+    int64_t last_seen, uint32_t loaded, const char *desc,
+    const uint8_t *sealed, size_t sealed_len, uint8_t **out, size_t *len);
+/* Parse an _instances row (untrusted bytes; fuzzed). 0 or -1. */
+int keyring_instance_parse(const uint8_t *b, size_t len,
+    struct keyring_instance *out, struct error *err);
+/* Check its MAC under the master's MAC key: 0 or -1. */
+int keyring_instance_verify(const struct keyring_master *m,
+    const uint8_t *b, const struct keyring_instance *in, struct error *err);
+/* The _instances row id of an instance id. */
+void keyring_instance_row_id(const uint8_t id[STORE_INSTANCE_ID_LEN],
+    uint8_t rid[STORE_ID_LEN]);
+/* Parse a _keys version row (untrusted; fuzzed): its version, nonce and
+ * ciphertext positions. 0 or -1. */
+int keyring_key_parse(const uint8_t *b, size_t len, uint32_t *version,
+    struct error *err);
+/* Wrap / unwrap a data key for _keys. */
+void keyring_key_wrap(const struct keyring_master *m, uint32_t version,
+    const uint8_t key[32], uint8_t **out, size_t *len);
+int keyring_key_unwrap(const struct keyring_master *m, const uint8_t *b,
+    size_t len, uint32_t *version, uint8_t key[32], struct error *err);
+/* The _keys row ids. */
+void keyring_key_row_id(uint32_t version, uint8_t rid[STORE_ID_LEN]);
+void keyring_floor_row_id(uint8_t rid[STORE_ID_LEN]);
+/* Floor row (lowest version not dropped) build / open. */
+void keyring_floor_wrap(const struct keyring_master *m, uint32_t floor,
+    uint8_t **out, size_t *len);
+int keyring_floor_unwrap(const struct keyring_master *m, const uint8_t *b,
+    size_t len, uint32_t *floor, struct error *err);
+/* Instance ids as hex. */
+void keyring_id_hex(const uint8_t id[STORE_INSTANCE_ID_LEN], char out[33]);
+/* Read (or, with create, make) <state_dir>/instance-id. 0, 1 when absent
+ * and not created, -1 on error. */
+int keyring_instance_file(const char *state_dir, int create,
+    uint8_t id[STORE_INSTANCE_ID_LEN], struct error *err);
+
+/* ------------------------------------------------------------ watch.c */
+
+/* Start / stop the poller and rotation threads. */
+int watch_start(struct store *st, struct error *err);
+void watch_stop(struct store *st);
+/* A write to table went through this handle: bump its generation if it
+ * is watched (so other instances see it). */
+void watch_wrote(struct store *st, const char *table);
+/* Wake the rotation worker. */
+void watch_kick(struct store *st);
+
+/* The rotation worker thread (runs store_rotate_step). */
+void *rotate_thread(void *arg);
+
+/* -------------------------------------------------------------- join.c */
+
+/* A parsed join request / join file (untrusted bytes; fuzzed). */
+struct join_request {
+	uint8_t instance[STORE_INSTANCE_ID_LEN];
+	uint8_t public_key[32];
+	char sealer[128];
+};
+struct join_file {
+	uint8_t instance[STORE_INSTANCE_ID_LEN];
+	uint8_t *sealed;		/* crypto_box_seal output (malloc'd) */
+	size_t sealed_len;
+};
+int join_parse_request(const uint8_t *text, size_t len,
+    struct join_request *out, struct error *err);
+int join_parse_file(const uint8_t *text, size_t len, struct join_file *out,
+    struct error *err);
+void join_file_free(struct join_file *jf);
+
+#endif
