@@ -1,24 +1,39 @@
 #!/bin/sh
-# run.sh: benchmark a private trusteed --dev instance with kbsbench.
+# run.sh: benchmark a private trusteed --dev instance with kbsbench, and
+# measure the cryptographic floor (floorbench) in the same run.
 #
-# Usage: sh tests/bench/run.sh [kbsbench options...]
+# Usage: sh tests/bench/run.sh [--json] [kbsbench options...]
 #   e.g. sh tests/bench/run.sh --concurrency 8 --flows 500 --gets 5000 --json
-# Expects `make` to have built server/trusteed and tests/bench/kbsbench.
-# Extra server flags can be given in TRUSTEED_ARGS (e.g. TRUSTEED_ARGS=-d).
+# Expects `make` to have built server/trusteed, tests/bench/kbsbench and
+# tests/bench/floorbench. Runs floorbench while the server is idle, then
+# kbsbench; prints kbsbench's table, then the phases against the floors
+# (tests/bench/report.py kbs-table). With --json, prints instead one JSON
+# object on stdout (report.py combine: per phase server CPU per op, the
+# floor, their ratio and the target, throughput, server capacity, latency,
+# RSS; the floors; RSS per live session; the machine).
+# Extra server flags can be given in TRUSTEED_ARGS (e.g. TRUSTEED_ARGS=-d),
+# floorbench options in FLOOR_ARGS (e.g. FLOOR_ARGS="--min-ms 100").
 # Everything listens on 127.0.0.1 only. The work directory (dev state and
 # server log) is removed on success and kept on failure; KEEP=1 keeps it.
 # Exit status: kbsbench's, or 1 if the server failed to start or did not
-# exit cleanly on SIGTERM.
+# exit cleanly on SIGTERM, or floorbench failed.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 trusteed=$top/server/trusteed
 kbsbench=$top/tests/bench/kbsbench
+floorbench=$top/tests/bench/floorbench
+report=$top/tests/bench/report.py
 python=/usr/bin/python3
 start_wait=30	# seconds to wait for /healthz
 stop_wait=10	# seconds to wait for exit after SIGTERM
 
-for f in "$trusteed" "$kbsbench"; do
+json=0
+for a in "$@"; do
+	[ "$a" = --json ] && json=1
+done
+
+for f in "$trusteed" "$kbsbench" "$floorbench"; do
 	if [ ! -x "$f" ]; then
 		echo "run.sh: $f not built; run make first" >&2
 		exit 1
@@ -110,10 +125,37 @@ for f in "$state/tls/cert.pem" "$state/admin/private.pem"; do
 done
 
 echo "run.sh: trusteed pid $srv_pid on $url (log $log)" >&2
+echo "run.sh: floorbench (the server is idle meanwhile)" >&2
+# shellcheck disable=SC2086 # FLOOR_ARGS is split on purpose
+if ! "$floorbench" --json ${FLOOR_ARGS:-} >"$work/floor.json"; then
+	echo "run.sh: FAILED: floorbench" >&2
+	exit 1
+fi
+
+# kbsbench always writes JSON here (its table goes to stderr), so a
+# --json of the caller is dropped from its arguments.
+for a in "$@"; do
+	shift
+	[ "$a" = --json ] || set -- "$@" "$a"
+done
 "$kbsbench" --url "$url" --cacert "$state/tls/cert.pem" \
-    --admin-key "$state/admin/private.pem" --pid "$srv_pid" "$@"
+    --admin-key "$state/admin/private.pem" --pid "$srv_pid" --json "$@" \
+    >"$work/kbs.json"
 status=$?
 if ! stop_server; then
 	[ $status -ne 0 ] || status=1
 fi
+if ! "$python" "$report" combine "$work/floor.json" "$work/kbs.json" \
+    >"$work/combined.json"; then
+	[ $status -ne 0 ] || status=1
+	exit $status
+fi
+if [ $json = 1 ]; then
+	cat "$work/combined.json"
+else
+	echo
+	"$python" "$report" kbs-table "$work/combined.json"
+fi
+[ $status -ne 0 ] && echo "run.sh: FAILED: kbsbench exited with status" \
+    "$status (see the errors above)" >&2
 exit $status
