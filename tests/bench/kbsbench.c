@@ -149,6 +149,7 @@ struct worker {
 /* Resource sampling of the server process (when --pid) and of ourselves. */
 struct usage {
 	uint64_t srv_ticks;
+	uint64_t srv_sys_ticks;	/* of which in the kernel */
 	uint64_t srv_hwm_kib;
 	uint64_t srv_anon_kib;
 	int srv_ok;
@@ -166,6 +167,7 @@ struct result {
 	double keygen_ms_avg;	/* flows only, client side */
 	int have_srv;
 	double srv_cpu_s;
+	double srv_sys_s;	/* of srv_cpu_s, system time */
 	double srv_hwm_mib;
 	int64_t srv_anon_delta_kib;	/* RssAnon after - before */
 	double self_cpu_s;
@@ -364,8 +366,8 @@ parse_options(int argc, char **argv, struct options *o)
  * spaces or ')', so fields are counted from the last ')'.
  */
 static int
-proc_sample(pid_t pid, uint64_t *ticks, uint64_t *hwm_kib,
-    uint64_t *anon_kib, struct error *err)
+proc_sample(pid_t pid, uint64_t *ticks, uint64_t *sys_ticks,
+    uint64_t *hwm_kib, uint64_t *anon_kib, struct error *err)
 {
 	char path[64], line[256];
 	uint8_t *stat = NULL;
@@ -388,6 +390,7 @@ proc_sample(pid_t pid, uint64_t *ticks, uint64_t *hwm_kib,
 	}
 	free(stat);
 	*ticks = ut + st;
+	*sys_ticks = st;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
 	if ((f = fopen(path, "re")) == NULL)
@@ -429,8 +432,8 @@ usage_sample(const struct options *o, struct usage *u)
 	u->self_cpu_s = self_cpu_seconds();
 	if (o->pid == 0)
 		return;
-	if (proc_sample(o->pid, &u->srv_ticks, &u->srv_hwm_kib,
-	    &u->srv_anon_kib, &err) == -1)
+	if (proc_sample(o->pid, &u->srv_ticks, &u->srv_sys_ticks,
+	    &u->srv_hwm_kib, &u->srv_anon_kib, &err) == -1)
 		fprintf(stderr, "kbsbench: warning: %s\n", err.msg);
 	else
 		u->srv_ok = 1;
@@ -993,6 +996,8 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 		res->have_srv = 1;
 		res->srv_cpu_s = (double)(u1.srv_ticks - u0.srv_ticks) /
 		    (double)(tck > 0 ? tck : 100);
+		res->srv_sys_s = (double)(u1.srv_sys_ticks -
+		    u0.srv_sys_ticks) / (double)(tck > 0 ? tck : 100);
 		res->srv_hwm_mib = (double)u1.srv_hwm_kib / 1024.0;
 		res->srv_anon_delta_kib = (int64_t)u1.srv_anon_kib -
 		    (int64_t)u0.srv_anon_kib;
@@ -1206,6 +1211,8 @@ print_json(const struct options *o, const struct result *r, size_t nr,
 			    json_real(x->srv_cpu_s));
 			json_object_set_new(p, "server_cpu_us_per_op",
 			    json_real(result_srv_us(x)));
+			json_object_set_new(p, "server_sys_cpu_s",
+			    json_real(x->srv_sys_s));
 			json_object_set_new(p, "server_peak_rss_mib",
 			    json_real(x->srv_hwm_mib));
 			json_object_set_new(p, "server_rss_anon_delta_kib",
@@ -1267,10 +1274,11 @@ main(int argc, char **argv)
 	}
 
 	if (o.pid != 0) {
-		uint64_t ticks, hwm, anon;
+		uint64_t ticks, sys, hwm, anon;
 
 		/* Fail now rather than print a warning for every sample. */
-		if (proc_sample(o.pid, &ticks, &hwm, &anon, &err) == -1) {
+		if (proc_sample(o.pid, &ticks, &sys, &hwm, &anon, &err) ==
+		    -1) {
 			fprintf(stderr, "kbsbench: --pid: %s\n", err.msg);
 			return 1;
 		}

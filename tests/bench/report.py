@@ -123,24 +123,31 @@ def kbs_lines(c):
                  "the same %s cores; %s)" % (
                      c["kbsbench"].get("concurrency"), m.get("cores"),
                      m.get("cpu_model")))
-    lines.append("%-13s %7s %9s %8s %7s %8s %-20s %10s %10s %8s %8s %8s" % (
-        "phase", "count", "srv_us/op", "floor_us", "ratio", "target",
-        "verdict", "ops/s", "srv_cap/s", "p50_ms", "p99_ms", "rss_MiB"))
+    lines.append("%-13s %7s %9s %5s %8s %7s %8s %-13s %8s %9s %7s %7s %7s" % (
+        "phase", "count", "srv_us/op", "sys%", "floor_us", "ratio",
+        "target", "verdict", "ops/s", "srv_cap/s", "p50_ms", "p99_ms",
+        "rss_MiB"))
     for p in c["phases"]:
         tgt = p.get("target_ratio")
-        lines.append("%-13s %7d %9s %8s %7s %8s %-20s %10s %10s %8s %8s %8s" % (
+        sys_share = None
+        if p.get("server_cpu_s"):
+            sys_share = 100.0 * p.get("server_sys_cpu_s", 0) / \
+                p["server_cpu_s"]
+        lines.append("%-13s %7d %9s %5s %8s %7s %8s %-13s %8s %9s %7s %7s %7s" % (
             p["name"], p["count"], fmt(p.get("server_cpu_us_per_op")),
+            fmt(sys_share),
             fmt(p.get("floor_us_per_op")),
             fmt(p.get("ratio"), "%.2fx"),
             fmt(tgt, "<=%.1fx"), p.get("verdict") or
-            ("(no target)" if p.get("floor") else ""),
+            ("-" if p.get("floor") else ""),
             fmt(p.get("throughput"), "%.0f"),
             fmt(p.get("server_capacity_ops_per_s_per_core"), "%.0f"),
             fmt(p["latency_ms"]["p50"], "%.2f"),
             fmt(p["latency_ms"]["p99"], "%.2f"),
             fmt(p.get("server_peak_rss_mib"), "%.1f")))
     lines.append("  ops/s: with the load generator sharing the cores; "
-                 "srv_cap/s: 1e6 / srv_us/op, the server alone per core")
+                 "srv_cap/s: 1e6 / srv_us/op, the server alone per core; "
+                 "sys%: kernel share of srv_us/op")
     lines.append("  floors: flows = ecdh_es + es256_sign; gets, bearer_seen = "
                  "ecdh_es; bearer_first = ecdh_es + es256_verify; "
                  "attest = es256_sign")
