@@ -15,9 +15,10 @@
 # valid, rejected for its TCB level by both, at 2026-03-01T00:00:00Z),
 # both times inside the collateral's validity window:
 #   in process, one thread:
-#     dcap-qvl    verify(quote, collateral, nowSecs) (tests/bench/peers/
-#                 dcapqvl.js; it has no cache: every call parses and checks
-#                 everything; "now" is its third argument, in seconds);
+#     dcap-qvl    verify(quote, collateral, nowSecs), after 1 s of
+#                 untimed JIT warm-up (tests/bench/peers/dcapqvl.js; it
+#                 has no cache: every call parses and checks everything;
+#                 "now" is its third argument, in seconds);
 #     trustee     verifybench --cold (caches dropped before every call: the
 #                 same work) and verifybench warm (the verified PCK chain
 #                 and collateral cached, as trusteed runs);
