@@ -102,6 +102,7 @@ struct options {
 	uint64_t admin_gets;
 	const char *admin_path;
 	uint64_t resources;	/* 0: RESOURCE_PATH; else benchres 0..N-1 */
+	const char *only;	/* run only this phase (by name), or NULL */
 	unsigned duration_s;
 	pid_t pid;		/* 0: no server sampling */
 	enum guest_key_alg alg;
@@ -191,7 +192,7 @@ usage_exit(const char *msg)
 	    "    [--concurrency N] [--sessions N] [--attested-sessions N]\n"
 	    "    [--flows N] [--gets N] [--bearer-gets N] [--bearer-first N]\n"
 	    "    [--admin-gets N] [--admin-path PATH] [--resources N]\n"
-	    "    [--duration-limit S] [--pid PID]\n"
+	    "    [--only PHASE] [--duration-limit S] [--pid PID]\n"
 	    "    [--key-alg p256|p521|rsa-oaep-256] [--resource-size BYTES]\n"
 	    "    [--max-errors N] [--json]\n");
 	exit(2);
@@ -225,7 +226,7 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_GETS, OPT_DURATION, OPT_PID, OPT_ALG, OPT_SIZE,
 		OPT_MAXERR, OPT_JSON, OPT_HELP, OPT_SESSIONS, OPT_ATTESTED,
 		OPT_BEARER, OPT_BEARER_FIRST, OPT_ADMIN_GETS, OPT_ADMIN_PATH,
-		OPT_RESOURCES
+		OPT_RESOURCES, OPT_ONLY
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
@@ -241,6 +242,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "admin-gets", required_argument, NULL, OPT_ADMIN_GETS },
 		{ "admin-path", required_argument, NULL, OPT_ADMIN_PATH },
 		{ "resources", required_argument, NULL, OPT_RESOURCES },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "duration-limit", required_argument, NULL, OPT_DURATION },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "key-alg", required_argument, NULL, OPT_ALG },
@@ -317,6 +319,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->resources = parse_u64("--resources", optarg, 0,
 			    UINT32_MAX);
 			break;
+		case OPT_ONLY:
+			o->only = optarg;
+			break;
 		case OPT_DURATION:
 			o->duration_s = (unsigned)parse_u64("--duration-limit",
 			    optarg, 1, 86400);
@@ -358,6 +363,23 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_exit("unexpected argument");
 	if (o->url == NULL || o->cacert == NULL || o->admin_key == NULL)
 		usage_exit("--url, --cacert and --admin-key are required");
+	if (o->only != NULL) {
+		size_t i;
+
+		for (i = 0; i < sizeof(phase_info) / sizeof(phase_info[0]); i++)
+			if (strcmp(o->only, phase_info[i].name) == 0)
+				break;
+		if (i == sizeof(phase_info) / sizeof(phase_info[0]))
+			usage_exit("--only: not a phase name");
+	}
+}
+
+/* Whether a phase runs: its count is not 0 and --only allows it. */
+static int
+phase_wanted(const struct options *o, enum phase_kind kind, uint64_t total)
+{
+	return total > 0 && (o->only == NULL ||
+	    strcmp(o->only, phase_info[kind].name) == 0);
 }
 
 /*
@@ -1292,13 +1314,13 @@ main(int argc, char **argv)
 	}
 
 	memset(ss, 0, sizeof(ss));
-	if (o.sessions > 0) {
+	if (phase_wanted(&o, PHASE_AUTH, o.sessions)) {
 		nwant++;
 		if (run_sessions(&o, PHASE_AUTH, o.sessions, &res[nres],
 		    &ss[0]) == 0)
 			nres++;
 	}
-	if (o.attested > 0) {
+	if (phase_wanted(&o, PHASE_ATTEST, o.attested)) {
 		nwant++;
 		if (run_sessions(&o, PHASE_ATTEST, o.attested, &res[nres],
 		    &ss[1]) == 0)
@@ -1311,7 +1333,7 @@ main(int argc, char **argv)
 		    timed[i] == PHASE_BEARER_FIRST ? o.bearer_first :
 		    o.admin_gets;
 
-		if (total == 0)
+		if (!phase_wanted(&o, timed[i], total))
 			continue;
 		nwant++;
 		if (run_phase(&o, timed[i], total, secret, o.resource_size,

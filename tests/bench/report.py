@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """report.py: join the benchmark outputs and print them against their floors.
 
-    report.py combine FLOOR.json KBS.json
-        floorbench --json and kbsbench --json of the same run -> one JSON
-        object (run.sh --json): per phase the server CPU per operation, the
-        floor measured in the same run, their ratio, the target ratio where
-        issue 10 sets one, throughput, server-only capacity, latency, RSS.
+    report.py combine FLOOR0.json [KBS.json FLOOR.json]...
+        floorbench --json and kbsbench --json runs of the same run.sh, in
+        the order they ran -> one JSON object (run.sh --json): per phase
+        the server CPU per operation, the floor (the mean of the floors
+        measured just before and just after the phase), their ratio, the
+        target ratio where issue 10 sets one, throughput, server-only
+        capacity, latency, RSS.
     report.py kbs-table COMBINED.json
         the table of a combined object (run.sh without --json).
     report.py table COMBINED.json VERIFY.json POLICY.jsonl
@@ -83,33 +85,56 @@ def verdict(ratio, target):
     return "meets" if ratio <= target else "BELOW target"
 
 
-def combine(floor, kbs):
-    floors = floor.get("floors", {})
-    phases = []
-    for p in kbs.get("phases", []):
-        q = dict(p)
-        fname, target = PHASE_FLOORS.get(p["name"], (None, None))
-        srv = p.get("server_cpu_us_per_op")
-        if srv:
-            q["server_capacity_ops_per_s_per_core"] = 1e6 / srv
-        if fname is not None and fname in floors:
-            fus = floors[fname]["us_per_op"]
-            q["floor"] = fname
-            q["floor_us_per_op"] = fus
-            q["ratio"] = srv / fus if srv and fus > 0 else None
-            q["target_ratio"] = target
-            q["verdict"] = verdict(q["ratio"], target)
-        phases.append(q)
-    out = {
+def combine(paths):
+    """paths: F0 K1 F1 K2 F2 ...: floorbench (F0 with every floor) and
+    kbsbench runs in the order they ran. Each phase of Ki is compared with
+    the mean of the floors of F(i-1) and Fi, measured just before and just
+    after it."""
+    if len(paths) % 2 != 1:
+        die("combine: expected FLOOR0 [KBS FLOOR]...")
+    fl = [load_json(p, "floorbench")["floors"] for p in paths[0::2]]
+    first = load_json(paths[0], "floorbench")
+    phases, sessions, settings = [], {}, {}
+    samples = []
+    for i, kpath in enumerate(paths[1::2]):
+        kbs = load_json(kpath, "kbsbench")
+        before, after = fl[i], fl[i + 1]
+        settings = {k: v for k, v in kbs.items()
+                    if k not in ("phases", "sessions")}
+        for kind, v in (kbs.get("sessions") or {}).items():
+            if v:
+                sessions[kind] = v
+        for p in kbs.get("phases", []):
+            q = dict(p)
+            fname, target = PHASE_FLOORS.get(p["name"], (None, None))
+            srv = p.get("server_cpu_us_per_op")
+            if srv:
+                q["server_capacity_ops_per_s_per_core"] = 1e6 / srv
+            if fname in before and fname in after:
+                b, a = before[fname]["us_per_op"], after[fname]["us_per_op"]
+                fus = (a + b) / 2
+                q["floor"] = fname
+                q["floor_us_per_op"] = fus
+                q["floor_before_us"] = b
+                q["floor_after_us"] = a
+                q["ratio"] = srv / fus if srv and fus > 0 else None
+                q["target_ratio"] = target
+                q["verdict"] = verdict(q["ratio"], target)
+            phases.append(q)
+            samples.append({"after_phase": p["name"], "ecdh_es_us":
+                            after.get("ecdh_es", {}).get("us_per_op")})
+    return {
         "machine": machine(),
-        "openssl": floor.get("openssl"),
-        "floor_method": floor.get("method"),
-        "floors": floors,
-        "kbsbench": {k: v for k, v in kbs.items() if k != "phases"},
+        "openssl": first.get("openssl"),
+        "floor_method": first.get("method"),
+        "floors": fl[0],
+        "ecdh_es_during_run": [{"after_phase": None, "ecdh_es_us":
+                                fl[0].get("ecdh_es", {}).get("us_per_op")}]
+        + samples,
+        "kbsbench": settings,
         "phases": phases,
-        "sessions": kbs.get("sessions"),
+        "sessions": sessions,
     }
-    return out
 
 
 def fmt(v, spec="%.0f", none="-"):
@@ -168,6 +193,12 @@ def floor_lines(c):
     for name, f in c["floors"].items():
         lines.append("  %-13s %8.1f us  %s" % (name, f["us_per_op"],
                                                 f.get("what", "")))
+    drift = [d["ecdh_es_us"] for d in c.get("ecdh_es_during_run", [])
+             if d.get("ecdh_es_us")]
+    if len(drift) > 1:
+        lines.append("  ecdh_es measured between the phases: %s us (each "
+                     "phase uses the mean of the floors around it)" %
+                     " ".join("%.0f" % d for d in drift))
     return lines
 
 
@@ -232,10 +263,8 @@ def policy_lines(path):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "combine":
-        c = combine(load_json(argv[2], "floorbench"),
-                    load_json(argv[3], "kbsbench"))
-        print(json.dumps(c, sort_keys=False))
+    if len(argv) >= 3 and argv[1] == "combine":
+        print(json.dumps(combine(argv[2:]), sort_keys=False))
         return 0
     if len(argv) == 3 and argv[1] == "kbs-table":
         c = load_json(argv[2], "run.sh")

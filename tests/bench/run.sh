@@ -1,22 +1,27 @@
 #!/bin/sh
-# run.sh: benchmark a private trusteed --dev instance with kbsbench, and
-# measure the cryptographic floor (floorbench) in the same run.
+# run.sh: benchmark a private trusteed --dev instance with kbsbench, with
+# the cryptographic floors (floorbench) measured in the same run.
 #
 # Usage: sh tests/bench/run.sh [--json] [kbsbench options...]
 #   e.g. sh tests/bench/run.sh --concurrency 8 --flows 500 --gets 5000 --json
 # Expects `make` to have built server/trusteed, tests/bench/kbsbench and
-# tests/bench/floorbench. Runs floorbench while the server is idle, then
-# kbsbench; prints kbsbench's table, then the phases against the floors
-# (tests/bench/report.py kbs-table). With --json, prints instead one JSON
-# object on stdout (report.py combine: per phase server CPU per op, the
-# floor, their ratio and the target, throughput, server capacity, latency,
-# RSS; the floors; RSS per live session; the machine).
+# tests/bench/floorbench. While the server is idle, floorbench measures
+# every floor; then each kbsbench phase runs on its own (kbsbench --only
+# PHASE, with the caller's options), followed by the floors it is compared
+# with (ecdh_es, es256_sign, es256_verify): the load of a shared machine
+# moves the floors too, so each phase is compared with the mean of the
+# floors measured just before and just after it. Prints kbsbench's tables
+# (stderr), then the phases against the floors (report.py kbs-table). With
+# --json, stdout gets instead one JSON object (report.py combine: per
+# phase server CPU per op, the floor, their ratio and the target,
+# throughput, server capacity, latency, RSS; the floors; RSS per live
+# session; the machine).
 # Extra server flags can be given in TRUSTEED_ARGS (e.g. TRUSTEED_ARGS=-d),
 # floorbench options in FLOOR_ARGS (e.g. FLOOR_ARGS="--min-ms 100").
 # Everything listens on 127.0.0.1 only. The work directory (dev state and
 # server log) is removed on success and kept on failure; KEEP=1 keeps it.
-# Exit status: kbsbench's, or 1 if the server failed to start or did not
-# exit cleanly on SIGTERM, or floorbench failed.
+# Exit status: kbsbench's (the last non-zero one), or 1 if the server
+# failed to start or did not exit cleanly on SIGTERM, or floorbench failed.
 set -u
 
 me=run.sh
@@ -60,9 +65,13 @@ trap 'exit 143' TERM
 
 bench_start "$state" "$log" || exit 1
 echo "run.sh: trusteed pid $srv_pid on $url (log $log)" >&2
+# The floors move with the machine's load, so they are measured between
+# the phases too, and each phase is compared with the mean of the floors
+# just before and just after it: floor-0 (every floor), one kbsbench run
+# per phase (--only), floor-1, the next phase, floor-2, ...
 echo "run.sh: floorbench (the server is idle meanwhile)" >&2
 # shellcheck disable=SC2086 # FLOOR_ARGS is split on purpose
-if ! "$floorbench" --json ${FLOOR_ARGS:-} >"$work/floor.json"; then
+if ! "$floorbench" --json ${FLOOR_ARGS:-} >"$work/floor-0.json"; then
 	echo "run.sh: FAILED: floorbench" >&2
 	exit 1
 fi
@@ -73,15 +82,32 @@ for a in "$@"; do
 	shift
 	[ "$a" = --json ] || set -- "$@" "$a"
 done
-"$kbsbench" --url "$url" --cacert "$state/tls/cert.pem" \
-    --admin-key "$state/admin/private.pem" --pid "$srv_pid" --json "$@" \
-    >"$work/kbs.json"
-status=$?
+status=0
+seq="$work/floor-0.json"
+i=0
+for ph in auth attest flows gets bearer_seen bearer_first admin_pages; do
+	i=$((i + 1))
+	"$kbsbench" --url "$url" --cacert "$state/tls/cert.pem" \
+	    --admin-key "$state/admin/private.pem" --pid "$srv_pid" --json \
+	    "$@" --only "$ph" >"$work/kbs-$i.json"
+	rc=$?
+	[ $rc -eq 0 ] || status=$rc
+	# A phase whose count is 0 did not run.
+	grep -q '"phases":\[\]' "$work/kbs-$i.json" && continue
+	# shellcheck disable=SC2086 # FLOOR_ARGS is split on purpose
+	if ! "$floorbench" --json ${FLOOR_ARGS:-} \
+	    --only ecdh_es,es256_sign,es256_verify >"$work/floor-$i.json"; then
+		echo "run.sh: FAILED: floorbench" >&2
+		status=1
+		break
+	fi
+	seq="$seq $work/kbs-$i.json $work/floor-$i.json"
+done
 if ! bench_stop; then
 	[ $status -ne 0 ] || status=1
 fi
-if ! "$python" "$report" combine "$work/floor.json" "$work/kbs.json" \
-    >"$work/combined.json"; then
+# shellcheck disable=SC2086 # seq is a list of paths without spaces
+if ! "$python" "$report" combine $seq >"$work/combined.json"; then
 	[ $status -ne 0 ] || status=1
 	exit $status
 fi
