@@ -2,14 +2,27 @@
  * kbsbench.c: a load generator for trusteed's KBS protocol.
  *
  * Setup stores a random resource bench/kbs/secret through the admin API.
- * Phase "flows" then runs complete guest flows (auth, attest, one resource
- * GET with the session cookie) from --concurrency threads; phase "gets"
- * attests once per thread and repeats resource GETs on that session. Every
- * plaintext is checked against the stored bytes. Both phases are bounded by
- * a count and by --duration-limit. With --pid the server's CPU time
- * (/proc/PID/stat utime+stime) and peak RSS (/proc/PID/status VmHWM) are
- * sampled around each phase; the client's own CPU time (getrusage) is
- * reported too, because client and server usually share the machine.
+ * Then, each phase bounded by a count and by --duration-limit, from
+ * --concurrency threads (one keep-alive TLS connection each):
+ *   auth, attest   live sessions: /auth only (unattested sessions), then
+ *                  /auth + /attest (attested ones); the server's resident
+ *                  anonymous memory is read before and after each (after
+ *                  a warm-up of a tenth as many), giving RSS per session;
+ *   flows          complete guest flows (auth, attest, one GET with the
+ *                  session cookie);
+ *   gets           cookie GETs on a session attested before the clock;
+ *   bearer_seen    GETs with the EAR token as Bearer (no cookie), the
+ *                  token presented once before the clock;
+ *   bearer_first   Bearer GETs, each with a token never presented before
+ *                  (attested before the clock, one per GET);
+ *   admin_pages    GETs of an admin API list page, following next_cursor
+ *                  and starting again after the last page (--admin-gets).
+ * Every plaintext is checked against the stored bytes; with --resources N
+ * the GETs fetch random ones of N resources loaded by fillbench (see
+ * benchres.h). With --pid the server's CPU time (/proc/PID/stat
+ * utime+stime), peak RSS (VmHWM) and resident anonymous memory (RssAnon)
+ * are sampled; the client's own CPU time (getrusage) is reported too,
+ * because client and server usually share the machine.
  *
  * Exit status: 0 all operations succeeded, 1 some operation failed or a
  * plaintext mismatched (or setup failed), 2 usage error.
@@ -37,6 +50,7 @@
 #include "../../lib/httpc.h"
 #include "../../lib/log.h"
 #include "../../lib/util.h"
+#include "benchres.h"
 
 #define RESOURCE_PATH	"bench/kbs/secret"
 #define REQ_TIMEOUT_S	30
@@ -44,16 +58,51 @@
 /* A thread that cannot attest this many times in a row gives up, so a
  * server that refuses everything does not keep a thread spinning. */
 #define ATTEST_TRIES	3
+/* The KBS protocol version lib/guest.c speaks; /auth alone needs it. */
+#define KBS_AUTH_BODY	"{\"version\":\"0.4.0\",\"tee\":\"sample\"," \
+			"\"extra-params\":\"\"}"
 
-enum phase_kind { PHASE_FLOWS, PHASE_GETS };
+enum phase_kind {
+	PHASE_AUTH, PHASE_ATTEST, PHASE_FLOWS, PHASE_GETS, PHASE_BEARER_SEEN,
+	PHASE_BEARER_FIRST, PHASE_ADMIN
+};
+
+static const struct phase_info {
+	const char *name;
+	const char *unit;
+	const char *what;
+} phase_info[] = {
+	[PHASE_AUTH] = { "auth", "sessions/s", "POST /auth: one unattested "
+	    "session" },
+	[PHASE_ATTEST] = { "attest", "sessions/s", "POST /auth + /attest: "
+	    "one attested session" },
+	[PHASE_FLOWS] = { "flows", "flows/s", "full flow: /auth + /attest + "
+	    "cookie GET" },
+	[PHASE_GETS] = { "gets", "GETs/s", "cookie GET on an attested "
+	    "session" },
+	[PHASE_BEARER_SEEN] = { "bearer_seen", "GETs/s", "Bearer GET, token "
+	    "presented before" },
+	[PHASE_BEARER_FIRST] = { "bearer_first", "GETs/s", "Bearer GET, "
+	    "token presented for the first time" },
+	[PHASE_ADMIN] = { "admin_pages", "pages/s", "admin API list page "
+	    "(following next_cursor)" },
+};
 
 struct options {
 	const char *url;
 	const char *cacert;
 	const char *admin_key;
 	unsigned concurrency;
+	uint64_t sessions;	/* PHASE_AUTH */
+	uint64_t attested;	/* PHASE_ATTEST */
 	uint64_t flows;
 	uint64_t gets;
+	uint64_t bearer_gets;	/* PHASE_BEARER_SEEN */
+	uint64_t bearer_first;
+	uint64_t admin_gets;
+	const char *admin_path;
+	uint64_t resources;	/* 0: RESOURCE_PATH; else benchres 0..N-1 */
+	const char *only;	/* run only this phase (by name), or NULL */
 	unsigned duration_s;
 	pid_t pid;		/* 0: no server sampling */
 	enum guest_key_alg alg;
@@ -65,20 +114,20 @@ struct options {
 
 /* Shared by the workers of one phase. */
 struct phase {
-	const char *name;
-	const char *unit;
 	enum phase_kind kind;
 	const struct options *opt;
 	const uint8_t *secret;	/* the stored resource bytes */
 	size_t secret_len;
+	const char *admin_auth;	/* PHASE_ADMIN: "Authorization: Bearer .." */
 	uint64_t total;
 	uint64_t deadline_ns;
 	atomic_uint_fast64_t next;	/* next operation index to take */
 	atomic_uint_fast64_t errors;
 	atomic_uint_fast64_t mismatches;
+	atomic_uint_fast64_t items;	/* PHASE_ADMIN: list items seen */
 	atomic_int stop;	/* set once max_errors is reached */
-	/* ready: workers are connected (and, for gets, attested); main
-	 * then samples usage and sets deadline_ns; go: the timed part
+	/* ready: workers are connected (and, for the GET phases, attested);
+	 * main then samples usage and sets deadline_ns; go: the timed part
 	 * starts. The barriers also publish deadline_ns to the workers. */
 	pthread_barrier_t ready, go;
 	pthread_mutex_t err_lock;
@@ -89,6 +138,9 @@ struct worker {
 	pthread_t tid;
 	struct phase *ph;
 	struct httpc *c;
+	uint64_t quota;		/* PHASE_BEARER_FIRST: tokens to prepare */
+	struct guest **pool;	/* PHASE_BEARER_FIRST: attested guests */
+	size_t npool;
 	uint64_t *lat;		/* ns, one per successful operation */
 	size_t nlat, cap;
 	uint64_t keygen_ns;	/* client-side key generation time */
@@ -98,24 +150,36 @@ struct worker {
 /* Resource sampling of the server process (when --pid) and of ourselves. */
 struct usage {
 	uint64_t srv_ticks;
+	uint64_t srv_sys_ticks;	/* of which in the kernel */
 	uint64_t srv_hwm_kib;
+	uint64_t srv_anon_kib;
 	int srv_ok;
 	double self_cpu_s;
 };
 
 struct result {
-	const char *name;
-	const char *unit;
+	enum phase_kind kind;
 	uint64_t count;		/* successful operations */
 	uint64_t errors;
 	uint64_t mismatches;
+	uint64_t items;		/* admin_pages: list items received */
 	double wall_s;
 	double p50, p90, p99, max;	/* ms */
 	double keygen_ms_avg;	/* flows only, client side */
 	int have_srv;
 	double srv_cpu_s;
+	double srv_sys_s;	/* of srv_cpu_s, system time */
 	double srv_hwm_mib;
+	int64_t srv_anon_delta_kib;	/* RssAnon after - before */
 	double self_cpu_s;
+};
+
+/* RSS growth per live session (phases auth and attest). */
+struct sessions {
+	int have;
+	uint64_t count;
+	int64_t anon_delta_kib;
+	double bytes_per_session;
 };
 
 static void __attribute__((noreturn))
@@ -125,10 +189,12 @@ usage_exit(const char *msg)
 		fprintf(stderr, "kbsbench: %s\n", msg);
 	fprintf(stderr,
 	    "usage: kbsbench --url URL --cacert FILE --admin-key FILE\n"
-	    "    [--concurrency N] [--flows N] [--gets N] [--duration-limit S]"
-	    "\n"
-	    "    [--pid PID] [--key-alg p256|p521|rsa-oaep-256]\n"
-	    "    [--resource-size BYTES] [--max-errors N] [--json]\n");
+	    "    [--concurrency N] [--sessions N] [--attested-sessions N]\n"
+	    "    [--flows N] [--gets N] [--bearer-gets N] [--bearer-first N]\n"
+	    "    [--admin-gets N] [--admin-path PATH] [--resources N]\n"
+	    "    [--only PHASE] [--duration-limit S] [--pid PID]\n"
+	    "    [--key-alg p256|p521|rsa-oaep-256] [--resource-size BYTES]\n"
+	    "    [--max-errors N] [--json]\n");
 	exit(2);
 }
 
@@ -158,15 +224,25 @@ parse_options(int argc, char **argv, struct options *o)
 	enum {
 		OPT_URL = 256, OPT_CACERT, OPT_ADMIN_KEY, OPT_CONC, OPT_FLOWS,
 		OPT_GETS, OPT_DURATION, OPT_PID, OPT_ALG, OPT_SIZE,
-		OPT_MAXERR, OPT_JSON, OPT_HELP
+		OPT_MAXERR, OPT_JSON, OPT_HELP, OPT_SESSIONS, OPT_ATTESTED,
+		OPT_BEARER, OPT_BEARER_FIRST, OPT_ADMIN_GETS, OPT_ADMIN_PATH,
+		OPT_RESOURCES, OPT_ONLY
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "admin-key", required_argument, NULL, OPT_ADMIN_KEY },
 		{ "concurrency", required_argument, NULL, OPT_CONC },
+		{ "sessions", required_argument, NULL, OPT_SESSIONS },
+		{ "attested-sessions", required_argument, NULL, OPT_ATTESTED },
 		{ "flows", required_argument, NULL, OPT_FLOWS },
 		{ "gets", required_argument, NULL, OPT_GETS },
+		{ "bearer-gets", required_argument, NULL, OPT_BEARER },
+		{ "bearer-first", required_argument, NULL, OPT_BEARER_FIRST },
+		{ "admin-gets", required_argument, NULL, OPT_ADMIN_GETS },
+		{ "admin-path", required_argument, NULL, OPT_ADMIN_PATH },
+		{ "resources", required_argument, NULL, OPT_RESOURCES },
+		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "duration-limit", required_argument, NULL, OPT_DURATION },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "key-alg", required_argument, NULL, OPT_ALG },
@@ -180,8 +256,13 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->concurrency = 16;
+	o->sessions = 20000;
+	o->attested = 2000;
 	o->flows = 2000;
 	o->gets = 20000;
+	o->bearer_gets = 10000;
+	o->bearer_first = 2000;
+	o->admin_path = "/api/v1/resources?limit=100";
 	o->duration_s = 60;
 	o->alg = GUEST_KEY_P256;
 	o->alg_name = "p256";
@@ -203,11 +284,43 @@ parse_options(int argc, char **argv, struct options *o)
 			o->concurrency = (unsigned)parse_u64("--concurrency",
 			    optarg, 1, 1024);
 			break;
+		case OPT_SESSIONS:
+			o->sessions = parse_u64("--sessions", optarg, 0,
+			    150000);
+			break;
+		case OPT_ATTESTED:
+			o->attested = parse_u64("--attested-sessions", optarg,
+			    0, 150000);
+			break;
 		case OPT_FLOWS:
 			o->flows = parse_u64("--flows", optarg, 0, 100000000);
 			break;
 		case OPT_GETS:
 			o->gets = parse_u64("--gets", optarg, 0, 100000000);
+			break;
+		case OPT_BEARER:
+			o->bearer_gets = parse_u64("--bearer-gets", optarg, 0,
+			    100000000);
+			break;
+		case OPT_BEARER_FIRST:
+			o->bearer_first = parse_u64("--bearer-first", optarg,
+			    0, 150000);
+			break;
+		case OPT_ADMIN_GETS:
+			o->admin_gets = parse_u64("--admin-gets", optarg, 0,
+			    100000000);
+			break;
+		case OPT_ADMIN_PATH:
+			if (optarg[0] != '/')
+				usage_exit("--admin-path: must start with /");
+			o->admin_path = optarg;
+			break;
+		case OPT_RESOURCES:
+			o->resources = parse_u64("--resources", optarg, 0,
+			    UINT32_MAX);
+			break;
+		case OPT_ONLY:
+			o->only = optarg;
 			break;
 		case OPT_DURATION:
 			o->duration_s = (unsigned)parse_u64("--duration-limit",
@@ -250,15 +363,33 @@ parse_options(int argc, char **argv, struct options *o)
 		usage_exit("unexpected argument");
 	if (o->url == NULL || o->cacert == NULL || o->admin_key == NULL)
 		usage_exit("--url, --cacert and --admin-key are required");
+	if (o->only != NULL) {
+		size_t i;
+
+		for (i = 0; i < sizeof(phase_info) / sizeof(phase_info[0]); i++)
+			if (strcmp(o->only, phase_info[i].name) == 0)
+				break;
+		if (i == sizeof(phase_info) / sizeof(phase_info[0]))
+			usage_exit("--only: not a phase name");
+	}
+}
+
+/* Whether a phase runs: its count is not 0 and --only allows it. */
+static int
+phase_wanted(const struct options *o, enum phase_kind kind, uint64_t total)
+{
+	return total > 0 && (o->only == NULL ||
+	    strcmp(o->only, phase_info[kind].name) == 0);
 }
 
 /*
- * Read utime+stime (clock ticks) from /proc/PID/stat and VmHWM (KiB) from
- * /proc/PID/status. The command name in stat may hold spaces or ')', so
- * fields are counted from the last ')'.
+ * Read utime+stime (clock ticks) from /proc/PID/stat, and VmHWM and
+ * RssAnon (KiB) from /proc/PID/status. The command name in stat may hold
+ * spaces or ')', so fields are counted from the last ')'.
  */
 static int
-proc_sample(pid_t pid, uint64_t *ticks, uint64_t *hwm_kib, struct error *err)
+proc_sample(pid_t pid, uint64_t *ticks, uint64_t *sys_ticks,
+    uint64_t *hwm_kib, uint64_t *anon_kib, struct error *err)
 {
 	char path[64], line[256];
 	uint8_t *stat = NULL;
@@ -281,6 +412,7 @@ proc_sample(pid_t pid, uint64_t *ticks, uint64_t *hwm_kib, struct error *err)
 	}
 	free(stat);
 	*ticks = ut + st;
+	*sys_ticks = st;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
 	if ((f = fopen(path, "re")) == NULL)
@@ -290,13 +422,15 @@ proc_sample(pid_t pid, uint64_t *ticks, uint64_t *hwm_kib, struct error *err)
 
 		if (sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
 			*hwm_kib = kib;
-			found = 1;
-			break;
+			found |= 1;
+		} else if (sscanf(line, "RssAnon: %llu kB", &kib) == 1) {
+			*anon_kib = kib;
+			found |= 2;
 		}
 	}
 	fclose(f);
-	if (!found)
-		return error_set(err, "%s: no VmHWM line", path);
+	if (found != 3)
+		return error_set(err, "%s: no VmHWM or RssAnon line", path);
 	return 0;
 }
 
@@ -320,7 +454,8 @@ usage_sample(const struct options *o, struct usage *u)
 	u->self_cpu_s = self_cpu_seconds();
 	if (o->pid == 0)
 		return;
-	if (proc_sample(o->pid, &u->srv_ticks, &u->srv_hwm_kib, &err) == -1)
+	if (proc_sample(o->pid, &u->srv_ticks, &u->srv_sys_ticks,
+	    &u->srv_hwm_kib, &u->srv_anon_kib, &err) == -1)
 		fprintf(stderr, "kbsbench: warning: %s\n", err.msg);
 	else
 		u->srv_ok = 1;
@@ -377,23 +512,54 @@ worker_reconnect(struct worker *w, struct error *err)
 	return w->c == NULL ? -1 : 0;
 }
 
-/* GET the bench resource and compare it with the stored bytes. Returns 0
- * ok, -1 request error (err set), 1 plaintext mismatch. */
+static void
+worker_drop_connection(struct worker *w)
+{
+	httpc_free(w->c);
+	w->c = NULL;
+}
+
+/* GET one resource (the bench secret, or a random one of --resources)
+ * and compare it with its stored bytes. Returns 0 ok, -1 request error
+ * (err set), 1 plaintext mismatch. */
 static int
-worker_get_verify(struct worker *w, struct guest *g, struct error *err)
+worker_get_verify(struct worker *w, struct guest *g, int bearer,
+    struct error *err)
 {
 	struct phase *ph = w->ph;
-	uint8_t *pt = NULL;
-	size_t ptlen = 0;
+	char name[BENCHRES_NAME_MAX], path[BENCHRES_NAME_MAX + 16];
+	uint8_t want[BENCHRES_VALUE_LEN], *pt = NULL;
+	const uint8_t *expect = ph->secret;
+	size_t ptlen = 0, explen = ph->secret_len;
 	int rc;
 
-	if (guest_get(g, w->c, "resource/" RESOURCE_PATH, 0, &pt, &ptlen,
-	    err) == -1)
+	if (ph->opt->resources > 0) {
+		benchres_name(randombytes_uniform(
+		    (uint32_t)ph->opt->resources), name);
+		benchres_value(name, want);
+		expect = want;
+		explen = sizeof(want);
+		snprintf(path, sizeof(path), "resource/%s", name);
+	} else
+		snprintf(path, sizeof(path), "resource/" RESOURCE_PATH);
+	if (guest_get(g, w->c, path, bearer, &pt, &ptlen, err) == -1)
 		return -1;
-	rc = (ptlen == ph->secret_len &&
-	    secret_equal(pt, ph->secret, ptlen)) ? 0 : 1;
+	rc = (ptlen == explen && secret_equal(pt, expect, ptlen)) ? 0 : 1;
 	secret_free(pt, ptlen);
 	return rc;
+}
+
+/* Count a GET that did not give the stored bytes. */
+static void
+worker_get_failed(struct worker *w, int rc, const char *msg)
+{
+	struct phase *ph = w->ph;
+
+	if (rc == 1) {
+		atomic_fetch_add(&ph->mismatches, 1);
+		phase_error(ph, "plaintext differs from the stored resource");
+	} else
+		phase_error(ph, msg);
 }
 
 static struct guest *
@@ -408,16 +574,43 @@ worker_new_guest(struct worker *w, struct error *err)
 	return g;
 }
 
-/* Latency covers auth + attest + GET (+ JWE decryption), not the TEE key
+/* POST /auth alone: one more unattested session on the server. The
+ * connection sends no cookie, so every request makes a new session. */
+static int
+worker_auth_only(struct worker *w, struct error *err)
+{
+	static const char *const hdrs[] = {
+		"Content-Type: application/json", NULL
+	};
+	struct httpc_response resp;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	httpc_set_cookies(w->c, 0);
+	if (httpc_request(w->c, "POST", "/kbs/v0/auth", hdrs, KBS_AUTH_BODY,
+	    strlen(KBS_AUTH_BODY), &resp, err) == -1)
+		goto out;
+	if (resp.status != 200) {
+		guest_problem("POST /kbs/v0/auth", &resp, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	httpc_response_clear(&resp);
+	return rc;
+}
+
+/* Phases auth, attest and flows: one new session per operation. Latency
+ * covers the requests (+ the GET's JWE decryption), not the TEE key
  * generation, which a real guest does once and which is client cost. */
 static void
-worker_flows(struct worker *w)
+worker_sessions(struct worker *w)
 {
 	struct phase *ph = w->ph;
 	struct error err;
 
 	while (phase_take(ph)) {
-		struct guest *g;
+		struct guest *g = NULL;
 		uint64_t t0, t1;
 		int rc;
 
@@ -426,57 +619,66 @@ worker_flows(struct worker *w)
 			phase_error(ph, err.msg);
 			continue;
 		}
-		if ((g = worker_new_guest(w, &err)) == NULL) {
+		if (ph->kind != PHASE_AUTH &&
+		    (g = worker_new_guest(w, &err)) == NULL) {
 			phase_error(ph, err.msg);
 			continue;
 		}
 		t0 = now_mono_ns();
-		rc = guest_attest(g, w->c, "sample", NULL, 0, &err);
-		if (rc == 0)
-			rc = worker_get_verify(w, g, &err);
+		if (ph->kind == PHASE_AUTH)
+			rc = worker_auth_only(w, &err);
+		else
+			rc = guest_attest(g, w->c, "sample", NULL, 0, &err);
+		if (rc == 0 && ph->kind == PHASE_FLOWS)
+			rc = worker_get_verify(w, g, 0, &err);
 		t1 = now_mono_ns();
 		guest_free(g);
-		if (rc == -1) {
-			phase_error(ph, err.msg);
-			httpc_free(w->c);
-			w->c = NULL;
-		} else if (rc == 1) {
-			atomic_fetch_add(&ph->mismatches, 1);
-			phase_error(ph, "plaintext differs from the stored "
-			    "resource");
-		} else
+		if (rc == 0)
 			worker_record(w, t1 - t0);
+		else {
+			worker_get_failed(w, rc, err.msg);
+			if (rc == -1)
+				worker_drop_connection(w);
+		}
 	}
 }
 
-/* Attest once before the timed part of the "gets" phase. */
+/* Attest once, untimed. With bearer set the token is then presented once
+ * as Bearer, so the timed GETs all use a token the server has seen. */
 static struct guest *
-worker_attest_session(struct worker *w, struct error *err)
+worker_attest_session(struct worker *w, int bearer, struct error *err)
 {
 	struct guest *g = NULL;
-	int i;
+	int i, rc;
 
 	for (i = 0; i < ATTEST_TRIES; i++) {
 		if (w->c == NULL && worker_reconnect(w, err) == -1)
 			continue;
 		if ((g = worker_new_guest(w, err)) == NULL)
 			continue;
-		if (guest_attest(g, w->c, "sample", NULL, 0, err) == 0)
+		rc = guest_attest(g, w->c, "sample", NULL, 0, err);
+		if (rc == 0 && bearer)
+			rc = worker_get_verify(w, g, 1, err);
+		if (rc == 0)
 			return g;
+		if (rc == 1)
+			error_set(err, "plaintext differs from the stored "
+			    "resource");
 		guest_free(g);
 		g = NULL;
-		httpc_free(w->c);
-		w->c = NULL;
+		worker_drop_connection(w);
 	}
 	return NULL;
 }
 
-/* GETs on the attested cookie session; after a failure the session is
- * re-established (untimed) before the next GET. */
+/* Phases gets and bearer_seen: GETs on one attested session (cookie) or
+ * token (Bearer); after a failure the session is re-established (untimed)
+ * before the next GET. */
 static void
 worker_gets(struct worker *w, struct guest *g)
 {
 	struct phase *ph = w->ph;
+	int bearer = ph->kind == PHASE_BEARER_SEEN;
 	struct error err;
 
 	while (phase_take(ph)) {
@@ -484,27 +686,164 @@ worker_gets(struct worker *w, struct guest *g)
 		int rc;
 
 		err.msg[0] = '\0';
-		if (g == NULL && (g = worker_attest_session(w, &err)) == NULL) {
+		if (g == NULL && (g = worker_attest_session(w, bearer,
+		    &err)) == NULL) {
 			phase_error(ph, err.msg);
 			continue;
 		}
 		t0 = now_mono_ns();
-		rc = worker_get_verify(w, g, &err);
+		rc = worker_get_verify(w, g, bearer, &err);
 		t1 = now_mono_ns();
-		if (rc == -1) {
-			phase_error(ph, err.msg);
-			guest_free(g);
-			g = NULL;
-			httpc_free(w->c);
-			w->c = NULL;
-		} else if (rc == 1) {
-			atomic_fetch_add(&ph->mismatches, 1);
-			phase_error(ph, "plaintext differs from the stored "
-			    "resource");
-		} else
+		if (rc == 0)
 			worker_record(w, t1 - t0);
+		else {
+			worker_get_failed(w, rc, err.msg);
+			if (rc == -1) {
+				guest_free(g);
+				g = NULL;
+				worker_drop_connection(w);
+			}
+		}
 	}
 	guest_free(g);
+}
+
+/* Phase bearer_first, untimed part: attest quota guests; their tokens
+ * have never been presented as Bearer. */
+static void
+worker_fill_pool(struct worker *w)
+{
+	struct error err;
+	uint64_t i;
+
+	w->pool = xcalloc(w->quota ? w->quota : 1, sizeof(*w->pool));
+	for (i = 0; i < w->quota && !atomic_load(&w->ph->stop); i++) {
+		struct guest *g;
+
+		err.msg[0] = '\0';
+		if ((g = worker_attest_session(w, 0, &err)) == NULL) {
+			phase_error(w->ph, err.msg);
+			continue;
+		}
+		w->pool[w->npool++] = g;
+	}
+}
+
+/* Phase bearer_first: one GET per prepared token, each token used once. */
+static void
+worker_bearer_first(struct worker *w)
+{
+	struct phase *ph = w->ph;
+	struct error err;
+	size_t i;
+
+	for (i = 0; i < w->npool; i++) {
+		uint64_t t0, t1;
+		int rc;
+
+		if (atomic_load(&ph->stop) || now_mono_ns() >= ph->deadline_ns)
+			break;
+		err.msg[0] = '\0';
+		if (w->c == NULL && worker_reconnect(w, &err) == -1) {
+			phase_error(ph, err.msg);
+			continue;
+		}
+		t0 = now_mono_ns();
+		rc = worker_get_verify(w, w->pool[i], 1, &err);
+		t1 = now_mono_ns();
+		if (rc == 0)
+			worker_record(w, t1 - t0);
+		else {
+			worker_get_failed(w, rc, err.msg);
+			if (rc == -1)
+				worker_drop_connection(w);
+		}
+	}
+	for (i = 0; i < w->npool; i++)
+		guest_free(w->pool[i]);
+	free(w->pool);
+	w->pool = NULL;
+	w->npool = 0;
+}
+
+/* One admin list page: GET base (+ cursor), check 200 and the JSON
+ * shape, return the next cursor (NULL after the last page) in *next. */
+static int
+worker_admin_page(struct worker *w, const char *cursor, char **next,
+    size_t *nitems, struct error *err)
+{
+	struct phase *ph = w->ph;
+	const char *base = ph->opt->admin_path;
+	const char *hdrs[2] = { ph->admin_auth, NULL };
+	struct httpc_response resp;
+	json_t *body = NULL, *items, *nc;
+	json_error_t jerr;
+	char *path;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	*next = NULL;
+	path = cursor == NULL ? xstrdup(base) : xasprintf("%s%scursor=%s",
+	    base, strchr(base, '?') != NULL ? "&" : "?", cursor);
+	if (httpc_request(w->c, "GET", path, hdrs, NULL, 0, &resp, err) == -1)
+		goto out;
+	if (resp.status != 200) {
+		guest_problem(path, &resp, err);
+		goto out;
+	}
+	body = json_loadb(resp.body.data != NULL ? (const char *)
+	    resp.body.data : "", resp.body.len, 0, &jerr);
+	items = json_object_get(body, "items");
+	nc = json_object_get(body, "next_cursor");
+	if (!json_is_array(items) || (nc != NULL && !json_is_null(nc) &&
+	    !json_is_string(nc))) {
+		error_set(err, "GET %s: not a {\"items\", \"next_cursor\"} "
+		    "page", path);
+		goto out;
+	}
+	*nitems = json_array_size(items);
+	if (json_is_string(nc))
+		*next = xstrdup(json_string_value(nc));
+	rc = 0;
+out:
+	json_decref(body);
+	httpc_response_clear(&resp);
+	free(path);
+	return rc;
+}
+
+/* Phase admin_pages: walk the list page by page, then start again. */
+static void
+worker_admin(struct worker *w)
+{
+	struct phase *ph = w->ph;
+	struct error err;
+	char *cursor = NULL;
+
+	while (phase_take(ph)) {
+		char *next = NULL;
+		size_t n = 0;
+		uint64_t t0, t1;
+
+		err.msg[0] = '\0';
+		if (w->c == NULL && worker_reconnect(w, &err) == -1) {
+			phase_error(ph, err.msg);
+			continue;
+		}
+		t0 = now_mono_ns();
+		if (worker_admin_page(w, cursor, &next, &n, &err) == -1) {
+			t1 = 0;
+			phase_error(ph, err.msg);
+			worker_drop_connection(w);
+		} else {
+			t1 = now_mono_ns();
+			worker_record(w, t1 - t0);
+			atomic_fetch_add(&ph->items, n);
+		}
+		free(cursor);
+		cursor = next;
+	}
+	free(cursor);
 }
 
 static void *
@@ -518,15 +857,31 @@ worker_main(void *arg)
 	err.msg[0] = '\0';
 	if (worker_reconnect(w, &err) == -1)
 		phase_error(ph, err.msg);
-	if (ph->kind == PHASE_GETS && w->c != NULL &&
-	    (g = worker_attest_session(w, &err)) == NULL)
+	if ((ph->kind == PHASE_GETS || ph->kind == PHASE_BEARER_SEEN) &&
+	    w->c != NULL && (g = worker_attest_session(w,
+	    ph->kind == PHASE_BEARER_SEEN, &err)) == NULL)
 		phase_error(ph, err.msg);
+	if (ph->kind == PHASE_BEARER_FIRST)
+		worker_fill_pool(w);
 	pthread_barrier_wait(&ph->ready);
 	pthread_barrier_wait(&ph->go);
-	if (ph->kind == PHASE_FLOWS)
-		worker_flows(w);
-	else
+	switch (ph->kind) {
+	case PHASE_AUTH:
+	case PHASE_ATTEST:
+	case PHASE_FLOWS:
+		worker_sessions(w);
+		break;
+	case PHASE_GETS:
+	case PHASE_BEARER_SEEN:
 		worker_gets(w, g);
+		break;
+	case PHASE_BEARER_FIRST:
+		worker_bearer_first(w);
+		break;
+	case PHASE_ADMIN:
+		worker_admin(w);
+		break;
+	}
 	httpc_free(w->c);
 	w->c = NULL;
 	return NULL;
@@ -564,14 +919,14 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 	struct phase ph;
 	struct worker *w;
 	struct usage u0, u1;
+	struct error err;
 	uint64_t *all = NULL, t0, t1, keygen_ns = 0, nkeygen = 0;
+	char *tok = NULL, *auth = NULL;
 	size_t nall = 0, i;
 	unsigned n, started;
 
 	memset(&ph, 0, sizeof(ph));
 	ph.kind = kind;
-	ph.name = kind == PHASE_FLOWS ? "flows" : "gets";
-	ph.unit = kind == PHASE_FLOWS ? "flows/s" : "GETs/s";
 	ph.opt = o;
 	ph.secret = secret;
 	ph.secret_len = secret_len;
@@ -579,20 +934,32 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 	atomic_init(&ph.next, 0);
 	atomic_init(&ph.errors, 0);
 	atomic_init(&ph.mismatches, 0);
+	atomic_init(&ph.items, 0);
 	atomic_init(&ph.stop, 0);
 	pthread_mutex_init(&ph.err_lock, NULL);
+	if (kind == PHASE_ADMIN) {
+		if ((tok = admintoken_make(o->admin_key, "admin",
+		    (int)o->duration_s + ADMIN_TTL_S, &err)) == NULL) {
+			fprintf(stderr, "kbsbench: admin token: %s\n",
+			    err.msg);
+			return -1;
+		}
+		auth = xasprintf("Authorization: Bearer %s", tok);
+		ph.admin_auth = auth;
+	}
 	n = o->concurrency;
 	if (pthread_barrier_init(&ph.ready, NULL, n + 1) != 0 ||
 	    pthread_barrier_init(&ph.go, NULL, n + 1) != 0) {
 		fprintf(stderr, "kbsbench: pthread_barrier_init failed\n");
 		return -1;
 	}
-	/* The untimed setup (connect, attest for gets) must not hit the
-	 * deadline; the real one is set between the barriers. */
+	/* The untimed setup (connect, attest) must not hit the deadline;
+	 * the real one is set between the barriers. */
 	ph.deadline_ns = UINT64_MAX;
 	w = xcalloc(n, sizeof(*w));
 	for (started = 0; started < n; started++) {
 		w[started].ph = &ph;
+		w[started].quota = total / n + (started < total % n);
 		if (pthread_create(&w[started].tid, NULL, worker_main,
 		    &w[started]) != 0) {
 			fprintf(stderr, "kbsbench: pthread_create failed\n");
@@ -602,9 +969,13 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 		}
 	}
 	pthread_barrier_wait(&ph.ready);
+	/* Errors of the untimed setup count; the key generation of the
+	 * setup does not (only flows report it). */
 	usage_sample(o, &u0);
 	t0 = now_mono_ns();
 	ph.deadline_ns = t0 + (uint64_t)o->duration_s * 1000000000ULL;
+	for (i = 0; i < n; i++)
+		w[i].keygen_ns = w[i].nkeygen = 0;
 	pthread_barrier_wait(&ph.go);
 	for (i = 0; i < n; i++)
 		pthread_join(w[i].tid, NULL);
@@ -628,11 +999,11 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 	qsort(all, nall, sizeof(*all), cmp_u64);
 
 	memset(res, 0, sizeof(*res));
-	res->name = ph.name;
-	res->unit = ph.unit;
+	res->kind = kind;
 	res->count = nall;
 	res->errors = atomic_load(&ph.errors);
 	res->mismatches = atomic_load(&ph.mismatches);
+	res->items = atomic_load(&ph.items);
 	res->wall_s = (double)(t1 - t0) / 1e9;
 	res->p50 = percentile_ms(all, nall, 500);
 	res->p90 = percentile_ms(all, nall, 900);
@@ -647,21 +1018,62 @@ run_phase(const struct options *o, enum phase_kind kind, uint64_t total,
 		res->have_srv = 1;
 		res->srv_cpu_s = (double)(u1.srv_ticks - u0.srv_ticks) /
 		    (double)(tck > 0 ? tck : 100);
+		res->srv_sys_s = (double)(u1.srv_sys_ticks -
+		    u0.srv_sys_ticks) / (double)(tck > 0 ? tck : 100);
 		res->srv_hwm_mib = (double)u1.srv_hwm_kib / 1024.0;
+		res->srv_anon_delta_kib = (int64_t)u1.srv_anon_kib -
+		    (int64_t)u0.srv_anon_kib;
 	}
 	if (res->errors > 0)
 		fprintf(stderr, "kbsbench: %s: %" PRIu64 " error(s)%s; first: "
-		    "%s\n", ph.name, res->errors,
+		    "%s\n", phase_info[kind].name, res->errors,
 		    atomic_load(&ph.stop) ? " (stopped at --max-errors)" : "",
 		    ph.first_err);
 	if (res->mismatches > 0)
 		fprintf(stderr, "kbsbench: %s: FATAL: %" PRIu64 " plaintext "
-		    "mismatch(es)\n", ph.name, res->mismatches);
+		    "mismatch(es)\n", phase_info[kind].name, res->mismatches);
+	if (res->count < total && res->errors == 0)
+		fprintf(stderr, "kbsbench: %s: %" PRIu64 " of %" PRIu64
+		    " operations done before --duration-limit\n",
+		    phase_info[kind].name, res->count, total);
 	free(all);
 	free(w);
+	secret_strfree(auth);
+	secret_strfree(tok);
 	pthread_barrier_destroy(&ph.ready);
 	pthread_barrier_destroy(&ph.go);
 	pthread_mutex_destroy(&ph.err_lock);
+	return 0;
+}
+
+/*
+ * RSS per live session: a warm-up run of a tenth as many sessions (so
+ * arenas, TLS buffers and caches have grown), then the measured run; its
+ * RssAnon growth divided by the sessions it created. The sessions stay
+ * alive (they expire after the server's session lifetime, 300 s by
+ * default). Glibc keeps freed memory, so transient allocations of the
+ * requests are reused rather than counted.
+ */
+static int
+run_sessions(const struct options *o, enum phase_kind kind, uint64_t total,
+    struct result *res, struct sessions *ss)
+{
+	struct result warm;
+	uint64_t nwarm = total / 10 > 0 ? total / 10 : 1;
+
+	memset(ss, 0, sizeof(*ss));
+	if (run_phase(o, kind, nwarm, NULL, 0, &warm) != 0)
+		return -1;
+	if (run_phase(o, kind, total, NULL, 0, res) != 0)
+		return -1;
+	res->errors += warm.errors;
+	if (res->have_srv && res->count > 0) {
+		ss->have = 1;
+		ss->count = res->count;
+		ss->anon_delta_kib = res->srv_anon_delta_kib;
+		ss->bytes_per_session = (double)res->srv_anon_delta_kib *
+		    1024.0 / (double)res->count;
+	}
 	return 0;
 }
 
@@ -706,57 +1118,92 @@ out:
 	return rc;
 }
 
+static double
+result_rate(const struct result *x)
+{
+	return x->wall_s > 0 ? (double)x->count / x->wall_s : 0;
+}
+
+static double
+result_srv_us(const struct result *x)
+{
+	return x->count ? x->srv_cpu_s * 1e6 / (double)x->count : 0;
+}
+
 static void
 print_table(FILE *f, const struct options *o, const struct result *r,
-    size_t nr)
+    size_t nr, const struct sessions *ss)
 {
 	size_t i;
 
-	fprintf(f, "kbsbench: %s, concurrency %u, key %s, resource %zu bytes"
-	    "%s\n", o->url, o->concurrency, o->alg_name, o->resource_size,
+	fprintf(f, "kbsbench: %s, concurrency %u, key %s, resource %s"
+	    "%s\n", o->url, o->concurrency, o->alg_name, o->resources ?
+	    "random of --resources (32 bytes)" : "bench/kbs/secret",
 	    o->pid ? "" : " (no --pid: server CPU/RSS not sampled)");
-	fprintf(f, "%-6s %8s %6s %8s %10s %9s %9s %9s %9s %9s %10s %10s %9s "
+	fprintf(f, "%-12s %8s %6s %8s %10s %9s %9s %9s %9s %9s %10s %10s %9s "
 	    "%10s\n", "phase", "count", "errors", "wall_s", "ops/s",
 	    "p50_ms", "p90_ms", "p99_ms", "max_ms", "srv_cpu_s", "srv_us/op",
 	    "srv_rssMiB", "cli_cpu_s", "cli_us/op");
 	for (i = 0; i < nr; i++) {
 		const struct result *x = &r[i];
-		double tp = x->wall_s > 0 ? (double)x->count / x->wall_s : 0;
 		double cli_op = x->count ? x->self_cpu_s * 1e6 /
 		    (double)x->count : 0;
 		char scpu[32] = "-", sop[32] = "-", srss[32] = "-";
 
 		if (x->have_srv) {
 			snprintf(scpu, sizeof(scpu), "%.2f", x->srv_cpu_s);
-			snprintf(sop, sizeof(sop), "%.0f", x->count ?
-			    x->srv_cpu_s * 1e6 / (double)x->count : 0);
+			snprintf(sop, sizeof(sop), "%.0f", result_srv_us(x));
 			snprintf(srss, sizeof(srss), "%.1f", x->srv_hwm_mib);
 		}
-		fprintf(f, "%-6s %8" PRIu64 " %6" PRIu64 " %8.2f %10.1f %9.2f "
-		    "%9.2f %9.2f %9.2f %9s %10s %10s %9.2f %10.0f\n", x->name,
-		    x->count, x->errors, x->wall_s, tp, x->p50, x->p90, x->p99,
-		    x->max, scpu, sop, srss, x->self_cpu_s, cli_op);
+		fprintf(f, "%-12s %8" PRIu64 " %6" PRIu64 " %8.2f %10.1f "
+		    "%9.2f %9.2f %9.2f %9.2f %9s %10s %10s %9.2f %10.0f\n",
+		    phase_info[x->kind].name, x->count, x->errors, x->wall_s,
+		    result_rate(x), x->p50, x->p90, x->p99, x->max, scpu, sop,
+		    srss, x->self_cpu_s, cli_op);
 		if (x->mismatches > 0)
-			fprintf(f, "%-6s FATAL: %" PRIu64 " plaintext "
-			    "mismatch(es)\n", x->name, x->mismatches);
+			fprintf(f, "%-12s FATAL: %" PRIu64 " plaintext "
+			    "mismatch(es)\n", phase_info[x->kind].name,
+			    x->mismatches);
 	}
 	for (i = 0; i < nr; i++)
-		if (strcmp(r[i].name, "flows") == 0)
+		if (r[i].kind == PHASE_FLOWS)
 			fprintf(f, "client TEE key generation (not in flow "
 			    "latency): %.2f ms per key\n", r[i].keygen_ms_avg);
+	for (i = 0; i < 2; i++)
+		if (ss[i].have)
+			fprintf(f, "RSS per live %s session: %.0f bytes "
+			    "(RssAnon %+" PRId64 " KiB over %" PRIu64
+			    " sessions)\n", i == 0 ? "unattested" : "attested",
+			    ss[i].bytes_per_session, ss[i].anon_delta_kib,
+			    ss[i].count);
+}
+
+static json_t *
+json_sessions(const struct sessions *s)
+{
+	if (!s->have)
+		return json_null();
+	return json_pack("{s:I, s:I, s:f}", "count", (json_int_t)s->count,
+	    "rss_anon_delta_kib", (json_int_t)s->anon_delta_kib,
+	    "bytes_per_session", s->bytes_per_session);
 }
 
 static int
-print_json(const struct options *o, const struct result *r, size_t nr)
+print_json(const struct options *o, const struct result *r, size_t nr,
+    const struct sessions *ss)
 {
 	json_t *root, *phases;
 	char *s;
 	size_t i;
 
-	root = json_pack("{s:s, s:I, s:s, s:I, s:I}", "url", o->url,
+	root = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:{s:o, s:o}}",
+	    "url", o->url,
 	    "concurrency", (json_int_t)o->concurrency, "key_alg",
 	    o->alg_name, "resource_size", (json_int_t)o->resource_size,
-	    "duration_limit_s", (json_int_t)o->duration_s);
+	    "resources", (json_int_t)o->resources,
+	    "duration_limit_s", (json_int_t)o->duration_s,
+	    "sessions", "unattested", json_sessions(&ss[0]), "attested",
+	    json_sessions(&ss[1]));
 	phases = json_array();
 	if (root == NULL || phases == NULL)
 		goto fail;
@@ -764,16 +1211,16 @@ print_json(const struct options *o, const struct result *r, size_t nr)
 		const struct result *x = &r[i];
 		json_t *p;
 
-		p = json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:s, "
+		p = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:s, "
 		    "s:{s:f, s:f, s:f, s:f}, s:f, s:f}",
-		    "name", x->name,
+		    "name", phase_info[x->kind].name,
+		    "what", phase_info[x->kind].what,
 		    "count", (json_int_t)x->count,
 		    "errors", (json_int_t)x->errors,
 		    "mismatches", (json_int_t)x->mismatches,
 		    "wall_s", x->wall_s,
-		    "throughput", x->wall_s > 0 ?
-		    (double)x->count / x->wall_s : 0.0,
-		    "throughput_unit", x->unit,
+		    "throughput", result_rate(x),
+		    "throughput_unit", phase_info[x->kind].unit,
 		    "latency_ms", "p50", x->p50, "p90", x->p90, "p99", x->p99,
 		    "max", x->max,
 		    "client_cpu_s", x->self_cpu_s,
@@ -785,14 +1232,23 @@ print_json(const struct options *o, const struct result *r, size_t nr)
 			json_object_set_new(p, "server_cpu_s",
 			    json_real(x->srv_cpu_s));
 			json_object_set_new(p, "server_cpu_us_per_op",
-			    json_real(x->count ? x->srv_cpu_s * 1e6 /
-			    (double)x->count : 0.0));
+			    json_real(result_srv_us(x)));
+			json_object_set_new(p, "server_sys_cpu_s",
+			    json_real(x->srv_sys_s));
 			json_object_set_new(p, "server_peak_rss_mib",
 			    json_real(x->srv_hwm_mib));
+			json_object_set_new(p, "server_rss_anon_delta_kib",
+			    json_integer(x->srv_anon_delta_kib));
 		}
-		if (strcmp(x->name, "flows") == 0)
+		if (x->kind == PHASE_FLOWS)
 			json_object_set_new(p, "client_keygen_ms_per_key",
 			    json_real(x->keygen_ms_avg));
+		if (x->kind == PHASE_ADMIN) {
+			json_object_set_new(p, "admin_path",
+			    json_string(o->admin_path));
+			json_object_set_new(p, "items",
+			    json_integer((json_int_t)x->items));
+		}
 		json_array_append_new(phases, p);
 	}
 	json_object_set_new(root, "phases", phases);
@@ -813,11 +1269,16 @@ fail:
 int
 main(int argc, char **argv)
 {
+	static const enum phase_kind timed[] = {
+		PHASE_FLOWS, PHASE_GETS, PHASE_BEARER_SEEN, PHASE_BEARER_FIRST,
+		PHASE_ADMIN
+	};
 	struct options o;
-	struct result res[2];
+	struct result res[8];
+	struct sessions ss[2];
 	struct error err;
 	uint8_t *secret = NULL;
-	size_t nres = 0, i;
+	size_t nres = 0, nwant = 0, i;
 	int status = 0;
 
 	parse_options(argc, argv, &o);
@@ -835,10 +1296,11 @@ main(int argc, char **argv)
 	}
 
 	if (o.pid != 0) {
-		uint64_t ticks, hwm;
+		uint64_t ticks, sys, hwm, anon;
 
 		/* Fail now rather than print a warning for every sample. */
-		if (proc_sample(o.pid, &ticks, &hwm, &err) == -1) {
+		if (proc_sample(o.pid, &ticks, &sys, &hwm, &anon, &err) ==
+		    -1) {
 			fprintf(stderr, "kbsbench: --pid: %s\n", err.msg);
 			return 1;
 		}
@@ -851,20 +1313,42 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	if (o.flows > 0 && run_phase(&o, PHASE_FLOWS, o.flows, secret,
-	    o.resource_size, &res[nres]) == 0)
-		nres++;
-	if (o.gets > 0 && run_phase(&o, PHASE_GETS, o.gets, secret,
-	    o.resource_size, &res[nres]) == 0)
-		nres++;
-	if (nres < (size_t)((o.flows > 0) + (o.gets > 0)))
+	memset(ss, 0, sizeof(ss));
+	if (phase_wanted(&o, PHASE_AUTH, o.sessions)) {
+		nwant++;
+		if (run_sessions(&o, PHASE_AUTH, o.sessions, &res[nres],
+		    &ss[0]) == 0)
+			nres++;
+	}
+	if (phase_wanted(&o, PHASE_ATTEST, o.attested)) {
+		nwant++;
+		if (run_sessions(&o, PHASE_ATTEST, o.attested, &res[nres],
+		    &ss[1]) == 0)
+			nres++;
+	}
+	for (i = 0; i < sizeof(timed) / sizeof(timed[0]); i++) {
+		uint64_t total = timed[i] == PHASE_FLOWS ? o.flows :
+		    timed[i] == PHASE_GETS ? o.gets :
+		    timed[i] == PHASE_BEARER_SEEN ? o.bearer_gets :
+		    timed[i] == PHASE_BEARER_FIRST ? o.bearer_first :
+		    o.admin_gets;
+
+		if (!phase_wanted(&o, timed[i], total))
+			continue;
+		nwant++;
+		if (run_phase(&o, timed[i], total, secret, o.resource_size,
+		    &res[nres]) == 0)
+			nres++;
+	}
+	if (nres < nwant)
 		status = 1;
 	for (i = 0; i < nres; i++)
-		if (res[i].errors > 0 || res[i].mismatches > 0)
+		if (res[i].errors > 0 || res[i].mismatches > 0 ||
+		    res[i].count == 0)
 			status = 1;
 
-	print_table(o.json ? stderr : stdout, &o, res, nres);
-	if (o.json && print_json(&o, res, nres) == -1)
+	print_table(o.json ? stderr : stdout, &o, res, nres, ss);
+	if (o.json && print_json(&o, res, nres, ss) == -1)
 		status = 1;
 
 	if (admin_resource(&o, "DELETE", NULL, 0, &err) == -1)

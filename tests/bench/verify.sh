@@ -2,7 +2,8 @@
 # verify.sh: verifier throughput on the real test vectors compared with
 # the raw ECDSA verify speed of this machine's OpenSSL.
 #
-# Usage: sh tests/bench/verify.sh [-n N] [--strict] [verifybench options]
+# Usage: sh tests/bench/verify.sh [-n N] [--strict] [--json]
+#        [verifybench options]
 # Runs tests/bench/verifybench (built by `make`; single-threaded, warm
 # cache, fixed time inside each vector's window; rates per CPU second),
 # then `openssl speed -seconds 3 ecdsap384 ecdsap256`, and prints for each TEE
@@ -15,17 +16,26 @@
 #   plus the hex/SPDM/opaque parsing and the claims) vs P-384 verify,
 #   target >= 50%.
 # SGX is reported against P-256 like TDX, TPM (RSA-2048) for information.
-# Exit status: verifybench's, or 3 with --strict when a target is missed.
+# With --json the report goes to stderr and one JSON object to stdout:
+#   {"openssl_speed": {"p256": verify/s, "p384": verify/s},
+#    "verifiers": {"snp": per CPU-second, "tdx": ..., ...},
+#    "errors": [messages]}
+# (tests/bench/report.py turns it into the `make bench` table).
+# Exit status: verifybench's (1 also when a TEE with a target has no
+# result: a vector missing or rejected), or 3 with --strict when a target
+# is missed.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/tests/bench/verifybench
 strict=0
+json=0
 n=2000
 args=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--strict) strict=1 ;;
+	--json) json=1 ;;
 	-n) n=$2; shift ;;
 	*) args="$args $1" ;;
 	esac
@@ -48,6 +58,11 @@ fi
 
 out=$(mktemp /tmp/verifybench.XXXXXX) || exit 1
 trap 'rm -f "$out" "$out.ssl"' EXIT INT TERM
+errors=
+# In --json mode everything below but the JSON goes to stderr.
+if [ $json = 1 ]; then
+	exec 3>&1 1>&2
+fi
 
 # shellcheck disable=SC2086 # args is split on purpose
 "$bench" -n "$n" $args | tee "$out"
@@ -83,6 +98,10 @@ ratio() {	# tee, rate, reference rate, reference name, target %
 	if [ "$(echo "$2" | awk '{ print ($1 > 0) }')" != 1 ]; then
 		echo "verify.sh: FAILED: no result for $1 (a vector missing or" \
 		    "rejected under $TRUSTEE_TESTVECTORS; see above)" >&2
+		case $errors in
+		*"no result for $1\""*) ;;
+		*) errors="$errors${errors:+,}\"no result for $1\"" ;;
+		esac
 		status=1
 		return
 	fi
@@ -106,6 +125,18 @@ tpm=$(rate tpm)
 [ "$(echo "$tpm" | awk '{ print ($1 > 0) }')" = 1 ] &&
 	echo "tpm    $(printf '%10.1f' "$tpm") verifies/s (RSA-2048 PKCS#1 v1.5; no ECDSA reference)"
 echo "(single-threaded: one verification at a time on one core)"
+
+if [ $json = 1 ]; then
+	grep -q FAILED "$out" && errors="$errors${errors:+,}\"verifybench reported FAILED\""
+	printf '{"openssl_speed":{"p256":%s,"p384":%s},"verifiers":{' \
+	    "${p256:-0}" "${p384:-0}" >&3
+	sep=
+	for t in snp tdx sgx nvidia tpm; do
+		printf '%s"%s":%s' "$sep" "$t" "$(rate $t)" >&3
+		sep=,
+	done
+	printf '},"errors":[%s]}\n' "$errors" >&3
+fi
 
 [ "$status" -ne 0 ] && exit "$status"
 [ "$strict" = 1 ] && [ "$missed" = 1 ] && exit 3

@@ -1,0 +1,102 @@
+# lib.sh: start and stop a private trusteed --dev for the benchmark
+# scripts (run.sh, scale.sh). Sourced, not run. The caller sets:
+#   me        its name, for messages
+#   top       the source tree
+# and gets:
+#   bench_start STATE LOG   start server/trusteed --dev --state-dir STATE
+#                           on a free 127.0.0.1 port (extra flags from
+#                           TRUSTEED_ARGS), output to LOG; wait up to 30 s
+#                           for GET /healthz; sets srv_pid, port, url.
+#                           Returns 1 (with the log's tail on stderr) if
+#                           the server exits or does not answer.
+#   bench_stop              SIGTERM the server bench_start started (by its
+#                           pid; SIGKILL after 10 s); returns 1 unless it
+#                           exited with status 0.
+# shellcheck shell=sh disable=SC2154 # me and top come from the caller
+
+bench_trusteed=$top/server/trusteed
+bench_python=/usr/bin/python3
+bench_start_wait=30	# seconds to wait for /healthz
+bench_stop_wait=10	# seconds to wait for exit after SIGTERM
+srv_pid=
+
+# Stop only the server bench_start started, by its pid.
+bench_stop() {
+	[ -n "$srv_pid" ] || return 0
+	kill -TERM "$srv_pid" 2>/dev/null
+	_i=0
+	while kill -0 "$srv_pid" 2>/dev/null &&
+	    [ $_i -lt $((bench_stop_wait * 10)) ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if kill -0 "$srv_pid" 2>/dev/null; then
+		echo "$me: trusteed (pid $srv_pid) ignored SIGTERM for" \
+		    "${bench_stop_wait}s; killing it" >&2
+		kill -KILL "$srv_pid" 2>/dev/null
+		wait "$srv_pid" 2>/dev/null
+		srv_pid=
+		return 1
+	fi
+	wait "$srv_pid"
+	_rc=$?
+	srv_pid=
+	if [ $_rc -ne 0 ]; then
+		echo "$me: trusteed exited with status $_rc after SIGTERM" >&2
+		return 1
+	fi
+	return 0
+}
+
+bench_start() {
+	_state=$1
+	_log=$2
+	if [ ! -x "$bench_trusteed" ]; then
+		echo "$me: $bench_trusteed not built; run make first" >&2
+		return 1
+	fi
+	# A free port: bind port 0 on loopback and release it. Another
+	# process could take it before trusteed binds; the check below
+	# catches that.
+	port=$("$bench_python" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || return 1
+	url=https://127.0.0.1:$port
+	# The load generator is one source address doing thousands of guest
+	# flows a second: lift the per-source rate limits ([limits]) for it.
+	# shellcheck disable=SC2086 # TRUSTEED_ARGS is split on purpose
+	"$bench_trusteed" --dev --state-dir "$_state" \
+	    --listen "127.0.0.1:$port" --limit auth_rate=0 \
+	    --limit attest_rate=0 --limit attestation_rate=0 \
+	    --limit max_unattested_per_source=0 \
+	    ${TRUSTEED_ARGS:-} >"$_log" 2>&1 &
+	srv_pid=$!
+	_i=0
+	until curl -sk --max-time 2 -o /dev/null -w '%{http_code}' \
+	    "$url/healthz" 2>/dev/null | grep -qx 200; do
+		if ! kill -0 "$srv_pid" 2>/dev/null; then
+			wait "$srv_pid"
+			echo "$me: trusteed exited during startup (status" \
+			    "$?):" >&2
+			srv_pid=
+			tail -n 20 "$_log" >&2
+			return 1
+		fi
+		_i=$((_i + 1))
+		if [ $_i -ge $((bench_start_wait * 10)) ]; then
+			echo "$me: $url/healthz not ready after" \
+			    "${bench_start_wait}s:" >&2
+			tail -n 20 "$_log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	for _f in "$_state/tls/cert.pem" "$_state/admin/private.pem"; do
+		if [ ! -f "$_f" ]; then
+			echo "$me: trusteed --dev did not create $_f" >&2
+			return 1
+		fi
+	done
+	return 0
+}
