@@ -59,12 +59,14 @@ fi
 run_suite() {
 	s=$1
 	out="$tmp/$(basename "$s").out"
+	t0=$(date +%s)
 	echo "== $s"
 	if command -v timeout >/dev/null 2>&1; then
 		timeout -k 10 "$SUITE_TIMEOUT" "$PY" -u "$s" 2>&1 | tee "$out"
 	else
 		"$PY" -u "$s" 2>&1 | tee "$out"
 	fi
+	echo "# $s took $(($(date +%s) - t0)) s"
 	last=$(tail -n 1 "$out")
 	case $last in
 	*" passed, "*" failed")
