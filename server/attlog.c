@@ -182,8 +182,6 @@ int
 attlog_init(struct store *st, size_t keep, int64_t max_age_s,
     struct error *err)
 {
-	uint64_t t0 = now_mono_ns();
-
 	pthread_mutex_lock(&attlog_lock);
 	attlog_n = 0;
 	attlog_store = st;
@@ -194,7 +192,6 @@ attlog_init(struct store *st, size_t keep, int64_t max_age_s,
 		pthread_mutex_unlock(&attlog_lock);
 		return error_prefix(err, "attestation log");
 	}
-	metrics_store("list", now_mono_ns() - t0);
 	if (attlog_n > 1)
 		qsort(attlog_idx, attlog_n, sizeof(*attlog_idx),
 		    attlog_ent_cmp);
@@ -254,7 +251,7 @@ attlog_append(json_t *rec, struct error *err)
 	char id[ATTLOG_ID_LEN + 1], when[TIME_RFC3339_LEN];
 	struct attlog_ent e;
 	struct timespec ts;
-	uint64_t ms, t0;
+	uint64_t ms;
 	char *s;
 	int rc;
 
@@ -287,9 +284,7 @@ attlog_append(json_t *rec, struct error *err)
 		pthread_mutex_unlock(&attlog_lock);
 		return error_set(err, "attestation log: cannot serialize");
 	}
-	t0 = now_mono_ns();
 	rc = store_put(attlog_store, ATTLOG_TABLE, id, s, strlen(s), err);
-	metrics_store("put", now_mono_ns() - t0);
 	free(s);
 	if (rc == 0) {
 		attlog_push(&e);
@@ -343,12 +338,10 @@ attlog_read(struct store *st, const char *id, json_t **rec,
 {
 	uint8_t *val = NULL;
 	size_t len = 0;
-	uint64_t t0 = now_mono_ns();
 	int rc;
 
 	*rec = NULL;
 	rc = store_get(st, ATTLOG_TABLE, id, &val, &len, err);
-	metrics_store("get", now_mono_ns() - t0);
 	if (rc != 0)
 		return rc;
 	*rec = json_loadb((const char *)val, len, 0, NULL);

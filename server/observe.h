@@ -115,7 +115,9 @@ enum metrics_route {
 };
 extern const char *const metrics_route_names[MR_NROUTES];
 
-void metrics_init(const struct config *cfg);
+/* cfg and st are kept for the scrapes; st may be NULL (no data-key
+ * figures). Installs the store's timing hook (store_set_timing). */
+void metrics_init(const struct config *cfg, struct store *st);
 /* One answered request (routes.c): class, status, sizes, duration. */
 void metrics_request(enum metrics_route route, int status, size_t req_bytes,
     size_t resp_bytes, uint64_t ns);
@@ -135,9 +137,8 @@ void metrics_policy_error(void);
 void metrics_resource_write(int deleted);
 /* One attestation policy run (ear.c). */
 void metrics_policy(uint64_t ns, int ok);
-/* One timed store call made by the console's modules (op: "get",
- * "put", "delete", "list"); the store layer may call it too. */
-void metrics_store(const char *op, uint64_t ns);
+/* One store call (the store layer's timing hook). */
+void metrics_store(enum store_op op, uint64_t ns);
 /* One console login attempt: "ok", "failed", "throttled". */
 void metrics_login(const char *result);
 /* GET /metrics (Prometheus text exposition 0.0.4). */
@@ -166,6 +167,23 @@ void stats_denial_reason(const char *reason);
 json_t *stats_json(const struct kbs_context *ctx, int64_t now);
 /* 0 and the latency quantile q (0..1) in ms over the window, or -1. */
 int stats_latency_quantile(double q, double *ms);
+/*
+ * The data key as the dashboard and /metrics show it (store_info): the
+ * version of new writes and the oldest still in use; while they differ
+ * (a rotation), the rows still under older versions and in all, from
+ * store_key_status at most every STATS_KEY_RECOUNT_S (counting every row
+ * costs a scan of the row index; nothing is counted when idle).
+ */
+#define STATS_KEY_RECOUNT_S 5
+struct stats_key {
+	uint32_t version, oldest;
+	char state[32];			/* "idle", "rotating", "waiting for
+					 * instances", "draining" */
+	uint64_t rows_left, rows_total;
+	double progress;		/* 0..1 (1 when idle) */
+	int counted;			/* rows_* are known */
+};
+void stats_key(struct store *st, int64_t now, struct stats_key *out);
 
 /* ------------------------------------------------------------ collateral.c */
 

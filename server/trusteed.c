@@ -131,7 +131,7 @@ trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
 	json_t *users = NULL;
 	int rc = 0;
 
-	metrics_init(cfg);
+	metrics_init(cfg, st);
 	stats_init();
 	if (attlog_init(st, (size_t)cfg->attlog_keep,
 	    (int64_t)cfg->attlog_max_age_days * 86400, err) != 0)

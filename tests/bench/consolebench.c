@@ -293,7 +293,7 @@ main(int argc, char **argv)
 	    users_add("bench", "admin", "bench-password", 14, "bench",
 	    &err) != 0)
 		fatalx("setup: %s", err.msg);
-	metrics_init(&bench_cfg);
+	metrics_init(&bench_cfg, bench_ctx.store);
 	stats_init();
 	bench_fill(entries, resources);
 	for (i = 0; i < 200; i++)

@@ -604,7 +604,7 @@ test_metrics_text(void **state)
 
 	(void)state;
 	config_defaults(&cfg);
-	metrics_init(&cfg);
+	metrics_init(&cfg, NULL);
 	metrics_request(MR_KBS_AUTH, 200, 100, 50, 1000000);
 	metrics_request(MR_KBS_RESOURCE, 401, 0, 80, 2000000);
 	metrics_attestation(observe_tee_index("snp"), OBSERVE_AFFIRMING,
