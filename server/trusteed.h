@@ -257,6 +257,14 @@ void http_response_body(struct http_response *resp, const char *content_type,
  */
 void http_problem(struct http_response *resp, int status, const char *type,
     const char *fmt, ...) ATTR_PRINTF(4, 5);
+/*
+ * The security headers every answer carries (docs/console.md): a strict
+ * Content-Security-Policy with frame-ancestors 'none', nosniff,
+ * Referrer-Policy, X-Frame-Options, COOP. routes.c adds them after the
+ * handler; http_conn.c to the answers it makes itself (malformed request,
+ * 408, 413, 429, 431, ...).
+ */
+void http_security_headers(struct http_response *resp);
 
 typedef void (*http_handler_fn)(struct http_request *req,
     struct http_response *resp, void *arg);
