@@ -150,7 +150,8 @@ struct config {
 	int console_idle_s;		/* session idle timeout; 900 */
 	int console_lifetime_s;		/* absolute session lifetime; 28800 */
 	int login_user_failures;	/* lockout after; 10 */
-	int login_source_failures;	/* lockout after; 30 */
+	int login_source_failures;	/* obsolete (accepted, warned
+					 * about): [limits] login_rate */
 	int login_delay_after;		/* delays start after; 3 */
 	int login_lockout_s;		/* 900 */
 	char *console_password_file;	/* --dev: <state>/admin/console-password */
@@ -548,7 +549,13 @@ struct admin_identity {
 enum admin_result {
 	ADMIN_OK = 0,
 	ADMIN_UNAUTHENTICATED = -1,	/* no/bad token: 401 */
-	ADMIN_FORBIDDEN = -2		/* DenyAll, or not allowed: 403 */
+	ADMIN_FORBIDDEN = -2,		/* DenyAll, or not allowed: 403 */
+	ADMIN_UNAVAILABLE = -3,		/* a console session could not be
+					 * read: the store is unreachable
+					 * (503) */
+	ADMIN_ERROR = -4,		/* ... another store failure (500) */
+	ADMIN_CORRUPT = -5		/* ... a row failed authentication
+					 * (500 IntegrityError) */
 };
 
 int admin_init(const struct config *cfg, struct error *err);
