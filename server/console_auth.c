@@ -229,17 +229,6 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		    "disabled ([console] enabled = false)");
 		return;
 	}
-	/* Per source: a token of the shared login rate (RL_LOGIN) for
-	 * every attempt, before any parsing or password work. */
-	if (ratelimit_take(RL_LOGIN, &req->source, &wait) != 0) {
-		ratelimit_note(RL_EV_LOGIN, &req->source);
-		metrics_login("throttled");
-		http_response_header(resp, "Retry-After", "%d", wait);
-		http_problem(resp, 429, "TooManyRequests", "too many logins from "
-		    "this address: try again in %d second%s", wait,
-		    wait == 1 ? "" : "s");
-		return;
-	}
 	if (console_auth_same_origin(req, &err) != 0) {
 		http_problem(resp, 403, "Forbidden", "%s", err.msg);
 		return;
@@ -255,8 +244,22 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		http_problem(resp, 400, "BadRequest", "%s", err.msg);
 		return;
 	}
+	/* Per source: a token of the shared login rate (RL_LOGIN) before
+	 * any password work; a login that succeeds gives it back, so only
+	 * failures use the rate up. */
+	if (ratelimit_take(RL_LOGIN, &req->source, &wait) != 0) {
+		console_auth_wipe_body(root);
+		ratelimit_note(RL_EV_LOGIN, &req->source);
+		metrics_login("throttled");
+		http_response_header(resp, "Retry-After", "%d", wait);
+		http_problem(resp, 429, "TooManyRequests", "too many failed "
+		    "logins from this address: try again in %d second%s", wait,
+		    wait == 1 ? "" : "s");
+		return;
+	}
 	wait = loginguard_check(user, now_ms, &locked);
 	if (wait > 0) {
+		ratelimit_give_back(RL_LOGIN, &req->source);
 		console_auth_wipe_body(root);
 		metrics_login("throttled");
 		log_info("console: login throttled: peer=%s", req->peer);
@@ -267,6 +270,8 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	rc = users_authenticate(user, pw, pwlen, role, &pwgen, &err);
+	if (rc != 1)	/* not a failed login: the token goes back */
+		ratelimit_give_back(RL_LOGIN, &req->source);
 	snprintf(actor, sizeof(actor), "console peer=%s", source);
 	if (rc == PASSWORD_BUSY) {
 		console_auth_wipe_body(root);

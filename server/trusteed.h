@@ -479,6 +479,10 @@ void ratelimit_shutdown(void);
  */
 int ratelimit_take(enum ratelimit_class cls, const struct source_addr *src,
     int *retry_after);
+/* Return the token a ratelimit_take of cls took for src (a login that
+ * succeeded: only failed logins use up RL_LOGIN). */
+void ratelimit_give_back(enum ratelimit_class cls,
+    const struct source_addr *src);
 /* As ratelimit_take at a given monotonic time (tests). */
 int ratelimit_take_at(enum ratelimit_class cls, const struct source_addr *src,
     uint64_t now_ns, int *retry_after);

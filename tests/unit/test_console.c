@@ -698,8 +698,11 @@ test_login_rate(void **state)
 {
 	struct console_auth_config cc = { 1, 600, 3600, { 50, 50, 60, 900 } };
 	struct ratelimit_rule rules[RL_NCLASS] = { { 0, 0 } };
-	static const char body[] = "{\"username\":\"nobody\",\"password\":"
+	static const char bad[] = "{\"username\":\"nobody\",\"password\":"
 	    "\"wrong-password\"}";
+	static const char good[] = "{\"username\":\"rita\",\"password\":"
+	    "\"rita-password\"}";
+	const char *body;
 	struct http_header h[1] = { { (char *)"Content-Type",
 	    (char *)"application/json" } };
 	struct http_request r;
@@ -707,16 +710,19 @@ test_login_rate(void **state)
 	struct sockaddr_in sa;
 	struct fixture *f = *state;
 	struct error err;
-	int i, status[4];
+	int i, status[8];
 
 	rules[RL_LOGIN].rate = 0.01;
 	rules[RL_LOGIN].burst = 3;
 	ratelimit_init(rules, 64);
 	assert_int_equal(console_auth_init(f->st, &cc, &err), 0);
+	assert_int_equal(users_add("rita", "auditor", "rita-password", 13, "t",
+	    &err), 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(0xc0000201);		/* 192.0.2.1 */
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 8; i++) {
+		body = i < 4 ? good : bad;
 		memset(&r, 0, sizeof(r));
 		memset(&resp, 0, sizeof(resp));
 		r.method = HTTP_M_POST;
@@ -728,21 +734,24 @@ test_login_rate(void **state)
 		r.headers = h;
 		r.nheaders = 1;
 		r.body = (uint8_t *)body;
-		r.body_len = sizeof(body) - 1;
+		r.body_len = strlen(body);
 		console_auth_login(&r, &resp, NULL);
 		status[i] = resp.status;
-		if (i == 3) {
+		if (i == 7) {
 			assert_non_null(memmem(resp.headers.data,
 			    resp.headers.len, "Retry-After: ", 13));
 		}
 		buf_free(&resp.body);
 		buf_free(&resp.headers);
 	}
-	/* Three wrong passwords, then the source is over its rate: 429
+	/* Logins that succeed use none of the rate (burst 3) ... */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(status[i], 200);
+	/* ... three wrong passwords do, then the source is over it: 429
 	 * before any password work. */
-	assert_int_equal(status[0], 401);
-	assert_int_equal(status[2], 401);
-	assert_int_equal(status[3], 429);
+	assert_int_equal(status[4], 401);
+	assert_int_equal(status[6], 401);
+	assert_int_equal(status[7], 429);
 	ratelimit_shutdown();
 	console_auth_shutdown();
 	users_init(f->st, &err);
