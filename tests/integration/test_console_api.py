@@ -586,6 +586,63 @@ def test_integrity_errors_name_the_row(ctx):
     srv.stop()
 
 
+def test_two_instances_share_the_console_on_mariadb(ctx):
+    # Two --dev instances on one MariaDB store: a session made on one
+    # is honoured by the other and ended there by logout; a user added on
+    # one logs in on the other; an attestation on one is on the other's
+    # log pages, unfiltered at once and filtered within a few polls.
+    import shutil
+    try:
+        import mariadb as M
+    except ImportError:
+        M = None
+    missing = ["tests/integration/mariadb.py"] if M is None else M.missing()
+    if missing:
+        print("# console_api.two_instances: SKIPPED: %s" % "; ".join(missing), flush=True)
+        check(not H.in_ci(), "MariaDB missing under CI: %s" % missing)
+        return
+    os.chmod(ctx.tmp, 0o711)           # the server may run as mysql
+    db = M.Server(ctx.path("mariadb")).start()
+    cred = ctx.path("creds")
+    os.makedirs(cred)
+    shutil.copy(db.password_file, os.path.join(cred, "trustee-db-password"))
+    os.chmod(os.path.join(cred, "trustee-db-password"), 0o600)
+    os.environ["CREDENTIALS_DIRECTORY"] = cred
+    try:
+        state = ctx.path("shared-state")
+        store = ["--store", db.dsn()]
+        a = ctx.server("mdb-a", state_dir=state, args=store)
+        b = ctx.server("mdb-b", state_dir=state, args=store)
+        pw = admin_password(a)
+        ca = Console(a)
+        ca.login("admin", pw)
+        cb = Console(b)
+        cb.cookie, cb.csrf = ca.cookie, ca.csrf
+        H.expect_status(cb.req("GET", API + "/whoami"), 200)
+        H.expect_status(cb.req("POST", API + "/users", body={
+            "name": "shared-op", "role": "operator", "password": "shared-op-pass-1"}), 201)
+        Console(a).login("shared-op", "shared-op-pass-1")
+        H.expect_status(cb.req("POST", "/console/api/logout"), 204)
+        H.expect_problem(ca.req("GET", API + "/whoami"), 401, "Unauthenticated")
+        ca.login("admin", pw)
+        g = H.PyGuest(b)
+        g.handshake()
+        ids_b = [i["id"] for i in ca.req("GET", API + "/attestations").json()["items"]]
+        check(len(ids_b) == 1, "A's unfiltered page lacks B's entry: %r" % ids_b)
+        deadline = time.monotonic() + 20
+        while True:
+            page = ca.req("GET", API + "/attestations?tee=sample&source=127.0.0.1").json()
+            if [i["id"] for i in page["items"]] == ids_b or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        check([i["id"] for i in page["items"]] == ids_b, "A's filtered page: %r" % page)
+        a.stop()
+        b.stop()
+    finally:
+        os.environ.pop("CREDENTIALS_DIRECTORY", None)
+        db.stop()
+
+
 # ------------------------------------------------------------ reveal
 
 def test_reveal_is_admin_only_and_audited(ctx):
