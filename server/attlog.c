@@ -486,6 +486,11 @@ attlog_rebuild(struct store *st)
 		return;
 	}
 	pthread_mutex_lock(&al.lock);
+	if (al.st != st) {		/* shut down meanwhile */
+		pthread_mutex_unlock(&al.lock);
+		attlog_ix_free(&fresh);
+		return;
+	}
 	for (i = 0; i < al.ix.n; i++)
 		if (al.ix.v[i].ord >= start)
 			attlog_ix_add(&fresh, &al.ix.v[i]);
@@ -519,7 +524,7 @@ attlog_catch_up(struct store *st)
 		return;
 	}
 	pthread_mutex_lock(&al.lock);
-	for (i = 0; i < got.n; i++)
+	for (i = 0; al.st == st && i < got.n; i++)
 		attlog_ix_add(&al.ix, &got.v[i]);
 	if (l.hw > al.hw)
 		al.hw = l.hw;
@@ -587,6 +592,7 @@ attlog_init(struct store *st, size_t keep, int64_t max_age_s, int follow,
 	al.built_mono_ms = attlog_mono_ms();
 	al.rows = ix.n;
 	al.rows_when = 0;
+	attlog_ix_trim_locked(attlog_age_floor(now_unix()));
 	pthread_mutex_unlock(&al.lock);
 	if (follow && (rc = store_watch(st, ATTLOG_TABLE, attlog_changed, st,
 	    err)) != 0) {

@@ -525,7 +525,8 @@ metrics_ours(struct buf *b, int64_t now)
 	    "Open KBS protocol sessions.");
 	metrics_value(b, "trustee_attestation_sessions", "", session_count());
 	metrics_head(b, "trustee_attestation_log_entries", "gauge",
-	    "Rows in the attestation log (this instance's index).");
+	    "Rows in the attestation log (a count of the store's, at most 10 s "
+	    "old).");
 	metrics_value(b, "trustee_attestation_log_entries", "",
 	    attlog_count());
 }
