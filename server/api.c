@@ -579,7 +579,7 @@ api_handle(struct http_request *req, struct http_response *resp,
 	struct error err;
 	char *seg[API_MAX_SEGMENTS], allow[128], *copy, esc[64];
 	const char *p;
-	int nseg, rc, i;
+	int nseg, rc, i, retry;
 
 	memset(&r, 0, sizeof(r));
 	r.http = req;
@@ -610,7 +610,32 @@ api_handle(struct http_request *req, struct http_response *resp,
 	case ADMIN_FORBIDDEN:
 		api_problem(&r, 403, "Forbidden", "%s", err.msg);
 		goto out;
+	case ADMIN_UNAVAILABLE:
+		api_store_error(&r, "console session lookup", STORE_UNAVAILABLE,
+		    &err);
+		goto out;
+	case ADMIN_CORRUPT:
+		api_store_error(&r, "console session lookup", STORE_CORRUPT,
+		    &err);
+		goto out;
+	case ADMIN_ERROR:
+		api_internal(&r, "console session lookup", &err);
+		goto out;
 	default:
+		/* A presented admin token that fails is a failed admin
+		 * login: it costs a token of the source's login rate
+		 * (RL_LOGIN, as console logins), and a source past that rate
+		 * is told to wait. */
+		if (!r.console && http_request_header(req, "Authorization") !=
+		    NULL && ratelimit_take(RL_LOGIN, &req->source,
+		    &retry) != 0) {
+			ratelimit_note(RL_EV_LOGIN, &req->source);
+			http_response_header(resp, "Retry-After", "%d", retry);
+			api_problem(&r, 429, "TooManyRequests", "too many failed "
+			    "admin logins from this address: try again in %d "
+			    "second%s", retry, retry == 1 ? "" : "s");
+			goto out;
+		}
 		log_info("api: %s %s refused: peer=%s: %s", req->method_name,
 		    req->path, req->peer, err.msg);
 		if (!r.console)

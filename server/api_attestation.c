@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/b64.h"
 #include "api.h"
 #include "observe.h"
 
@@ -32,12 +33,12 @@ api_attestations_list(struct api_req *r)
 	struct attlog_filter f;
 	struct error err;
 	const char *v;
-	json_t *items;
+	json_t *items, *problems, *cur = json_null();
 	size_t limit;
-	char *before = NULL, last[64] = "";
-	int more;
+	char *cursor = NULL, next[ATTLOG_CURSOR_MAX], *c;
+	int rc;
 
-	if (api_query_only(r, q) != 0 || api_page(r, &limit, &before) != 0)
+	if (api_query_only(r, q) != 0 || api_page(r, &limit, &cursor) != 0)
 		return;
 	memset(&f, 0, sizeof(f));
 	f.tee = api_query(r, "tee");
@@ -45,27 +46,41 @@ api_attestations_list(struct api_req *r)
 	f.verdict = -1;
 	if ((v = api_query(r, "verdict")) != NULL &&
 	    (f.verdict = observe_verdict_index(v)) < 0) {
-		free(before);
+		free(cursor);
 		api_problem(r, 400, "BadRequest", "verdict must be affirming, "
 		    "warning, contraindicated, none or refused");
 		return;
 	}
 	if (api_attestation_time(r, "since", &f.since) != 0 ||
 	    api_attestation_time(r, "until", &f.until) != 0) {
-		free(before);
+		free(cursor);
 		return;
 	}
-	if (attlog_list(before, limit, &f, &items, &more, &err) != 0) {
-		free(before);
-		api_internal(r, "reading the attestation log", &err);
+	rc = attlog_list(cursor, limit, &f, &items, next, &problems, &err);
+	free(cursor);
+	if (rc == ATTLOG_BAD_CURSOR) {
+		api_problem(r, 400, "BadRequest", "%s", err.msg);
 		return;
 	}
-	free(before);
-	if (json_array_size(items) > 0)
-		snprintf(last, sizeof(last), "%s", json_string_value(
-		    json_object_get(json_array_get(items,
-		    json_array_size(items) - 1), "id")));
-	api_page_reply(r, items, more, last);
+	if (rc != 0) {
+		api_store_error(r, "reading the attestation log", rc, &err);
+		return;
+	}
+	if (next[0] != '\0') {
+		c = b64_encode(next, strlen(next), B64_URL_NOPAD);
+		cur = json_string(c);
+		free(c);
+	}
+	/* Rows that fail authentication are skipped and named, so an admin
+	 * can find them (`trusteectl store check`). */
+	if (json_array_size(problems) > 0)
+		api_reply(r, 200, json_pack("{s:o, s:o, s:o}", "items", items,
+		    "next_cursor", cur, "problems", problems));
+	else {
+		json_decref(problems);
+		api_reply(r, 200, json_pack("{s:o, s:o}", "items", items,
+		    "next_cursor", cur));
+	}
 }
 
 void
@@ -84,7 +99,8 @@ api_attestation_get(struct api_req *r)
 		return;
 	}
 	if (rc != 0) {
-		api_internal(r, "reading the attestation log", &err);
+		api_store_error(r, "reading the attestation log entry", rc,
+		    &err);
 		return;
 	}
 	api_reply(r, 200, rec);

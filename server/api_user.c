@@ -42,7 +42,7 @@ api_user_string(struct api_req *r, const json_t *body, const char *name)
 	return json_string_value(v);
 }
 
-/* The answer to a failed users_* call. */
+/* The answer to a failed users_* call (console.h's codes). */
 static void
 api_user_fail(struct api_req *r, int rc, const struct error *err)
 {
@@ -51,11 +51,12 @@ api_user_fail(struct api_req *r, int rc, const struct error *err)
 		api_problem(r, 503, "Unavailable", "%s", err->msg);
 	} else if (rc == 1)
 		api_problem(r, 404, "NotFound", "no such user");
-	else if (strncmp(err->msg, "users:", 6) == 0 ||
-	    strstr(err->msg, "store") != NULL)
-		api_internal(r, "the user store", err);
-	else
+	else if (rc == USERS_INVALID)
 		api_problem(r, 400, "BadRequest", "%s", err->msg);
+	else if (rc == USERS_CONFLICT)
+		api_problem(r, 409, "Conflict", "%s", err->msg);
+	else
+		api_store_error(r, "the user store", rc, err);
 }
 
 /* Reply with the user's public view (status). */
@@ -76,16 +77,30 @@ api_user_reply(struct api_req *r, int status, const char *name)
 void
 api_users_list(struct api_req *r)
 {
+	static const char *const q[] = { "limit", "cursor", NULL };
 	struct error err;
 	json_t *items;
+	size_t limit, bad;
+	char *after = NULL, last[USERS_NAME_MAX + 1] = "";
+	int more, rc;
 
-	if (api_query_only(r, NULL) != 0)
+	if (api_query_only(r, q) != 0 || api_page(r, &limit, &after) != 0)
 		return;
-	if (users_list(&items, &err) != 0) {
-		api_internal(r, "listing users", &err);
+	rc = users_list(after, limit, &items, &more, &bad, &err);
+	free(after);
+	if (rc != 0) {
+		api_store_error(r, "listing users", rc, &err);
 		return;
 	}
-	api_page_reply(r, items, 0, NULL);
+	if (bad > 0)
+		log_warnx("api: listing users: %zu row%s failed authentication "
+		    "and were skipped (`trusteectl store check` names them)",
+		    bad, bad == 1 ? "" : "s");
+	if (json_array_size(items) > 0)
+		snprintf(last, sizeof(last), "%s", json_string_value(
+		    json_object_get(json_array_get(items,
+		    json_array_size(items) - 1), "name")));
+	api_page_reply(r, items, more, last);
 }
 
 void

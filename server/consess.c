@@ -2,9 +2,15 @@
  * consess.c: console sessions in the encrypted store (table
  * "console_sessions"; see console.h for the row). The cookie carries 32
  * random bytes; the row is named by their SHA-256, so neither the store
- * nor a listing of it can give a usable token back. All store access for
- * sessions is here (a read, a write, a delete and a scan); the store's
- * row expiry can later replace consess_gc.
+ * nor a listing of it can give a usable token back.
+ *
+ * The row's plain columns do the bookkeeping: ord = the creation time
+ * (so a scan in ord order is oldest first), exp = the moment the session
+ * ends if unused (the idle expiry, never past the absolute one). Every
+ * refresh of "seen" moves exp, with a compare-and-swap on the row's
+ * revision (two instances refreshing at once: one write wins, both
+ * sessions stay valid). Expired rows go with store_purge; nothing here
+ * lists rows to find them.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +25,8 @@
 #define CONSESS_TABLE "console_sessions"
 #define CONSESS_ROW_MAX 4096
 #define CONSESS_COUNT_EVERY_S 10
+#define CONSESS_PURGE_BATCH 1000
+#define CONSESS_NAME_LEN (2 * crypto_hash_sha256_BYTES)
 
 static pthread_mutex_t consess_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *consess_store;
@@ -39,7 +47,7 @@ consess_touch_s(void)
 /* The row name for a token: lowercase hex SHA-256. 0, or -1 when the
  * token is not CONSESS_TOKEN_LEN base64url characters. */
 static int
-consess_row_name(const char *token, char out[2 * crypto_hash_sha256_BYTES + 1])
+consess_row_name(const char *token, char out[CONSESS_NAME_LEN + 1])
 {
 	uint8_t d[crypto_hash_sha256_BYTES];
 	size_t n = strlen(token);
@@ -61,6 +69,15 @@ consess_random(char *out, size_t cap)
 	sodium_bin2base64(out, cap, r, sizeof(r),
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(r, sizeof(r));
+}
+
+/* idle_expires from seen, never past the absolute expiry. */
+static void
+consess_idle_from_seen(struct consess *s)
+{
+	s->idle_expires = s->seen + consess_idle;
+	if (s->idle_expires > s->expires)
+		s->idle_expires = s->expires;
 }
 
 /* Parse a row into *s; -1 when malformed. */
@@ -90,17 +107,19 @@ consess_parse(const uint8_t *val, size_t len, struct consess *s)
 		s->created = json_integer_value(json_object_get(o, "created"));
 		s->seen = json_integer_value(json_object_get(o, "seen"));
 		s->expires = json_integer_value(json_object_get(o, "expires"));
-		s->idle_expires = s->seen + consess_idle;
-		if (s->idle_expires > s->expires)
-			s->idle_expires = s->expires;
+		consess_idle_from_seen(s);
 	}
 	json_decref(o);
 	return ok ? 0 : -1;
 }
 
+/*
+ * Write a session row: ord = created, exp = idle_expires. expect_rev as
+ * store_put_ex (STORE_REV_ABSENT for a new session). The store's codes.
+ */
 static int
 consess_write(const char *row, const struct consess *s, const char *peer,
-    struct error *err)
+    uint64_t expect_rev, struct error *err)
 {
 	json_t *o;
 	char *txt;
@@ -114,67 +133,95 @@ consess_write(const char *row, const struct consess *s, const char *peer,
 	json_decref(o);
 	if (txt == NULL)
 		return error_set(err, "console sessions: cannot serialize");
-	rc = store_put(consess_store, CONSESS_TABLE, row, txt, strlen(txt),
-	    err);
+	rc = store_put_ex(consess_store, CONSESS_TABLE, row, txt, strlen(txt),
+	    s->created, s->idle_expires, expect_rev, NULL, err);
 	secret_strfree(txt);
 	return rc;
 }
 
 /* ------------------------------------------------------------ scanning */
 
+/* Live rows of one user (or, user NULL, rows without an expiry: those
+ * written before sessions had one), oldest first. */
 struct consess_scan {
-	int64_t now;
-	const char *user;		/* collect this user's rows, or NULL */
-	char (*names)[2 * crypto_hash_sha256_BYTES + 1];	/* to delete */
-	int64_t *created;
+	const char *user;
+	char (*names)[CONSESS_NAME_LEN + 1];
+	uint64_t *revs;
+	struct consess *sess;		/* legacy rows: the parsed session */
 	size_t n, cap;
-	size_t live;
-	int expired_only;
 };
 
 static void
-consess_scan_add(struct consess_scan *sc, const char *name, int64_t created)
+consess_scan_add(struct consess_scan *sc, const char *name, uint64_t rev,
+    const struct consess *s)
 {
-	if (strlen(name) != 2 * crypto_hash_sha256_BYTES)
+	if (strlen(name) != CONSESS_NAME_LEN)
 		return;
 	if (sc->n == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 16;
 		sc->names = xrealloc(sc->names, sc->cap * sizeof(*sc->names));
-		sc->created = xrealloc(sc->created, sc->cap *
-		    sizeof(*sc->created));
+		sc->revs = xrealloc(sc->revs, sc->cap * sizeof(*sc->revs));
+		sc->sess = xrealloc(sc->sess, sc->cap * sizeof(*sc->sess));
 	}
 	memcpy(sc->names[sc->n], name, sizeof(sc->names[0]));
-	sc->created[sc->n++] = created;
+	sc->revs[sc->n] = rev;
+	if (s != NULL)
+		sc->sess[sc->n] = *s;
+	else
+		memset(&sc->sess[sc->n], 0, sizeof(sc->sess[0]));
+	sc->n++;
 }
 
 static int
-consess_scan_cb(const char *name, const uint8_t *val, size_t len, void *arg)
+consess_scan_cb(const char *name, const uint8_t *val, size_t len,
+    const struct store_meta *meta, void *arg)
 {
 	struct consess_scan *sc = arg;
 	struct consess s;
-	int dead;
+	int ok = consess_parse(val, len, &s) == 0;
 
-	if (consess_parse(val, len, &s) != 0) {
-		consess_scan_add(sc, name, 0);	/* malformed: drop it */
-		return 0;
-	}
-	dead = s.expires <= sc->now || s.idle_expires <= sc->now;
-	if (!dead)
-		sc->live++;
-	if (sc->user == NULL ? dead : strcmp(s.user, sc->user) == 0 &&
-	    (!sc->expired_only || dead))
-		consess_scan_add(sc, name, s.created);
+	if (sc->user != NULL) {
+		if (ok && strcmp(s.user, sc->user) == 0)
+			consess_scan_add(sc, name, meta->rev, NULL);
+	} else if (meta->exp == 0)
+		consess_scan_add(sc, name, meta->rev, ok ? &s : NULL);
+	sodium_memzero(&s, sizeof(s));
 	return 0;
 }
 
 static void
 consess_scan_free(struct consess_scan *sc)
 {
+	if (sc->sess != NULL)
+		sodium_memzero(sc->sess, sc->cap * sizeof(*sc->sess));
 	free(sc->names);
-	free(sc->created);
+	free(sc->revs);
+	free(sc->sess);
 }
 
-/* Delete the collected rows; returns how many went. */
+/* Every page of the table in ord order; live_only skips expired rows. */
+static int
+consess_scan_all(struct consess_scan *sc, int live_only, struct error *err)
+{
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+	struct store_page q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 500;
+	q.live_only = live_only;
+	for (;;) {
+		q.cursor = cursor;
+		rc = store_scan(consess_store, CONSESS_TABLE, &q,
+		    consess_scan_cb, NULL, sc, next, err);
+		if (rc != STORE_OK || next[0] == '\0')
+			return rc;
+		memcpy(cursor, next, sizeof(cursor));
+	}
+}
+
+/* Delete the collected rows from..to-1 (each only if unchanged since
+ * the scan); returns how many went, or a store code < 0. */
 static int
 consess_scan_delete(struct consess_scan *sc, size_t from, size_t to,
     struct error *err)
@@ -183,32 +230,49 @@ consess_scan_delete(struct consess_scan *sc, size_t from, size_t to,
 	int n = 0, rc;
 
 	for (i = from; i < to && i < sc->n; i++) {
-		rc = store_delete(consess_store, CONSESS_TABLE, sc->names[i],
-		    err);
+		rc = store_delete_ex(consess_store, CONSESS_TABLE,
+		    sc->names[i], sc->revs[i], err);
 		if (rc < 0)
-			return -1;
+			return rc;
 		n += rc == 0;
 	}
 	return n;
 }
 
-/* Oldest first. */
-static void
-consess_scan_sort(struct consess_scan *sc)
+/*
+ * Rows written before sessions carried an expiry (exp 0) would never be
+ * purged: give each its expiry, or delete it when it has ended or cannot
+ * be read. Runs once at start; the table holds at most CONSESS_PER_USER
+ * rows per user.
+ */
+static int
+consess_migrate(int64_t now, struct error *err)
 {
-	size_t i, j;
+	struct consess_scan sc;
+	size_t i, fixed = 0;
+	int rc;
 
-	for (i = 1; i < sc->n; i++)
-		for (j = i; j > 0 && sc->created[j - 1] > sc->created[j]; j--) {
-			char tmp[2 * crypto_hash_sha256_BYTES + 1];
-			int64_t t = sc->created[j];
+	memset(&sc, 0, sizeof(sc));
+	rc = consess_scan_all(&sc, 0, err);
+	for (i = 0; rc == STORE_OK && i < sc.n; i++) {
+		struct consess *s = &sc.sess[i];
 
-			memcpy(tmp, sc->names[j], sizeof(tmp));
-			memcpy(sc->names[j], sc->names[j - 1], sizeof(tmp));
-			memcpy(sc->names[j - 1], tmp, sizeof(tmp));
-			sc->created[j] = sc->created[j - 1];
-			sc->created[j - 1] = t;
-		}
+		if (s->user[0] == '\0' || s->expires <= now ||
+		    s->idle_expires <= now)
+			rc = store_delete_ex(consess_store, CONSESS_TABLE,
+			    sc.names[i], sc.revs[i], err);
+		else
+			rc = consess_write(sc.names[i], s, NULL, sc.revs[i],
+			    err);
+		if (rc == STORE_ABSENT)		/* changed meanwhile */
+			rc = STORE_OK;
+		fixed++;
+	}
+	consess_scan_free(&sc);
+	if (rc == STORE_OK && fixed > 0)
+		log_info("console sessions: %zu row%s from an earlier version "
+		    "given an expiry", fixed, fixed == 1 ? "" : "s");
+	return rc;
 }
 
 /* ----------------------------------------------------------------- API */
@@ -216,7 +280,6 @@ consess_scan_sort(struct consess_scan *sc)
 int
 consess_init(struct store *st, int idle_s, int lifetime_s, struct error *err)
 {
-	(void)err;
 	pthread_mutex_lock(&consess_lock);
 	consess_store = st;
 	consess_idle = idle_s;
@@ -224,6 +287,8 @@ consess_init(struct store *st, int idle_s, int lifetime_s, struct error *err)
 	consess_live = 0;
 	consess_counted = 0;
 	pthread_mutex_unlock(&consess_lock);
+	if (consess_migrate(now_unix(), err) < 0)
+		return error_prefix(err, "console sessions");
 	return 0;
 }
 
@@ -247,7 +312,8 @@ consess_create(const char *user, int64_t pwgen, const char *peer,
     struct error *err)
 {
 	struct consess_scan sc;
-	char row[2 * crypto_hash_sha256_BYTES + 1];
+	struct error cerr;
+	char row[CONSESS_NAME_LEN + 1];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -256,25 +322,24 @@ consess_create(const char *user, int64_t pwgen, const char *peer,
 	consess_random(out->csrf, sizeof(out->csrf));
 	out->created = out->seen = now;
 	out->expires = now + consess_lifetime;
-	out->idle_expires = now + consess_idle;
-	if (out->idle_expires > out->expires)
-		out->idle_expires = out->expires;
+	consess_idle_from_seen(out);
 	consess_random(token, CONSESS_TOKEN_LEN + 1);
 	consess_row_name(token, row);
-	rc = consess_write(row, out, peer, err);
+	rc = consess_write(row, out, peer, STORE_REV_ABSENT, err);
 	if (rc != 0) {
 		sodium_memzero(token, CONSESS_TOKEN_LEN + 1);
-		return -1;
+		sodium_memzero(out, sizeof(*out));
+		if (rc == STORE_ABSENT)		/* 256 random bits collided */
+			rc = error_set(err, "console sessions: token reused");
+		return rc;
 	}
-	/* Bound the sessions of one user: the oldest beyond the cap end. */
+	/* Bound the sessions of one user: the oldest beyond the cap end
+	 * (the scan is in creation order). */
 	memset(&sc, 0, sizeof(sc));
-	sc.now = now;
 	sc.user = user;
-	if (store_list(consess_store, CONSESS_TABLE, consess_scan_cb, &sc,
-	    err) == 0 && sc.n > CONSESS_PER_USER) {
-		consess_scan_sort(&sc);
-		consess_scan_delete(&sc, 0, sc.n - CONSESS_PER_USER, err);
-	}
+	if (consess_scan_all(&sc, 1, &cerr) == STORE_OK &&
+	    sc.n > CONSESS_PER_USER)
+		consess_scan_delete(&sc, 0, sc.n - CONSESS_PER_USER, &cerr);
 	consess_scan_free(&sc);
 	pthread_mutex_lock(&consess_lock);
 	consess_live++;
@@ -286,7 +351,9 @@ int
 consess_lookup(const char *token, int64_t now, struct consess *out,
     struct error *err)
 {
-	char row[2 * crypto_hash_sha256_BYTES + 1];
+	char row[CONSESS_NAME_LEN + 1];
+	struct store_meta meta;
+	struct error derr;
 	uint8_t *val = NULL;
 	size_t len = 0;
 	int rc;
@@ -294,24 +361,34 @@ consess_lookup(const char *token, int64_t now, struct consess *out,
 	memset(out, 0, sizeof(*out));
 	if (consess_row_name(token, row) != 0)
 		return 1;
-	rc = store_get(consess_store, CONSESS_TABLE, row, &val, &len, err);
+	rc = store_get_ex(consess_store, CONSESS_TABLE, row, &val, &len,
+	    &meta, err);
+	if (rc == STORE_CORRUPT) {
+		/* Grants nothing; logged with its row id by the store, and
+		 * `trusteectl store check` names it. */
+		return 1;
+	}
 	if (rc != 0)
 		return rc;
 	rc = consess_parse(val, len, out);
 	secret_free(val, len);
-	if (rc != 0 || out->expires <= now || out->idle_expires <= now) {
-		store_delete(consess_store, CONSESS_TABLE, row, err);
+	if (rc != 0 || out->expires <= now || out->idle_expires <= now ||
+	    (meta.exp != 0 && meta.exp <= now)) {
+		/* Only this revision: another instance may just have
+		 * refreshed it (then it is not over). */
+		store_delete_ex(consess_store, CONSESS_TABLE, row, meta.rev,
+		    &derr);
 		sodium_memzero(out, sizeof(*out));
 		return 1;
 	}
 	if (now - out->seen >= consess_touch_s()) {
 		out->seen = now;
-		out->idle_expires = now + consess_idle;
-		if (out->idle_expires > out->expires)
-			out->idle_expires = out->expires;
-		if (consess_write(row, out, NULL, err) != 0)
+		consess_idle_from_seen(out);
+		rc = consess_write(row, out, NULL, meta.rev, &derr);
+		if (rc < 0)
 			log_warnx("console session: cannot refresh: %s",
-			    err->msg);
+			    derr.msg);
+		/* 1: another instance refreshed it first: fine. */
 	}
 	return 0;
 }
@@ -319,7 +396,7 @@ consess_lookup(const char *token, int64_t now, struct consess *out,
 int
 consess_delete(const char *token, struct error *err)
 {
-	char row[2 * crypto_hash_sha256_BYTES + 1];
+	char row[CONSESS_NAME_LEN + 1];
 	int rc;
 
 	if (consess_row_name(token, row) != 0)
@@ -338,51 +415,44 @@ int
 consess_delete_user(const char *user, struct error *err)
 {
 	struct consess_scan sc;
-	int n;
+	int rc;
 
 	memset(&sc, 0, sizeof(sc));
-	sc.now = now_unix();
 	sc.user = user;
-	if (store_list(consess_store, CONSESS_TABLE, consess_scan_cb, &sc,
-	    err) != 0) {
-		consess_scan_free(&sc);
-		return -1;
-	}
-	n = consess_scan_delete(&sc, 0, sc.n, err);
+	rc = consess_scan_all(&sc, 0, err);
+	if (rc == STORE_OK)
+		rc = consess_scan_delete(&sc, 0, sc.n, err);
 	consess_scan_free(&sc);
 	pthread_mutex_lock(&consess_lock);
 	consess_counted = 0;		/* recount on the next query */
 	pthread_mutex_unlock(&consess_lock);
-	return n;
+	return rc;
 }
 
 int
-consess_gc(int64_t now, struct error *err)
+consess_gc(struct error *err)
 {
-	struct consess_scan sc;
-	int n;
+	size_t n, total = 0;
+	int rc, i;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.now = now;
-	if (store_list(consess_store, CONSESS_TABLE, consess_scan_cb, &sc,
-	    err) != 0) {
-		consess_scan_free(&sc);
-		return -1;
+	/* A few batches per call; the next tick takes the rest. */
+	for (i = 0; i < 10; i++) {
+		rc = store_purge(consess_store, CONSESS_TABLE, INT64_MIN,
+		    CONSESS_PURGE_BATCH, &n, err);
+		if (rc != STORE_OK)
+			return rc;
+		total += n;
+		if (n < CONSESS_PURGE_BATCH)
+			break;
 	}
-	n = consess_scan_delete(&sc, 0, sc.n, err);
-	pthread_mutex_lock(&consess_lock);
-	consess_live = sc.live;
-	consess_counted = now;
-	pthread_mutex_unlock(&consess_lock);
-	consess_scan_free(&sc);
-	return n;
+	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 size_t
 consess_count(int64_t now)
 {
-	struct consess_scan sc;
 	struct error err;
+	uint64_t rows;
 	size_t n;
 
 	pthread_mutex_lock(&consess_lock);
@@ -394,16 +464,13 @@ consess_count(int64_t now)
 	}
 	consess_counted = now;
 	pthread_mutex_unlock(&consess_lock);
-	memset(&sc, 0, sizeof(sc));
-	sc.now = now;
-	sc.user = "";			/* collect nothing, count live */
-	if (store_list(consess_store, CONSESS_TABLE, consess_scan_cb, &sc,
-	    &err) == 0) {
+	/* Purge first, so that the count is of live sessions only. */
+	if (consess_gc(&err) >= 0 && store_count(consess_store, CONSESS_TABLE,
+	    &rows, &err) == STORE_OK) {
 		pthread_mutex_lock(&consess_lock);
-		consess_live = sc.live;
+		consess_live = (size_t)rows;
 		pthread_mutex_unlock(&consess_lock);
 	}
-	consess_scan_free(&sc);
 	pthread_mutex_lock(&consess_lock);
 	n = consess_live;
 	pthread_mutex_unlock(&consess_lock);

@@ -23,6 +23,7 @@
 #include "observe.h"
 
 #define CONSOLE_BODY_MAX 4096
+#define CONSOLE_RETRY_AFTER_S 5		/* a 503 for a store outage */
 
 static struct console_auth_config console_cfg;
 
@@ -110,6 +111,25 @@ console_auth_json(struct http_response *resp, int status, json_t *body)
 	resp->status = status;
 	http_response_body(resp, "application/json", s, strlen(s));
 	secret_strfree(s);
+}
+
+/* The answer to a store failure (rc < 0) while doing what. */
+static void
+console_auth_store_problem(struct http_response *resp, const char *what,
+    int rc, const struct error *err)
+{
+	log_warnx("console: %s: %s", what, err->msg);
+	if (rc == STORE_UNAVAILABLE) {
+		http_response_header(resp, "Retry-After", "%d",
+		    CONSOLE_RETRY_AFTER_S);
+		http_problem(resp, 503, "ServiceUnavailable", "%s: the database "
+		    "is unavailable; retry later", what);
+	} else if (rc == STORE_CORRUPT)
+		http_problem(resp, 500, "IntegrityError", "%s: %s (see "
+		    "`trusteectl store check`)", what, err->msg);
+	else
+		http_problem(resp, 500, "InternalError", "%s failed (see the "
+		    "server log)", what);
 }
 
 /* The session answer; the role is the user's current one. */
@@ -224,8 +244,22 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		http_problem(resp, 400, "BadRequest", "%s", err.msg);
 		return;
 	}
-	wait = loginguard_check(user, source, now_ms, &locked);
+	/* Per source: a token of the shared login rate (RL_LOGIN) before
+	 * any password work; a login that succeeds gives it back, so only
+	 * failures use the rate up. */
+	if (ratelimit_take(RL_LOGIN, &req->source, &wait) != 0) {
+		console_auth_wipe_body(root);
+		ratelimit_note(RL_EV_LOGIN, &req->source);
+		metrics_login("throttled");
+		http_response_header(resp, "Retry-After", "%d", wait);
+		http_problem(resp, 429, "TooManyRequests", "too many failed "
+		    "logins from this address: try again in %d second%s", wait,
+		    wait == 1 ? "" : "s");
+		return;
+	}
+	wait = loginguard_check(user, now_ms, &locked);
 	if (wait > 0) {
+		ratelimit_give_back(RL_LOGIN, &req->source);
 		console_auth_wipe_body(root);
 		metrics_login("throttled");
 		log_info("console: login throttled: peer=%s", req->peer);
@@ -236,6 +270,8 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	rc = users_authenticate(user, pw, pwlen, role, &pwgen, &err);
+	if (rc != 1)	/* not a failed login: the token goes back */
+		ratelimit_give_back(RL_LOGIN, &req->source);
 	snprintf(actor, sizeof(actor), "console peer=%s", source);
 	if (rc == PASSWORD_BUSY) {
 		console_auth_wipe_body(root);
@@ -245,13 +281,11 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 	}
 	if (rc < 0) {
 		console_auth_wipe_body(root);
-		log_warnx("console: login: %s", err.msg);
-		http_problem(resp, 500, "InternalError", "login failed (see the "
-		    "server log)");
+		console_auth_store_problem(resp, "login", rc, &err);
 		return;
 	}
 	if (rc != 0) {
-		loginguard_failure(user, source, now_ms);
+		loginguard_failure(user, now_ms);
 		metrics_login("failed");
 		audit_record(actor, "console.login", log_escape(user, esc,
 		    sizeof(esc)), "denied", "wrong user name or password");
@@ -261,11 +295,11 @@ console_auth_login(struct http_request *req, struct http_response *resp,
 		return;
 	}
 	loginguard_success(user, now_ms);
-	if (consess_create(user, pwgen, source, now, token, &s, &err) != 0) {
+	if ((rc = consess_create(user, pwgen, source, now, token, &s,
+	    &err)) != 0) {
 		console_auth_wipe_body(root);
-		log_warnx("console: cannot create a session: %s", err.msg);
-		http_problem(resp, 500, "InternalError", "cannot create the "
-		    "session (see the server log)");
+		console_auth_store_problem(resp, "creating the session", rc,
+		    &err);
 		return;
 	}
 	metrics_login("ok");
@@ -319,8 +353,7 @@ console_auth_session(struct http_request *req, struct http_response *resp,
 	rc = console_auth_current(req, token, sizeof(token), &s, role, &err);
 	sodium_memzero(token, sizeof(token));
 	if (rc < 0) {
-		log_warnx("console: session lookup: %s", err.msg);
-		http_problem(resp, 500, "InternalError", "session lookup failed");
+		console_auth_store_problem(resp, "session lookup", rc, &err);
 		return;
 	}
 	if (rc != 0) {
@@ -352,13 +385,14 @@ console_auth_logout(struct http_request *req, struct http_response *resp,
 	rc = console_auth_current(req, token, sizeof(token), &s, role, &err);
 	if (rc != 0) {
 		sodium_memzero(token, sizeof(token));
+		if (rc < 0) {
+			console_auth_store_problem(resp, "session lookup", rc,
+			    &err);
+			return;
+		}
 		console_auth_cookie(resp, NULL);
-		if (rc < 0)
-			http_problem(resp, 500, "InternalError", "session "
-			    "lookup failed");
-		else
-			http_problem(resp, 401, "Unauthenticated", "no console "
-			    "session");
+		http_problem(resp, 401, "Unauthenticated", "no console "
+		    "session");
 		return;
 	}
 	if (console_auth_same_origin(req, &err) != 0 ||
@@ -373,8 +407,7 @@ console_auth_logout(struct http_request *req, struct http_response *resp,
 	rc = consess_delete(token, &err);
 	sodium_memzero(token, sizeof(token));
 	if (rc < 0) {
-		log_warnx("console: logout: %s", err.msg);
-		http_problem(resp, 500, "InternalError", "logout failed");
+		console_auth_store_problem(resp, "logout", rc, &err);
 		return;
 	}
 	snprintf(actor, sizeof(actor), "%s (%s)", s.user, role);
@@ -412,7 +445,8 @@ console_auth_api(const struct http_request *req, struct admin_identity *id,
 	sodium_memzero(token, sizeof(token));
 	if (rc < 0) {
 		error_prefix(err, "console session lookup failed");
-		return ADMIN_UNAUTHENTICATED;
+		return rc == STORE_UNAVAILABLE ? ADMIN_UNAVAILABLE :
+		    rc == STORE_CORRUPT ? ADMIN_CORRUPT : ADMIN_ERROR;
 	}
 	if (rc != 0) {
 		error_set(err, "the console session has expired or ended: log "

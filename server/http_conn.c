@@ -584,6 +584,7 @@ http_conn_error(struct http_conn *c, int status, const char *type,
 	http_problem(&resp, status, type, "%s", detail);
 	if (retry_after > 0)
 		http_response_header(&resp, "Retry-After", "%d", retry_after);
+	http_security_headers(&resp);
 	resp.close = 1;
 	/* The target is not logged: it may be incomplete, and its query
 	 * may carry credentials. */

@@ -1,14 +1,15 @@
 /*
  * loginguard.c: progressive delay and lockout after failed console
- * logins, per user name and per source address (console.h). In memory,
- * per process: a fixed table of LOGINGUARD_SLOTS entries keyed by a keyed
- * BLAKE2b hash of "u:<name>" / "s:<address>" (so the table holds neither
- * names nor addresses), probed over LOGINGUARD_PROBE slots; when the
- * window is full the entry with the oldest failure is replaced. An
- * attacker who fills the table can thus only make the guard forget old
- * failures, never lock anyone out who has not failed. When the shared
- * rate limiter (server/ratelimit.c) arrives, loginguard_check and
- * loginguard_failure are the two places to route through it.
+ * logins, per user name (console.h). In memory, per process: a fixed
+ * table of LOGINGUARD_SLOTS entries keyed by a keyed BLAKE2b hash of the
+ * name (so the table holds no names), probed over LOGINGUARD_PROBE
+ * slots; when the window is full the entry with the oldest failure is
+ * replaced. An attacker who fills the table can thus only make the guard
+ * forget old failures, never lock anyone out who has not failed.
+ *
+ * The per-source side is not here: every login attempt takes a token of
+ * the shared rate limiter's RL_LOGIN class (ratelimit.c, [limits]
+ * login_rate/login_burst) for its source, in console_auth.c.
  */
 #include <pthread.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct loginguard_entry {
 static pthread_mutex_t loginguard_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct loginguard_entry loginguard_table[LOGINGUARD_SLOTS];
 static uint8_t loginguard_secret[crypto_generichash_KEYBYTES];
-static struct loginguard_config loginguard_cfg = { 10, 30, 3, 60, 900 };
+static struct loginguard_config loginguard_cfg = { 10, 3, 60, 900 };
 static int loginguard_ready;
 
 void
@@ -133,38 +134,36 @@ loginguard_wait(const struct loginguard_entry *e, int64_t now, int *locked)
 }
 
 int
-loginguard_check(const char *user, const char *source, int64_t now,
-    int *locked)
+loginguard_check(const char *user, int64_t now, int *locked)
 {
-	uint8_t ku[LOGINGUARD_KEYLEN], ks[LOGINGUARD_KEYLEN];
-	int wu, ws, lu = 0, ls = 0;
+	uint8_t k[LOGINGUARD_KEYLEN];
+	int w, l = 0;
 
 	pthread_mutex_lock(&loginguard_lock);
-	loginguard_key('u', user, ku);
-	loginguard_key('s', source, ks);
-	wu = loginguard_wait(loginguard_find(ku, now, 0), now, &lu);
-	ws = loginguard_wait(loginguard_find(ks, now, 0), now, &ls);
+	loginguard_key('u', user, k);
+	w = loginguard_wait(loginguard_find(k, now, 0), now, &l);
 	pthread_mutex_unlock(&loginguard_lock);
-	*locked = (lu && wu > 0) || (ls && ws > 0);
-	return wu > ws ? wu : ws;
+	*locked = l && w > 0;
+	return w;
 }
 
-static void
-loginguard_fail_one(struct loginguard_entry *e, int threshold,
-    int delay_after, int64_t now)
+void
+loginguard_failure(const char *user, int64_t now)
 {
+	struct loginguard_entry *e;
+	uint8_t k[LOGINGUARD_KEYLEN];
 	int over;
 
+	pthread_mutex_lock(&loginguard_lock);
+	loginguard_key('u', user, k);
+	e = loginguard_find(k, now, 1);
 	e->failures++;
 	e->last_failure = now;
-	if (e->failures >= threshold) {
+	if (e->failures >= loginguard_cfg.user_failures) {
 		e->locked_until = now + (int64_t)loginguard_cfg.lockout_s * 1000;
 		e->failures = 0;	/* a fresh count once the lock ends */
 		e->next_allowed = 0;
-		return;
-	}
-	over = e->failures - delay_after;
-	if (over >= 0) {
+	} else if ((over = e->failures - loginguard_cfg.delay_after) >= 0) {
 		int64_t d = over >= 30 ? loginguard_cfg.max_delay_s :
 		    (int64_t)1 << over;
 
@@ -172,31 +171,6 @@ loginguard_fail_one(struct loginguard_entry *e, int threshold,
 			d = loginguard_cfg.max_delay_s;
 		e->next_allowed = now + d * 1000;
 	}
-}
-
-static int
-loginguard_source_delay_after(void)
-{
-	int d = loginguard_cfg.source_failures / 2;
-
-	return d > loginguard_cfg.delay_after ? d : loginguard_cfg.delay_after;
-}
-
-void
-loginguard_failure(const char *user, const char *source, int64_t now)
-{
-	uint8_t k[LOGINGUARD_KEYLEN];
-
-	pthread_mutex_lock(&loginguard_lock);
-	loginguard_key('u', user, k);
-	loginguard_fail_one(loginguard_find(k, now, 1),
-	    loginguard_cfg.user_failures, loginguard_cfg.delay_after, now);
-	/* An address shared by many people (NAT) is slowed later: from
-	 * half its lockout threshold on. */
-	loginguard_key('s', source, k);
-	loginguard_fail_one(loginguard_find(k, now, 1),
-	    loginguard_cfg.source_failures, loginguard_source_delay_after(),
-	    now);
 	pthread_mutex_unlock(&loginguard_lock);
 }
 

@@ -71,8 +71,6 @@ const char *const metrics_route_names[MR_NROUTES] = {
 	"attestation", "api", "console", "console_api", "public", "unknown"
 };
 
-static const char *const metrics_store_ops[] = { "get", "put", "delete",
-	"list" };
 static const char *const metrics_login_results[] = { "ok", "failed",
 	"throttled" };
 
@@ -95,15 +93,16 @@ static struct {
 	struct hist verification_duration[OBSERVE_TEES];
 	uint64_t policy_ok, policy_failed;
 	struct hist policy_duration;
-	struct hist store_duration[ARRAY_SIZE(metrics_store_ops)];
+	struct hist store_duration[STORE_NOPS];
 	uint64_t logins[ARRAY_SIZE(metrics_login_results)];
 	uint64_t releases[2];		/* denied, allowed */
 } m;
 
 static const struct config *metrics_cfg;
+static struct store *metrics_st;
 
 void
-metrics_init(const struct config *cfg)
+metrics_init(const struct config *cfg, struct store *st)
 {
 	size_t i;
 
@@ -117,9 +116,11 @@ metrics_init(const struct config *cfg)
 		m.http_duration[i] = (struct hist)HIST(le_ours);
 	for (i = 0; i < OBSERVE_TEES; i++)
 		m.verification_duration[i] = (struct hist)HIST(le_ours);
-	for (i = 0; i < ARRAY_SIZE(metrics_store_ops); i++)
+	for (i = 0; i < STORE_NOPS; i++)
 		m.store_duration[i] = (struct hist)HIST(le_store);
 	metrics_cfg = cfg;
+	metrics_st = st;
+	store_set_timing(metrics_store);
 }
 
 /* ----------------------------------------------------------- observers */
@@ -215,17 +216,11 @@ metrics_policy(uint64_t ns, int ok)
 }
 
 void
-metrics_store(const char *op, uint64_t ns)
+metrics_store(enum store_op op, uint64_t ns)
 {
-	size_t i;
-
-	if (m.kbs_duration.le == NULL)
+	if (m.kbs_duration.le == NULL || op < 0 || op >= STORE_NOPS)
 		return;
-	for (i = 0; i < ARRAY_SIZE(metrics_store_ops); i++)
-		if (strcmp(op, metrics_store_ops[i]) == 0) {
-			hist_observe(&m.store_duration[i], ns, 1e9);
-			return;
-		}
+	hist_observe(&m.store_duration[op], ns, 1e9);
 }
 
 void
@@ -452,9 +447,10 @@ metrics_ours(struct buf *b, int64_t now)
 	metrics_value(b, "trustee_releases_total", "result=\"denied\"",
 	    GET(&m.releases[0]));
 	metrics_head(b, "trustee_store_operation_duration_seconds",
-	    "histogram", "Store calls timed by the daemon, by operation.");
-	for (i = 0; i < ARRAY_SIZE(metrics_store_ops); i++) {
-		snprintf(l, sizeof(l), "op=\"%s\"", metrics_store_ops[i]);
+	    "histogram", "Store calls by operation (a scan is one page, "
+	    "with its decryption).");
+	for (i = 0; i < STORE_NOPS; i++) {
+		snprintf(l, sizeof(l), "op=\"%s\"", store_op_names[i]);
 		metrics_hist(b, "trustee_store_operation_duration_seconds", l,
 		    &m.store_duration[i], 1e9);
 	}
@@ -464,12 +460,29 @@ metrics_ours(struct buf *b, int64_t now)
 	buf_printf(b, "trustee_sealer_info{kind=\"%s\"} 1\n",
 	    metrics_cfg != NULL && metrics_cfg->sealer != NULL ?
 	    metrics_cfg->sealer : "file");
-	metrics_head(b, "trustee_data_key_version", "gauge",
-	    "Current data-key version.");
-	buf_printf(b, "trustee_data_key_version 1\n");
-	metrics_head(b, "trustee_data_key_rotation_in_progress", "gauge",
-	    "1 while rows are re-sealed under a new data key.");
-	buf_printf(b, "trustee_data_key_rotation_in_progress 0\n");
+	if (metrics_st != NULL) {
+		struct stats_key k;
+
+		stats_key(metrics_st, now, &k);
+		metrics_head(b, "trustee_data_key_version", "gauge",
+		    "Data-key version of new writes.");
+		buf_printf(b, "trustee_data_key_version %u\n", k.version);
+		metrics_head(b, "trustee_data_key_oldest_version", "gauge",
+		    "Oldest data-key version still in use (below the "
+		    "current one while rotating).");
+		buf_printf(b, "trustee_data_key_oldest_version %u\n",
+		    k.oldest);
+		metrics_head(b, "trustee_data_key_rotation_in_progress",
+		    "gauge", "1 while rows are re-sealed under a new data "
+		    "key.");
+		buf_printf(b, "trustee_data_key_rotation_in_progress %d\n",
+		    k.version != k.oldest);
+		metrics_head(b, "trustee_data_key_rotation_rows_left", "gauge",
+		    "Rows still sealed under older data-key versions (0 when "
+		    "idle).");
+		buf_printf(b, "trustee_data_key_rotation_rows_left %llu\n",
+		    (unsigned long long)k.rows_left);
+	}
 	metrics_head(b, "trustee_collateral_expiry_timestamp_seconds", "gauge",
 	    "Earliest expiry of the verifier collateral of each kind.");
 	if (metrics_cfg != NULL) {
@@ -512,7 +525,8 @@ metrics_ours(struct buf *b, int64_t now)
 	    "Open KBS protocol sessions.");
 	metrics_value(b, "trustee_attestation_sessions", "", session_count());
 	metrics_head(b, "trustee_attestation_log_entries", "gauge",
-	    "Rows in the attestation log (this instance's index).");
+	    "Rows in the attestation log (a count of the store's, at most 10 s "
+	    "old).");
 	metrics_value(b, "trustee_attestation_log_entries", "",
 	    attlog_count());
 }

@@ -40,7 +40,8 @@ int observe_verdict_index(const char *v);
 /*
  * The attestation log: one row per /kbs/v0/attest and /attestation
  * outcome in table "attestations" of the encrypted store, named by a
- * time-ordered id "<16 hex: unix ms>-<8 hex>" (as audit.c), value:
+ * time-ordered id "<16 hex: unix ms>-<8 hex>" (as audit.c), ord = that
+ * time in ms, value:
  *   {"id","time","endpoint","tee","source","verdict","reason",
  *    "trust_vector": {...} | null, "submods": {name: {"status",
  *    "trust_vector","policy_id"}}, "policy_id", "token": {"jti","exp",
@@ -49,15 +50,22 @@ int observe_verdict_index(const char *v);
  *    "claims": <attestation policy input> | null, "latency_us"}
  * "claims" is kept when no token carries them (a refusal after the
  * evidence verified) and dropped when larger than ATTLOG_CLAIMS_MAX.
- * A summary of every kept row is indexed in memory (per process, as the
- * audit trail), so filters and pages do not read rows they skip.
- * Retention: at most `keep` rows and none older than max_age_s.
+ * Pages come from the store's ordered scans; filtered pages from an index
+ * of summaries that follows other instances (attlog.c says how).
+ * Retention: at most `keep` rows and none older than max_age_s, enforced
+ * by attlog_expire (store_purge).
  */
 #define ATTLOG_CLAIMS_MAX ((size_t)64 * 1024)
 #define ATTLOG_REASON_MAX 1024
+#define ATTLOG_CURSOR_MAX (STORE_CURSOR_MAX + 2)
+#define ATTLOG_BAD_CURSOR (-10)
 
+/* follow: keep the index current with what other instances sharing the
+ * store write (store_watch; costs a generation bump per append, so the
+ * daemon asks for it on shared databases only). Rows of an earlier
+ * version get their ord here. 0 or < 0 (the store's codes). */
 int attlog_init(struct store *st, size_t keep, int64_t max_age_s,
-    struct error *err);
+    int follow, struct error *err);
 void attlog_shutdown(void);
 
 /* One observation, filled around a request by routes.c. */
@@ -84,7 +92,7 @@ void attlog_end(struct attlog_obs *o, const struct http_request *req,
     const struct http_response *resp, enum observe_verdict *verdict,
     int *tee_index);
 /* Append one record (the fields above); used by attlog_end, the
- * benchmark and tests. 0 or -1. */
+ * benchmark and tests. 0 or < 0. */
 int attlog_append(json_t *rec, struct error *err);
 
 struct attlog_filter {
@@ -93,16 +101,24 @@ struct attlog_filter {
 	const char *source;		/* exact address */
 	int64_t since, until;		/* unix s, inclusive; 0: open */
 };
-/* Summaries (no claims, no ear) newest first, after the id `before`
- * (NULL: newest), at most limit; *more when further rows match. */
-int attlog_list(const char *before, size_t limit,
-    const struct attlog_filter *f, json_t **items, int *more,
-    struct error *err);
+/*
+ * One page of summaries (no claims, no ear), newest first, at most
+ * limit, continuing at cursor (NULL: the newest; else a next value
+ * returned by an earlier call with the same filters). next receives the
+ * cursor of the following page, "" at the end. *problems: rows that
+ * could not be read ({"table","id","reason"}; skipped). 0,
+ * ATTLOG_BAD_CURSOR, or the store's codes.
+ */
+int attlog_list(const char *cursor, size_t limit,
+    const struct attlog_filter *f, json_t **items,
+    char next[ATTLOG_CURSOR_MAX], json_t **problems, struct error *err);
 /* The whole record (claims derived from the EAR when not stored): 0, 1
- * unknown id, -1. */
+ * unknown id, < 0 (STORE_CORRUPT names the row). */
 int attlog_get(const char *id, json_t **rec, struct error *err);
-/* Drop rows beyond the retention (count and age); returns how many. */
+/* Retention (count and age, by the store's purge); returns how many rows
+ * went. */
 int attlog_expire(int64_t now);
+/* Rows in the log (a count of the store's, at most 10 s old). */
 size_t attlog_count(void);
 
 /* --------------------------------------------------------------- metrics.c */
@@ -115,7 +131,9 @@ enum metrics_route {
 };
 extern const char *const metrics_route_names[MR_NROUTES];
 
-void metrics_init(const struct config *cfg);
+/* cfg and st are kept for the scrapes; st may be NULL (no data-key
+ * figures). Installs the store's timing hook (store_set_timing). */
+void metrics_init(const struct config *cfg, struct store *st);
 /* One answered request (routes.c): class, status, sizes, duration. */
 void metrics_request(enum metrics_route route, int status, size_t req_bytes,
     size_t resp_bytes, uint64_t ns);
@@ -135,9 +153,8 @@ void metrics_policy_error(void);
 void metrics_resource_write(int deleted);
 /* One attestation policy run (ear.c). */
 void metrics_policy(uint64_t ns, int ok);
-/* One timed store call made by the console's modules (op: "get",
- * "put", "delete", "list"); the store layer may call it too. */
-void metrics_store(const char *op, uint64_t ns);
+/* One store call (the store layer's timing hook). */
+void metrics_store(enum store_op op, uint64_t ns);
 /* One console login attempt: "ok", "failed", "throttled". */
 void metrics_login(const char *result);
 /* GET /metrics (Prometheus text exposition 0.0.4). */
@@ -166,6 +183,23 @@ void stats_denial_reason(const char *reason);
 json_t *stats_json(const struct kbs_context *ctx, int64_t now);
 /* 0 and the latency quantile q (0..1) in ms over the window, or -1. */
 int stats_latency_quantile(double q, double *ms);
+/*
+ * The data key as the dashboard and /metrics show it (store_info): the
+ * version of new writes and the oldest still in use; while they differ
+ * (a rotation), the rows still under older versions and in all, from
+ * store_key_status at most every STATS_KEY_RECOUNT_S (counting every row
+ * costs a scan of the row index; nothing is counted when idle).
+ */
+#define STATS_KEY_RECOUNT_S 5
+struct stats_key {
+	uint32_t version, oldest;
+	char state[32];			/* "idle", "rotating", "waiting for
+					 * instances", "draining" */
+	uint64_t rows_left, rows_total;
+	double progress;		/* 0..1 (1 when idle) */
+	int counted;			/* rows_* are known */
+};
+void stats_key(struct store *st, int64_t now, struct stats_key *out);
 
 /* ------------------------------------------------------------ collateral.c */
 

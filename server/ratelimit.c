@@ -276,6 +276,32 @@ ratelimit_take(enum ratelimit_class cls, const struct source_addr *src,
 	return ratelimit_take_at(cls, src, now_mono_ns(), retry_after);
 }
 
+void
+ratelimit_give_back(enum ratelimit_class cls, const struct source_addr *src)
+{
+	const struct ratelimit_rule *r;
+	uint32_t i;
+
+	if ((unsigned)cls >= RL_NCLASS)
+		return;
+	pthread_mutex_lock(&rl.lock);
+	r = &rl.rule[cls];
+	if (rl.e != NULL && r->rate > 0) {
+		/* Only a source still in the table: a forgotten one starts
+		 * with a full bucket anyway. */
+		for (i = rl.heads[ratelimit_hash(src) & (rl.nheads - 1)];
+		    i != RATELIMIT_NIL; i = rl.e[i].hnext)
+			if (memcmp(rl.e[i].key.b, src->b, sizeof(src->b)) ==
+			    0) {
+				rl.e[i].b[cls].tokens += 1.0;
+				if (rl.e[i].b[cls].tokens > r->burst)
+					rl.e[i].b[cls].tokens = r->burst;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&rl.lock);
+}
+
 size_t
 ratelimit_sources(void)
 {

@@ -81,22 +81,6 @@ static const struct route routes[] = {
 	    "the console's static files (console_files.c)" },
 };
 
-/* Every answer carries these (console pages and API alike). The CSP
- * allows no inline script or style anywhere. */
-static void
-routes_security_headers(struct http_response *resp)
-{
-	http_response_header(resp, "Content-Security-Policy", "default-src "
-	    "'self'; script-src 'self'; style-src 'self'; img-src 'self' "
-	    "data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-	    "form-action 'self'; frame-ancestors 'none'");
-	http_response_header(resp, "X-Content-Type-Options", "nosniff");
-	http_response_header(resp, "Referrer-Policy", "no-referrer");
-	http_response_header(resp, "X-Frame-Options", "DENY");
-	http_response_header(resp, "Cross-Origin-Opener-Policy",
-	    "same-origin");
-}
-
 static const struct route *
 routes_find(const char *path)
 {
@@ -341,7 +325,7 @@ done:
 	ns = now_mono_ns() - t0;
 	now = now_unix();
 	routes_observe_resources(req, resp, cls, now);
-	routes_security_headers(resp);
+	http_security_headers(resp);
 	metrics_request(cls, resp->status, req->body_len, resp->body.len, ns);
 	stats_request(ns, now);
 	metrics_inflight(-1);

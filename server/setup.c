@@ -15,7 +15,9 @@
  *      makes trusteed.service load it;
  *   5. the store, initialised by the service account so that the sealed
  *      master key exists (store_open; its row is in the database);
- *   6. the first console user (once the console lands; see the hook);
+ *   6. the first console user, "admin" with a random password that only
+ *      root can read (console-password beside the admin key, 0600); the
+ *      password reaches the service account's process through a pipe;
  * and prints what to do next.
  *
  * Idempotent: what exists is kept and said to be kept; a second run
@@ -47,6 +49,7 @@
 #include "../lib/admintoken.h"
 #include "../lib/log.h"
 #include "../store/seal.h"
+#include "console.h"
 #include "trusteed.h"
 
 #ifndef SYSCONFDIR
@@ -65,6 +68,9 @@
 #define SETUP_PASS_MAX		1024
 #define SETUP_MAX_NAMES		8
 #define SETUP_CERT_DAYS		825
+#define SETUP_CONSOLE_USER	"admin"
+#define SETUP_CONSOLE_PW_FILE	"console-password"
+#define SETUP_CONSOLE_PW_LEN	24
 
 struct setup_opts {
 	const char *config;
@@ -98,6 +104,9 @@ struct setup_plan {
 	const char *pass_store;		/* passphrase sealer, new store */
 	uint8_t *pass;			/* sodium_malloc'd */
 	size_t pass_len;
+	char *console_pw_path;		/* the first console user's password
+					 * file, or NULL (no new store, or
+					 * the console is disabled) */
 };
 
 static void
@@ -722,20 +731,52 @@ setup_do_credential(const struct setup_plan *pl, struct error *err)
 }
 
 /*
- * INTEGRATION POINT (branch console): the first console user. When the
- * console lands, create user "admin" with role admin and a random password
- * (server/users.c), write the password to console-password beside the
- * admin key (0600, root), and return its path in *where; as --dev does.
+ * The service account's side of the first console user: read the
+ * password from fd (the parent wrote it there) and add user admin (role
+ * admin) unless a user of that name exists. Runs in the child that
+ * opened the store.
  */
 static int
-setup_first_user(struct store *st, const struct setup_plan *pl, char **where,
-    struct error *err)
+setup_first_user(struct store *st, int fd, struct error *err)
 {
-	(void)st;
-	(void)pl;
-	(void)err;
-	*where = NULL;
-	return 0;
+	char *pw = sodium_malloc(PASSWORD_MAX + 1);
+	size_t n = 0;
+	ssize_t r;
+	int rc;
+
+	if (pw == NULL)
+		return error_set(err, "out of memory");
+	while (n < PASSWORD_MAX && (r = read(fd, pw + n, PASSWORD_MAX - n)) !=
+	    0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			sodium_free(pw);
+			return error_set(err, "reading the console password: "
+			    "%s", strerror(errno));
+		}
+		n += (size_t)r;
+	}
+	pw[n] = '\0';
+	rc = users_init(st, err);
+	if (rc == 0)
+		rc = users_ensure(SETUP_CONSOLE_USER, "admin", pw,
+		    "trusteed setup", err);
+	users_shutdown();
+	sodium_free(pw);
+	return rc == 0 ? 0 : error_prefix(err, "the first console user");
+}
+
+/* Where the first console user's password goes: beside the admin key
+ * (or the configuration when there is no admin key). malloc'd. */
+static char *
+setup_console_pw_path(const struct config *cfg, const struct setup_plan *pl)
+{
+	char *d = setup_dirname(pl->admin_priv != NULL ? pl->admin_priv :
+	    cfg->path), *p = xasprintf("%s/" SETUP_CONSOLE_PW_FILE, d);
+
+	free(d);
+	return p;
 }
 
 /* 1 if the state directory already holds a deployment: the store wrote
@@ -768,12 +809,31 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 	struct store_options so;
 	struct store *st;
 	char dsnbuf[PATH_MAX + 8];
-	int fds[2] = { -1, -1 }, status;
-	char *user_file = NULL;
+	int fds[2] = { -1, -1 }, ufds[2] = { -1, -1 }, status, rc;
+	char *pw, *line;
 	pid_t pid;
 
 	if (pl->store_exists)
 		return 0;
+	/* The first console user's password: written (root, 0600) before
+	 * the user exists, handed to the child through a pipe (never argv
+	 * or the environment), removed again if the child fails. */
+	if (pl->console_pw_path != NULL) {
+		pw = password_generate(SETUP_CONSOLE_PW_LEN);
+		line = xasprintf("%s\n", pw);
+		rc = setup_parent(pl->console_pw_path, 0700, err) != 0 ||
+		    file_write_atomic(pl->console_pw_path, line, strlen(line),
+		    0600, err) != 0 ? -1 : 0;
+		if (rc == 0 && (pipe2(ufds, O_CLOEXEC) != 0 ||
+		    write(ufds[1], pw, strlen(pw)) != (ssize_t)strlen(pw)))
+			rc = error_set(err, "pipe: %s", strerror(errno));
+		secret_strfree(line);
+		secret_strfree(pw);
+		if (ufds[1] != -1)
+			close(ufds[1]);
+		if (rc != 0)
+			goto fail;
+	}
 	config_store_options(cfg, &seal, &so);
 	if (so.dsn == NULL) {
 		snprintf(dsnbuf, sizeof(dsnbuf), "sqlite:%s", cfg->store_path);
@@ -786,13 +846,15 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 	seal.passphrase_credential = NULL;
 	seal.passphrase_fd = -1;
 	if (pl->pass != NULL) {
-		if (pipe2(fds, O_CLOEXEC) != 0)
-			return error_set(err, "pipe: %s", strerror(errno));
-		if (write(fds[1], pl->pass, pl->pass_len) !=
+		if (pipe2(fds, O_CLOEXEC) != 0 ||
+		    write(fds[1], pl->pass, pl->pass_len) !=
 		    (ssize_t)pl->pass_len) {
-			close(fds[0]);
-			close(fds[1]);
-			return error_set(err, "pipe: %s", strerror(errno));
+			error_set(err, "pipe: %s", strerror(errno));
+			if (fds[0] != -1) {
+				close(fds[0]);
+				close(fds[1]);
+			}
+			goto fail;
 		}
 		close(fds[1]);
 		seal.passphrase_fd = fds[0];
@@ -802,7 +864,8 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 	if (pid == -1) {
 		if (fds[0] != -1)
 			close(fds[0]);
-		return error_set(err, "fork: %s", strerror(errno));
+		error_set(err, "fork: %s", strerror(errno));
+		goto fail;
 	}
 	if (pid == 0) {
 		umask(077);
@@ -815,8 +878,8 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 			_exit(1);
 		}
 		st = store_open(&so, err);
-		if (st == NULL ||
-		    setup_first_user(st, pl, &user_file, err) != 0) {
+		if (st == NULL || (ufds[0] != -1 &&
+		    setup_first_user(st, ufds[0], err) != 0)) {
 			fprintf(stderr, "trusteed setup: %s\n", err->msg);
 			store_close(st);
 			_exit(1);
@@ -826,14 +889,28 @@ setup_do_store(const struct config *cfg, const struct setup_plan *pl,
 	}
 	if (fds[0] != -1)
 		close(fds[0]);
+	if (ufds[0] != -1) {
+		close(ufds[0]);
+		ufds[0] = -1;
+	}
 	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return error_set(err, "waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return error_set(err, "the store in %s was not initialised "
+		if (errno != EINTR) {
+			error_set(err, "waitpid: %s", strerror(errno));
+			goto fail;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		error_set(err, "the store in %s was not initialised "
 		    "(the reason is above); run setup again once it is fixed",
 		    cfg->state_dir);
+		goto fail;
+	}
 	return 0;
+fail:
+	if (ufds[0] != -1)
+		close(ufds[0]);
+	if (pl->console_pw_path != NULL)
+		unlink(pl->console_pw_path);
+	return -1;
 }
 
 /* ------------------------------------------------------------ the end */
@@ -921,7 +998,13 @@ setup_report(const struct setup_opts *o, const struct config *cfg,
 	printf("  store            %s (%s, service account %s)\n",
 	    cfg->state_dir, pl->store_exists ? "kept" : "initialised",
 	    pl->user);
-	printf("  console user     not in this build\n");
+	if (pl->console_pw_path != NULL)
+		printf("  console user     " SETUP_CONSOLE_USER " (created; "
+		    "password in %s, root only)\n", pl->console_pw_path);
+	else if (pl->store_exists)
+		printf("  console user     kept (trusteectl user list)\n");
+	else
+		printf("  console user     none ([console] enabled = false)\n");
 	printf("\nNext:\n"
 	    "  1. start it:       systemctl enable --now trusteed\n"
 	    "                     (journalctl -u trusteed shows its log; "
@@ -939,6 +1022,11 @@ setup_report(const struct setup_opts *o, const struct config *cfg,
 		    "     public_keys in %s\n",
 		    url, cfg->tls_cert, pl->admin_priv != NULL ?
 		    pl->admin_priv : "<admin private key>", cfg->path);
+	if (pl->console_pw_path != NULL)
+		printf("  the console:      %s/console/ (user "
+		    SETUP_CONSOLE_USER ", password in %s;\n"
+		    "                     change it in the console, then "
+		    "delete the file)\n", url, pl->console_pw_path);
 	printf("  4. guests: point the attestation agent / CDH at %s and give "
 	    "them\n     %s; then set the resource policy and upload secrets "
 	    "(trusteectl(8)).\n", url, pl->tls != SETUP_SKIP ? cfg->tls_cert :
@@ -1022,6 +1110,8 @@ setup_main(int argc, char **argv)
 		    err.msg);
 		goto out;
 	}
+	if (!pl.store_exists && cfg.console_enabled)
+		pl.console_pw_path = setup_console_pw_path(&cfg, &pl);
 	changed = pl.edit_conf || !pl.store_exists ||
 	    pl.tls == SETUP_CREATE || pl.tls == SETUP_COPY ||
 	    pl.admin == SETUP_CREATE;
@@ -1042,6 +1132,7 @@ out:
 	if (pl.pass != NULL)
 		sodium_free(pl.pass);
 	free(pl.admin_priv);
+	free(pl.console_pw_path);
 	free((char *)pl.user);
 	config_free(&cfg);
 	return rc;

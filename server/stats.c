@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/log.h"
 #include "console.h"
 #include "observe.h"
 
@@ -200,6 +201,57 @@ stats_reason_cmp(const void *a, const void *b)
 	    strcmp(x->text, y->text);
 }
 
+/* ------------------------------------------------------------ data key */
+
+static pthread_mutex_t stats_key_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stats_key stats_key_last;
+static int64_t stats_key_when;
+
+void
+stats_key(struct store *st, int64_t now, struct stats_key *out)
+{
+	struct store_key_status ks;
+	struct store_info info;
+	struct error err;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	store_info(st, &info);
+	out->version = info.key_version;
+	out->oldest = info.key_oldest;
+	out->progress = 1.0;
+	snprintf(out->state, sizeof(out->state), "idle");
+	if (info.key_version == info.key_oldest)
+		return;
+	snprintf(out->state, sizeof(out->state), "rotating");
+	pthread_mutex_lock(&stats_key_lock);
+	if (stats_key_last.counted && now - stats_key_when <
+	    STATS_KEY_RECOUNT_S && stats_key_last.version == out->version) {
+		*out = stats_key_last;
+		out->oldest = info.key_oldest;
+		pthread_mutex_unlock(&stats_key_lock);
+		return;
+	}
+	pthread_mutex_unlock(&stats_key_lock);
+	if (store_key_status(st, &ks, &err) != 0) {
+		log_debug("stats: data-key status: %s", err.msg);
+		return;
+	}
+	snprintf(out->state, sizeof(out->state), "%s", ks.state);
+	for (i = 0; i < ks.nversions; i++) {
+		out->rows_total += ks.versions[i].rows;
+		if (ks.versions[i].version < ks.current)
+			out->rows_left += ks.versions[i].rows;
+	}
+	out->progress = out->rows_total > 0 ? 1.0 - (double)out->rows_left /
+	    (double)out->rows_total : 1.0;
+	out->counted = 1;
+	pthread_mutex_lock(&stats_key_lock);
+	stats_key_last = *out;
+	stats_key_when = now;
+	pthread_mutex_unlock(&stats_key_lock);
+}
+
 /* Health: store probe, sealer, data key, collateral. */
 static json_t *
 stats_health(const struct kbs_context *ctx, int64_t now)
@@ -208,21 +260,25 @@ stats_health(const struct kbs_context *ctx, int64_t now)
 	uint8_t *val = NULL;
 	size_t len = 0, i;
 	uint64_t t0 = now_mono_ns();
-	json_t *h, *store, *sealer, *coll, *it;
+	json_t *h, *store, *sealer, *coll, *it, *rot;
 	const char *kind = ctx->cfg->sealer != NULL ? ctx->cfg->sealer : "file";
+	struct store_info info;
+	struct stats_key k;
 	int rc;
 
 	rc = store_get(ctx->store, "health", "probe", &val, &len, &err);
 	secret_free(val, len);
+	store_info(ctx->store, &info);
 	store = json_pack("{s:b, s:s, s:f}", "ok", rc >= 0, "type",
-	    ctx->cfg->store_type != NULL ? ctx->cfg->store_type : "",
-	    "probe_ms", (double)(now_mono_ns() - t0) / 1e6);
+	    info.backend, "probe_ms", (double)(now_mono_ns() - t0) / 1e6);
 	if (rc < 0)
 		json_object_set_new(store, "error", json_string(err.msg));
-	sealer = json_pack("{s:s}", "kind", kind);
-	if (strcmp(kind, "file") == 0)
+	sealer = json_pack("{s:s, s:s}", "kind", kind, "description",
+	    info.sealer);
+	if (info.insecure_sealer || strcmp(kind, "file") == 0)
 		json_object_set_new(sealer, "warning", json_string(
-		    "development sealer: the data key is a plain file"));
+		    "development sealer: the master key is sealed by a plain "
+		    "key file"));
 	coll = collateral_items(ctx->cfg, now);
 	json_array_foreach(coll, i, it) {
 		int64_t t = json_integer_value(json_object_get(it,
@@ -233,12 +289,15 @@ stats_health(const struct kbs_context *ctx, int64_t now)
 		json_object_set_new(it, "status", json_string(t <= now ?
 		    "expired" : t - now <= STATS_SOON_S ? "soon" : "ok"));
 	}
-	/* The data key's version and rotation come from the store layer
-	 * (store_key_status) once it reports them; until then there is one
-	 * version and nothing to rotate. */
-	h = json_pack("{s:o, s:o, s:{s:i, s:{s:s, s:f}}, s:o}", "store", store,
-	    "sealer", sealer, "data_key", "version", 1, "rotation", "state",
-	    "idle", "progress", 1.0, "collateral", coll);
+	stats_key(ctx->store, now, &k);
+	rot = json_pack("{s:s, s:f, s:I}", "state", k.state, "progress",
+	    k.progress, "oldest_version", (json_int_t)k.oldest);
+	if (k.counted)
+		json_object_set_new(rot, "rows_left", json_integer(
+		    (json_int_t)k.rows_left));
+	h = json_pack("{s:o, s:o, s:{s:I, s:o}, s:o}", "store", store,
+	    "sealer", sealer, "data_key", "version", (json_int_t)k.version,
+	    "rotation", rot, "collateral", coll);
 	return h;
 }
 

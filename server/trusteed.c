@@ -112,7 +112,7 @@ trusteed_console_gc(void)
 	int64_t now = now_unix();
 	int n;
 
-	if ((n = consess_gc(now, &err)) < 0)
+	if ((n = consess_gc(&err)) < 0)
 		log_warnx("console sessions: %s", err.msg);
 	else if (n > 0)
 		log_debug("dropped %d expired console sessions", n);
@@ -126,22 +126,30 @@ static int
 trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
 {
 	struct console_auth_config cc;
+	struct store_info info;
 	uint8_t *pw = NULL;
 	size_t len = 0;
-	json_t *users = NULL;
+	uint64_t nusers = 0;
 	int rc = 0;
 
-	metrics_init(cfg);
+	metrics_init(cfg, st);
 	stats_init();
+	store_info(st, &info);
+	/* Follow other instances' log rows only where there can be others
+	 * (an SQLite file is one daemon's: its lock says so). */
 	if (attlog_init(st, (size_t)cfg->attlog_keep,
-	    (int64_t)cfg->attlog_max_age_days * 86400, err) != 0)
+	    (int64_t)cfg->attlog_max_age_days * 86400,
+	    strcmp(info.backend, "sqlite") != 0, err) != 0)
 		return -1;
 	memset(&cc, 0, sizeof(cc));
 	cc.enabled = cfg->console_enabled;
 	cc.idle_s = cfg->console_idle_s;
 	cc.lifetime_s = cfg->console_lifetime_s;
 	cc.guard.user_failures = cfg->login_user_failures;
-	cc.guard.source_failures = cfg->login_source_failures;
+	if (cfg->login_source_failures != 30)
+		log_warnx("[console] login_lockout_source_failures is no longer "
+		    "used: logins per client address are limited by [limits] "
+		    "login_rate and login_burst");
 	cc.guard.delay_after = cfg->login_delay_after;
 	cc.guard.max_delay_s = 60;
 	cc.guard.lockout_s = cfg->login_lockout_s;
@@ -150,24 +158,22 @@ trusteed_console_init(struct config *cfg, struct store *st, struct error *err)
 		return -1;
 	if (!cfg->console_enabled || cfg->console_password_file == NULL)
 		return 0;
-	if (users_list(&users, err) != 0)
+	if (users_count(&nusers, err) != 0)
 		return -1;
-	if (json_array_size(users) == 0) {
+	if (nusers == 0) {
 		if (file_read_all(cfg->console_password_file, 4096, &pw, &len,
-		    err) != 0) {
-			json_decref(users);
+		    err) != 0)
 			return -1;
-		}
 		while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 			pw[--len] = '\0';
-		rc = users_ensure("admin", "admin", (const char *)pw, err);
+		rc = users_ensure("admin", "admin", (const char *)pw,
+		    "trusteed --dev", err);
 		secret_free(pw, len);
 		if (rc == 0)
 			log_info("console: created user admin (password in %s)",
 			    cfg->console_password_file);
 	}
-	json_decref(users);
-	return rc;
+	return rc == 0 ? 0 : -1;
 }
 
 /* SIGHUP: reload.c says what is read again; connections stay. */

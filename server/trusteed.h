@@ -150,7 +150,8 @@ struct config {
 	int console_idle_s;		/* session idle timeout; 900 */
 	int console_lifetime_s;		/* absolute session lifetime; 28800 */
 	int login_user_failures;	/* lockout after; 10 */
-	int login_source_failures;	/* lockout after; 30 */
+	int login_source_failures;	/* obsolete (accepted, warned
+					 * about): [limits] login_rate */
 	int login_delay_after;		/* delays start after; 3 */
 	int login_lockout_s;		/* 900 */
 	char *console_password_file;	/* --dev: <state>/admin/console-password */
@@ -257,6 +258,14 @@ void http_response_body(struct http_response *resp, const char *content_type,
  */
 void http_problem(struct http_response *resp, int status, const char *type,
     const char *fmt, ...) ATTR_PRINTF(4, 5);
+/*
+ * The security headers every answer carries (docs/console.md): a strict
+ * Content-Security-Policy with frame-ancestors 'none', nosniff,
+ * Referrer-Policy, X-Frame-Options, COOP. routes.c adds them after the
+ * handler; http_conn.c to the answers it makes itself (malformed request,
+ * 408, 413, 429, 431, ...).
+ */
+void http_security_headers(struct http_response *resp);
 
 typedef void (*http_handler_fn)(struct http_request *req,
     struct http_response *resp, void *arg);
@@ -470,6 +479,10 @@ void ratelimit_shutdown(void);
  */
 int ratelimit_take(enum ratelimit_class cls, const struct source_addr *src,
     int *retry_after);
+/* Return the token a ratelimit_take of cls took for src (a login that
+ * succeeded: only failed logins use up RL_LOGIN). */
+void ratelimit_give_back(enum ratelimit_class cls,
+    const struct source_addr *src);
 /* As ratelimit_take at a given monotonic time (tests). */
 int ratelimit_take_at(enum ratelimit_class cls, const struct source_addr *src,
     uint64_t now_ns, int *retry_after);
@@ -540,7 +553,13 @@ struct admin_identity {
 enum admin_result {
 	ADMIN_OK = 0,
 	ADMIN_UNAUTHENTICATED = -1,	/* no/bad token: 401 */
-	ADMIN_FORBIDDEN = -2		/* DenyAll, or not allowed: 403 */
+	ADMIN_FORBIDDEN = -2,		/* DenyAll, or not allowed: 403 */
+	ADMIN_UNAVAILABLE = -3,		/* a console session could not be
+					 * read: the store is unreachable
+					 * (503) */
+	ADMIN_ERROR = -4,		/* ... another store failure (500) */
+	ADMIN_CORRUPT = -5		/* ... a row failed authentication
+					 * (500 IntegrityError) */
 };
 
 int admin_init(const struct config *cfg, struct error *err);

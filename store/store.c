@@ -40,6 +40,49 @@ store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ------------------------------------------------------------ timing */
+
+const char *const store_op_names[STORE_NOPS] = {
+	"get", "put", "delete", "scan", "purge", "count"
+};
+
+static store_timing_cb store_timer;
+
+void
+store_set_timing(store_timing_cb cb)
+{
+	__atomic_store_n(&store_timer, cb, __ATOMIC_RELEASE);
+}
+
+/* The start of a timed call (0 without a hook). */
+static uint64_t
+store_timing_start(void)
+{
+	struct timespec ts;
+
+	if (__atomic_load_n(&store_timer, __ATOMIC_ACQUIRE) == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Report a call started at t0; returns rc, so a call site can wrap its
+ * return. */
+static int
+store_timing_end(enum store_op op, uint64_t t0, int rc)
+{
+	store_timing_cb cb = __atomic_load_n(&store_timer, __ATOMIC_ACQUIRE);
+	struct timespec ts;
+	uint64_t now;
+
+	if (cb == NULL || t0 == 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	cb(op, now > t0 ? now - t0 : 0);
+	return rc;
+}
+
 int64_t
 store_mono_ms(void)
 {
@@ -324,6 +367,7 @@ store_put_ex(struct store *st, const char *table, const char *name,
     uint64_t expect_rev, uint64_t *rev, struct error *err)
 {
 	uint8_t id[STORE_ID_LEN];
+	uint64_t t0;
 	size_t nlen;
 	int rc;
 
@@ -336,12 +380,13 @@ store_put_ex(struct store *st, const char *table, const char *name,
 		    STORE_VALUE_MAX);
 	if (len > 0 && val == NULL)
 		return error_set(err, "store: no value");
+	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	rc = store_seal_put(st, table, id, name, nlen, val, len, ord, exp,
 	    expect_rev, rev, err);
 	if (rc == STORE_OK)
 		watch_wrote(st, table);
-	return rc;
+	return store_timing_end(STORE_OP_PUT, t0, rc);
 }
 
 int
@@ -358,6 +403,7 @@ store_get_ex(struct store *st, const char *table, const char *name,
 {
 	struct store_row row;
 	uint8_t id[STORE_ID_LEN];
+	uint64_t t0;
 	size_t nlen;
 	int rc;
 
@@ -368,10 +414,11 @@ store_get_ex(struct store *st, const char *table, const char *name,
 	if (store_table_check(table, 0, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
 		return STORE_ERROR;
+	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	rc = st->be->get(st->handle, table, id, &row, err);
 	if (rc != STORE_OK)
-		return rc;
+		return store_timing_end(STORE_OP_GET, t0, rc);
 	rc = store_open_row(st, table, &row, name, NULL, val, len, err);
 	if (rc == 0 && meta != NULL) {
 		meta->ord = row.ord;
@@ -382,7 +429,7 @@ store_get_ex(struct store *st, const char *table, const char *name,
 	free((void *)row.blob);
 	if (rc == STORE_CORRUPT)	/* names table and id, never data */
 		log_warnx("%s", err->msg);
-	return rc;
+	return store_timing_end(STORE_OP_GET, t0, rc);
 }
 
 int
@@ -397,17 +444,19 @@ store_delete_ex(struct store *st, const char *table, const char *name,
     uint64_t expect_rev, struct error *err)
 {
 	uint8_t id[STORE_ID_LEN];
+	uint64_t t0;
 	size_t nlen;
 	int rc;
 
 	if (store_table_check(table, 0, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
 		return STORE_ERROR;
+	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	rc = st->be->del(st->handle, table, id, expect_rev, err);
 	if (rc == STORE_OK)
 		watch_wrote(st, table);
-	return rc;
+	return store_timing_end(STORE_OP_DELETE, t0, rc);
 }
 
 int
@@ -584,6 +633,7 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 {
 	struct store_scan_ctx c;
 	struct store_scan bq;
+	uint64_t t0;
 	int rc;
 
 	if (next_cursor != NULL)
@@ -614,7 +664,9 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 	c.bad = bad;
 	c.arg = arg;
 	c.err = err;
+	t0 = store_timing_start();
 	rc = st->be->scan(st->handle, table, &bq, store_scan_row, &c, err);
+	store_timing_end(STORE_OP_SCAN, t0, rc);
 	if (rc != STORE_OK)
 		return rc;
 	if (next_cursor != NULL && (c.stopped || c.seen == bq.limit))
@@ -667,16 +719,18 @@ int
 store_purge(struct store *st, const char *table, int64_t ord_before,
     size_t limit, size_t *n, struct error *err)
 {
+	uint64_t t0;
 	int rc;
 
 	*n = 0;
 	if (store_table_check(table, 0, err) == -1)
 		return STORE_ERROR;
+	t0 = store_timing_start();
 	rc = st->be->purge(st->handle, table, store_now_ms() / 1000,
 	    ord_before, limit, n, err);
 	if (rc == STORE_OK && *n > 0)
 		watch_wrote(st, table);
-	return rc;
+	return store_timing_end(STORE_OP_PURGE, t0, rc);
 }
 
 int
@@ -685,16 +739,18 @@ store_count(struct store *st, const char *table, uint64_t *n,
 {
 	struct store_kv_count counts[STORE_KEY_VERSIONS_MAX + 1];
 	size_t k = 0, i;
+	uint64_t t0;
 	int rc;
 
 	*n = 0;
 	if (store_table_check(table, 0, err) == -1)
 		return STORE_ERROR;
+	t0 = store_timing_start();
 	rc = st->be->count(st->handle, table, counts, ARRAY_SIZE(counts), &k,
 	    err);
 	for (i = 0; rc == STORE_OK && i < k; i++)
 		*n += counts[i].rows;
-	return rc;
+	return store_timing_end(STORE_OP_COUNT, t0, rc);
 }
 
 /* Every backend compiled in. */

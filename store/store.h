@@ -217,6 +217,21 @@ void store_info(struct store *st, struct store_info *out);
 /* 0 if the database answers now (one round trip), < 0 otherwise. */
 int store_ping(struct store *st, struct error *err);
 
+/*
+ * Timing of store calls, for the daemon's metrics: once set, cb runs
+ * after every get, put, delete (plain and _ex), scan page (its time
+ * includes the row callbacks), purge and count, on the calling thread,
+ * with the call's duration in nanoseconds. It must be quick and must
+ * not call the store. One hook per process; NULL removes it.
+ */
+enum store_op {
+	STORE_OP_GET, STORE_OP_PUT, STORE_OP_DELETE, STORE_OP_SCAN,
+	STORE_OP_PURGE, STORE_OP_COUNT, STORE_NOPS
+};
+extern const char *const store_op_names[STORE_NOPS];
+typedef void (*store_timing_cb)(enum store_op op, uint64_t ns);
+void store_set_timing(store_timing_cb cb);
+
 /* --------------------------------------------------------- store_sqlite.c */
 
 /* The embedded default backend; dsn is the database file path. */

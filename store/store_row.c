@@ -159,6 +159,39 @@ row_ad(int format, const char *table, const uint8_t id[STORE_ID_LEN],
 	return n;
 }
 
+#ifdef STORE_TEST_ROW_FORMAT_V1
+/*
+ * Test builds only (-DSTORE_TEST_ROW_FORMAT_V1: the "older" package of
+ * tests/package/run.sh): seal in format 1, as the previous release did,
+ * so that an upgrade meets rows the new build must read and re-seal.
+ */
+static void
+store_row_seal_v1(const struct keyring_dkey *dk, const char *table,
+    const uint8_t id[STORE_ID_LEN], const char *name, size_t nlen,
+    const void *val, size_t vlen, uint8_t **blob, size_t *bloblen)
+{
+	uint8_t ad[ROW_AD_MAX], *pt, *out;
+	size_t ptlen = 4 + nlen + vlen, adlen;
+	unsigned long long clen;
+
+	pt = xmalloc(ptlen);
+	row_be32_put(pt, (uint32_t)nlen);
+	memcpy(pt + 4, name, nlen);
+	if (vlen > 0)
+		memcpy(pt + 4 + nlen, val, vlen);
+	out = xmalloc(ROW_HDR_LEN + ptlen + ROW_TAG_LEN);
+	out[0] = ROW_FORMAT_V1;
+	row_be32_put(out + 1, dk->version);
+	randombytes_buf(out + 5, ROW_NONCE_LEN);
+	adlen = row_ad(ROW_FORMAT_V1, table, id, dk->version, ad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + ROW_HDR_LEN, &clen,
+	    pt, ptlen, ad, adlen, NULL, out + 5, dk->key);
+	secret_free(pt, ptlen);
+	*blob = out;
+	*bloblen = ROW_HDR_LEN + (size_t)clen;
+}
+#endif
+
 void
 store_row_seal(const struct keyring_dkey *dk, const char *table,
     const uint8_t id[STORE_ID_LEN], const char *name, size_t nlen,
@@ -167,6 +200,11 @@ store_row_seal(const struct keyring_dkey *dk, const char *table,
 	uint8_t ad[ROW_AD_MAX], *pt, *out;
 	size_t ptlen = store_row_padded(8 + nlen + vlen), adlen;
 	unsigned long long clen;
+
+#ifdef STORE_TEST_ROW_FORMAT_V1
+	store_row_seal_v1(dk, table, id, name, nlen, val, vlen, blob, bloblen);
+	return;
+#endif
 
 	/* Zeroed: the padding. */
 	pt = xcalloc(1, ptlen);

@@ -249,7 +249,7 @@ main(int argc, char **argv)
 	int iterations = 200, json = 0, i;
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	struct console_auth_config cc = { 1, 3600, 86400,
-	    { 10, 30, 3, 60, 900 } };
+	    { 10, 3, 60, 900 } };
 	char tok[CONSESS_TOKEN_LEN + 1], *db, *id, *cursor, *res, *deep;
 	struct consess s;
 	struct error err;
@@ -288,12 +288,12 @@ main(int argc, char **argv)
 	    rvps_init(bench_ctx.store, &err) != 0 ||
 	    policy_init(bench_ctx.store, &bench_cfg, &err) != 0 ||
 	    token_init(bench_ctx.store, 300, &err) != 0 ||
-	    attlog_init(bench_ctx.store, (size_t)entries, 3650L * 86400,
+	    attlog_init(bench_ctx.store, (size_t)entries, 3650L * 86400, 0,
 	    &err) != 0 || console_auth_init(bench_ctx.store, &cc, &err) != 0 ||
 	    users_add("bench", "admin", "bench-password", 14, "bench",
 	    &err) != 0)
 		fatalx("setup: %s", err.msg);
-	metrics_init(&bench_cfg);
+	metrics_init(&bench_cfg, bench_ctx.store);
 	stats_init();
 	bench_fill(entries, resources);
 	for (i = 0; i < 200; i++)

@@ -42,7 +42,7 @@ fz_init(void)
 {
 	static int done;
 	struct console_auth_config cc = { 1, 600, 3600,
-	    { 1000000, 1000000, 1000000, 60, 900 } };
+	    { 1000000, 1000000, 60, 900 } };
 	struct error err;
 	uint8_t key[32];
 

@@ -4,7 +4,9 @@ test_setup.py: `trusteed setup` and the daemon it prepares, in a private
 directory (no root paths, no package): the first run creates the
 certificate, the admin key, the [sealer] table and the store; a second run
 changes nothing; contradicting options are refused before anything is
-written; the daemon then starts from that configuration exactly as the
+written; the first console user `admin` gets a random password in
+console-password beside the admin key (0600, never printed), and logs in
+to the console over HTTPS with it; the daemon then starts from that configuration exactly as the
 systemd unit starts it (the passphrase as a credential in
 $CREDENTIALS_DIRECTORY, READY=1 on $NOTIFY_SOCKET), and SIGHUP reads a
 renewed certificate without dropping an open connection (RELOADING=1, then
@@ -195,6 +197,18 @@ def test_first_run(ctx):
     # and the result is a valid configuration
     p3 = sh([H.TRUSTEED, "-n", "-c", conf])
     check(p3.returncode == 0, "trusteed -n: %s" % out(p3))
+    # the first console user's password: beside the admin key, 0600,
+    # owned by whoever ran setup, named in the report but never shown
+    cpw = os.path.join(root, "etc", "admin", "console-password")
+    check(os.path.exists(cpw), "no console-password:\n%s" % text)
+    check(mode(cpw) == 0o600, "console-password mode %o" % mode(cpw))
+    check(os.stat(cpw).st_uid == os.geteuid(), "console-password owner")
+    with open(cpw) as f:
+        pw = f.read().strip()
+    check(len(pw) == 24, "password of %d characters" % len(pw))
+    check(cpw in text and "console user     admin" in text,
+          "the report does not name the password file:\n%s" % text)
+    check(pw not in text, "the password was printed")
 
 
 def test_second_run_changes_nothing(ctx):
@@ -237,6 +251,22 @@ def test_daemon_starts_as_the_unit_does(ctx):
     check(re.search(r"sealer\s+yes\s+passphrase", p.stdout.decode()),
           "status does not name the passphrase sealer:\n%s" % p.stdout.decode())
     check("sealed by passphrase" in srv.log_tail(50), srv.log_tail(50))
+    # the console: user admin with the password setup wrote
+    with open(os.path.join(root, "etc", "admin", "console-password")) as f:
+        pw = f.read().strip()
+    r = srv.request("POST", "/console/api/login",
+                    body={"username": "admin", "password": pw})
+    check(r.status == 200, "console login: %d %r" % (r.status, r.body[:200]))
+    cookie = r.header("Set-Cookie") or ""
+    check(cookie.startswith("__Host-trustee-console=") and "HttpOnly" in cookie,
+          "session cookie %r" % cookie)
+    who = srv.request("GET", "/api/v1/whoami",
+                      headers={"Cookie": cookie.split(";")[0]})
+    check(who.status == 200 and who.json().get("role") == "admin",
+          "whoami with the console session: %d %r" % (who.status, who.body[:200]))
+    r = srv.request("POST", "/console/api/login",
+                    body={"username": "admin", "password": pw + "x"})
+    check(r.status == 401, "a wrong password: %d" % r.status)
 
 
 def test_sighup_reloads_certificate_keeping_connections(ctx):

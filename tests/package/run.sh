@@ -5,22 +5,43 @@
 #
 #   1. build from a clean copy of the tree (the files git tracks, plus new
 #      ones it does not ignore) with dpkg-buildpackage -us -uc -b, and an
-#      older version of the same tree (a changelog entry ~pkgtest1 below);
+#      older version (a changelog entry ~pkgtest1 below) that writes the
+#      store's previous row format;
 #   2. lintian --fail-on error,warning on the current version;
 #   3. apt-get install the older version; `trusteed setup` with the
-#      passphrase sealer; the daemon started exactly as the installed
-#      unit's ExecStart says, as its User=, with the credential and
-#      $NOTIFY_SOCKET as systemd would give them (this machine runs no
-#      systemd); READY=1; then trusteectl status, a resource put, a
+#      passphrase sealer (it creates the console user admin, password in
+#      /etc/trustee/admin/console-password, root 0600); the daemon started
+#      exactly as the installed unit's ExecStart says, as its User=, with
+#      the credential and $NOTIFY_SOCKET as systemd would give them (this
+#      machine runs no systemd); READY=1; then trusteectl status, a
+#      console login over HTTPS with setup's password, a resource put, a
 #      resource policy that allows the sample TEE and
-#      `trusteectl attest --tee sample`, all with the installed files;
+#      `trusteectl attest --tee sample` (an attestation log entry), all
+#      with the installed files; the database holds only format-1 rows;
 #   4. apt-get install the current version over it: every resource,
-#      policy, reference value and key is still there, the schema is the
-#      new build's, the modified conffile is kept; SIGHUP reloads;
+#      policy, reference value, key, console user (the same password logs
+#      in) and attestation log entry is still there, the schema is the new
+#      build's, the modified conffile is kept; a data-key rotation
+#      re-seals every format-1 row as format 2 (none is left, everything
+#      still reads); SIGHUP reloads;
 #   5. systemd-analyze verify and security --offline=true on the installed
 #      unit, the exposure checked against 2.0;
 #   6. apt-get remove keeps /var/lib/trustee; apt-get purge removes it and
 #      everything setup wrote.
+#
+# What "older" means here. No packaged release has written another SQLite
+# schema: schema 2 predates debian/ (the 1 -> 2 migration, and reading
+# schema-1 files, are tested in tests/unit/test_backend.c on SQLite and
+# MariaDB). What real deployments do hold from earlier builds is rows in
+# the previous row format (format 1: no padding, the data-key version
+# outside the associated data), which every build reads and a rotation
+# re-seals. So the older package is this tree built with
+# -DSTORE_TEST_ROW_FORMAT_V1 (store/store_row.c: its one effect is that
+# rows are sealed in format 1), and the upgrade must show the data intact
+# and the rows migrated: sqlite3 counts format-1 and format-2 rows before
+# and after. Seeding a crafted schema-1 file instead was rejected: a
+# schema-1 database never held the sealed-key rows this setup writes, so
+# it would test a state no installation can be in.
 #
 # Prints PASS/FAIL per check and "N passed, M failed" last; exit status 1
 # on any failure. Prerequisites missing: SKIPPED (a failure under CI=true).
@@ -115,8 +136,8 @@ export DEB_BUILD_OPTIONS="nocheck parallel=2"
 echo "# package: building $VERSION from a clean copy (and $OLD), in $WORK"
 check build sh -c 'cd "$0" && dpkg-buildpackage -us -uc -b' "$SRC"
 # The older version: the same tree under an older changelog entry, built
-# again without cleaning (the objects are the same; the packages differ
-# in version only, which is what an upgrade across versions exercises).
+# again without cleaning, with store_row.c compiled to write row format 1
+# (see the top of this file); the other objects are the new build's.
 mkdir -p "$WORK/new"
 mv "$WORK/src/"*.deb "$WORK/src/"*.changes "$WORK/src/"*.buildinfo \
     "$WORK/new/" 2>>"$WORK/log"
@@ -128,7 +149,13 @@ cp "$SRC/debian/changelog" "$WORK/changelog.orig"
 	    "$(date -R)"
 	cat "$WORK/changelog.orig"
 } >"$SRC/debian/changelog"
-check build-older sh -c 'cd "$0" && dpkg-buildpackage -us -uc -b -nc' "$SRC"
+# (dh skips configure and build once its build stamp exists: remove it,
+# so that configure takes the flag; only the touched file recompiles.)
+rm -f "$SRC/debian/debhelper-build-stamp"
+touch "$SRC/store/store_row.c"
+check build-older sh -c 'cd "$0" &&
+    DEB_CPPFLAGS_APPEND=-DSTORE_TEST_ROW_FORMAT_V1 dpkg-buildpackage -us -uc -b -nc' \
+    "$SRC"
 cp "$WORK/changelog.orig" "$SRC/debian/changelog"
 NEW_APP=$WORK/new/trustee-appliance_${VERSION}_$ARCH.deb
 NEW_CTL=$WORK/new/trusteectl_${VERSION}_$ARCH.deb
@@ -179,6 +206,8 @@ check setup-again-changes-nothing sh -c \
     'trusteed setup -y | grep -q "already set up; nothing changed"'
 DROPIN=/etc/systemd/system/trusteed.service.d/passphrase.conf
 check credential-dropin grep -q '^LoadCredentialEncrypted=trustee-passphrase:' "$DROPIN"
+check console-password-root-0600 sh -c \
+    '[ "$(stat -c %a:%U /etc/trustee/admin/console-password)" = 600:root ]'
 
 export TRUSTEE_URL=https://localhost:$PORT
 export TRUSTEE_CACERT=/etc/trustee/tls/cert.pem
@@ -236,6 +265,44 @@ stop_daemon() {
 	NOTIFYD=
 }
 
+# The console login with setup's password: the HTTP status (the body
+# goes to a 0600 file, never to argv).
+console_login_ok() {
+	(umask 077 && python3 -c '
+import json, sys
+pw = open("/etc/trustee/admin/console-password").read().strip()
+json.dump({"username": "admin", "password": pw}, open(sys.argv[1], "w"))
+' "$WORK/login.json") || return 1
+	code=$(curl -sS --cacert "$TRUSTEE_CACERT" -o "$WORK/login-$1.out" \
+	    -w '%{http_code}' -H 'Content-Type: application/json' \
+	    --data-binary @"$WORK/login.json" "$TRUSTEE_URL/console/api/login")
+	rm -f "$WORK/login.json"
+	echo "console login ($1): HTTP $code"
+	[ "$code" = 200 ]
+}
+
+# Rows of the daemon's tables (not the store's own "_" ones) sealed in
+# row format $1 (the blob's first byte).
+rows_in_format() {
+	sqlite3 -readonly /var/lib/trustee/trustee.db "select count(*) from
+	    rows where substr(tbl, 1, 1) <> '_' and
+	    hex(substr(blob, 1, 1)) = '0$1'" 2>>"$WORK/log"
+}
+
+# The ids of the attestation log (newest 1000), one a line.
+attlog_ids() {
+	trusteectl attestation list --limit 1000 --json | python3 -c '
+import json, sys
+for it in json.load(sys.stdin)["items"]:
+    print(it["id"])'
+}
+
+# Every id logged before the upgrade is still listed.
+attlog_kept() {
+	attlog_ids >"$WORK/attlog-new.txt" && [ -s "$WORK/attlog-old.txt" ] &&
+	    ! grep -vxF -f "$WORK/attlog-new.txt" "$WORK/attlog-old.txt"
+}
+
 printf 'package test secret\n' >"$WORK/secret"
 cat >"$WORK/rv.json" <<'EOF'
 ["1.2.3"]
@@ -253,12 +320,19 @@ if start_daemon old; then
 	    --resource default/pkgtest/1 --out "$0/got-old" &&
 	    cmp -s "$0/got-old" "$0/secret"' "$WORK"
 	check rv-add trusteectl rv add pkgtest-svn "$(cat "$WORK/rv.json")"
+	check console-login console_login_ok old
+	attlog_ids >"$WORK/attlog-old.txt" 2>>"$WORK/log"
+	check attestation-logged test -s "$WORK/attlog-old.txt"
 	trusteectl policy get --kind resource >"$WORK/policy-old.lua" 2>>"$WORK/log"
 	trusteectl rv list >"$WORK/rv-old.txt" 2>>"$WORK/log"
 	curl -sS --cacert "$TRUSTEE_CACERT" "$TRUSTEE_URL/.well-known/jwks.json" \
 	    >"$WORK/jwks-old.json" 2>>"$WORK/log"
 	stop_daemon old
 fi
+V1=$(rows_in_format 1)
+V2=$(rows_in_format 2)
+echo "# package: rows the older build wrote: format 1: ${V1:-?}, format 2: ${V2:-?}"
+check older-rows-are-format-1 test "${V1:-0}" -gt 0 -a "${V2:-1}" -eq 0
 openssl x509 -in /etc/trustee/tls/cert.pem -noout -fingerprint -sha256 \
     >"$WORK/cert-old.txt" 2>>"$WORK/log"
 
@@ -284,16 +358,29 @@ if start_daemon new; then
 	check admin-key-kept trusteectl resource info default/pkgtest/1
 	check certificate-kept sh -c 'openssl x509 -in /etc/trustee/tls/cert.pem \
 	    -noout -fingerprint -sha256 | cmp -s - "$0/cert-old.txt"' "$WORK"
+	check console-user-kept console_login_ok new
+	check attestation-log-kept attlog_kept
+	# The rows: the format-1 rows read above; a rotation re-seals them.
+	check key-rotate trusteectl key rotate --wait
+	V1=$(rows_in_format 1)
+	V2=$(rows_in_format 2)
+	echo "# package: rows after the rotation: format 1: ${V1:-?}, format 2: ${V2:-?}"
+	check rows-migrated-to-format-2 test "${V1:-1}" -eq 0 -a "${V2:-0}" -gt 0
+	check attest-after-rotation sh -c 'trusteectl attest --tee sample \
+	    --resource default/pkgtest/1 --out "$0/got-rot" &&
+	    cmp -s "$0/got-rot" "$0/secret"' "$WORK"
+	check policy-after-rotation sh -c 'trusteectl policy get --kind resource |
+	    cmp -s - "$0/policy-old.lua"' "$WORK"
+	check console-login-after-rotation console_login_ok rotated
 	# The schema: what the new build writes (SQLite meta.schema_version;
-	# both builds of this tree share it, so the migration step is a
-	# no-op here: tests/unit/test_backend.c migrates a version-1 file).
+	# both builds write schema 2: see the top of this file for why the
+	# 1 -> 2 migration is tested in tests/unit/test_backend.c).
 	SCHEMA=$(grep -o 'define STORE_SQLITE_SCHEMA[[:space:]]*[0-9]*' \
 	    "$SRC/store/store_sqlite.c" | awk '{print $3}')
 	GOT=$(sqlite3 -readonly /var/lib/trustee/trustee.db \
 	    "select v from meta where k = 'schema_version'" 2>>"$WORK/log")
 	echo "# package: schema version after the upgrade: $GOT (build: $SCHEMA)"
 	check schema-current test -n "$SCHEMA" -a "$GOT" = "$SCHEMA"
-	echo "# package: console users: not in this build (console branch)"
 	kill -HUP "$DAEMON"
 	i=0
 	while ! grep -q 'RELOADING=1' "$WORK/notify-new.txt" && [ $i -lt 100 ]; do

@@ -30,10 +30,15 @@ function health(hl) {
         store.error ? h('p.error', null, store.error) : null),
       h('div.card', { 'data-testid': 'health-sealer' }, h('h3', null, 'Sealer'),
         badge(sealer.kind || '?', sealer.warning ? 'warning' : 'ok'),
+        sealer.description ? h('p.sub', null, sealer.description) : null,
         sealer.warning ? h('p.sub', null, sealer.warning) : null),
       h('div.card', { 'data-testid': 'health-key' }, h('h3', null, 'Data key'),
         h('p.big', null, 'v' + (key.version || '?')),
-        h('p.sub', null, 'rotation: ' + (rot.state || 'idle')), prog)),
+        h('p.sub', null, 'rotation: ' + (rot.state || 'idle') +
+          (rot.state && rot.state !== 'idle'
+            ? ` · v${rot.oldest_version} → v${key.version}` +
+              (rot.rows_left !== undefined ? ` · ${rot.rows_left} rows left` : '')
+            : '')), prog)),
     h('h3', null, 'Verifier collateral'),
     coll.length ? table(null, ['Kind', 'Expires', 'Days left', 'State', 'File'],
       coll.map((c) => h('tr', { 'data-state': c.status },

@@ -1,7 +1,7 @@
 // users.js: console users (admin only): add, role, disable/enable, set a
 // password, delete behind a typed confirmation.
 import { h, replace, field, select, badge, fmtTime, errorText } from '../dom.js';
-import { api, seg, can, session } from '../api.js';
+import { api, listAll, seg, can, session } from '../api.js';
 import { toast, dialog, messageLine } from '../ui.js';
 
 const ROLES = ['admin', 'operator', 'auditor'];
@@ -41,7 +41,7 @@ export default {
       try { await fn(); toast(okText); load(); } catch (x) { msg.error(errorText(x)); }
     };
     const load = async () => {
-      const { items } = await api.get('users');
+      const { items } = await listAll('users');
       replace(tbody, items.map((u) => {
         const role = select(ROLES, u.role, { 'aria-label': 'Role of ' + u.name });
         return h('tr', { 'data-testid': 'user-row-' + u.name },
