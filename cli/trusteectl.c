@@ -407,6 +407,32 @@ ctl_simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
 	return ctl_operands(ctx, argc, argv, nargs, args, missing);
 }
 
+int
+ctl_window_opt(struct ctx *ctx, int ch, struct ctl_window *w)
+{
+	int64_t tm;
+
+	switch (ch) {
+	case 's':
+	case 'u':
+		if (time_parse_rfc3339(optarg, &tm) == -1)
+			return ctl_usage(ctx, "--%s: expected an RFC 3339 "
+			    "time (2025-01-31T12:00:00Z), got '%s'",
+			    ch == 's' ? "since" : "until", optarg);
+		if (ch == 's')
+			w->since = optarg;
+		else
+			w->until = optarg;
+		break;
+	case 'n':
+		if (ctl_parse_int(optarg, 1, 1000, &w->limit) == -1)
+			return ctl_usage(ctx, "--limit: expected 1-1000, got "
+			    "'%s'", optarg);
+		break;
+	}
+	return -1;
+}
+
 struct httpc *
 ctx_http(struct ctx *ctx)
 {
