@@ -450,32 +450,6 @@ ctx_http(struct ctx *ctx)
 	return ctx->http;
 }
 
-const char *
-ctl_resource_path(const char *s)
-{
-	const char *p;
-	int segs = 1, seglen = 0;
-
-	if (strncmp(s, "kbs:///", 7) == 0)
-		s += 7;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '/') {
-			if (seglen == 0)
-				return NULL;
-			segs++;
-			seglen = 0;
-		} else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
-		    *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		    *p == '-' || *p == '.')
-			seglen++;
-		else
-			return NULL;
-	}
-	if (segs != 3 || seglen == 0)
-		return NULL;
-	return s;
-}
-
 int
 ctl_write_secret(const char *path, const void *data, size_t len,
     struct error *err)

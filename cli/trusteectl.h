@@ -115,13 +115,6 @@ int ctl_window_opt(struct ctx *ctx, int ch, struct ctl_window *w);
  * printing the error, with ctx->http_rc set: EXIT_USAGE for a malformed
  * --url, EXIT_CONN otherwise (CA file unreadable, TLS setup). */
 struct httpc *ctx_http(struct ctx *ctx);
-/*
- * Check "REPO/TYPE/TAG" (an optional "kbs:///" prefix is dropped):
- * three non-empty segments of [A-Za-z0-9_.-]. The server applies the
- * exact rules; this keeps characters that would change the URL out.
- * Returns the path without prefix (pointing into s) or NULL.
- */
-const char *ctl_resource_path(const char *s);
 /* Write data to path, created or truncated with mode 0600, or to stdout
  * when path is NULL. Returns 0 or -1 with err set. */
 int ctl_write_secret(const char *path, const void *data, size_t len,
