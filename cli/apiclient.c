@@ -122,6 +122,18 @@ apiclient_escape(const char *s)
 	return b.len ? buf_cstr(&b) : xstrdup("");
 }
 
+void
+apiclient_query_add(struct buf *b, const char *name, const char *value)
+{
+	char *esc;
+
+	if (value == NULL)
+		return;
+	esc = apiclient_escape(value);
+	buf_printf(b, "&%s=%s", name, esc);
+	free(esc);
+}
+
 int
 apiclient_call(struct ctx *ctx, const char *method, const char *path,
     int flags, const char *ctype, const void *body, size_t len,

@@ -58,19 +58,6 @@ cmd_whoami(struct ctx *ctx, int argc, char **argv)
 	    whoami_print);
 }
 
-/* Append "&name=escaped(value)" to b when value is set. */
-static void
-query_add(struct buf *b, const char *name, const char *value)
-{
-	char *esc;
-
-	if (value == NULL)
-		return;
-	esc = apiclient_escape(value);
-	buf_printf(b, "&%s=%s", name, esc);
-	free(esc);
-}
-
 /* One page of audit records as a table (newest first). */
 static void
 audit_print(const json_t *page)
@@ -80,12 +67,8 @@ audit_print(const json_t *page)
 		{ "ACTION", "action" }, { "TARGET", "target" },
 		{ "OUTCOME", "outcome" }, { "REASON", "reason" },
 	};
-	const json_t *items = json_object_get(page, "items");
 
-	output_items(items, cols, ARRAY_SIZE(cols), "no audit records match");
-	if (json_is_string(json_object_get(page, "next_cursor")))
-		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
-		    json_array_size(items));
+	output_page(page, cols, ARRAY_SIZE(cols), "no audit records match");
 }
 
 int
@@ -94,15 +77,12 @@ cmd_audit(struct ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "action", required_argument, NULL, 'a' },
 		{ "actor", required_argument, NULL, 'A' },
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "limit", required_argument, NULL, 'n' },
+		CTL_WINDOW_OPTS,
 		CTL_OPTS_END_JSON
 	};
-	const char *action = NULL, *actor = NULL, *since = NULL, *until = NULL;
+	struct ctl_window w = { NULL, NULL, CTL_WINDOW_LIMIT };
+	const char *action = NULL, *actor = NULL;
 	struct buf q = { 0 };
-	long limit = 50;
-	int64_t tm;
 	int ch, rc;
 
 	while ((ch = ctl_getopt(ctx, argc, argv, ":n:jh", opts, &rc)) > 0) {
@@ -113,22 +93,9 @@ cmd_audit(struct ctx *ctx, int argc, char **argv)
 		case 'A':
 			actor = optarg;
 			break;
-		case 's':
-		case 'u':
-			if (time_parse_rfc3339(optarg, &tm) == -1)
-				return ctl_usage(ctx, "--%s: expected an RFC "
-				    "3339 time (2025-01-31T12:00:00Z), got "
-				    "'%s'", ch == 's' ? "since" : "until",
-				    optarg);
-			if (ch == 's')
-				since = optarg;
-			else
-				until = optarg;
-			break;
-		case 'n':
-			if (ctl_parse_int(optarg, 1, 1000, &limit) == -1)
-				return ctl_usage(ctx, "--limit: expected "
-				    "1-1000, got '%s'", optarg);
+		default:
+			if ((rc = ctl_window_opt(ctx, ch, &w)) != -1)
+				return rc;
 			break;
 		}
 	}
@@ -136,11 +103,11 @@ cmd_audit(struct ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
 		return rc;
-	buf_printf(&q, "/api/v1/audit?limit=%ld", limit);
-	query_add(&q, "action", action);
-	query_add(&q, "actor", actor);
-	query_add(&q, "since", since);
-	query_add(&q, "until", until);
+	buf_printf(&q, "/api/v1/audit?limit=%ld", w.limit);
+	apiclient_query_add(&q, "action", action);
+	apiclient_query_add(&q, "actor", actor);
+	apiclient_query_add(&q, "since", w.since);
+	apiclient_query_add(&q, "until", w.until);
 	rc = apiclient_show(ctx, "GET", buf_cstr(&q), NULL, 0, audit_print);
 	buf_free(&q);
 	return rc;

@@ -12,6 +12,7 @@
 #include "../lib/guest.h"
 #include "../lib/httpc.h"
 #include "attest.h"
+#include "contract.h"
 #include "trusteectl.h"
 
 /* init-data TOML documents are small; the server caps bodies anyway. */
@@ -165,7 +166,7 @@ parse_opts(struct ctx *ctx, int argc, char **argv, int is_get,
 		return ctl_usage(ctx, "--key-alg: expected p256, p521, "
 		    "rsa-oaep-256 or rsa1_5, got '%s'", alg);
 	if (resource != NULL &&
-	    (o->resource = ctl_resource_path(resource)) == NULL)
+	    (o->resource = contract_resource_path(resource)) == NULL)
 		return ctl_usage(ctx, "invalid resource path '%s': expected "
 		    "REPO/TYPE/TAG, each of A-Z a-z 0-9 _ . -", resource);
 	if (o->resource == NULL) {

@@ -9,18 +9,6 @@
 #include "trusteectl.h"
 
 static void
-attestation_query(struct buf *b, const char *name, const char *value)
-{
-	char *esc;
-
-	if (value == NULL)
-		return;
-	esc = apiclient_escape(value);
-	buf_printf(b, "&%s=%s", name, esc);
-	free(esc);
-}
-
-static void
 attestation_list_print(const json_t *page)
 {
 	static const struct output_column cols[] = {
@@ -28,13 +16,9 @@ attestation_list_print(const json_t *page)
 		{ "SOURCE", "source" }, { "VERDICT", "verdict" },
 		{ "REASON", "reason" },
 	};
-	const json_t *items = json_object_get(page, "items");
 
-	output_items(items, cols, ARRAY_SIZE(cols),
+	output_page(page, cols, ARRAY_SIZE(cols),
 	    "no attestation log entries match");
-	if (json_is_string(json_object_get(page, "next_cursor")))
-		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
-		    json_array_size(items));
 }
 
 int
@@ -44,16 +28,12 @@ cmd_attestation_list(struct ctx *ctx, int argc, char **argv)
 		{ "tee", required_argument, NULL, 't' },
 		{ "verdict", required_argument, NULL, 'v' },
 		{ "source", required_argument, NULL, 'S' },
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "limit", required_argument, NULL, 'n' },
+		CTL_WINDOW_OPTS,
 		CTL_OPTS_END_JSON
 	};
+	struct ctl_window w = { NULL, NULL, CTL_WINDOW_LIMIT };
 	const char *tee = NULL, *verdict = NULL, *source = NULL;
-	const char *since = NULL, *until = NULL;
 	struct buf q = { 0 };
-	long limit = 50;
-	int64_t tm;
 	int ch, rc;
 
 	while ((ch = ctl_getopt(ctx, argc, argv, ":n:jh", opts, &rc)) > 0) {
@@ -67,22 +47,9 @@ cmd_attestation_list(struct ctx *ctx, int argc, char **argv)
 		case 'S':
 			source = optarg;
 			break;
-		case 's':
-		case 'u':
-			if (time_parse_rfc3339(optarg, &tm) == -1)
-				return ctl_usage(ctx, "--%s: expected an RFC "
-				    "3339 time (2025-01-31T12:00:00Z), got "
-				    "'%s'", ch == 's' ? "since" : "until",
-				    optarg);
-			if (ch == 's')
-				since = optarg;
-			else
-				until = optarg;
-			break;
-		case 'n':
-			if (ctl_parse_int(optarg, 1, 1000, &limit) == -1)
-				return ctl_usage(ctx, "--limit: expected "
-				    "1-1000, got '%s'", optarg);
+		default:
+			if ((rc = ctl_window_opt(ctx, ch, &w)) != -1)
+				return rc;
 			break;
 		}
 	}
@@ -90,12 +57,12 @@ cmd_attestation_list(struct ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_operands(ctx, argc, argv, 0, NULL, NULL)) != -1)
 		return rc;
-	buf_printf(&q, "/api/v1/attestations?limit=%ld", limit);
-	attestation_query(&q, "tee", tee);
-	attestation_query(&q, "verdict", verdict);
-	attestation_query(&q, "source", source);
-	attestation_query(&q, "since", since);
-	attestation_query(&q, "until", until);
+	buf_printf(&q, "/api/v1/attestations?limit=%ld", w.limit);
+	apiclient_query_add(&q, "tee", tee);
+	apiclient_query_add(&q, "verdict", verdict);
+	apiclient_query_add(&q, "source", source);
+	apiclient_query_add(&q, "since", w.since);
+	apiclient_query_add(&q, "until", w.until);
 	rc = apiclient_show(ctx, "GET", buf_cstr(&q), NULL, 0,
 	    attestation_list_print);
 	buf_free(&q);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "contract.h"
 #include "trusteectl.h"
 
 /* Largest --file accepted; the server's own cap (2 MiB by default)
@@ -19,16 +20,32 @@
 /* Version numbers the CLI accepts (the server says which exist). */
 #define VERSION_MAX		2147483647L
 
-/* Check "REPO/TYPE/TAG" operand argv[i]; NULL after a usage message. */
+/* Check "REPO/TYPE/TAG" arg; NULL after a usage message (*rc). */
 static const char *
 resource_name(struct ctx *ctx, const char *arg, int *rc)
 {
-	const char *p = ctl_resource_path(arg);
+	const char *p = contract_resource_path(arg);
 
 	if (p == NULL)
 		*rc = ctl_usage(ctx, "invalid resource path '%s': expected "
 		    "REPO/TYPE/TAG, each of A-Z a-z 0-9 _ . -", arg);
 	return p;
+}
+
+/* After a command's own options: exactly one operand, REPO/TYPE/TAG,
+ * checked into *rpath. Returns -1 to go on, else an exit code. */
+static int
+resource_operand(struct ctx *ctx, int argc, char **argv, const char **rpath)
+{
+	const char *arg;
+	int rc;
+
+	if ((rc = ctl_operands(ctx, argc, argv, 1, &arg, "REPO/TYPE/TAG")) !=
+	    -1)
+		return rc;
+	if ((*rpath = resource_name(ctx, arg, &rc)) == NULL)
+		return rc;
+	return -1;
 }
 
 /*
@@ -76,7 +93,7 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 		CTL_OPTS_END_JSON
 	};
 	struct error err = { "" };
-	const char *file = NULL, *value = NULL, *rpath, *ctype = NULL, *arg;
+	const char *file = NULL, *value = NULL, *rpath, *ctype = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	json_t *meta = NULL;
@@ -98,10 +115,7 @@ cmd_resource_put(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ch == -1)
 		return rc;
-	if ((rc = ctl_operands(ctx, argc, argv, 1, &arg, "REPO/TYPE/TAG")) !=
-	    -1)
-		return rc;
-	if ((rpath = resource_name(ctx, arg, &rc)) == NULL)
+	if ((rc = resource_operand(ctx, argc, argv, &rpath)) != -1)
 		return rc;
 	if ((file == NULL) == (value == NULL))
 		return ctl_usage(ctx, "give exactly one of --file FILE and "
@@ -281,7 +295,7 @@ cmd_resource_generate(struct ctx *ctx, int argc, char **argv)
 		{ "content-type", required_argument, NULL, 'T' },
 		CTL_OPTS_END_JSON
 	};
-	const char *rpath, *ctype = NULL, *arg;
+	const char *rpath, *ctype = NULL;
 	long bytes = RESOURCE_GENERATE_DEFAULT;
 	json_t *body, *meta = NULL, *v;
 	char *uri, *text;
@@ -303,10 +317,7 @@ cmd_resource_generate(struct ctx *ctx, int argc, char **argv)
 	}
 	if (ch == -1)
 		return rc;
-	if ((rc = ctl_operands(ctx, argc, argv, 1, &arg, "REPO/TYPE/TAG")) !=
-	    -1)
-		return rc;
-	if ((rpath = resource_name(ctx, arg, &rc)) == NULL)
+	if ((rc = resource_operand(ctx, argc, argv, &rpath)) != -1)
 		return rc;
 	body = json_pack("{s:I}", "bytes", (json_int_t)bytes);
 	if (ctype != NULL)

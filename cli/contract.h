@@ -57,8 +57,13 @@ int contract_parse(const char *text, size_t len, const char *file,
 int contract_load(const char *path, struct contract *c, struct error *err);
 void contract_clear(struct contract *c);
 
-/* REPO/TYPE/TAG of [A-Za-z0-9_.-] (after an optional kbs:/// prefix): the
- * path without prefix, pointing into s, or NULL. */
+/*
+ * Check a KBS resource path "REPO/TYPE/TAG" (an optional "kbs:///" prefix
+ * is dropped): three non-empty segments of [A-Za-z0-9_.-]. The server
+ * applies the exact rules; this keeps characters that would change the
+ * URL out. Also the check of every trusteectl command taking a resource
+ * path. Returns the path without prefix (pointing into s) or NULL.
+ */
 const char *contract_resource_path(const char *s);
 
 #endif

@@ -181,6 +181,18 @@ output_items(const json_t *items, const struct output_column *cols,
 	table_free(t);
 }
 
+void
+output_page(const json_t *page, const struct output_column *cols,
+    size_t ncols, const char *empty)
+{
+	const json_t *items = json_object_get(page, "items");
+
+	output_items(items, cols, ncols, empty);
+	if (json_is_string(json_object_get(page, "next_cursor")))
+		printf("(newest %zu shown; --limit N for more, up to 1000)\n",
+		    json_array_size(items));
+}
+
 /* Add a row of strings, each cut at max columns (0: whole). */
 static void
 table_add_va(struct table *t, size_t max, va_list ap)

@@ -407,6 +407,32 @@ ctl_simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
 	return ctl_operands(ctx, argc, argv, nargs, args, missing);
 }
 
+int
+ctl_window_opt(struct ctx *ctx, int ch, struct ctl_window *w)
+{
+	int64_t tm;
+
+	switch (ch) {
+	case 's':
+	case 'u':
+		if (time_parse_rfc3339(optarg, &tm) == -1)
+			return ctl_usage(ctx, "--%s: expected an RFC 3339 "
+			    "time (2025-01-31T12:00:00Z), got '%s'",
+			    ch == 's' ? "since" : "until", optarg);
+		if (ch == 's')
+			w->since = optarg;
+		else
+			w->until = optarg;
+		break;
+	case 'n':
+		if (ctl_parse_int(optarg, 1, 1000, &w->limit) == -1)
+			return ctl_usage(ctx, "--limit: expected 1-1000, got "
+			    "'%s'", optarg);
+		break;
+	}
+	return -1;
+}
+
 struct httpc *
 ctx_http(struct ctx *ctx)
 {
@@ -422,32 +448,6 @@ ctx_http(struct ctx *ctx)
 		}
 	}
 	return ctx->http;
-}
-
-const char *
-ctl_resource_path(const char *s)
-{
-	const char *p;
-	int segs = 1, seglen = 0;
-
-	if (strncmp(s, "kbs:///", 7) == 0)
-		s += 7;
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '/') {
-			if (seglen == 0)
-				return NULL;
-			segs++;
-			seglen = 0;
-		} else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
-		    *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		    *p == '-' || *p == '.')
-			seglen++;
-		else
-			return NULL;
-	}
-	if (segs != 3 || seglen == 0)
-		return NULL;
-	return s;
 }
 
 int

@@ -91,17 +91,30 @@ int ctl_operands(struct ctx *ctx, int argc, char **argv, int nargs,
  * ctl_operands. Returns -1 to go on, else an exit code. */
 int ctl_simple_opts(struct ctx *ctx, int argc, char **argv, int nargs,
     const char **args, const char *missing);
+/*
+ * The filters every log listing takes (audit, attestation list): --since
+ * and --until TIME (RFC 3339, passed on as given) and --limit N (1-1000,
+ * CTL_WINDOW_LIMIT by default). CTL_WINDOW_OPTS go in the option table
+ * before its end; a command hands every option it does not handle itself
+ * to ctl_window_opt.
+ */
+#define CTL_WINDOW_LIMIT	50
+struct ctl_window {
+	const char *since;
+	const char *until;
+	long limit;
+};
+#define CTL_WINDOW_OPTS \
+	{ "since", required_argument, NULL, 's' }, \
+	{ "until", required_argument, NULL, 'u' }, \
+	{ "limit", required_argument, NULL, 'n' }
+/* Take option ch ('s', 'u' or 'n'; any other is ignored) with optarg into
+ * w. Returns -1 to go on, else EXIT_USAGE after the message. */
+int ctl_window_opt(struct ctx *ctx, int ch, struct ctl_window *w);
 /* The HTTP client for --url (created on first use), or NULL after
  * printing the error, with ctx->http_rc set: EXIT_USAGE for a malformed
  * --url, EXIT_CONN otherwise (CA file unreadable, TLS setup). */
 struct httpc *ctx_http(struct ctx *ctx);
-/*
- * Check "REPO/TYPE/TAG" (an optional "kbs:///" prefix is dropped):
- * three non-empty segments of [A-Za-z0-9_.-]. The server applies the
- * exact rules; this keeps characters that would change the URL out.
- * Returns the path without prefix (pointing into s) or NULL.
- */
-const char *ctl_resource_path(const char *s);
 /* Write data to path, created or truncated with mode 0600, or to stdout
  * when path is NULL. Returns 0 or -1 with err set. */
 int ctl_write_secret(const char *path, const void *data, size_t len,
@@ -154,6 +167,11 @@ void output_kv_time(const char *key, const json_t *value);
  * the line empty when there are none (NULL: the header row alone). */
 void output_items(const json_t *items, const struct output_column *cols,
     size_t ncols, const char *empty);
+/* One page of a log listing (audit, attestation list: {"items": [...],
+ * "next_cursor": ...}) as output_items, then a note when older records
+ * were left out. */
+void output_page(const json_t *page, const struct output_column *cols,
+    size_t ncols, const char *empty);
 /* Pretty-print v and a newline to stdout; returns an exit code. */
 int output_json(const json_t *v);
 /* Write text verbatim, adding a final newline if it lacks one. */
@@ -173,6 +191,9 @@ void output_text_block(const char *text, size_t len);
 #define API_ACCEPT_503		0x8
 /* Percent-encode s for one path segment or query value (malloc'd). */
 char *apiclient_escape(const char *s);
+/* Append "&name=<value percent-encoded>" to b; nothing when value is
+ * NULL. */
+void apiclient_query_add(struct buf *b, const char *name, const char *value);
 /*
  * Send one request (body of len bytes with Content-Type ctype, default
  * application/json, or no body when body is NULL). Returns EXIT_OK with
