@@ -33,6 +33,8 @@
 #define KBS_SMALL_BODY (16 * 1024)
 /* Retry-After for a source at its unattested-session cap. */
 #define KBS_BUSY_RETRY 10
+/* Retry-After when the (shared) session store cannot be reached. */
+#define KBS_UNAVAILABLE_RETRY 5
 
 enum {
 	ROUTE_ADMIN = 1 << 0,	/* admin JWT required */
@@ -105,6 +107,19 @@ kbs_set_cookie(struct kbs_req *r, const struct session *s)
 	http_response_header(r->resp, "Set-Cookie", "%s=%s; Expires=%s; "
 	    "HttpOnly; SameSite=Strict%s", KBS_COOKIE, s->id, date,
 	    r->http->tls ? "; Secure" : "");
+}
+
+/* The shared session store is unreachable (SESSION_UNAVAILABLE): a 503
+ * the guest retries, never a 401 that would send it back to /auth. */
+static void
+kbs_session_unavailable(struct kbs_req *r, const char *what)
+{
+	log_warnx("%s: the session store is unavailable (peer=%s)", what,
+	    r->http->peer);
+	http_response_header(r->resp, "Retry-After", "%d",
+	    KBS_UNAVAILABLE_RETRY);
+	http_problem(r->resp, 503, "ServiceUnavailable", "%s: the session "
+	    "store is unavailable; retry later", what);
 }
 
 /* Parse a request body as a JSON object; NULL with a reason otherwise. */
@@ -245,6 +260,11 @@ kbs_auth(struct kbs_req *r)
 			    "max_unattested_per_source = %d): attest or "
 			    "abandon them first", r->ctx->cfg->limits.
 			    max_unattested_per_source);
+			return;
+		}
+		if (rc == SESSION_UNAVAILABLE) {
+			json_decref(body);
+			kbs_session_unavailable(r, "/auth");
 			return;
 		}
 		error_set(&err, "cannot create a session");
@@ -401,6 +421,7 @@ kbs_attest(struct kbs_req *r)
 	char id[SESSION_ID_LEN + 2];
 	uint8_t digest[HASH_MAX_SIZE];
 	size_t dlen, clen;
+	int rc;
 	json_t *rdc = NULL, *claims = NULL, *app, *submods, *reply;
 	char *canon = NULL, *token = NULL;
 
@@ -409,7 +430,9 @@ kbs_attest(struct kbs_req *r)
 		error_set(&err, "no %s cookie: run /auth first", KBS_COOKIE);
 		goto fail;
 	}
-	if (session_get(id, &s) != 0) {
+	if ((rc = session_get(id, &s)) != 0) {
+		if (rc == SESSION_UNAVAILABLE)
+			goto unavailable;
 		error_set(&err, "session not found or expired; run /auth "
 		    "again");
 		goto fail;
@@ -421,8 +444,11 @@ kbs_attest(struct kbs_req *r)
 			goto too_large;
 		goto fail;
 	}
-	if (session_take_nonce(id, b.nonce, &s, &err) != 0)
+	if ((rc = session_take_nonce(id, b.nonce, &s, &err)) != 0) {
+		if (rc == SESSION_UNAVAILABLE)
+			goto unavailable;
 		goto fail;
+	}
 
 	/* The binding: HASH(JCS({additional-evidence, nonce, tee-pubkey})). */
 	rdc = json_pack("{s:s, s:s, s:O}", "additional-evidence",
@@ -473,13 +499,17 @@ kbs_attest(struct kbs_req *r)
 		    r->ctx->cfg->limits.max_token);
 		goto too_large;
 	}
-	session_set_attested(s.id, token);
+	if (session_set_attested(s.id, token) == SESSION_UNAVAILABLE)
+		goto unavailable;
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
 	    json_object_size(b.devices), s.id, r->http->peer);
 	reply = json_pack("{s:s}", "token", token);
 	kbs_set_cookie(r, &s);
 	kbs_json_reply(r->resp, reply);
 	json_decref(reply);
+	goto out;
+unavailable:
+	kbs_session_unavailable(r, "/attest");
 	goto out;
 too_large:
 	/* Not a 401: re-attesting with the same input cannot succeed. */
@@ -674,13 +704,18 @@ kbs_resource_get(struct kbs_req *r)
 	char *jwe = NULL;
 	int rc;
 
+	rc = -1;
 	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) == 0 &&
-	    session_get(id, &s) == 0 && s.state == SESSION_ATTESTED)
+	    (rc = session_get(id, &s)) == 0 && s.state == SESSION_ATTESTED)
 		token = s.token;
 	if (token == NULL) {
 		auth = http_request_header(r->http, "Authorization");
 		if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
 			token = auth + 7;
+	}
+	if (token == NULL && rc == SESSION_UNAVAILABLE) {
+		kbs_session_unavailable(r, "resource");
+		goto out;
 	}
 	if (token == NULL) {
 		http_problem(r->resp, 401, "TokenNotFound", "Attestation Token "
