@@ -646,7 +646,8 @@ fail:
 /*
  * The resource policy (policy.h, Lua): it sees the verified token claims
  * and the request. 0 when it allows; -1 when it denies or fails, with its
- * reason in err (for the problem detail and the audit record). On success
+ * reason in err (for the problem detail and the audit record);
+ * STORE_UNAVAILABLE when the policy could not be loaded. On success
  * err->msg holds the policy's reason for allowing.
  */
 static int
@@ -662,6 +663,10 @@ kbs_policy_allows(struct kbs_req *r, const json_t *claims,
 		return -1;
 	rc = policy_resource(claims, req, &allowed, reason, &perr);
 	json_decref(req);
+	if (rc == STORE_UNAVAILABLE) {
+		error_set(err, "%s", reason);
+		return rc;
+	}
 	if (rc != 0 || !allowed)
 		return error_set(err, "%s", reason);
 	log_debug("resource policy allows %s/%d segment(s) for peer=%s: %s",
@@ -728,7 +733,16 @@ kbs_resource_get(struct kbs_req *r)
 		    "Verifier error: %s", err.msg);
 		goto out;
 	}
-	if (kbs_policy_allows(r, claims, &err) != 0) {
+	if ((rc = kbs_policy_allows(r, claims, &err)) == STORE_UNAVAILABLE) {
+		log_warnx("resource policy: %s", err.msg);
+		http_response_header(r->resp, "Retry-After", "%d",
+		    KBS_UNAVAILABLE_RETRY);
+		http_problem(r->resp, 503, "ServiceUnavailable", "the resource "
+		    "policy cannot be loaded now (the database is "
+		    "unavailable); retry later");
+		goto out;
+	}
+	if (rc != 0) {
 		kbs_audit_release(r, &s, "denied", err.msg);
 		http_problem(r->resp, 401, "PolicyDeny", "Access denied by "
 		    "policy: %s", err.msg);
