@@ -343,19 +343,21 @@ def mariadb_cleanup():
     _MARIADB.clear()
 
 
-def store_env():
+def store_env(mariadb=False):
     """Environment additions for a trusteed using store_args' DSN."""
-    if not on_mariadb():
+    if not (mariadb or on_mariadb()):
         return {}
     mariadb_server()
     return {"CREDENTIALS_DIRECTORY": _MARIADB["cred"]}
 
 
-def store_args(state_dir):
+def store_args(state_dir, mariadb=False):
     """trusteed arguments selecting the store for a state directory: none on
     SQLite (the default file in the state directory), else --store with
-    that directory's own MariaDB database (created when missing)."""
-    if not on_mariadb():
+    that directory's own MariaDB database (created when missing).
+    mariadb=True: MariaDB whatever TRUSTEE_TEST_STORE says (suites that
+    are about MariaDB; pair with store_env(mariadb=True))."""
+    if not (mariadb or on_mariadb()):
         return []
     srv = mariadb_server()
     db = "trustee_it_" + hashlib.sha256(
@@ -416,17 +418,18 @@ def store_missing():
 # ------------------------------------------------------------------ server
 
 class Server:
-    """One trusteed --dev instance. args: extra CLI flags (list)."""
+    """One trusteed --dev instance. args: extra CLI flags (list); env:
+    environment additions (e.g. CREDENTIALS_DIRECTORY)."""
 
-    def __init__(self, root, name, state_dir=None, args=()):
+    def __init__(self, root, name, state_dir=None, args=(), env=None):
         self.root = root
         self.name = name
         self.state = state_dir or os.path.join(root, name + "-state")
         self.args = list(args)
-        self.env = {}
+        self.env = dict(env or {})
         if "--store" not in self.args:
             self.args += store_args(self.state)
-            self.env = store_env()
+            self.env.update(store_env())
         self.logpath = os.path.join(root, name + ".log")
         self.proc = None
         self.port = None
@@ -779,8 +782,8 @@ class Ctx:
         self._servers = []
         self.data = {}          # free-form state shared between tests
 
-    def server(self, name, args=(), state_dir=None, start=True):
-        s = Server(self.tmp, name, state_dir=state_dir, args=args)
+    def server(self, name, args=(), state_dir=None, start=True, env=None):
+        s = Server(self.tmp, name, state_dir=state_dir, args=args, env=env)
         self._servers.append(s)
         if start:
             s.start()
