@@ -133,7 +133,8 @@ ss_encode(const struct session *s, const char *token, size_t *len)
 	*p++ = (uint8_t)hl;
 	memcpy(p, hash, hl);
 	p += hl;
-	memcpy(p, token, kl);
+	if (kl > 0)
+		memcpy(p, token, kl);
 	return b;
 }
 
