@@ -499,7 +499,7 @@ kbs_attest(struct kbs_req *r)
 		    r->ctx->cfg->limits.max_token);
 		goto too_large;
 	}
-	if (session_set_attested(s.id, token) == SESSION_UNAVAILABLE)
+	if (session_set_attested_copy(&s, token) == SESSION_UNAVAILABLE)
 		goto unavailable;
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
 	    json_object_size(b.devices), s.id, r->http->peer);

@@ -263,6 +263,14 @@ session_set_attested(const char *id, const char *token)
 }
 
 int
+session_set_attested_copy(const struct session *taken, const char *token)
+{
+	if (session_in_store)
+		return session_shared_set_attested_copy(taken, token);
+	return session_set_attested(taken->id, token);
+}
+
+int
 session_gc(void)
 {
 	int64_t now = now_unix();

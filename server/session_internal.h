@@ -20,6 +20,8 @@ int session_shared_get(const char *id, struct session *out);
 int session_shared_take_nonce(const char *id, const char *nonce,
     struct session *out, struct error *err);
 int session_shared_set_attested(const char *id, const char *token);
+int session_shared_set_attested_copy(const struct session *taken,
+    const char *token);
 int session_shared_gc(void);
 /* Live sessions this instance created (its quota's count). */
 size_t session_shared_count(void);

@@ -8,14 +8,19 @@
  *
  * Two tables, both sealed like every row (the names are keyed hashes of
  * the session id; the exp column is the session's expiry):
- *   sessions        the record: state, expiry, TEE, hash, and the EAR
- *                   token once attested (format below);
- *   session_nonces  the challenge nonce, in a row of its own: spending it
- *                   is store_delete_ex with the revision read, so of
- *                   several instances racing for one nonce exactly one
- *                   wins; an absent row is a spent nonce.
- * Expired rows are left to session_shared_gc (store_purge on the
- * collection tick, by every instance) and are ignored when read.
+ *   session_nonces  an unattested session: its challenge nonce and its
+ *                   record (state, expiry, TEE, hash), written by /auth.
+ *                   Spending the nonce is store_delete_ex with the
+ *                   revision read, so of several instances racing for
+ *                   one nonce exactly one wins; an absent row is a spent
+ *                   (or expired, or evicted) nonce.
+ *   sessions        an attested session: the record with its EAR token,
+ *                   written insert-only by the instance that won the
+ *                   nonce, once the evidence passed.
+ * So /auth costs one write and /attest one delete and one insert, and an
+ * unattested session is one read. Expired rows are left to
+ * session_shared_gc (store_purge on the collection tick, by every
+ * instance) and are ignored when read.
  *
  * An attested session never changes again (same token, same expiry), so
  * this instance keeps a bounded cache of the attested sessions it has
@@ -31,10 +36,17 @@
  * cap here: then the oldest of them are looked up and those whose nonce
  * is spent are counted as attested before the cap is enforced.
  *
- * Record format (value of a `sessions` row), version 1:
+ * Record format, version 1 (a `sessions` row's value; a
+ * `session_nonces` row's value is the 44-character nonce, then the
+ * record):
  *   u8 version (1) | u8 state (0 authed, 1 attested) | be64 expires |
  *   u8 n, n bytes TEE name | u8 m, m bytes hash name | token (the rest;
  *   empty unless attested)
+ *
+ * The record of a spent nonce lives on only in the copy
+ * session_take_nonce hands out: session_set_attested_copy takes that
+ * copy; session_set_attested(id) finds it in a per-thread slot that
+ * session_take_nonce fills (the same thread, the same request).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -193,27 +205,38 @@ ss_rc(int rc)
 }
 
 /*
- * Read the record of id: 0 and *s (a copy to session_clear) with the
- * row's revision in *rev; -1 when absent, expired or unreadable (logged);
+ * Read the session id from table (SS_NONCES: unattested, with its nonce;
+ * SS_TABLE: attested): 0 and *s (a copy to session_clear) with the row's
+ * revision in *rev; -1 when absent, expired or unreadable (logged);
  * SESSION_UNAVAILABLE when the store cannot be reached.
  */
 static int
-ss_read(const char *id, struct session *s, uint64_t *rev)
+ss_read(const char *table, const char *id, struct session *s, uint64_t *rev)
 {
 	struct store_meta meta;
 	struct error err;
 	uint8_t *val = NULL;
-	size_t len = 0;
+	size_t len = 0, off = 0;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = store_get_ex(ss.st, SS_TABLE, id, &val, &len, &meta, &err);
+	rc = store_get_ex(ss.st, table, id, &val, &len, &meta, &err);
 	if (rc < 0 && rc != STORE_UNAVAILABLE)
 		log_warnx("session %.8s: %s", id, err.msg);
 	if (rc != STORE_OK)
 		return ss_rc(rc);
 	memcpy(s->id, id, SESSION_ID_LEN + 1);
-	rc = ss_decode(val, len, s, &err);
+	if (strcmp(table, SS_NONCES) == 0) {
+		off = SESSION_NONCE_LEN;
+		if (len < off) {
+			secret_free(val, len);
+			log_warnx("session %.8s: nonce row too short", id);
+			return -1;
+		}
+		memcpy(s->nonce, val, SESSION_NONCE_LEN);
+		s->nonce[SESSION_NONCE_LEN] = '\0';
+	}
+	rc = ss_decode(val + off, len - off, s, &err);
 	secret_free(val, len);
 	if (rc != 0) {
 		log_warnx("session %.8s: %s", id, err.msg);
@@ -417,6 +440,10 @@ session_shared_shutdown(void)
 	ss.st = NULL;
 }
 
+/* The record of the nonce this thread spent last (session_take_nonce),
+ * for session_set_attested(id). */
+static _Thread_local struct session ss_taken;
+
 int
 session_shared_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out)
@@ -424,7 +451,7 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	struct ss_evicted ev = { 0 };
 	struct session s;
 	struct error err;
-	uint8_t rnd[32], *rec;
+	uint8_t rnd[32], *rec, *row;
 	size_t len;
 	char *nonce;
 	int rc;
@@ -460,18 +487,14 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	if (rc != 0)
 		return rc;
 
-	/* The nonce first: a session row without its nonce row reads as
-	 * "nonce already used", never as a usable challenge. */
-	rc = store_put_ex(ss.st, SS_NONCES, s.id, s.nonce, SESSION_NONCE_LEN,
+	rec = ss_encode(&s, NULL, &len);
+	row = xmalloc(SESSION_NONCE_LEN + len);
+	memcpy(row, s.nonce, SESSION_NONCE_LEN);
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
+	free(rec);
+	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
 	    0, s.expires, STORE_REV_ABSENT, NULL, &err);
-	if (rc == STORE_OK) {
-		rec = ss_encode(&s, NULL, &len);
-		rc = store_put_ex(ss.st, SS_TABLE, s.id, rec, len, 0,
-		    s.expires, STORE_REV_ABSENT, NULL, &err);
-		free(rec);
-		if (rc != STORE_OK)
-			(void)store_delete(ss.st, SS_NONCES, s.id, NULL);
-	}
+	secret_free(row, SESSION_NONCE_LEN + len);
 	if (rc != STORE_OK) {
 		session_quota_forget(s.id);
 		if (rc != STORE_UNAVAILABLE)
@@ -493,7 +516,11 @@ session_shared_get(const char *id, struct session *out)
 		return -1;
 	if (ss_cache_get(id, out))
 		return 0;
-	rc = ss_read(id, out, NULL);
+	/* Unattested (the nonce row), else attested. */
+	rc = ss_read(SS_NONCES, id, out, NULL);
+	if (rc != -1)
+		return rc;
+	rc = ss_read(SS_TABLE, id, out, NULL);
 	if (rc == 0 && out->state == SESSION_ATTESTED)
 		ss_cache_put(out);
 	return rc;
@@ -503,42 +530,31 @@ int
 session_shared_take_nonce(const char *id, const char *nonce,
     struct session *out, struct error *err)
 {
-	struct store_meta meta;
 	struct session s;
 	struct error serr;
-	uint8_t *val = NULL;
-	size_t len = 0;
+	uint64_t rev = 0;
 	int rc, match;
 
-	if (!ss_id_ok(id) || (rc = ss_read(id, &s, NULL)) == -1)
+	if (!ss_id_ok(id))
 		return error_set(err, "session not found or expired; run "
 		    "/auth again");
-	if (rc == SESSION_UNAVAILABLE) {
-		error_set(err, "the session store is unavailable");
-		return SESSION_UNAVAILABLE;
-	}
-	if (s.state == SESSION_ATTESTED) {
-		session_clear(&s);
-		return error_set(err, "the challenge nonce of this session "
-		    "was already used; run /auth again");
-	}
-	rc = store_get_ex(ss.st, SS_NONCES, id, &val, &len, &meta, &serr);
-	if (rc != STORE_OK) {
-		session_clear(&s);
-		if (rc == STORE_UNAVAILABLE) {
-			error_set(err, "the session store is unavailable");
-			return SESSION_UNAVAILABLE;
+	rc = ss_read(SS_NONCES, id, &s, &rev);
+	if (rc == SESSION_UNAVAILABLE)
+		goto unavailable;
+	if (rc != 0) {
+		/* Spent (here or elsewhere), expired or evicted: the
+		 * attested row tells only about a success. */
+		if (ss_cache_get(id, &s) || ss_read(SS_TABLE, id, &s,
+		    NULL) == 0) {
+			session_clear(&s);
+			return error_set(err, "the challenge nonce of this "
+			    "session was already used; run /auth again");
 		}
-		if (rc < 0)
-			log_warnx("session %.8s: %s", id, serr.msg);
-		return error_set(err, "the challenge nonce of this session "
-		    "was already used; run /auth again");
+		return error_set(err, "session not found, expired, or its "
+		    "challenge nonce already used; run /auth again");
 	}
-	match = len == SESSION_NONCE_LEN && strlen(nonce) == len &&
-	    secret_equal(val, nonce, len);
-	if (match)
-		memcpy(s.nonce, val, SESSION_NONCE_LEN + 1);
-	secret_free(val, len);
+	match = strlen(nonce) == SESSION_NONCE_LEN &&
+	    secret_equal(s.nonce, nonce, SESSION_NONCE_LEN);
 	if (!match) {
 		session_clear(&s);
 		return error_set(err, "runtime-data nonce does not match this "
@@ -546,62 +562,72 @@ session_shared_take_nonce(const char *id, const char *nonce,
 	}
 	/* Spend it: of every instance trying, exactly one deletes the
 	 * revision it read. */
-	rc = store_delete_ex(ss.st, SS_NONCES, id, meta.rev, &serr);
+	rc = store_delete_ex(ss.st, SS_NONCES, id, rev, &serr);
 	if (rc != STORE_OK) {
 		session_clear(&s);
-		if (rc == STORE_UNAVAILABLE) {
-			error_set(err, "the session store is unavailable");
-			return SESSION_UNAVAILABLE;
-		}
+		if (rc == STORE_UNAVAILABLE)
+			goto unavailable;
 		if (rc < 0)
 			log_warnx("session %.8s: %s", id, serr.msg);
 		return error_set(err, "the challenge nonce of this session "
 		    "was already used; run /auth again");
 	}
 	s.nonce_used = 1;
+	session_clear(&ss_taken);
+	ss_taken = s;
 	*out = s;
+	return 0;
+unavailable:
+	error_set(err, "the session store is unavailable");
+	return SESSION_UNAVAILABLE;
+}
+
+int
+session_shared_set_attested_copy(const struct session *taken,
+    const char *token)
+{
+	struct ss_evicted ev = { 0 };
+	struct session s;
+	struct error err;
+	uint8_t *rec;
+	size_t len;
+	int rc;
+
+	if (!ss_id_ok(taken->id) || taken->state != SESSION_AUTHED ||
+	    !taken->nonce_used || taken->expires <= now_unix())
+		return -1;
+	s = *taken;
+	s.token = NULL;
+	s.state = SESSION_ATTESTED;
+	rec = ss_encode(&s, token, &len);
+	/* Insert-only: a session is attested once. */
+	rc = store_put_ex(ss.st, SS_TABLE, s.id, rec, len, 0, s.expires,
+	    STORE_REV_ABSENT, NULL, &err);
+	secret_free(rec, len);
+	if (rc < 0 && rc != STORE_UNAVAILABLE)
+		log_warnx("session %.8s: %s", s.id, err.msg);
+	if (rc != STORE_OK)
+		return ss_rc(rc);
+	/* -1 when another instance created it: its quota counts it. */
+	(void)session_quota_attested(s.id, SS_RECORD_BYTES + strlen(token) +
+	    1, ss_evict_note, &ev);
+	ss_evict_run(&ev);
+	s.token = xstrdup(token);
+	ss_cache_put(&s);
+	session_clear(&s);
 	return 0;
 }
 
 int
 session_shared_set_attested(const char *id, const char *token)
 {
-	struct ss_evicted ev = { 0 };
-	struct session s;
-	struct error err;
-	uint64_t rev;
-	uint8_t *rec;
-	size_t len;
-	int rc = -1;
+	int rc;
 
-	if (!ss_id_ok(id) || (rc = ss_read(id, &s, &rev)) != 0)
-		return rc == SESSION_UNAVAILABLE ? rc : -1;
-	if (s.state == SESSION_ATTESTED) {
-		session_clear(&s);
-		return -1;
-	}
-	s.state = SESSION_ATTESTED;
-	s.nonce_used = 1;
-	rec = ss_encode(&s, token, &len);
-	/* Only over the revision read: a session evicted meanwhile stays
-	 * deleted. */
-	rc = store_put_ex(ss.st, SS_TABLE, id, rec, len, 0, s.expires, rev,
-	    NULL, &err);
-	secret_free(rec, len);
-	if (rc < 0 && rc != STORE_UNAVAILABLE)
-		log_warnx("session %.8s: %s", id, err.msg);
-	if (rc != STORE_OK) {
-		session_clear(&s);
-		return ss_rc(rc);
-	}
-	/* -1 when another instance created it: its quota counts it. */
-	(void)session_quota_attested(id, SS_RECORD_BYTES + strlen(token) + 1,
-	    ss_evict_note, &ev);
-	ss_evict_run(&ev);
-	s.token = xstrdup(token);
-	ss_cache_put(&s);
-	session_clear(&s);
-	return 0;
+	if (strcmp(ss_taken.id, id) != 0)
+		return -1;	/* not spent by this thread: nothing to attest */
+	rc = session_shared_set_attested_copy(&ss_taken, token);
+	session_clear(&ss_taken);
+	return rc;
 }
 
 int
@@ -623,8 +649,7 @@ session_shared_gc(void)
 				log_warnx("expiring sessions: %s", err.msg);
 				break;
 			}
-			if (i == 0)
-				total += n;
+			total += n;	/* a session has one row or the other */
 			if (n < SS_PURGE_BATCH)
 				break;
 		}

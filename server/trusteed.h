@@ -413,6 +413,13 @@ int session_take_nonce(const char *id, const char *nonce, struct session *out,
 /* Keep the session's EAR token (evicting older sessions if the memory
  * cap needs it). -1 if the session is gone; SESSION_UNAVAILABLE. */
 int session_set_attested(const char *id, const char *token);
+/*
+ * The same, given the copy session_take_nonce filled: with a shared store
+ * the unattested record went with the spent nonce, and this copy is what
+ * the attested record is made of. session_set_attested(id) works there
+ * only on the thread that took the nonce (it keeps that copy per thread).
+ */
+int session_set_attested_copy(const struct session *taken, const char *token);
 void session_clear(struct session *s);
 /* Drop expired sessions; returns how many were dropped (shared store:
  * purges the expired rows of every instance). */

@@ -132,7 +132,8 @@ test_handshake(void **state)
 	assert_int_equal(session_new("sample", HASH_SHA512, &a, &s), 0);
 	assert_int_equal(strlen(s.id), SESSION_ID_LEN);
 	assert_int_equal(strlen(s.nonce), SESSION_NONCE_LEN);
-	assert_true(row_exists(f->st, "sessions", s.id));
+	/* /auth writes one row: the nonce with the record. */
+	assert_false(row_exists(f->st, "sessions", s.id));
 	assert_true(row_exists(f->st, "session_nonces", s.id));
 	assert_int_equal(session_count(), 1);
 
@@ -159,12 +160,17 @@ test_handshake(void **state)
 	assert_string_equal(t.nonce, s.nonce);
 	assert_string_equal(t.tee, "sample");
 	assert_int_equal(t.hash, HASH_SHA512);
-	session_clear(&t);
+	assert_int_equal(t.expires, s.expires);
 	assert_false(row_exists(f->st, "session_nonces", s.id));
-	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), -1);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err), -1);
 	assert_non_null(strstr(err.msg, "already used"));
+	/* Between the spend and the attested row, nothing is found. */
+	assert_int_equal(session_get(s.id, &g), -1);
 
-	assert_int_equal(session_set_attested(s.id, "header.claims.sig"), 0);
+	assert_int_equal(session_set_attested_copy(&t, "header.claims.sig"),
+	    0);
+	session_clear(&t);
+	assert_true(row_exists(f->st, "sessions", s.id));
 	assert_int_equal(session_get(s.id, &g), 0);
 	assert_int_equal(g.state, SESSION_ATTESTED);
 	assert_string_equal(g.token, "header.claims.sig");
@@ -172,6 +178,7 @@ test_handshake(void **state)
 	/* Attested once is final. */
 	assert_int_equal(session_set_attested(s.id, "other"), -1);
 	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "already used"));
 
 	/* The attested session is cached: served without its row. */
 	assert_int_equal(store_delete(f->st, "sessions", s.id, &err), 0);
@@ -183,10 +190,22 @@ test_handshake(void **state)
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &t), 0);
 	assert_int_equal(session_get(t.id, &g), 0);
 	session_clear(&g);
-	assert_int_equal(store_delete(f->st, "sessions", t.id, &err), 0);
+	assert_int_equal(store_delete(f->st, "session_nonces", t.id, &err), 0);
 	assert_int_equal(session_get(t.id, &g), -1);
 	assert_int_equal(session_set_attested(t.id, "tok"), -1);
 	session_clear(&t);
+	session_clear(&s);
+
+	/* session_set_attested(id) after session_take_nonce on this
+	 * thread. */
+	assert_int_equal(session_new("sample", HASH_SHA256, &a, &s), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	session_clear(&t);
+	assert_int_equal(session_set_attested(s.id, "tok.by.id"), 0);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_int_equal(g.hash, HASH_SHA256);
+	assert_string_equal(g.token, "tok.by.id");
+	session_clear(&g);
 	session_clear(&s);
 }
 
@@ -314,10 +333,10 @@ test_eviction_deletes_rows(void **state)
 		    0);
 	}
 	/* The oldest went, rows and all. */
-	assert_false(row_exists(f->st, "sessions", s[0].id));
 	assert_false(row_exists(f->st, "session_nonces", s[0].id));
 	assert_int_equal(session_get(s[0].id, &g), -1);
-	assert_true(row_exists(f->st, "sessions", s[2].id));
+	assert_true(row_exists(f->st, "session_nonces", s[1].id));
+	assert_true(row_exists(f->st, "session_nonces", s[2].id));
 	assert_int_equal(session_count(), 2);
 	for (i = 0; i < 3; i++)
 		session_clear(&s[i]);
@@ -340,7 +359,7 @@ test_expired_rows_purged(void **state)
 		    -1);
 		session_clear(&s);
 	}
-	assert_int_equal(store_count(f->st, "sessions", &n, &err), 0);
+	assert_int_equal(store_count(f->st, "session_nonces", &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(session_gc(), 3);
 	assert_int_equal(store_count(f->st, "sessions", &n, &err), 0);
@@ -360,18 +379,35 @@ test_bad_record_is_not_found(void **state)
 	static const uint8_t junk[][16] = {
 		{ 9 },					/* unknown version */
 		{ 1, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 200, 's' },	/* TEE */
-		{ 1, 1, 0, 0, 0, 0, 0x7f, 0, 0, 0, 1, 's', 6, 's', 'h',
+		{ 1, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0, 1, 's', 6, 's', 'h',
 		    'a', },				/* hash cut short */
+		{ 1, 1, 0, 0, 0, 0, 0x7f, 0, 0, 0, 1, 's', 2, 'x', 'y' },
+							/* unknown hash */
 	};
+	uint8_t row[SESSION_NONCE_LEN + 16];
 	size_t i;
 
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	memcpy(row, s.nonce, SESSION_NONCE_LEN);
+	/* A nonce row too short for its nonce. */
+	assert_int_equal(store_put(f->st, "session_nonces", s.id, row, 20,
+	    &err), 0);
+	assert_int_equal(session_get(s.id, &g), -1);
 	for (i = 0; i < ARRAY_SIZE(junk); i++) {
-		assert_int_equal(store_put(f->st, "sessions", s.id, junk[i],
-		    sizeof(junk[i]), &err), 0);
+		memcpy(row + SESSION_NONCE_LEN, junk[i], sizeof(junk[i]));
+		assert_int_equal(store_put(f->st, "session_nonces", s.id, row,
+		    sizeof(row), &err), 0);
 		assert_int_equal(session_get(s.id, &g), -1);
 		assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err),
 		    -1);
+		/* and as an attested row */
+		assert_int_equal(store_put(f->st, "sessions", s.id, junk[i],
+		    sizeof(junk[i]), &err), 0);
+		assert_int_equal(store_delete(f->st, "session_nonces", s.id,
+		    &err), 0);
+		assert_int_equal(session_get(s.id, &g), -1);
+		assert_int_equal(store_delete(f->st, "sessions", s.id, &err),
+		    0);
 	}
 	session_clear(&s);
 }
