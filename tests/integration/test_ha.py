@@ -16,6 +16,10 @@ guest of harness.py.
   then reads rows A sealed under the new version;
 - a guest's session outlives the instance that made it (kill -9 A: B
   serves the cookie; A restarted serves it again);
+- a second instance with its own state directory (own certificate, admin
+  key and sealed master key) joins while the first keeps running
+  (--join-request, `trusteectl key export --for`, --join) and serves the
+  same guests, secrets and tokens;
 - kill -9 of one instance during a burst of admin writes on both: every
   write acknowledged with 2xx, by either, is present and readable on both
   after the restart, and every row authenticates (`store check`);
@@ -35,14 +39,13 @@ Needs mariadb-server (and galera-4, rsync, root for the Galera test):
 SKIPPED by hand without them, a failure under CI=true.
 """
 
-import hashlib
 import http.client
 import json
 import os
 import shutil
 import ssl
 import sys
-import tempfile
+import subprocess
 import threading
 import time
 
@@ -344,6 +347,52 @@ def test_session_outlives_its_instance(ctx):
     g2.attest()
     check(g2.fetch("ha/key/alt").startswith(b"alternately-"),
           "restarted A attests B's session")
+    a.stop()
+    b.stop()
+
+
+def test_join_while_the_first_keeps_running(ctx):
+    mariadb_env()
+    astate = ctx.path("join-a-state")
+    store = H.store_args(astate, mariadb=True)
+    a = ctx.server("join-a", state_dir=astate, args=store)
+    put_ok(a, "ha/key/join", b"before the join")
+    bstate = ctx.path("join-b-state")
+    req, joinf = ctx.path("join-req.json"), ctx.path("join.json")
+
+    def trusteed(*args):
+        p = subprocess.run([H.TRUSTEED, "--dev", "--state-dir", bstate] +
+                           list(args) + store, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=60)
+        check(p.returncode == 0, "trusteed %s: %s" % (args[0],
+                                                      p.stderr.decode()))
+
+    trusteed("--join-request", req)
+    p = H.run_cli(H.cli_base(a, admin=True) + ["key", "export", "--for", req,
+                                               "--out", joinf])
+    check(p.returncode == 0, "export: %s" % p.stderr.decode())
+    trusteed("--join", joinf)                 # A keeps serving meanwhile
+    check(not os.path.exists(os.path.join(bstate, "join.key")), "join.key")
+    b = ctx.server("join-b", state_dir=bstate, args=store)
+    with open(a.cacert, "rb") as fa, open(b.cacert, "rb") as fb:
+        check(fa.read() != fb.read(), "B has A's certificate")
+    # One guest on both: its cookie, its token, A's secret.
+    g = H.PyGuest(b)
+    g.auth()
+    g.srv = a
+    g.attest()
+    check(g.fetch("ha/key/join") == b"before the join", "A serves")
+    g.srv = b
+    check(g.fetch("ha/key/join") == b"before the join", "B, cookie")
+    check(g.fetch("ha/key/join", mode="bearer") == b"before the join",
+          "B, A's token")
+    put_ok(b, "ha/key/joined", b"written on B")
+    g.srv = a
+    check(g.fetch("ha/key/joined") == b"written on B", "A reads B's write")
+    ks = b.request("GET", API + "/keys", headers=auth_hdr(b)).json()
+    ids = {i["id"] for i in ks["instances"]}
+    check(len(ids) == 2 and all(i["live"] for i in ks["instances"]),
+          "instances %r" % ks["instances"])
     a.stop()
     b.stop()
 
