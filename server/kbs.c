@@ -433,8 +433,10 @@ kbs_attest(struct kbs_req *r)
 	if ((rc = session_get(id, &s)) != 0) {
 		if (rc == SESSION_UNAVAILABLE)
 			goto unavailable;
-		error_set(&err, "session not found or expired; run /auth "
-		    "again");
+		/* A shared store forgets an unattested session with its
+		 * spent nonce. */
+		error_set(&err, "session not found, expired, or its challenge "
+		    "nonce already used; run /auth again");
 		goto fail;
 	}
 	session_clear(&s);
