@@ -331,6 +331,13 @@ httpc_cookies_enabled(const struct httpc *c)
 }
 
 void
+httpc_copy_cookie(struct httpc *dst, const struct httpc *src)
+{
+	secret_strfree(dst->cookie);
+	dst->cookie = src->cookie != NULL ? xstrdup(src->cookie) : NULL;
+}
+
+void
 httpc_clear_cookies(struct httpc *c)
 {
 	secret_strfree(c->cookie);

@@ -33,6 +33,9 @@ void httpc_free(struct httpc *c);
 void httpc_set_cookies(struct httpc *c, int enable);
 /* Forget any stored cookie. */
 void httpc_clear_cookies(struct httpc *c);
+/* Give dst src's stored cookie (a guest moving its KBS session to another
+ * instance behind a load balancer). */
+void httpc_copy_cookie(struct httpc *dst, const struct httpc *src);
 
 /*
  * Send one request; path is appended to the URL's prefix. headers is a

@@ -33,6 +33,8 @@
 #define KBS_SMALL_BODY (16 * 1024)
 /* Retry-After for a source at its unattested-session cap. */
 #define KBS_BUSY_RETRY 10
+/* Retry-After when the (shared) session store cannot be reached. */
+#define KBS_UNAVAILABLE_RETRY 5
 
 enum {
 	ROUTE_ADMIN = 1 << 0,	/* admin JWT required */
@@ -105,6 +107,19 @@ kbs_set_cookie(struct kbs_req *r, const struct session *s)
 	http_response_header(r->resp, "Set-Cookie", "%s=%s; Expires=%s; "
 	    "HttpOnly; SameSite=Strict%s", KBS_COOKIE, s->id, date,
 	    r->http->tls ? "; Secure" : "");
+}
+
+/* The shared session store is unreachable (SESSION_UNAVAILABLE): a 503
+ * the guest retries, never a 401 that would send it back to /auth. */
+static void
+kbs_session_unavailable(struct kbs_req *r, const char *what)
+{
+	log_warnx("%s: the session store is unavailable (peer=%s)", what,
+	    r->http->peer);
+	http_response_header(r->resp, "Retry-After", "%d",
+	    KBS_UNAVAILABLE_RETRY);
+	http_problem(r->resp, 503, "ServiceUnavailable", "%s: the session "
+	    "store is unavailable; retry later", what);
 }
 
 /* Parse a request body as a JSON object; NULL with a reason otherwise. */
@@ -245,6 +260,11 @@ kbs_auth(struct kbs_req *r)
 			    "max_unattested_per_source = %d): attest or "
 			    "abandon them first", r->ctx->cfg->limits.
 			    max_unattested_per_source);
+			return;
+		}
+		if (rc == SESSION_UNAVAILABLE) {
+			json_decref(body);
+			kbs_session_unavailable(r, "/auth");
 			return;
 		}
 		error_set(&err, "cannot create a session");
@@ -401,6 +421,7 @@ kbs_attest(struct kbs_req *r)
 	char id[SESSION_ID_LEN + 2];
 	uint8_t digest[HASH_MAX_SIZE];
 	size_t dlen, clen;
+	int rc;
 	json_t *rdc = NULL, *claims = NULL, *app, *submods, *reply;
 	char *canon = NULL, *token = NULL;
 
@@ -409,9 +430,13 @@ kbs_attest(struct kbs_req *r)
 		error_set(&err, "no %s cookie: run /auth first", KBS_COOKIE);
 		goto fail;
 	}
-	if (session_get(id, &s) != 0) {
-		error_set(&err, "session not found or expired; run /auth "
-		    "again");
+	if ((rc = session_get(id, &s)) != 0) {
+		if (rc == SESSION_UNAVAILABLE)
+			goto unavailable;
+		/* A shared store forgets an unattested session with its
+		 * spent nonce. */
+		error_set(&err, "session not found, expired, or its challenge "
+		    "nonce already used; run /auth again");
 		goto fail;
 	}
 	session_clear(&s);
@@ -421,8 +446,11 @@ kbs_attest(struct kbs_req *r)
 			goto too_large;
 		goto fail;
 	}
-	if (session_take_nonce(id, b.nonce, &s, &err) != 0)
+	if ((rc = session_take_nonce(id, b.nonce, &s, &err)) != 0) {
+		if (rc == SESSION_UNAVAILABLE)
+			goto unavailable;
 		goto fail;
+	}
 
 	/* The binding: HASH(JCS({additional-evidence, nonce, tee-pubkey})). */
 	rdc = json_pack("{s:s, s:s, s:O}", "additional-evidence",
@@ -473,13 +501,17 @@ kbs_attest(struct kbs_req *r)
 		    r->ctx->cfg->limits.max_token);
 		goto too_large;
 	}
-	session_set_attested(s.id, token);
+	if (session_set_attested_copy(&s, token) == SESSION_UNAVAILABLE)
+		goto unavailable;
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
 	    json_object_size(b.devices), s.id, r->http->peer);
 	reply = json_pack("{s:s}", "token", token);
 	kbs_set_cookie(r, &s);
 	kbs_json_reply(r->resp, reply);
 	json_decref(reply);
+	goto out;
+unavailable:
+	kbs_session_unavailable(r, "/attest");
 	goto out;
 too_large:
 	/* Not a 401: re-attesting with the same input cannot succeed. */
@@ -616,7 +648,8 @@ fail:
 /*
  * The resource policy (policy.h, Lua): it sees the verified token claims
  * and the request. 0 when it allows; -1 when it denies or fails, with its
- * reason in err (for the problem detail and the audit record). On success
+ * reason in err (for the problem detail and the audit record);
+ * STORE_UNAVAILABLE when the policy could not be loaded. On success
  * err->msg holds the policy's reason for allowing.
  */
 static int
@@ -632,6 +665,10 @@ kbs_policy_allows(struct kbs_req *r, const json_t *claims,
 		return -1;
 	rc = policy_resource(claims, req, &allowed, reason, &perr);
 	json_decref(req);
+	if (rc == STORE_UNAVAILABLE) {
+		error_set(err, "%s", reason);
+		return rc;
+	}
 	if (rc != 0 || !allowed)
 		return error_set(err, "%s", reason);
 	log_debug("resource policy allows %s/%d segment(s) for peer=%s: %s",
@@ -674,13 +711,18 @@ kbs_resource_get(struct kbs_req *r)
 	char *jwe = NULL;
 	int rc;
 
+	rc = -1;
 	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) == 0 &&
-	    session_get(id, &s) == 0 && s.state == SESSION_ATTESTED)
+	    (rc = session_get(id, &s)) == 0 && s.state == SESSION_ATTESTED)
 		token = s.token;
 	if (token == NULL) {
 		auth = http_request_header(r->http, "Authorization");
 		if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
 			token = auth + 7;
+	}
+	if (token == NULL && rc == SESSION_UNAVAILABLE) {
+		kbs_session_unavailable(r, "resource");
+		goto out;
 	}
 	if (token == NULL) {
 		http_problem(r->resp, 401, "TokenNotFound", "Attestation Token "
@@ -693,7 +735,16 @@ kbs_resource_get(struct kbs_req *r)
 		    "Verifier error: %s", err.msg);
 		goto out;
 	}
-	if (kbs_policy_allows(r, claims, &err) != 0) {
+	if ((rc = kbs_policy_allows(r, claims, &err)) == STORE_UNAVAILABLE) {
+		log_warnx("resource policy: %s", err.msg);
+		http_response_header(r->resp, "Retry-After", "%d",
+		    KBS_UNAVAILABLE_RETRY);
+		http_problem(r->resp, 503, "ServiceUnavailable", "the resource "
+		    "policy cannot be loaded now (the database is "
+		    "unavailable); retry later");
+		goto out;
+	}
+	if (rc != 0) {
 		kbs_audit_release(r, &s, "denied", err.msg);
 		http_problem(r->resp, 401, "PolicyDeny", "Access denied by "
 		    "policy: %s", err.msg);

@@ -303,7 +303,9 @@ pactive_new(const char *key, int version, const char *text, size_t len)
 
 /*
  * The active policy (kind, id) with a reference taken (release with
- * pactive_release), loading or revalidating it as needed.
+ * pactive_release), loading or revalidating it as needed. -1, or
+ * STORE_UNAVAILABLE when it is not cached and the store cannot be
+ * reached.
  */
 static int
 policy_active(enum policy_kind kind, const char *id, struct pactive **out,
@@ -351,7 +353,7 @@ policy_active(enum policy_kind kind, const char *id, struct pactive **out,
 		if (rc > 0)
 			error_set(err, "no %s policy '%s'",
 			    policy_kind_name(kind), id);
-		return -1;
+		return rc == STORE_UNAVAILABLE ? rc : -1;
 	}
 	active = policy_meta_int(meta, "active_version");
 	json_decref(meta);
@@ -365,7 +367,7 @@ policy_active(enum policy_kind kind, const char *id, struct pactive **out,
 		if (rc > 0)
 			error_set(err, "policy %s: active version %d is missing",
 			    key, active);
-		return -1;
+		return rc == STORE_UNAVAILABLE ? rc : -1;
 	}
 	ne = pactive_new(key, active, text, len);
 	free(text);
@@ -726,11 +728,13 @@ policy_resource(const json_t *claims, const json_t *request, int *allowed,
 	struct plua_call c;
 	struct pactive *e;
 	struct error perr;
+	int rc;
 
 	*allowed = 0;
-	if (policy_active(POLICY_RESOURCE, POLICY_RESOURCE_ID, &e, err) != 0) {
+	if ((rc = policy_active(POLICY_RESOURCE, POLICY_RESOURCE_ID, &e,
+	    err)) != 0) {
 		policy_copy(reason, POLICY_REASON_MAX, err->msg);
-		return -1;
+		return rc == STORE_UNAVAILABLE ? rc : -1;
 	}
 	memset(&c, 0, sizeof(c));
 	c.label = POLICY_RESOURCE_ID;

@@ -85,7 +85,9 @@ int policy_appraise(const char *policy_id, const char *tee_class,
 /*
  * Decide a resource request. 0 with *allowed set and reason filled
  * (always, for the log and the problem detail); -1 when the policy failed
- * (counts as deny; *allowed 0, the reason in both reason and err).
+ * (counts as deny; *allowed 0, the reason in both reason and err);
+ * STORE_UNAVAILABLE (also a deny) when the policy is not cached and the
+ * store cannot be reached: the caller answers 503, not a denial.
  */
 int policy_resource(const json_t *claims, const json_t *request,
     int *allowed, char reason[POLICY_REASON_MAX], struct error *err);

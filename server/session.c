@@ -8,6 +8,10 @@
  * How many sessions and how much memory clients may hold is decided by
  * session_quota.c, which names the sessions to evict; this file only
  * stores and deletes.
+ *
+ * With a store shared by several instances (session_share: MariaDB,
+ * Galera) every call goes to session_shared.c instead, which keeps the
+ * sessions as rows of the store.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include <sodium.h>
 
 #include "../lib/b64.h"
+#include "session_internal.h"
 #include "trusteed.h"
 
 #define SESSION_BUCKETS 4096
@@ -29,6 +34,8 @@ static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session_entry *session_table[SESSION_BUCKETS];
 static size_t session_n;
 static int session_lifetime = 300;
+/* Set once, before serving: sessions live in the shared store. */
+static int session_in_store;
 
 static size_t
 session_bucket(const char *id)
@@ -72,10 +79,28 @@ session_init(int lifetime_s)
 }
 
 void
+session_share(struct store *st, size_t cache_max, size_t cache_bytes)
+{
+	session_shared_init(st, session_lifetime, cache_max, cache_bytes);
+	session_in_store = 1;
+}
+
+int
+session_is_shared(void)
+{
+	return session_in_store;
+}
+
+void
 session_shutdown(void)
 {
 	size_t i;
 
+	if (session_in_store) {
+		session_shared_shutdown();
+		session_in_store = 0;
+		return;
+	}
 	pthread_mutex_lock(&session_lock);
 	for (i = 0; i < SESSION_BUCKETS; i++) {
 		while (session_table[i] != NULL) {
@@ -114,6 +139,8 @@ session_new(const char *tee, enum hash_alg hash,
 	size_t b;
 	int rc;
 
+	if (session_in_store)
+		return session_shared_new(tee, hash, src, out);
 	if (strlen(tee) >= sizeof(e->s.tee))
 		return -1;
 	e = xcalloc(1, sizeof(*e));
@@ -176,6 +203,8 @@ session_get(const char *id, struct session *out)
 {
 	struct session_entry *e;
 
+	if (session_in_store)
+		return session_shared_get(id, out);
 	pthread_mutex_lock(&session_lock);
 	e = session_find_locked(id);
 	if (e != NULL)
@@ -191,6 +220,8 @@ session_take_nonce(const char *id, const char *nonce, struct session *out,
 	struct session_entry *e;
 	int rc = -1;
 
+	if (session_in_store)
+		return session_shared_take_nonce(id, nonce, out, err);
 	pthread_mutex_lock(&session_lock);
 	e = session_find_locked(id);
 	if (e == NULL)
@@ -215,6 +246,8 @@ session_set_attested(const char *id, const char *token)
 {
 	struct session_entry *e;
 
+	if (session_in_store)
+		return session_shared_set_attested(id, token);
 	pthread_mutex_lock(&session_lock);
 	e = session_find_locked(id);
 	if (e != NULL && session_quota_attested(id, sizeof(*e) +
@@ -230,12 +263,22 @@ session_set_attested(const char *id, const char *token)
 }
 
 int
+session_set_attested_copy(const struct session *taken, const char *token)
+{
+	if (session_in_store)
+		return session_shared_set_attested_copy(taken, token);
+	return session_set_attested(taken->id, token);
+}
+
+int
 session_gc(void)
 {
 	int64_t now = now_unix();
 	int dropped = 0;
 	size_t i;
 
+	if (session_in_store)
+		return session_shared_gc();
 	pthread_mutex_lock(&session_lock);
 	for (i = 0; i < SESSION_BUCKETS; i++) {
 		struct session_entry **pp = &session_table[i], *e;
@@ -261,6 +304,8 @@ session_count(void)
 {
 	size_t n;
 
+	if (session_in_store)
+		return session_shared_count();
 	pthread_mutex_lock(&session_lock);
 	n = session_n;
 	pthread_mutex_unlock(&session_lock);

@@ -296,6 +296,22 @@ session_quota_forget(const char *id)
 }
 
 size_t
+session_quota_unattested(const struct source_addr *src,
+    char ids[][SESSION_ID_LEN + 1], size_t max)
+{
+	struct quota_entry *e;
+	size_t n = 0;
+
+	pthread_mutex_lock(&q.lock);
+	for (e = q.ready ? q.list[Q_UNATTESTED].head : NULL;
+	    e != NULL && n < max; e = e->next)
+		if (memcmp(&e->src, src, sizeof(*src)) == 0)
+			memcpy(ids[n++], e->id, SESSION_ID_LEN + 1);
+	pthread_mutex_unlock(&q.lock);
+	return n;
+}
+
+size_t
 session_quota_gc(int64_t now)
 {
 	size_t i, n = 0;

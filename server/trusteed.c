@@ -233,6 +233,24 @@ limits_apply(const struct config *cfg)
 	session_quota_init(&q);
 }
 
+/*
+ * A store other instances share (MariaDB, Galera): KBS sessions become
+ * its rows, so a guest may use any instance for any step (session.c,
+ * session_shared.c). SQLite has one daemon: sessions stay in memory.
+ */
+static void
+trusteed_share_sessions(const struct config *cfg, struct store *st)
+{
+	struct store_info info;
+
+	store_info(st, &info);
+	if (strcmp(info.backend, "sqlite") == 0)
+		return;
+	session_share(st, (size_t)cfg->limits.max_sessions,
+	    (size_t)cfg->limits.session_memory_mib << 20);
+	log_info("KBS sessions are kept in the %s store, shared with the "
+	    "other instances", info.backend);
+}
 
 enum {
 	OPT_DEV = 256, OPT_STATE_DIR, OPT_LISTEN, OPT_INSECURE_HTTP,
@@ -637,6 +655,7 @@ main(int argc, char **argv)
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
 	limits_apply(&cfg);
+	trusteed_share_sessions(&cfg, st);
 
 	kctx.cfg = &cfg;
 	kctx.store = st;

@@ -379,8 +379,25 @@ struct session {
 };
 
 #define SESSION_BUSY (-2)
+/* The shared session store cannot be reached (session_share): answer 503
+ * with Retry-After. Only session_new, session_get, session_take_nonce and
+ * session_set_attested return it, and only after session_share. */
+#define SESSION_UNAVAILABLE (-3)
 
 void session_init(int lifetime_s);
+/*
+ * Keep sessions as rows of st instead of this process's memory, for a
+ * store that several instances share (MariaDB, Galera): a session made
+ * by /auth on one instance is attested and used on any other, and its
+ * nonce is spent once across all of them (session_shared.c). Call once
+ * after session_init, before serving. Attested sessions are immutable, so
+ * each instance caches those it has seen (at most cache_max of them and
+ * cache_bytes; 0 = no cache); unattested ones are always read from st.
+ * session_count then counts the live sessions this instance created.
+ */
+void session_share(struct store *st, size_t cache_max, size_t cache_bytes);
+/* 1 after session_share. */
+int session_is_shared(void);
 void session_shutdown(void);
 /*
  * Create a fresh session (random id and nonce) for a client at src, under
@@ -392,20 +409,29 @@ void session_shutdown(void);
 int session_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out);
 /* 0 and a copy if present and unexpired; -1 otherwise (expired ones are
- * removed). */
+ * removed); SESSION_UNAVAILABLE (shared store). */
 int session_get(const char *id, struct session *out);
 /*
  * Atomically consume the session's nonce for an /attest: succeeds (0) only
  * if the session exists, is unexpired, and its nonce is unused and equals
- * `nonce` (constant-time). Fills *out. On failure returns -1 with a reason.
+ * `nonce` (constant-time). Fills *out. On failure returns -1 with a reason
+ * (SESSION_UNAVAILABLE when a shared store cannot be reached).
  */
 int session_take_nonce(const char *id, const char *nonce, struct session *out,
     struct error *err);
 /* Keep the session's EAR token (evicting older sessions if the memory
- * cap needs it). -1 if the session is gone. */
+ * cap needs it). -1 if the session is gone; SESSION_UNAVAILABLE. */
 int session_set_attested(const char *id, const char *token);
+/*
+ * The same, given the copy session_take_nonce filled: with a shared store
+ * the unattested record went with the spent nonce, and this copy is what
+ * the attested record is made of. session_set_attested(id) works there
+ * only on the thread that took the nonce (it keeps that copy per thread).
+ */
+int session_set_attested_copy(const struct session *taken, const char *token);
 void session_clear(struct session *s);
-/* Drop expired sessions; returns how many were dropped. */
+/* Drop expired sessions; returns how many were dropped (shared store:
+ * purges the expired rows of every instance). */
 int session_gc(void);
 size_t session_count(void);
 
@@ -445,6 +471,12 @@ int session_quota_attested(const char *id, size_t bytes,
 void session_quota_forget(const char *id);
 /* Forget sessions expired at now; returns how many. */
 size_t session_quota_gc(int64_t now);
+/* Up to max ids of the unattested sessions src holds, oldest first. With
+ * a shared store another instance may have attested them: session.c
+ * checks them there and calls session_quota_attested for those whose
+ * nonce is spent, before refusing src at its cap. Returns how many. */
+size_t session_quota_unattested(const struct source_addr *src,
+    char ids[][SESSION_ID_LEN + 1], size_t max);
 struct session_quota_stats {
 	size_t sessions, unattested, bytes, sources;
 	unsigned long long evicted, refused;	/* since init */

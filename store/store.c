@@ -286,8 +286,14 @@ int
 store_ping(struct store *st, struct error *err)
 {
 	uint64_t n;
+	int64_t ot0;
+	int rc;
 
-	return st->be->gen_get(st->handle, STORE_KEYS_TABLE, &n, err);
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
+	rc = st->be->gen_get(st->handle, STORE_KEYS_TABLE, &n, err);
+	outage_note(st, rc, ot0);
+	return rc;
 }
 
 /* --------------------------------------------------------------- rows */
@@ -341,8 +347,11 @@ store_seal_put(struct store *st, const char *table,
 	struct store_row row;
 	uint8_t *blob;
 	size_t bloblen;
+	int64_t ot0;
 	int rc;
 
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	dk = keyring_acquire(&st->kr, 0);
 	if (dk == NULL)
 		return error_set(err, "store: the current data key is not "
@@ -357,6 +366,7 @@ store_seal_put(struct store *st, const char *table,
 	row.blob = blob;
 	row.len = bloblen;
 	rc = st->be->put(st->handle, table, &row, expect_rev, rev, err);
+	outage_note(st, rc, ot0);
 	free(blob);
 	return rc;
 }
@@ -405,6 +415,7 @@ store_get_ex(struct store *st, const char *table, const char *name,
 	uint8_t id[STORE_ID_LEN];
 	uint64_t t0;
 	size_t nlen;
+	int64_t ot0;
 	int rc;
 
 	*val = NULL;
@@ -416,7 +427,10 @@ store_get_ex(struct store *st, const char *table, const char *name,
 		return STORE_ERROR;
 	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	rc = st->be->get(st->handle, table, id, &row, err);
+	outage_note(st, rc, ot0);
 	if (rc != STORE_OK)
 		return store_timing_end(STORE_OP_GET, t0, rc);
 	rc = store_open_row(st, table, &row, name, NULL, val, len, err);
@@ -446,6 +460,7 @@ store_delete_ex(struct store *st, const char *table, const char *name,
 	uint8_t id[STORE_ID_LEN];
 	uint64_t t0;
 	size_t nlen;
+	int64_t ot0;
 	int rc;
 
 	if (store_table_check(table, 0, err) == -1 ||
@@ -453,7 +468,10 @@ store_delete_ex(struct store *st, const char *table, const char *name,
 		return STORE_ERROR;
 	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	rc = st->be->del(st->handle, table, id, expect_rev, err);
+	outage_note(st, rc, ot0);
 	if (rc == STORE_OK)
 		watch_wrote(st, table);
 	return store_timing_end(STORE_OP_DELETE, t0, rc);
@@ -634,6 +652,7 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 	struct store_scan_ctx c;
 	struct store_scan bq;
 	uint64_t t0;
+	int64_t ot0;
 	int rc;
 
 	if (next_cursor != NULL)
@@ -665,7 +684,10 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 	c.arg = arg;
 	c.err = err;
 	t0 = store_timing_start();
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	rc = st->be->scan(st->handle, table, &bq, store_scan_row, &c, err);
+	outage_note(st, rc, ot0);
 	store_timing_end(STORE_OP_SCAN, t0, rc);
 	if (rc != STORE_OK)
 		return rc;
@@ -720,14 +742,18 @@ store_purge(struct store *st, const char *table, int64_t ord_before,
     size_t limit, size_t *n, struct error *err)
 {
 	uint64_t t0;
+	int64_t ot0;
 	int rc;
 
 	*n = 0;
 	if (store_table_check(table, 0, err) == -1)
 		return STORE_ERROR;
 	t0 = store_timing_start();
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	rc = st->be->purge(st->handle, table, store_now_ms() / 1000,
 	    ord_before, limit, n, err);
+	outage_note(st, rc, ot0);
 	if (rc == STORE_OK && *n > 0)
 		watch_wrote(st, table);
 	return store_timing_end(STORE_OP_PURGE, t0, rc);
@@ -740,14 +766,18 @@ store_count(struct store *st, const char *table, uint64_t *n,
 	struct store_kv_count counts[STORE_KEY_VERSIONS_MAX + 1];
 	size_t k = 0, i;
 	uint64_t t0;
+	int64_t ot0;
 	int rc;
 
 	*n = 0;
 	if (store_table_check(table, 0, err) == -1)
 		return STORE_ERROR;
 	t0 = store_timing_start();
+	if ((rc = outage_enter(st, &ot0, err)) != 0)
+		return rc;
 	rc = st->be->count(st->handle, table, counts, ARRAY_SIZE(counts), &k,
 	    err);
+	outage_note(st, rc, ot0);
 	for (i = 0; rc == STORE_OK && i < k; i++)
 		*n += counts[i].rows;
 	return store_timing_end(STORE_OP_COUNT, t0, rc);

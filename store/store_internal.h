@@ -20,6 +20,7 @@
 #define TRUSTEE_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <sodium.h>
@@ -124,6 +125,10 @@ struct store {
 	/* timing */
 	int timeout_ms;
 	int poll_ms;
+	/* outage.c: monotonic ms since the database hangs (0: it answers),
+	 * and of the last probe */
+	_Atomic int64_t outage_since;
+	_Atomic int64_t outage_probe;
 	/* watches and the poller (watch.c) */
 	pthread_mutex_t watch_mu;
 	struct store_watch *watches;
@@ -205,6 +210,19 @@ int store_seal_put(struct store *st, const char *table, const uint8_t id[
 /* Milliseconds since the epoch / monotonic. */
 int64_t store_now_ms(void);
 int64_t store_mono_ms(void);
+
+/* ------------------------------------------------------------ outage.c */
+
+/*
+ * Around each request-path backend call: outage_enter (0: go ahead, with
+ * *t0 the start; STORE_UNAVAILABLE with err set: the database hangs, fail
+ * fast) and outage_note with the call's result and *t0 (starts an outage
+ * when an unavailable answer took at least half the timeout; any other
+ * answer ends it). The poller notes its own reads with t0 = -1: they end
+ * an outage but never start one.
+ */
+int outage_enter(struct store *st, int64_t *t0, struct error *err);
+void outage_note(struct store *st, int rc, int64_t t0);
 
 /* ----------------------------------------------------------- keyring.c */
 

@@ -90,6 +90,7 @@ store_poll(struct store *st)
 	struct error err;
 	uint64_t g, own;
 	int64_t now;
+	int rc;
 
 	pthread_mutex_lock(&st->watch_mu);
 	head = st->watches;	/* entries are never freed before close */
@@ -107,8 +108,10 @@ store_poll(struct store *st)
 			w->seen_own = own;
 		}
 	}
-	if (st->be->gen_get(st->handle, STORE_KEYS_TABLE, &g, &err) == 0 &&
-	    g != st->keys_gen) {
+	/* This read also tells outage.c when the database answers again. */
+	rc = st->be->gen_get(st->handle, STORE_KEYS_TABLE, &g, &err);
+	outage_note(st, rc, -1);
+	if (rc == 0 && g != st->keys_gen) {
 		if (keyring_refresh(st, &err) != 0)
 			log_warnx("store: reloading data keys: %s", err.msg);
 		else

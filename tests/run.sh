@@ -12,6 +12,17 @@
 # all), SKIP_UNIT=1 / SKIP_INTEGRATION=1, SUITE_TIMEOUT (seconds, 600),
 # CI=true (a suite whose prerequisite is missing fails instead of saying
 # SKIPPED; see harness.require).
+#
+# Store backends: the suites run first on SQLite (the default store), then
+# the suites that exercise the store run again on MariaDB
+# (TRUSTEE_TEST_STORE=mariadb: one private mariadbd for the whole pass,
+# a database per trusteed; harness.py). STORES="sqlite mariadb" (the
+# default) selects the passes; MARIADB_SUITES the suites of the second
+# one (default below: the suites that exercise the store; the others pass
+# on MariaDB too but add minutes; "all": every suite). With SUITES set,
+# the MariaDB pass runs those of SUITES that are in MARIADB_SUITES.
+# Without mariadb-server the MariaDB pass says SKIPPED (a failure under
+# CI=true).
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -20,10 +31,29 @@ SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
 PYTHONDONTWRITEBYTECODE=1
 export PYTHONDONTWRITEBYTECODE
 
+STORES=${STORES:-sqlite mariadb}
+MARIADB_SUITES=${MARIADB_SUITES:-"tests/integration/test_kbs_flow.py
+tests/integration/test_api.py tests/integration/test_cli.py
+tests/integration/test_policy.py tests/integration/test_store.py
+tests/integration/test_console_api.py tests/integration/test_attestation.py
+tests/integration/test_bad_input.py"}
+
 pass=0
 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/trustee-run.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+mdb_dir=
+# The MariaDB pass's server is stopped by its directory (mariadb.py ctl).
+cleanup() {
+	if [ -n "$mdb_dir" ]; then
+		"$PY" tests/integration/mariadb.py ctl "$mdb_dir/mariadb" stop \
+		    >/dev/null 2>&1
+		rm -rf "$mdb_dir"
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ------------------------------------------------------------- unit tests
 # Each cmocka group reports "[  PASSED  ] N test(s)." and, when some
@@ -60,7 +90,7 @@ run_suite() {
 	s=$1
 	out="$tmp/$(basename "$s").out"
 	t0=$(date +%s)
-	echo "== $s"
+	echo "== $s${TRUSTEE_TEST_STORE:+ (store: $TRUSTEE_TEST_STORE)}"
 	if command -v timeout >/dev/null 2>&1; then
 		timeout -k 10 "$SUITE_TIMEOUT" "$PY" -u "$s" 2>&1 | tee "$out"
 	else
@@ -87,6 +117,50 @@ run_suite() {
 	esac
 }
 
+# The suites of $1 that are in MARIADB_SUITES, on one private mariadbd.
+mariadb_pass() {
+	sel=
+	for s in $1; do
+		for m in $MARIADB_SUITES; do
+			if [ "$s" = "$m" ] || [ "$m" = all ]; then
+				sel="$sel $s"
+				break
+			fi
+		done
+	done
+	[ -n "$sel" ] || return 0
+	echo "== MariaDB pass (TRUSTEE_TEST_STORE=mariadb):$sel"
+	if ! miss=$("$PY" tests/integration/mariadb.py missing); then
+		if [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; then
+			echo "FAIL MariaDB pass: missing under CI: $miss"
+			fail=$((fail + 1))
+		else
+			echo "# MariaDB pass: SKIPPED: $miss"
+		fi
+		return 0
+	fi
+	mdb_dir=$(mktemp -d "${TMPDIR:-/tmp}/trustee-run-mariadb.XXXXXX") ||
+	    return 1
+	if ! "$PY" tests/integration/mariadb.py up "$mdb_dir" >"$tmp/mdb.out" \
+	    2>&1; then
+		cat "$tmp/mdb.out"
+		echo "FAIL MariaDB pass: cannot start a private mariadbd"
+		fail=$((fail + 1))
+		return 0
+	fi
+	TRUSTEE_TEST_STORE=mariadb
+	TRUSTEE_TEST_MARIADB_DIR=$mdb_dir/mariadb
+	export TRUSTEE_TEST_STORE TRUSTEE_TEST_MARIADB_DIR
+	for s in $sel; do
+		run_suite "$s"
+	done
+	unset TRUSTEE_TEST_STORE TRUSTEE_TEST_MARIADB_DIR
+	"$PY" tests/integration/mariadb.py ctl "$mdb_dir/mariadb" stop \
+	    >/dev/null 2>&1
+	rm -rf "$mdb_dir"
+	mdb_dir=
+}
+
 if [ "${SKIP_INTEGRATION:-0}" != 1 ]; then
 	if ! "$PY" -c 'import jwcrypto.jwe, jwcrypto.jwt' >/dev/null 2>&1; then
 		echo "FAIL integration: $PY cannot import jwcrypto." >&2
@@ -98,9 +172,14 @@ if [ "${SKIP_INTEGRATION:-0}" != 1 ]; then
 		fail=$((fail + 1))
 	else
 		suites=${SUITES:-$(ls tests/integration/test_*.py 2>/dev/null)}
-		for s in $suites; do
-			run_suite "$s"
-		done
+		case " $STORES " in *" sqlite "*)
+			for s in $suites; do
+				run_suite "$s"
+			done ;;
+		esac
+		case " $STORES " in *" mariadb "*)
+			mariadb_pass "$suites" ;;
+		esac
 	fi
 fi
 

@@ -17,6 +17,11 @@
  *                  (attested before the clock, one per GET);
  *   admin_pages    GETs of an admin API list page, following next_cursor
  *                  and starting again after the last page (--admin-gets).
+ * With --url2 (a second instance sharing the first one's database), each
+ * worker also holds a connection to it and the guest moves between the
+ * two as behind a load balancer without sticky sessions: a flow attests
+ * on one instance and GETs with its cookie on the other, alternating;
+ * GETs alternate between the instances with the same session cookie.
  * Every plaintext is checked against the stored bytes; with --resources N
  * the GETs fetch random ones of N resources loaded by fillbench (see
  * benchres.h). With --pid the server's CPU time (/proc/PID/stat
@@ -90,6 +95,7 @@ static const struct phase_info {
 
 struct options {
 	const char *url;
+	const char *url2;	/* a second instance, or NULL */
 	const char *cacert;
 	const char *admin_key;
 	unsigned concurrency;
@@ -138,6 +144,8 @@ struct worker {
 	pthread_t tid;
 	struct phase *ph;
 	struct httpc *c;
+	struct httpc *c2;	/* --url2 */
+	uint64_t turn;		/* alternates c and c2 */
 	uint64_t quota;		/* PHASE_BEARER_FIRST: tokens to prepare */
 	struct guest **pool;	/* PHASE_BEARER_FIRST: attested guests */
 	size_t npool;
@@ -188,7 +196,7 @@ usage_exit(const char *msg)
 	if (msg != NULL)
 		fprintf(stderr, "kbsbench: %s\n", msg);
 	fprintf(stderr,
-	    "usage: kbsbench --url URL --cacert FILE --admin-key FILE\n"
+	    "usage: kbsbench --url URL [--url2 URL] --cacert FILE --admin-key FILE\n"
 	    "    [--concurrency N] [--sessions N] [--attested-sessions N]\n"
 	    "    [--flows N] [--gets N] [--bearer-gets N] [--bearer-first N]\n"
 	    "    [--admin-gets N] [--admin-path PATH] [--resources N]\n"
@@ -226,10 +234,11 @@ parse_options(int argc, char **argv, struct options *o)
 		OPT_GETS, OPT_DURATION, OPT_PID, OPT_ALG, OPT_SIZE,
 		OPT_MAXERR, OPT_JSON, OPT_HELP, OPT_SESSIONS, OPT_ATTESTED,
 		OPT_BEARER, OPT_BEARER_FIRST, OPT_ADMIN_GETS, OPT_ADMIN_PATH,
-		OPT_RESOURCES, OPT_ONLY
+		OPT_RESOURCES, OPT_ONLY, OPT_URL2
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
+		{ "url2", required_argument, NULL, OPT_URL2 },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "admin-key", required_argument, NULL, OPT_ADMIN_KEY },
 		{ "concurrency", required_argument, NULL, OPT_CONC },
@@ -273,6 +282,9 @@ parse_options(int argc, char **argv, struct options *o)
 		switch (ch) {
 		case OPT_URL:
 			o->url = optarg;
+			break;
+		case OPT_URL2:
+			o->url2 = optarg;
 			break;
 		case OPT_CACERT:
 			o->cacert = optarg;
@@ -507,8 +519,16 @@ static int
 worker_reconnect(struct worker *w, struct error *err)
 {
 	httpc_free(w->c);
+	httpc_free(w->c2);
+	w->c2 = NULL;
 	w->c = httpc_new(w->ph->opt->url, w->ph->opt->cacert, REQ_TIMEOUT_S,
 	    err);
+	if (w->c != NULL && w->ph->opt->url2 != NULL &&
+	    (w->c2 = httpc_new(w->ph->opt->url2, w->ph->opt->cacert,
+	    REQ_TIMEOUT_S, err)) == NULL) {
+		httpc_free(w->c);
+		w->c = NULL;
+	}
 	return w->c == NULL ? -1 : 0;
 }
 
@@ -516,7 +536,31 @@ static void
 worker_drop_connection(struct worker *w)
 {
 	httpc_free(w->c);
-	w->c = NULL;
+	httpc_free(w->c2);
+	w->c = w->c2 = NULL;
+}
+
+/* The connection of the next step: c, or with --url2 c and c2 in turn. */
+static struct httpc *
+worker_next_conn(struct worker *w)
+{
+	if (w->c2 == NULL)
+		return w->c;
+	return w->turn++ & 1 ? w->c2 : w->c;
+}
+
+/* The other connection than c (c itself without --url2), holding c's
+ * session cookie: the guest's next request goes to the other instance. */
+static struct httpc *
+worker_other_conn(struct worker *w, struct httpc *c)
+{
+	struct httpc *o;
+
+	if (w->c2 == NULL)
+		return c;
+	o = c == w->c ? w->c2 : w->c;
+	httpc_copy_cookie(o, c);
+	return o;
 }
 
 /* GET one resource (the bench secret, or a random one of --resources)
@@ -524,7 +568,7 @@ worker_drop_connection(struct worker *w)
  * (err set), 1 plaintext mismatch. */
 static int
 worker_get_verify(struct worker *w, struct guest *g, int bearer,
-    struct error *err)
+    struct httpc *c, struct error *err)
 {
 	struct phase *ph = w->ph;
 	char name[BENCHRES_NAME_MAX], path[BENCHRES_NAME_MAX + 16];
@@ -542,7 +586,7 @@ worker_get_verify(struct worker *w, struct guest *g, int bearer,
 		snprintf(path, sizeof(path), "resource/%s", name);
 	} else
 		snprintf(path, sizeof(path), "resource/" RESOURCE_PATH);
-	if (guest_get(g, w->c, path, bearer, &pt, &ptlen, err) == -1)
+	if (guest_get(g, c, path, bearer, &pt, &ptlen, err) == -1)
 		return -1;
 	rc = (ptlen == explen && secret_equal(pt, expect, ptlen)) ? 0 : 1;
 	secret_free(pt, ptlen);
@@ -611,6 +655,7 @@ worker_sessions(struct worker *w)
 
 	while (phase_take(ph)) {
 		struct guest *g = NULL;
+		struct httpc *c;
 		uint64_t t0, t1;
 		int rc;
 
@@ -624,13 +669,15 @@ worker_sessions(struct worker *w)
 			phase_error(ph, err.msg);
 			continue;
 		}
+		c = worker_next_conn(w);
 		t0 = now_mono_ns();
 		if (ph->kind == PHASE_AUTH)
 			rc = worker_auth_only(w, &err);
 		else
-			rc = guest_attest(g, w->c, "sample", NULL, 0, &err);
+			rc = guest_attest(g, c, "sample", NULL, 0, &err);
 		if (rc == 0 && ph->kind == PHASE_FLOWS)
-			rc = worker_get_verify(w, g, 0, &err);
+			rc = worker_get_verify(w, g, 0, worker_other_conn(w, c),
+			    &err);
 		t1 = now_mono_ns();
 		guest_free(g);
 		if (rc == 0)
@@ -658,7 +705,7 @@ worker_attest_session(struct worker *w, int bearer, struct error *err)
 			continue;
 		rc = guest_attest(g, w->c, "sample", NULL, 0, err);
 		if (rc == 0 && bearer)
-			rc = worker_get_verify(w, g, 1, err);
+			rc = worker_get_verify(w, g, 1, w->c, err);
 		if (rc == 0)
 			return g;
 		if (rc == 1)
@@ -682,6 +729,7 @@ worker_gets(struct worker *w, struct guest *g)
 	struct error err;
 
 	while (phase_take(ph)) {
+		struct httpc *c;
 		uint64_t t0, t1;
 		int rc;
 
@@ -691,8 +739,11 @@ worker_gets(struct worker *w, struct guest *g)
 			phase_error(ph, err.msg);
 			continue;
 		}
+		c = worker_next_conn(w);
+		if (c != w->c)
+			httpc_copy_cookie(c, w->c);
 		t0 = now_mono_ns();
-		rc = worker_get_verify(w, g, bearer, &err);
+		rc = worker_get_verify(w, g, bearer, c, &err);
 		t1 = now_mono_ns();
 		if (rc == 0)
 			worker_record(w, t1 - t0);
@@ -749,7 +800,8 @@ worker_bearer_first(struct worker *w)
 			continue;
 		}
 		t0 = now_mono_ns();
-		rc = worker_get_verify(w, w->pool[i], 1, &err);
+		rc = worker_get_verify(w, w->pool[i], 1, worker_next_conn(w),
+		    &err);
 		t1 = now_mono_ns();
 		if (rc == 0)
 			worker_record(w, t1 - t0);
@@ -882,8 +934,7 @@ worker_main(void *arg)
 		worker_admin(w);
 		break;
 	}
-	httpc_free(w->c);
-	w->c = NULL;
+	worker_drop_connection(w);
 	return NULL;
 }
 

@@ -16,7 +16,9 @@ harness.py: shared machinery for the trusteed integration suites.
 
 Only the standard library and jwcrypto (Debian python3-jwcrypto) are used.
 Environment: TRUSTEED / TRUSTEECTL override the binary paths;
-ITEST_KEEP=1 keeps the temporary directory even when everything passed.
+ITEST_KEEP=1 keeps the temporary directory even when everything passed;
+TRUSTEE_TEST_STORE=mariadb runs every Server on a private MariaDB (see
+"store backend" below).
 """
 
 import base64
@@ -283,16 +285,151 @@ def expect_status(resp, status):
           % (status, resp.status, resp.body[:300]))
 
 
+# ------------------------------------------------------------------ store backend
+
+# TRUSTEE_TEST_STORE=mariadb: every Server without a --store of its own gets
+# a database of its own on a private mariadbd (tests/integration/mariadb.py),
+# one database per state directory (a server restarted on its state finds
+# its data again). The mariadbd is the one in TRUSTEE_TEST_MARIADB_DIR
+# (a server directory; tests/run.sh starts one for a whole pass), else one
+# this process starts on first use and stops at exit. The password reaches
+# trusteed as the systemd credential trustee-db-password.
+STORE = os.environ.get("TRUSTEE_TEST_STORE", "sqlite")
+_MARIADB = {}
+
+
+def on_mariadb():
+    """True when the suites run on MariaDB (TRUSTEE_TEST_STORE=mariadb)."""
+    return STORE == "mariadb"
+
+
+def sqlite_only(what):
+    """A test that inspects the SQLite file itself: SKIPPED on the MariaDB
+    pass (test_ha.py holds the MariaDB variants)."""
+    if on_mariadb():
+        skip("%s (SQLite only; MariaDB: tests/integration/test_ha.py)" % what)
+
+
+def mariadb_server():
+    """The private mariadbd of this run (started on first use)."""
+    if "srv" not in _MARIADB:
+        import mariadb as M         # noqa: E402 - only on this path
+        d = os.environ.get("TRUSTEE_TEST_MARIADB_DIR")
+        if d:
+            srv = M.Server.load(d)
+            check(srv.running(), "TRUSTEE_TEST_MARIADB_DIR=%s: not running" % d)
+        else:
+            root = tempfile.mkdtemp(prefix="trustee-itest-mariadb-")
+            srv = M.Server(root).start()
+        cred = tempfile.mkdtemp(prefix="trustee-itest-cred-")
+        dst = os.path.join(cred, "trustee-db-password")
+        shutil.copy(srv.password_file, dst)
+        os.chmod(dst, 0o600)
+        _MARIADB.update(srv=srv, cred=cred, own=None if d else root)
+    return _MARIADB["srv"]
+
+
+def mariadb_cleanup():
+    """Stop the mariadbd this process started (not a run's shared one)
+    and remove its files; remove the credential directory."""
+    if "srv" not in _MARIADB:
+        return
+    if _MARIADB["own"] is not None:
+        try:
+            _MARIADB["srv"].stop()
+        finally:
+            shutil.rmtree(_MARIADB["own"], ignore_errors=True)
+    shutil.rmtree(_MARIADB["cred"], ignore_errors=True)
+    _MARIADB.clear()
+
+
+def store_env(mariadb=False):
+    """Environment additions for a trusteed using store_args' DSN."""
+    if not (mariadb or on_mariadb()):
+        return {}
+    mariadb_server()
+    return {"CREDENTIALS_DIRECTORY": _MARIADB["cred"]}
+
+
+def store_args(state_dir, mariadb=False):
+    """trusteed arguments selecting the store for a state directory: none on
+    SQLite (the default file in the state directory), else --store with
+    that directory's own MariaDB database (created when missing).
+    mariadb=True: MariaDB whatever TRUSTEE_TEST_STORE says (suites that
+    are about MariaDB; pair with store_env(mariadb=True))."""
+    if not (mariadb or on_mariadb()):
+        return []
+    srv = mariadb_server()
+    db = "trustee_it_" + hashlib.sha256(
+        os.path.abspath(state_dir).encode()).hexdigest()[:16]
+    srv.sql("CREATE DATABASE IF NOT EXISTS `%s`;" % db)
+    return ["--store", srv.dsn(database=db)]
+
+
+def store_database(srv):
+    """The MariaDB database name in a Server's --store, or None."""
+    if "--store" not in srv.args:
+        return None
+    dsn = srv.args[srv.args.index("--store") + 1]
+    if not dsn.startswith("mariadb://"):
+        return None
+    return dsn.split("?", 1)[0].rsplit("/", 1)[1]
+
+
+def store_dump(srv):
+    """What an operator's dump of a Server's database shows (bytes): an
+    SQL dump of its MariaDB database (mariadb-dump, blobs as they are), or
+    the SQLite file, its WAL and, when sqlite3 is installed, its .dump."""
+    db = store_database(srv)
+    if db is not None:
+        m = mariadb_server()
+        dump = shutil.which("mariadb-dump") or "/usr/bin/mariadb-dump"
+        p = subprocess.run([dump, "--no-defaults", "--user=%s" % m.admin,
+                            "--socket=%s" % m.socket, "--skip-extended-insert",
+                            db], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        check(p.returncode == 0, "mariadb-dump %s: %s" % (db, p.stderr[-300:]))
+        check(b"CREATE TABLE `rows`" in p.stdout, "dump of %s has no rows "
+              "table" % db)
+        return p.stdout
+    path = os.path.join(srv.state, "trustee.db")
+    out = b""
+    for suffix in ("", "-wal"):
+        if os.path.exists(path + suffix):
+            with open(path + suffix, "rb") as f:
+                out += f.read()
+    if shutil.which("sqlite3"):
+        p = subprocess.run(["sqlite3", "-readonly", path, ".dump"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if p.returncode == 0:
+            out += p.stdout
+    return out
+
+
+def store_missing():
+    """What the MariaDB pass lacks ([] on SQLite), for require()."""
+    if not on_mariadb():
+        return []
+    import mariadb as M             # noqa: E402
+    return M.missing()
+
+
 # ------------------------------------------------------------------ server
 
 class Server:
-    """One trusteed --dev instance. args: extra CLI flags (list)."""
+    """One trusteed --dev instance. args: extra CLI flags (list); env:
+    environment additions (e.g. CREDENTIALS_DIRECTORY)."""
 
-    def __init__(self, root, name, state_dir=None, args=()):
+    def __init__(self, root, name, state_dir=None, args=(), env=None):
         self.root = root
         self.name = name
         self.state = state_dir or os.path.join(root, name + "-state")
         self.args = list(args)
+        self.env = dict(env or {})
+        if "--store" not in self.args:
+            self.args += store_args(self.state)
+            self.env.update(store_env())
         self.logpath = os.path.join(root, name + ".log")
         self.proc = None
         self.port = None
@@ -334,8 +471,9 @@ class Server:
             log = open(self.logpath, "ab")
             log.write(("\n==== %s\n" % " ".join(cmd)).encode())
             log.flush()
+            env = dict(os.environ, **self.env)
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log, env=env)
             log.close()
             if self._wait_ready(timeout):
                 return self
@@ -644,8 +782,8 @@ class Ctx:
         self._servers = []
         self.data = {}          # free-form state shared between tests
 
-    def server(self, name, args=(), state_dir=None, start=True):
-        s = Server(self.tmp, name, state_dir=state_dir, args=args)
+    def server(self, name, args=(), state_dir=None, start=True, env=None):
+        s = Server(self.tmp, name, state_dir=state_dir, args=args, env=env)
         self._servers.append(s)
         if start:
             s.start()
@@ -698,6 +836,9 @@ def main(module_globals, suite, setup=None):
     if sel:
         tests = [t for t in tests if any(s in t[0] for s in sel)]
     passed = failed = skipped = 0
+    require(suite, store_missing())
+    if on_mariadb():
+        print("# %s: on MariaDB (TRUSTEE_TEST_STORE=mariadb)" % suite, flush=True)
     ctx = Ctx(suite, setup)
     verbose = os.environ.get("ITEST_VERBOSE") == "1"
     try:
@@ -734,6 +875,7 @@ def main(module_globals, suite, setup=None):
                 print("FAIL %s: %s" % (label, e), flush=True)
     finally:
         ctx.cleanup()
+        mariadb_cleanup()
     if failed == 0 and os.environ.get("ITEST_KEEP") != "1":
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     else:

@@ -624,6 +624,11 @@ USAGE = """usage: mariadb.py ctl DIR ACTION [NODE]
   ACTION  stop | kill | start | restart | freeze | thaw | wait
        mariadb.py serve ROOT      start one server, print its DSNs, run
                                   until interrupted
+       mariadb.py up ROOT         start one server in ROOT (new or existing)
+                                  that outlives this process; print its
+                                  directory (for `ctl DIR stop` later)
+       mariadb.py missing         print what a private server lacks; exit
+                                  1 if anything
 """
 
 
@@ -677,7 +682,32 @@ def _serve(argv):
     return 0
 
 
+def _up(argv):
+    if len(argv) != 1:
+        sys.stderr.write(USAGE)
+        return 2
+    os.makedirs(argv[0], exist_ok=True)
+    srv = Server(argv[0])
+    if os.path.exists(os.path.join(srv.dir, "server.json")):
+        srv = Server.load(srv.dir)
+    srv.start()
+    _RUNNING.remove(srv)        # it must outlive this process
+    print(srv.dir, flush=True)
+    return 0
+
+
+def _missing():
+    miss = missing()
+    for m in miss:
+        print(m)
+    return 1 if miss else 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "up":
+        sys.exit(_up(sys.argv[2:]))
+    if len(sys.argv) == 2 and sys.argv[1] == "missing":
+        sys.exit(_missing())
     if len(sys.argv) >= 2 and sys.argv[1] == "ctl":
         sys.exit(_ctl(sys.argv[2:]))
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":

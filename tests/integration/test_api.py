@@ -195,7 +195,8 @@ def test_health(ctx):
         check(h["status"] == ("ok" if r.status == 200 else "degraded"),
               "status %r vs %d" % (h["status"], r.status))
         c = h["components"]
-        check(c["store"]["ok"] is True and c["store"]["type"] == "sqlite",
+        check(c["store"]["ok"] is True and c["store"]["type"] ==
+              ("mariadb" if H.on_mariadb() else "sqlite"),
               "store %r" % c["store"])
         check(c["sealer"]["type"] == "file" and "warning" in c["sealer"],
               "sealer %r" % c["sealer"])

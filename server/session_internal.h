@@ -1,0 +1,31 @@
+/*
+ * session_internal.h: between session.c and session_shared.c (sessions
+ * as rows of a shared store). The contracts are session.c's, in
+ * trusteed.h; nothing else includes this header.
+ */
+#ifndef TRUSTEE_SESSION_INTERNAL_H
+#define TRUSTEE_SESSION_INTERNAL_H
+
+#include "trusteed.h"
+
+/* Serve sessions from st from now on. cache_max / cache_bytes bound the
+ * per-instance cache of attested sessions (0: no cache). */
+void session_shared_init(struct store *st, int lifetime_s, size_t cache_max,
+    size_t cache_bytes);
+/* Drop the cache; the rows stay (other instances serve them). */
+void session_shared_shutdown(void);
+int session_shared_new(const char *tee, enum hash_alg hash,
+    const struct source_addr *src, struct session *out);
+int session_shared_get(const char *id, struct session *out);
+int session_shared_take_nonce(const char *id, const char *nonce,
+    struct session *out, struct error *err);
+int session_shared_set_attested(const char *id, const char *token);
+int session_shared_set_attested_copy(const struct session *taken,
+    const char *token);
+int session_shared_gc(void);
+/* Live sessions this instance created (its quota's count). */
+size_t session_shared_count(void);
+/* Attested sessions in this instance's cache. */
+size_t session_shared_cached(void);
+
+#endif

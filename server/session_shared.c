@@ -1,0 +1,686 @@
+/*
+ * session_shared.c: KBS sessions as rows of a store that several
+ * trusteed instances share (MariaDB, Galera), so that a guest may run
+ * /auth on one instance, /attest on another and fetch resources from any
+ * (a load balancer without sticky sessions). session.c hands every call
+ * here once session_share() was called; the contracts are session.c's
+ * (trusteed.h).
+ *
+ * Two tables, both sealed like every row (the names are keyed hashes of
+ * the session id; the exp column is the session's expiry):
+ *   session_nonces  an unattested session: its challenge nonce and its
+ *                   record (state, expiry, TEE, hash), written by /auth.
+ *                   Spending the nonce is store_delete_ex with the
+ *                   revision read, so of several instances racing for
+ *                   one nonce exactly one wins; an absent row is a spent
+ *                   (or expired, or evicted) nonce.
+ *   sessions        an attested session: the record with its EAR token,
+ *                   written insert-only by the instance that won the
+ *                   nonce, once the evidence passed.
+ * So /auth costs one write and /attest one delete and one insert, and an
+ * unattested session is one read. Expired rows are left to
+ * session_shared_gc (store_purge on the collection tick, by every
+ * instance) and are ignored when read.
+ *
+ * An attested session never changes again (same token, same expiry), so
+ * this instance keeps a bounded cache of the attested sessions it has
+ * seen and serves resource GETs from it without a round trip. An
+ * unattested session is always read from the store: its nonce may be
+ * spent by another instance at any moment. A cached session that another
+ * instance's quota evicted stays usable here until it expires: eviction
+ * bounds what clients make the deployment keep, it revokes nothing.
+ *
+ * The session quota (session_quota.c) stays per instance: it counts the
+ * sessions this instance created. When a guest attests elsewhere, this
+ * instance learns it only when the guest's source reaches its unattested
+ * cap here: then the oldest of them are looked up and those whose nonce
+ * is spent are counted as attested before the cap is enforced.
+ *
+ * Record format, version 1 (a `sessions` row's value; a
+ * `session_nonces` row's value is the 44-character nonce, then the
+ * record):
+ *   u8 version (1) | u8 state (0 authed, 1 attested) | be64 expires |
+ *   u8 n, n bytes TEE name | u8 m, m bytes hash name | token (the rest;
+ *   empty unless attested)
+ *
+ * The record of a spent nonce lives on only in the copy
+ * session_take_nonce hands out: session_set_attested_copy takes that
+ * copy; session_set_attested(id) finds it in a per-thread slot that
+ * session_take_nonce fills (the same thread, the same request).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../lib/b64.h"
+#include "../lib/log.h"
+#include "session_internal.h"
+#include "trusteed.h"
+
+#define SS_TABLE		"sessions"
+#define SS_NONCES		"session_nonces"
+#define SS_RECORD_VERSION	1
+#define SS_CACHE_BUCKETS	4096
+/* How many of a source's oldest unattested sessions are looked up in
+ * the store when it reaches its cap here. */
+#define SS_RECONCILE_MAX	16
+/* Rows removed per store_purge call, and calls per collection tick. */
+#define SS_PURGE_BATCH		1000
+#define SS_PURGE_ROUNDS		20
+/* What the quota counts for a session record: the struct and the row's
+ * overhead (the token is added once attested). */
+#define SS_RECORD_BYTES		(sizeof(struct session) + 128)
+
+struct ss_cached {
+	struct session s;		/* attested; owns s.token */
+	size_t bytes;
+	struct ss_cached *hnext;	/* hash chain */
+	struct ss_cached *prev, *next;	/* insertion order, oldest first */
+};
+
+/* Ids the quota asked to evict, deleted once its lock is released. */
+struct ss_evicted {
+	char (*ids)[SESSION_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static struct {
+	struct store *st;
+	int lifetime;
+	pthread_mutex_t lock;		/* the cache */
+	struct ss_cached *tab[SS_CACHE_BUCKETS];
+	struct ss_cached *oldest, *newest;
+	size_t n, bytes, max_n, max_bytes;
+} ss = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ------------------------------------------------------------ records */
+
+static size_t
+ss_bucket(const char *id)
+{
+	size_t h = 0;
+	int i;
+
+	for (i = 0; i < 8 && id[i] != '\0'; i++)
+		h = h * 16 + (size_t)(hex_digit_value((unsigned char)id[i]) &
+		    0xf);
+	return h % SS_CACHE_BUCKETS;
+}
+
+/* A session id as session.c makes them: 32 lowercase hex digits. */
+static int
+ss_id_ok(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < SESSION_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return id[SESSION_ID_LEN] == '\0';
+}
+
+/* The record of s (with token when attested); malloc'd, *len set.
+ * Holds the token: release with secret_free. */
+static uint8_t *
+ss_encode(const struct session *s, const char *token, size_t *len)
+{
+	const char *hash = hash_alg_name(s->hash);
+	size_t tl = strlen(s->tee), hl = strlen(hash);
+	size_t kl = token != NULL ? strlen(token) : 0;
+	uint8_t *b, *p;
+	int i;
+
+	*len = 1 + 1 + 8 + 1 + tl + 1 + hl + kl;
+	p = b = xmalloc(*len);
+	*p++ = SS_RECORD_VERSION;
+	*p++ = s->state == SESSION_ATTESTED ? 1 : 0;
+	for (i = 7; i >= 0; i--)
+		*p++ = (uint8_t)((uint64_t)s->expires >> (8 * i));
+	*p++ = (uint8_t)tl;
+	memcpy(p, s->tee, tl);
+	p += tl;
+	*p++ = (uint8_t)hl;
+	memcpy(p, hash, hl);
+	p += hl;
+	if (kl > 0)
+		memcpy(p, token, kl);
+	return b;
+}
+
+/* Fill *s (id set by the caller; token malloc'd when attested) from a
+ * record. The row authenticated, but check every length anyway. */
+static int
+ss_decode(const uint8_t *b, size_t len, struct session *s, struct error *err)
+{
+	const uint8_t *p = b, *end = b + len;
+	char name[16];
+	uint64_t exp = 0;
+	size_t n;
+	int i;
+
+	if (len < 12 || p[0] != SS_RECORD_VERSION || p[1] > 1)
+		return error_set(err, "session record: unknown format");
+	s->state = p[1] == 1 ? SESSION_ATTESTED : SESSION_AUTHED;
+	p += 2;
+	for (i = 0; i < 8; i++)
+		exp = exp << 8 | *p++;
+	s->expires = (int64_t)exp;
+	n = *p++;
+	if (n >= sizeof(s->tee) || (size_t)(end - p) < n + 1)
+		return error_set(err, "session record: bad TEE name");
+	memcpy(s->tee, p, n);
+	s->tee[n] = '\0';
+	p += n;
+	n = *p++;
+	if (n >= sizeof(name) || (size_t)(end - p) < n)
+		return error_set(err, "session record: bad hash name");
+	memcpy(name, p, n);
+	name[n] = '\0';
+	p += n;
+	if (hash_alg_from_name(name, &s->hash) != 0)
+		return error_set(err, "session record: unknown hash '%s'",
+		    name);
+	s->nonce_used = s->state == SESSION_ATTESTED;
+	if (s->state == SESSION_ATTESTED) {
+		if (p == end)
+			return error_set(err, "session record: attested "
+			    "without a token");
+		s->token = xmalloc((size_t)(end - p) + 1);
+		memcpy(s->token, p, (size_t)(end - p));
+		s->token[end - p] = '\0';
+	}
+	return 0;
+}
+
+/* Map a store return code to session.c's: 0, -1 (absent or unusable),
+ * SESSION_UNAVAILABLE. */
+static int
+ss_rc(int rc)
+{
+	return rc == STORE_OK ? 0 : rc == STORE_UNAVAILABLE ?
+	    SESSION_UNAVAILABLE : -1;
+}
+
+/*
+ * Read the session id from table (SS_NONCES: unattested, with its nonce;
+ * SS_TABLE: attested): 0 and *s (a copy to session_clear) with the row's
+ * revision in *rev; -1 when absent, expired or unreadable (logged);
+ * SESSION_UNAVAILABLE when the store cannot be reached.
+ */
+static int
+ss_read(const char *table, const char *id, struct session *s, uint64_t *rev)
+{
+	struct store_meta meta;
+	struct error err;
+	uint8_t *val = NULL;
+	size_t len = 0, off = 0;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = store_get_ex(ss.st, table, id, &val, &len, &meta, &err);
+	if (rc < 0 && rc != STORE_UNAVAILABLE)
+		log_warnx("session %.8s: %s", id, err.msg);
+	if (rc != STORE_OK)
+		return ss_rc(rc);
+	memcpy(s->id, id, SESSION_ID_LEN + 1);
+	if (strcmp(table, SS_NONCES) == 0) {
+		off = SESSION_NONCE_LEN;
+		if (len < off) {
+			secret_free(val, len);
+			log_warnx("session %.8s: nonce row too short", id);
+			return -1;
+		}
+		memcpy(s->nonce, val, SESSION_NONCE_LEN);
+		s->nonce[SESSION_NONCE_LEN] = '\0';
+	}
+	rc = ss_decode(val + off, len - off, s, &err);
+	secret_free(val, len);
+	if (rc != 0) {
+		log_warnx("session %.8s: %s", id, err.msg);
+		session_clear(s);
+		return -1;
+	}
+	if (s->expires <= now_unix()) {
+		session_clear(s);
+		return -1;
+	}
+	if (rev != NULL)
+		*rev = meta.rev;
+	return 0;
+}
+
+/* -------------------------------------------------------------- cache */
+
+static struct ss_cached **
+ss_cache_find_locked(const char *id)
+{
+	struct ss_cached **pp;
+
+	for (pp = &ss.tab[ss_bucket(id)]; *pp != NULL; pp = &(*pp)->hnext)
+		if (secret_equal((*pp)->s.id, id, SESSION_ID_LEN))
+			break;
+	return pp;
+}
+
+static void
+ss_cache_unlink_locked(struct ss_cached **pp)
+{
+	struct ss_cached *e = *pp;
+
+	*pp = e->hnext;
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ss.oldest = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		ss.newest = e->prev;
+	ss.n--;
+	ss.bytes -= e->bytes;
+	session_clear(&e->s);
+	free(e);
+}
+
+static void
+ss_cache_drop(const char *id)
+{
+	struct ss_cached **pp;
+
+	pthread_mutex_lock(&ss.lock);
+	if (*(pp = ss_cache_find_locked(id)) != NULL)
+		ss_cache_unlink_locked(pp);
+	pthread_mutex_unlock(&ss.lock);
+}
+
+/* Keep a copy of an attested session; the oldest go when full. */
+static void
+ss_cache_put(const struct session *s)
+{
+	struct ss_cached *e;
+	size_t bytes = sizeof(*e) + strlen(s->token) + 1;
+
+	if (ss.max_n == 0 || bytes > ss.max_bytes)
+		return;
+	pthread_mutex_lock(&ss.lock);
+	if (*ss_cache_find_locked(s->id) != NULL) {
+		pthread_mutex_unlock(&ss.lock);
+		return;
+	}
+	while (ss.oldest != NULL && (ss.n + 1 > ss.max_n ||
+	    ss.bytes + bytes > ss.max_bytes))
+		ss_cache_unlink_locked(ss_cache_find_locked(ss.oldest->s.id));
+	e = xcalloc(1, sizeof(*e));
+	e->s = *s;
+	e->s.token = xstrdup(s->token);
+	e->bytes = bytes;
+	e->hnext = ss.tab[ss_bucket(s->id)];
+	ss.tab[ss_bucket(s->id)] = e;
+	e->prev = ss.newest;
+	if (ss.newest != NULL)
+		ss.newest->next = e;
+	else
+		ss.oldest = e;
+	ss.newest = e;
+	ss.n++;
+	ss.bytes += bytes;
+	pthread_mutex_unlock(&ss.lock);
+}
+
+/* 1 and a copy when id is cached and unexpired, else 0 (an expired
+ * entry is dropped). */
+static int
+ss_cache_get(const char *id, struct session *out)
+{
+	struct ss_cached **pp;
+	int hit = 0;
+
+	pthread_mutex_lock(&ss.lock);
+	if (*(pp = ss_cache_find_locked(id)) != NULL) {
+		if ((*pp)->s.expires <= now_unix())
+			ss_cache_unlink_locked(pp);
+		else {
+			*out = (*pp)->s;
+			out->token = xstrdup((*pp)->s.token);
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(&ss.lock);
+	return hit;
+}
+
+/* ---------------------------------------------------------- eviction */
+
+/* session_quota_evict_fn: note the id (the quota's lock is held, so no
+ * store round trip here); ss_evict_run deletes them afterwards. */
+static void
+ss_evict_note(const char *id, void *arg)
+{
+	struct ss_evicted *ev = arg;
+
+	if (ev->n == ev->cap) {
+		ev->cap = ev->cap == 0 ? 8 : ev->cap * 2;
+		ev->ids = xrealloc(ev->ids, ev->cap * sizeof(*ev->ids));
+	}
+	memcpy(ev->ids[ev->n++], id, SESSION_ID_LEN + 1);
+}
+
+/* Delete the sessions the quota evicted (both rows; the cache copy). */
+static void
+ss_evict_run(struct ss_evicted *ev)
+{
+	struct error err;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ev->n; i++) {
+		ss_cache_drop(ev->ids[i]);
+		if ((rc = store_delete(ss.st, SS_NONCES, ev->ids[i], &err)) >= 0)
+			rc = store_delete(ss.st, SS_TABLE, ev->ids[i], &err);
+		if (rc < 0)
+			log_warnx("evicting session %.8s: %s (its rows expire "
+			    "with it)", ev->ids[i], err.msg);
+	}
+	free(ev->ids);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/*
+ * src is at its unattested cap here: count as attested those of its
+ * oldest sessions whose nonce another instance spent. 1 when some were,
+ * 0 when none, SESSION_UNAVAILABLE when the store cannot tell.
+ */
+static int
+ss_reconcile(const struct source_addr *src, struct ss_evicted *ev)
+{
+	char ids[SS_RECONCILE_MAX][SESSION_ID_LEN + 1];
+	struct error err;
+	uint8_t *val;
+	size_t n, i, len;
+	int rc, moved = 0;
+
+	n = session_quota_unattested(src, ids, SS_RECONCILE_MAX);
+	for (i = 0; i < n; i++) {
+		val = NULL;
+		len = 0;
+		rc = store_get(ss.st, SS_NONCES, ids[i], &val, &len, &err);
+		secret_free(val, len);
+		if (rc == STORE_UNAVAILABLE)
+			return SESSION_UNAVAILABLE;
+		if (rc == STORE_ABSENT &&
+		    session_quota_attested(ids[i], SS_RECORD_BYTES,
+		    ss_evict_note, ev) == 0)
+			moved = 1;
+	}
+	return moved;
+}
+
+/* ---------------------------------------------------------- the API */
+
+void
+session_shared_init(struct store *st, int lifetime_s, size_t cache_max,
+    size_t cache_bytes)
+{
+	ss.st = st;
+	ss.lifetime = lifetime_s;
+	ss.max_n = cache_max;
+	ss.max_bytes = cache_bytes;
+}
+
+void
+session_shared_shutdown(void)
+{
+	pthread_mutex_lock(&ss.lock);
+	while (ss.oldest != NULL)
+		ss_cache_unlink_locked(ss_cache_find_locked(ss.oldest->s.id));
+	pthread_mutex_unlock(&ss.lock);
+	ss.st = NULL;
+}
+
+/* The record of the nonce this thread spent last (session_take_nonce),
+ * for session_set_attested(id). */
+static _Thread_local struct session ss_taken;
+
+int
+session_shared_new(const char *tee, enum hash_alg hash,
+    const struct source_addr *src, struct session *out)
+{
+	struct ss_evicted ev = { 0 };
+	struct session s;
+	struct error err;
+	uint8_t rnd[32], *rec, *row;
+	size_t len;
+	char *nonce;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (strlen(tee) >= sizeof(s.tee))
+		return -1;
+	randombytes_buf(rnd, 16);
+	hex_encode(rnd, 16, s.id);
+	randombytes_buf(rnd, sizeof(rnd));
+	nonce = b64_encode(rnd, sizeof(rnd), B64_STD);
+	memcpy(s.nonce, nonce, SESSION_NONCE_LEN);
+	s.nonce[SESSION_NONCE_LEN] = '\0';
+	free(nonce);
+	sodium_memzero(rnd, sizeof(rnd));
+	snprintf(s.tee, sizeof(s.tee), "%s", tee);
+	s.hash = hash;
+	s.expires = now_unix() + ss.lifetime;
+	s.state = SESSION_AUTHED;
+
+	rc = session_quota_admit(s.id, src, s.expires, SS_RECORD_BYTES,
+	    ss_evict_note, &ev);
+	if (rc == SESSION_BUSY) {
+		int moved = ss_reconcile(src, &ev);
+
+		if (moved == 1)
+			rc = session_quota_admit(s.id, src, s.expires,
+			    SS_RECORD_BYTES, ss_evict_note, &ev);
+		else if (moved == SESSION_UNAVAILABLE)
+			rc = SESSION_UNAVAILABLE;
+	}
+	ss_evict_run(&ev);
+	if (rc != 0)
+		return rc;
+
+	rec = ss_encode(&s, NULL, &len);
+	row = xmalloc(SESSION_NONCE_LEN + len);
+	memcpy(row, s.nonce, SESSION_NONCE_LEN);
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
+	free(rec);
+	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
+	    0, s.expires, STORE_REV_ABSENT, NULL, &err);
+	secret_free(row, SESSION_NONCE_LEN + len);
+	if (rc != STORE_OK) {
+		session_quota_forget(s.id);
+		if (rc != STORE_UNAVAILABLE)
+			log_warnx("creating a session: %s", rc > 0 ? "the "
+			    "random session id exists" : err.msg);
+		sodium_memzero(&s, sizeof(s));
+		return rc == STORE_UNAVAILABLE ? SESSION_UNAVAILABLE : -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+session_shared_get(const char *id, struct session *out)
+{
+	int rc;
+
+	if (!ss_id_ok(id))
+		return -1;
+	if (ss_cache_get(id, out))
+		return 0;
+	/* Unattested (the nonce row), else attested. */
+	rc = ss_read(SS_NONCES, id, out, NULL);
+	if (rc != -1)
+		return rc;
+	rc = ss_read(SS_TABLE, id, out, NULL);
+	if (rc == 0 && out->state == SESSION_ATTESTED)
+		ss_cache_put(out);
+	return rc;
+}
+
+int
+session_shared_take_nonce(const char *id, const char *nonce,
+    struct session *out, struct error *err)
+{
+	struct session s;
+	struct error serr;
+	uint64_t rev = 0;
+	int rc, match;
+
+	if (!ss_id_ok(id))
+		return error_set(err, "session not found or expired; run "
+		    "/auth again");
+	rc = ss_read(SS_NONCES, id, &s, &rev);
+	if (rc == SESSION_UNAVAILABLE)
+		goto unavailable;
+	if (rc != 0) {
+		/* Spent (here or elsewhere), expired or evicted: the
+		 * attested row tells only about a success. */
+		if (ss_cache_get(id, &s) || ss_read(SS_TABLE, id, &s,
+		    NULL) == 0) {
+			session_clear(&s);
+			return error_set(err, "the challenge nonce of this "
+			    "session was already used; run /auth again");
+		}
+		return error_set(err, "session not found, expired, or its "
+		    "challenge nonce already used; run /auth again");
+	}
+	match = strlen(nonce) == SESSION_NONCE_LEN &&
+	    secret_equal(s.nonce, nonce, SESSION_NONCE_LEN);
+	if (!match) {
+		session_clear(&s);
+		return error_set(err, "runtime-data nonce does not match this "
+		    "session's challenge");
+	}
+	/* Spend it: of every instance trying, exactly one deletes the
+	 * revision it read. */
+	rc = store_delete_ex(ss.st, SS_NONCES, id, rev, &serr);
+	if (rc != STORE_OK) {
+		session_clear(&s);
+		if (rc == STORE_UNAVAILABLE)
+			goto unavailable;
+		if (rc < 0)
+			log_warnx("session %.8s: %s", id, serr.msg);
+		return error_set(err, "the challenge nonce of this session "
+		    "was already used; run /auth again");
+	}
+	s.nonce_used = 1;
+	session_clear(&ss_taken);
+	ss_taken = s;
+	*out = s;
+	return 0;
+unavailable:
+	error_set(err, "the session store is unavailable");
+	return SESSION_UNAVAILABLE;
+}
+
+int
+session_shared_set_attested_copy(const struct session *taken,
+    const char *token)
+{
+	struct ss_evicted ev = { 0 };
+	struct session s;
+	struct error err;
+	uint8_t *rec;
+	size_t len;
+	int rc;
+
+	if (!ss_id_ok(taken->id) || taken->state != SESSION_AUTHED ||
+	    !taken->nonce_used || taken->expires <= now_unix())
+		return -1;
+	s = *taken;
+	s.token = NULL;
+	s.state = SESSION_ATTESTED;
+	rec = ss_encode(&s, token, &len);
+	/* Insert-only: a session is attested once. */
+	rc = store_put_ex(ss.st, SS_TABLE, s.id, rec, len, 0, s.expires,
+	    STORE_REV_ABSENT, NULL, &err);
+	secret_free(rec, len);
+	if (rc < 0 && rc != STORE_UNAVAILABLE)
+		log_warnx("session %.8s: %s", s.id, err.msg);
+	if (rc != STORE_OK)
+		return ss_rc(rc);
+	/* -1 when another instance created it: its quota counts it. */
+	(void)session_quota_attested(s.id, SS_RECORD_BYTES + strlen(token) +
+	    1, ss_evict_note, &ev);
+	ss_evict_run(&ev);
+	s.token = xstrdup(token);
+	ss_cache_put(&s);
+	session_clear(&s);
+	return 0;
+}
+
+int
+session_shared_set_attested(const char *id, const char *token)
+{
+	int rc;
+
+	if (strcmp(ss_taken.id, id) != 0)
+		return -1;	/* not spent by this thread: nothing to attest */
+	rc = session_shared_set_attested_copy(&ss_taken, token);
+	session_clear(&ss_taken);
+	return rc;
+}
+
+int
+session_shared_gc(void)
+{
+	static const char *const tables[] = { SS_TABLE, SS_NONCES };
+	struct ss_cached *e, *next;
+	int64_t now = now_unix();
+	struct error err;
+	size_t n, i, total = 0;
+	int k, rc;
+
+	for (i = 0; i < ARRAY_SIZE(tables); i++) {
+		for (k = 0; k < SS_PURGE_ROUNDS; k++) {
+			n = 0;
+			rc = store_purge(ss.st, tables[i], INT64_MIN,
+			    SS_PURGE_BATCH, &n, &err);
+			if (rc < 0) {
+				log_warnx("expiring sessions: %s", err.msg);
+				break;
+			}
+			total += n;	/* a session has one row or the other */
+			if (n < SS_PURGE_BATCH)
+				break;
+		}
+	}
+	pthread_mutex_lock(&ss.lock);
+	for (e = ss.oldest; e != NULL; e = next) {
+		next = e->next;
+		if (e->s.expires <= now)
+			ss_cache_unlink_locked(ss_cache_find_locked(e->s.id));
+	}
+	pthread_mutex_unlock(&ss.lock);
+	(void)session_quota_gc(now);
+	return (int)(total > INT32_MAX ? INT32_MAX : total);
+}
+
+size_t
+session_shared_count(void)
+{
+	struct session_quota_stats st;
+
+	session_quota_stats(&st);
+	return st.sessions;
+}
+
+size_t
+session_shared_cached(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ss.lock);
+	n = ss.n;
+	pthread_mutex_unlock(&ss.lock);
+	return n;
+}

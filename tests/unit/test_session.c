@@ -1,0 +1,437 @@
+/*
+ * test_session.c: KBS sessions kept in a shared store (session_share,
+ * server/session_shared.c), on an SQLite store file standing in for
+ * MariaDB (the store API is the same; tests/integration/test_ha.py runs
+ * two daemons on a real MariaDB). A second store handle on the same file
+ * plays "another instance" where one is needed.
+ *
+ * - the handshake: unattested sessions read from the store, a wrong nonce
+ *   spends nothing, a nonce is spent once, attested sessions cached;
+ * - a nonce raced by 8 threads and by another handle: one winner;
+ * - another instance attested this instance's sessions: the per-source
+ *   cap counts them as attested instead of refusing the source;
+ * - the quota's evictions delete rows; expired rows are purged;
+ * - a record that cannot be decoded is "not found", not a crash.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../../server/trusteed.h"
+#include "testutil.h"
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	uint8_t key[32];
+	struct store *st;
+};
+
+static void
+quota(size_t max_sessions, size_t per_source)
+{
+	struct session_quota_config q = { .max_sessions = max_sessions,
+	    .max_unattested_per_source = per_source };
+
+	session_quota_init(&q);
+}
+
+static int
+setup_lifetime(void **state, int lifetime)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct error err = { "" };
+
+	testutil_tmpdb("test_session", f->dir, sizeof(f->dir), f->db,
+	    sizeof(f->db));
+	randombytes_buf(f->key, sizeof(f->key));
+	f->st = store_open_key(&store_backend_sqlite, f->db, f->key, &err);
+	if (f->st == NULL)
+		fail_msg("store_open_key: %s", err.msg);
+	quota(0, 0);
+	session_init(lifetime);
+	session_share(f->st, 1000, 1 << 20);
+	*state = f;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_lifetime(state, 300);
+}
+
+static int
+setup_expired(void **state)
+{
+	/* Sessions that are born expired: what the collection tick
+	 * meets after a lifetime. */
+	return setup_lifetime(state, -10);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	session_shutdown();
+	session_quota_shutdown();
+	store_close(f->st);
+	testutil_db_unlink(f->db);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct source_addr
+src_n(uint8_t n)
+{
+	struct source_addr s;
+
+	memset(&s, 0, sizeof(s));
+	s.b[10] = 0xff;
+	s.b[11] = 0xff;
+	s.b[12] = 192;
+	s.b[15] = n;
+	return s;
+}
+
+static int
+row_exists(struct store *st, const char *table, const char *id)
+{
+	struct error err = { "" };
+	uint8_t *val = NULL;
+	size_t len = 0;
+	int rc = store_get(st, table, id, &val, &len, &err);
+
+	secret_free(val, len);
+	assert_true(rc == 0 || rc == 1);
+	return rc == 0;
+}
+
+static void
+test_handshake(void **state)
+{
+	struct fixture *f = *state;
+	struct source_addr a = src_n(1);
+	struct session s, g, t;
+	struct error err = { "" };
+	char wrong[SESSION_NONCE_LEN + 1];
+
+	assert_true(session_is_shared());
+	assert_int_equal(session_new("sample", HASH_SHA512, &a, &s), 0);
+	assert_int_equal(strlen(s.id), SESSION_ID_LEN);
+	assert_int_equal(strlen(s.nonce), SESSION_NONCE_LEN);
+	/* /auth writes one row: the nonce with the record. */
+	assert_false(row_exists(f->st, "sessions", s.id));
+	assert_true(row_exists(f->st, "session_nonces", s.id));
+	assert_int_equal(session_count(), 1);
+
+	/* Read back from the store. */
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_string_equal(g.tee, "sample");
+	assert_int_equal(g.hash, HASH_SHA512);
+	assert_int_equal(g.state, SESSION_AUTHED);
+	assert_int_equal(g.expires, s.expires);
+	assert_null(g.token);
+	session_clear(&g);
+	assert_int_not_equal(session_get("0123456789abcdef0123456789abcdef",
+	    &g), 0);
+	assert_int_not_equal(session_get("not-an-id", &g), 0);
+
+	/* A wrong nonce spends nothing. */
+	memcpy(wrong, s.nonce, sizeof(wrong));
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(session_take_nonce(s.id, wrong, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "does not match"));
+	assert_true(row_exists(f->st, "session_nonces", s.id));
+
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	assert_string_equal(t.nonce, s.nonce);
+	assert_string_equal(t.tee, "sample");
+	assert_int_equal(t.hash, HASH_SHA512);
+	assert_int_equal(t.expires, s.expires);
+	assert_false(row_exists(f->st, "session_nonces", s.id));
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err), -1);
+	assert_non_null(strstr(err.msg, "already used"));
+	/* Between the spend and the attested row, nothing is found. */
+	assert_int_equal(session_get(s.id, &g), -1);
+
+	assert_int_equal(session_set_attested_copy(&t, "header.claims.sig"),
+	    0);
+	session_clear(&t);
+	assert_true(row_exists(f->st, "sessions", s.id));
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_int_equal(g.state, SESSION_ATTESTED);
+	assert_string_equal(g.token, "header.claims.sig");
+	session_clear(&g);
+	/* Attested once is final. */
+	assert_int_equal(session_set_attested(s.id, "other"), -1);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "already used"));
+
+	/* The attested session is cached: served without its row. */
+	assert_int_equal(store_delete(f->st, "sessions", s.id, &err), 0);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_string_equal(g.token, "header.claims.sig");
+	session_clear(&g);
+
+	/* An unattested one is always read from the store. */
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &t), 0);
+	assert_int_equal(session_get(t.id, &g), 0);
+	session_clear(&g);
+	assert_int_equal(store_delete(f->st, "session_nonces", t.id, &err), 0);
+	assert_int_equal(session_get(t.id, &g), -1);
+	assert_int_equal(session_set_attested(t.id, "tok"), -1);
+	session_clear(&t);
+	session_clear(&s);
+
+	/* session_set_attested(id) after session_take_nonce on this
+	 * thread. */
+	assert_int_equal(session_new("sample", HASH_SHA256, &a, &s), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	session_clear(&t);
+	assert_int_equal(session_set_attested(s.id, "tok.by.id"), 0);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_int_equal(g.hash, HASH_SHA256);
+	assert_string_equal(g.token, "tok.by.id");
+	session_clear(&g);
+	session_clear(&s);
+}
+
+struct racer {
+	const struct session *s;
+	pthread_barrier_t *go;
+	int rc;
+};
+
+static void *
+racer_run(void *arg)
+{
+	struct racer *r = arg;
+	struct error err;
+	struct session t;
+
+	pthread_barrier_wait(r->go);
+	r->rc = session_take_nonce(r->s->id, r->s->nonce, &t, &err);
+	if (r->rc == 0)
+		session_clear(&t);
+	return NULL;
+}
+
+static void
+test_nonce_spent_once(void **state)
+{
+	struct fixture *f = *state;
+	struct source_addr a = src_n(2);
+	struct racer r[8];
+	pthread_t tid[8];
+	pthread_barrier_t go;
+	struct session s, t;
+	struct store_meta meta;
+	struct store *other;
+	struct error err = { "" };
+	uint8_t *val = NULL;
+	size_t len = 0;
+	int i, wins = 0;
+
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	pthread_barrier_init(&go, NULL, 8);
+	for (i = 0; i < 8; i++) {
+		r[i].s = &s;
+		r[i].go = &go;
+		pthread_create(&tid[i], NULL, racer_run, &r[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		assert_true(r[i].rc == 0 || r[i].rc == -1);
+		wins += r[i].rc == 0;
+	}
+	pthread_barrier_destroy(&go);
+	assert_int_equal(wins, 1);
+	session_clear(&s);
+
+	/* Another instance (its own handle) read the nonce row, then this
+	 * one spent it: the other's revision-checked delete loses. */
+	other = store_open_key(&store_backend_sqlite, f->db, f->key, &err);
+	assert_non_null(other);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	assert_int_equal(store_get_ex(other, "session_nonces", s.id, &val,
+	    &len, &meta, &err), 0);
+	secret_free(val, len);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	session_clear(&t);
+	assert_int_equal(store_delete_ex(other, "session_nonces", s.id,
+	    meta.rev, &err), 1);
+	/* And the other way round: the other instance wins, this one is
+	 * told the nonce was used. */
+	session_clear(&s);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	assert_int_equal(store_get_ex(other, "session_nonces", s.id, &val,
+	    &len, &meta, &err), 0);
+	secret_free(val, len);
+	assert_int_equal(store_delete_ex(other, "session_nonces", s.id,
+	    meta.rev, &err), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), -1);
+	assert_non_null(strstr(err.msg, "already used"));
+	session_clear(&s);
+	store_close(other);
+}
+
+static void
+test_attested_elsewhere_frees_the_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct source_addr a = src_n(3);
+	struct session s1, s2, s3;
+	struct session_quota_stats qs;
+	struct error err = { "" };
+
+	quota(0, 2);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s1), 0);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s2), 0);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s3),
+	    SESSION_BUSY);
+	/* Another instance spends s1's nonce (the guest's /attest went
+	 * there): the cap here counts it as attested now. */
+	assert_int_equal(store_delete(f->st, "session_nonces", s1.id, &err),
+	    0);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s3), 0);
+	session_quota_stats(&qs);
+	assert_int_equal(qs.sessions, 3);
+	assert_int_equal(qs.unattested, 2);
+	/* Nothing spent: the cap holds. */
+	session_clear(&s3);
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s3),
+	    SESSION_BUSY);
+	session_clear(&s1);
+	session_clear(&s2);
+}
+
+static void
+test_eviction_deletes_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct session s[3], g;
+	struct source_addr a;
+	int i;
+
+	quota(2, 0);
+	for (i = 0; i < 3; i++) {
+		a = src_n((uint8_t)(10 + i));
+		assert_int_equal(session_new("sample", HASH_SHA384, &a, &s[i]),
+		    0);
+	}
+	/* The oldest went, rows and all. */
+	assert_false(row_exists(f->st, "session_nonces", s[0].id));
+	assert_int_equal(session_get(s[0].id, &g), -1);
+	assert_true(row_exists(f->st, "session_nonces", s[1].id));
+	assert_true(row_exists(f->st, "session_nonces", s[2].id));
+	assert_int_equal(session_count(), 2);
+	for (i = 0; i < 3; i++)
+		session_clear(&s[i]);
+}
+
+static void
+test_expired_rows_purged(void **state)
+{
+	struct fixture *f = *state;
+	struct source_addr a = src_n(4);
+	struct session s, g;
+	struct error err = { "" };
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+		assert_int_equal(session_get(s.id, &g), -1);
+		assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err),
+		    -1);
+		session_clear(&s);
+	}
+	assert_int_equal(store_count(f->st, "session_nonces", &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(session_gc(), 3);
+	assert_int_equal(store_count(f->st, "sessions", &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_count(f->st, "session_nonces", &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(session_count(), 0);
+}
+
+static void
+test_bad_record_is_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct source_addr a = src_n(5);
+	struct session s, g;
+	struct error err = { "" };
+	static const uint8_t junk[][16] = {
+		{ 9 },					/* unknown version */
+		{ 1, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 200, 's' },	/* TEE */
+		{ 1, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0, 1, 's', 6, 's', 'h',
+		    'a', },				/* hash cut short */
+		{ 1, 1, 0, 0, 0, 0, 0x7f, 0, 0, 0, 1, 's', 2, 'x', 'y' },
+							/* unknown hash */
+	};
+	uint8_t row[SESSION_NONCE_LEN + 16];
+	size_t i;
+
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	memcpy(row, s.nonce, SESSION_NONCE_LEN);
+	/* A nonce row too short for its nonce. */
+	assert_int_equal(store_put(f->st, "session_nonces", s.id, row, 20,
+	    &err), 0);
+	assert_int_equal(session_get(s.id, &g), -1);
+	for (i = 0; i < ARRAY_SIZE(junk); i++) {
+		memcpy(row + SESSION_NONCE_LEN, junk[i], sizeof(junk[i]));
+		assert_int_equal(store_put(f->st, "session_nonces", s.id, row,
+		    sizeof(row), &err), 0);
+		assert_int_equal(session_get(s.id, &g), -1);
+		assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err),
+		    -1);
+		/* and as an attested row */
+		assert_int_equal(store_put(f->st, "sessions", s.id, junk[i],
+		    sizeof(junk[i]), &err), 0);
+		assert_int_equal(store_delete(f->st, "session_nonces", s.id,
+		    &err), 0);
+		assert_int_equal(session_get(s.id, &g), -1);
+		assert_int_equal(store_delete(f->st, "sessions", s.id, &err),
+		    0);
+	}
+	session_clear(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handshake, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_nonce_spent_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_attested_elsewhere_frees_the_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eviction_deletes_rows,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_rows_purged,
+		    setup_expired, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_record_is_not_found,
+		    setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("session_shared", tests, NULL,
+	    NULL);
+}
