@@ -41,6 +41,7 @@
 #include "observe.h"
 #include "policy.h"
 #include "resource.h"
+#include "sesscache.h"
 #include "trusteed.h"
 
 static void
@@ -630,6 +631,7 @@ main(int argc, char **argv)
 	vcfg.dcap_cache_dir = cfg.dcap_cache_dir;
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
+	sesscache_init(0, 0);	/* verified tokens (perf): default bounds */
 	limits_apply(&cfg);
 
 	kctx.cfg = &cfg;
@@ -700,6 +702,7 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	session_shutdown();
+	sesscache_shutdown();
 	session_quota_shutdown();
 	ratelimit_shutdown();
 	console_files_shutdown();
