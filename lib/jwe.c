@@ -545,13 +545,17 @@ jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
     struct error *err)
 {
 	uint8_t cek[JWE_CEK_LEN], iv[JWE_IV_LEN], tag[JWE_TAG_LEN];
+	uint8_t rnd[JWE_CEK_LEN + JWE_IV_LEN];
 	uint8_t ekbuf[JWE_WRAPPED_LEN], *ek = ekbuf, *ct = NULL;
 	size_t eklen = 0, protlen;
 	struct buf hdr = { 0 }, out = { 0 };
 	char *ret = NULL;
 
-	randombytes_buf(cek, sizeof(cek));
-	randombytes_buf(iv, sizeof(iv));
+	/* One call for both: each is a getrandom(2) system call. */
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(cek, rnd, sizeof(cek));
+	memcpy(iv, rnd + sizeof(cek), sizeof(iv));
+	sodium_memzero(rnd, sizeof(rnd));
 	if (k->alg == JWE_ECDH_ES_A256KW) {
 		if (jwe_wrap_ecdh(k, cek, &hdr, ek, &eklen, err) != 0)
 			goto out;

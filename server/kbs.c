@@ -764,7 +764,8 @@ kbs_resource_get(struct kbs_req *r)
 		    err.msg);
 		goto out;
 	}
-	log_info("released resource %s to peer=%s", name, r->http->peer);
+	/* The audit record logs the release at info level (audit.c). */
+	log_debug("released resource %s to peer=%s", name, r->http->peer);
 	kbs_audit_release(r, &s, "allowed", reason);
 	r->resp->status = 200;
 	http_response_body(r->resp, "application/json", jwe, strlen(jwe));
