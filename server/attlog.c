@@ -11,6 +11,13 @@
  *
  * Several processes sharing one store each index what they wrote or
  * found at start, as the audit trail does.
+ *
+ * Rows are group-committed (gcommit.h, ATTLOG_BATCH_MS): an attestation
+ * does not wait for, or pay, a durable commit of its own. A row is
+ * durable at most ATTLOG_BATCH_MS (plus the commit) after the answer; a
+ * clean stop writes every queued row; a crash loses at most that last
+ * interval. Reads commit what is queued first, deletes whenever a row to
+ * delete may still be queued.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -24,6 +31,7 @@
 #include "../lib/jws.h"
 #include "../lib/log.h"
 #include "../verifier/verifier.h"
+#include "gcommit.h"
 #include "observe.h"
 
 #define ATTLOG_TABLE "attestations"
@@ -31,6 +39,8 @@
 #define ATTLOG_EAR_MAX ((size_t)256 * 1024)
 #define ATTLOG_SOURCE_MAX 48
 #define ATTLOG_EXPIRE_BATCH 5000
+#define ATTLOG_BATCH_MS 100		/* group commit delay */
+#define ATTLOG_BATCH_ROWS 4096		/* rows queued at most */
 
 struct attlog_ent {
 	char id[ATTLOG_ID_LEN + 1];
@@ -42,6 +52,7 @@ struct attlog_ent {
 
 static pthread_mutex_t attlog_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *attlog_store;
+static struct gcommit *attlog_batch;	/* NULL: rows written directly */
 static struct attlog_ent *attlog_idx;	/* sorted by id, oldest first */
 static size_t attlog_n, attlog_cap;
 static size_t attlog_keep = 100000;
@@ -165,6 +176,10 @@ attlog_drop_oldest(size_t n)
 		n = attlog_n;
 	if (n == 0)
 		return 0;
+	/* Queued rows are among the newest ATTLOG_BATCH_ROWS: commit them
+	 * before a delete could overtake their put. */
+	if (attlog_n - n < ATTLOG_BATCH_ROWS)
+		gcommit_flush(attlog_batch);
 	for (i = 0; i < n; i++)
 		if (store_delete(attlog_store, ATTLOG_TABLE, attlog_idx[i].id,
 		    &err) < 0)
@@ -202,6 +217,9 @@ attlog_init(struct store *st, size_t keep, int64_t max_age_s,
 	attlog_last_ms = 0;
 	if (attlog_n > attlog_keep)
 		attlog_drop_oldest(attlog_n - attlog_keep);
+	/* Without the writer thread rows are written directly. */
+	attlog_batch = gcommit_new(st, "attestation log", ATTLOG_BATCH_MS,
+	    ATTLOG_BATCH_ROWS, 0);
 	pthread_mutex_unlock(&attlog_lock);
 	attlog_expire(now_unix());
 	return 0;
@@ -210,12 +228,31 @@ attlog_init(struct store *st, size_t keep, int64_t max_age_s,
 void
 attlog_shutdown(void)
 {
+	struct gcommit *batch;
+
+	pthread_mutex_lock(&attlog_lock);
+	batch = attlog_batch;
+	attlog_batch = NULL;
+	pthread_mutex_unlock(&attlog_lock);
+	/* Every queued row is written before the store closes. */
+	gcommit_free(batch);
 	pthread_mutex_lock(&attlog_lock);
 	attlog_store = NULL;
 	free(attlog_idx);
 	attlog_idx = NULL;
 	attlog_n = attlog_cap = 0;
 	pthread_mutex_unlock(&attlog_lock);
+}
+
+void
+attlog_flush(void)
+{
+	struct gcommit *batch;
+
+	pthread_mutex_lock(&attlog_lock);
+	batch = attlog_batch;
+	pthread_mutex_unlock(&attlog_lock);
+	gcommit_flush(batch);
 }
 
 size_t
@@ -288,7 +325,12 @@ attlog_append(json_t *rec, struct error *err)
 		return error_set(err, "attestation log: cannot serialize");
 	}
 	t0 = now_mono_ns();
-	rc = store_put(attlog_store, ATTLOG_TABLE, id, s, strlen(s), err);
+	if (attlog_batch != NULL && gcommit_put(attlog_batch, ATTLOG_TABLE, id,
+	    s, strlen(s), 0, 0) == 0)
+		rc = 0;
+	else
+		rc = store_put(attlog_store, ATTLOG_TABLE, id, s, strlen(s),
+		    err);
 	metrics_store("put", now_mono_ns() - t0);
 	free(s);
 	if (rc == 0) {
@@ -348,6 +390,11 @@ attlog_read(struct store *st, const char *id, json_t **rec,
 
 	*rec = NULL;
 	rc = store_get(st, ATTLOG_TABLE, id, &val, &len, err);
+	if (rc == STORE_ABSENT) {
+		/* Perhaps still waiting for its group commit. */
+		attlog_flush();
+		rc = store_get(st, ATTLOG_TABLE, id, &val, &len, err);
+	}
 	metrics_store("get", now_mono_ns() - t0);
 	if (rc != 0)
 		return rc;
@@ -506,6 +553,23 @@ attlog_note_input(const char *tee, const json_t *input)
 	snprintf(o->input_tee, sizeof(o->input_tee), "%s", tee);
 }
 
+void
+attlog_note_token(const json_t *header, const json_t *claims,
+    const char *jwt)
+{
+	struct attlog_obs *o = attlog_current;
+	const char *d1, *d2;
+
+	if (o == NULL || o->token_claims != NULL || claims == NULL ||
+	    header == NULL || (d1 = strchr(jwt, '.')) == NULL ||
+	    (d2 = strchr(d1 + 1, '.')) == NULL)
+		return;
+	o->token_header = json_incref((json_t *)header);
+	o->token_claims = json_incref((json_t *)claims);
+	/* base64url without padding: 4 characters for 3 bytes. */
+	o->token_plen = (size_t)(d2 - d1 - 1) * 3 / 4;
+}
+
 /* The TEE a refused /attestation request named (first request). */
 static void
 attlog_body_tee(const struct http_request *req, char *out, size_t cap)
@@ -534,26 +598,19 @@ attlog_reason(const struct http_response *resp)
 	return r != NULL ? r : json_sprintf("HTTP %d", resp->status);
 }
 
-/* Fill rec from the issued token (compact JWS text). */
+/* Fill rec from the issued token's protected header and payload (claims);
+ * plen: the length of the payload's JSON text. */
 static void
-attlog_from_token(json_t *rec, const char *tok, size_t len, char *tee,
-    size_t cap, enum observe_verdict *v)
+attlog_from_parts(json_t *rec, const json_t *header, const json_t *payload,
+    size_t plen, char *tee, size_t cap, enum observe_verdict *v)
 {
-	struct error err;
-	struct jws *j = jws_parse(tok, len, &err);
 	const json_t *sub, *first = NULL;
 	json_t *subs;
 	const char *name, *st;
-	char *payload;
 	int worst = -1, rank;
 
-	if (j == NULL) {
-		json_object_set_new(rec, "reason", json_sprintf("issued token "
-		    "does not decode: %s", err.msg));
-		return;
-	}
 	subs = json_object();
-	json_object_foreach(json_object_get(j->payload, "submods"), name,
+	json_object_foreach(json_object_get((json_t *)payload, "submods"), name,
 	    sub) {
 		st = json_string_value(json_object_get(sub, "ear.status"));
 		json_object_set_new(subs, name, json_pack("{s:s?, s:O?, s:O?}",
@@ -593,17 +650,35 @@ attlog_from_token(json_t *rec, const char *tok, size_t len, char *tee,
 			}
 	}
 	json_object_set_new(rec, "token", json_pack("{s:O?, s:O?, s:O?}",
-	    "jti", json_object_get(j->payload, "jti"), "exp",
-	    json_object_get(j->payload, "exp"), "iat",
-	    json_object_get(j->payload, "iat")));
-	payload = json_dumps(j->payload, JSON_COMPACT);
-	if (payload != NULL && strlen(payload) <= ATTLOG_EAR_MAX)
+	    "jti", json_object_get((json_t *)payload, "jti"), "exp",
+	    json_object_get((json_t *)payload, "exp"), "iat",
+	    json_object_get((json_t *)payload, "iat")));
+	if (plen <= ATTLOG_EAR_MAX)
 		json_object_set_new(rec, "ear", json_pack("{s:O, s:O}",
-		    "header", j->header, "payload", j->payload));
+		    "header", header, "payload", (json_t *)payload));
 	else
 		json_object_set_new(rec, "ear", json_pack("{s:O, s:n, s:I}",
-		    "header", j->header, "payload", "dropped_bytes",
-		    (json_int_t)(payload != NULL ? strlen(payload) : 0)));
+		    "header", header, "payload", "dropped_bytes",
+		    (json_int_t)plen));
+}
+
+/* Fill rec from the issued token (compact JWS text). */
+static void
+attlog_from_token(json_t *rec, const char *tok, size_t len, char *tee,
+    size_t cap, enum observe_verdict *v)
+{
+	struct error err;
+	struct jws *j = jws_parse(tok, len, &err);
+	char *payload;
+
+	if (j == NULL) {
+		json_object_set_new(rec, "reason", json_sprintf("issued token "
+		    "does not decode: %s", err.msg));
+		return;
+	}
+	payload = json_dumps(j->payload, JSON_COMPACT);
+	attlog_from_parts(rec, j->header, j->payload, payload != NULL ?
+	    strlen(payload) : 0, tee, cap, v);
 	free(payload);
 	jws_free(j);
 }
@@ -624,7 +699,13 @@ attlog_end(struct attlog_obs *o, const struct http_request *req,
 	rec = json_pack("{s:s, s:s, s:n, s:n, s:n, s:n, s:n, s:n}", "endpoint",
 	    o->endpoint, "source", o->source, "reason", "trust_vector",
 	    "policy_id", "token", "ear", "claims");
-	if (resp->status == 200) {
+	if (resp->status == 200 && o->token_claims != NULL) {
+		/* The handler noted what it signed: nothing to decode. */
+		v = OBSERVE_NONE;
+		attlog_from_parts(rec, o->token_header, o->token_claims,
+		    o->token_plen, tee, sizeof(tee), &v);
+		json_object_set_new(rec, "reason", json_string(""));
+	} else if (resp->status == 200) {
 		json_t *b = NULL;
 		const char *tok;
 		size_t len;
@@ -670,6 +751,9 @@ attlog_end(struct attlog_obs *o, const struct http_request *req,
 	json_decref(rec);
 	json_decref(o->input);
 	o->input = NULL;
+	json_decref(o->token_header);
+	json_decref(o->token_claims);
+	o->token_header = o->token_claims = NULL;
 	*verdict = v;
 	*tee_index = observe_tee_index(tee);
 }
