@@ -306,6 +306,12 @@ token_check(const char *jwt, size_t len, struct sesscache_ent **out,
 	return 0;
 }
 
+const json_t *
+token_jws_header(void)
+{
+	return token_header;
+}
+
 const char *
 token_jwks(void)
 {

@@ -537,6 +537,9 @@ void token_remember(const char *jwt, size_t len, json_t *claims,
 const json_t *token_tee_pubkey(const json_t *claims);
 /* {"keys":[<public JWK with alg ES256 and kid>]} */
 const char *token_jwks(void);
+/* The protected header every token is signed with: {"typ","alg","jwk",
+ * "kid"} (borrowed; valid until token_shutdown). */
+const json_t *token_jws_header(void);
 
 /* ----------------------------------------------------------------- admin.c */
 
