@@ -219,7 +219,7 @@ attlog_init(struct store *st, size_t keep, int64_t max_age_s,
 		attlog_drop_oldest(attlog_n - attlog_keep);
 	/* Without the writer thread rows are written directly. */
 	attlog_batch = gcommit_new(st, "attestation log", ATTLOG_BATCH_MS,
-	    ATTLOG_BATCH_ROWS, 0);
+	    ATTLOG_BATCH_ROWS, (size_t)8 << 20);
 	pthread_mutex_unlock(&attlog_lock);
 	attlog_expire(now_unix());
 	return 0;

@@ -537,7 +537,8 @@ audit_init(struct store *st, struct error *err)
 		return error_prefix(err, "audit");
 	}
 	/* Without the writer thread guest records are written directly. */
-	audit_batch = gcommit_new(st, "audit", AUDIT_BATCH_MS, 0, 0);
+	audit_batch = gcommit_new(st, "audit", AUDIT_BATCH_MS, 4096,
+	    (size_t)2 << 20);
 	pthread_mutex_unlock(&audit_lock);
 	return 0;
 }

@@ -226,6 +226,9 @@ limits_apply(const struct config *cfg)
 
 	ratelimit_init(rules, (size_t)l->rate_sources);
 	session_quota_init(&q);
+	/* perf: verified tokens (sesscache.h) are derived from sessions and
+	 * may hold a quarter of the sessions' memory cap besides it. */
+	sesscache_init(0, (size_t)l->session_memory_mib << 18);
 }
 
 
@@ -631,7 +634,6 @@ main(int argc, char **argv)
 	vcfg.dcap_cache_dir = cfg.dcap_cache_dir;
 	verifier_configure(&vcfg);
 	session_init(cfg.session_lifetime_s);
-	sesscache_init(0, 0);	/* verified tokens (perf): default bounds */
 	limits_apply(&cfg);
 
 	kctx.cfg = &cfg;
