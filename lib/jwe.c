@@ -15,6 +15,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,45 @@ jwe_member_string(const json_t *obj, const char *what, const char *name,
 	return json_string_value(v);
 }
 
+/* Algorithms fetched once per process (an implicit fetch per call is a
+ * method-store lookup under a lock); NULL members fall back to the
+ * implicit EVP_aes_256_wrap() etc. */
+static struct {
+	pthread_once_t once;
+	EVP_CIPHER *wrap, *gcm;
+	EVP_MD *sha256;
+} jwe_algs = { PTHREAD_ONCE_INIT, NULL, NULL, NULL };
+
+static void
+jwe_algs_fetch(void)
+{
+	jwe_algs.wrap = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
+	jwe_algs.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	jwe_algs.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	ERR_clear_error();
+}
+
+static const EVP_CIPHER *
+jwe_cipher_wrap(void)
+{
+	pthread_once(&jwe_algs.once, jwe_algs_fetch);
+	return jwe_algs.wrap != NULL ? jwe_algs.wrap : EVP_aes_256_wrap();
+}
+
+static const EVP_CIPHER *
+jwe_cipher_gcm(void)
+{
+	pthread_once(&jwe_algs.once, jwe_algs_fetch);
+	return jwe_algs.gcm != NULL ? jwe_algs.gcm : EVP_aes_256_gcm();
+}
+
+static const EVP_MD *
+jwe_md_sha256(void)
+{
+	pthread_once(&jwe_algs.once, jwe_algs_fetch);
+	return jwe_algs.sha256 != NULL ? jwe_algs.sha256 : EVP_sha256();
+}
+
 /*
  * Z = ECDH(priv, peer): the x-coordinate, 32 (P-256) or 66 (P-521) bytes.
  * Contract: peer came from jwk_to_pkey, which already validated the point,
@@ -161,7 +201,7 @@ jwe_concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[JWE_KEK_LEN])
 	memcpy(in + n, "\x00\x00\x00\x00" "\x00\x00\x00\x00" "\x00\x00\x01\x00",
 	    12);
 	n += 12;
-	rc = EVP_Digest(in, n, kek, &mdlen, EVP_sha256(), NULL) == 1 &&
+	rc = EVP_Digest(in, n, kek, &mdlen, jwe_md_sha256(), NULL) == 1 &&
 	    mdlen == JWE_KEK_LEN ? 0 : -1;
 	OPENSSL_cleanse(in, sizeof(in));
 	return rc;
@@ -181,7 +221,7 @@ jwe_aes_kw(int enc, const uint8_t kek[JWE_KEK_LEN], const uint8_t *in,
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_wrap(), NULL, kek, NULL,
+	if (EVP_CipherInit_ex(ctx, jwe_cipher_wrap(), NULL, kek, NULL,
 	    enc) == 1 &&
 	    EVP_CipherUpdate(ctx, out, &n, in, (int)inlen) == 1 && n > 0 &&
 	    EVP_CipherFinal_ex(ctx, out + n, &f) == 1) {
@@ -197,16 +237,16 @@ jwe_aes_kw(int enc, const uint8_t kek[JWE_KEK_LEN], const uint8_t *in,
  * out has room for inlen bytes. */
 static int
 jwe_gcm(int enc, const uint8_t cek[JWE_CEK_LEN], const uint8_t iv[JWE_IV_LEN],
-    const char *aad, const uint8_t *in, size_t inlen, uint8_t *out,
-    uint8_t tag[JWE_TAG_LEN])
+    const char *aad, size_t aadlen, const uint8_t *in, size_t inlen,
+    uint8_t *out, uint8_t tag[JWE_TAG_LEN])
 {
 	EVP_CIPHER_CTX *ctx;
-	size_t off, aadlen = strlen(aad);
+	size_t off;
 	int n, chunk, rc = -1;
 
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+	if (EVP_CipherInit_ex(ctx, jwe_cipher_gcm(), NULL, NULL, NULL,
 	    enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, JWE_IV_LEN,
 	    NULL) != 1 ||
@@ -274,6 +314,19 @@ out:
  * Server side.
  */
 
+/*
+ * A recipient: the TEE public key parsed, validated and classified once,
+ * then used for any number of responses (the session cache keeps one per
+ * verified token). Immutable after jwe_key_new, so threads share it: an
+ * EVP_PKEY that is only read is thread-safe in OpenSSL 3.
+ */
+struct jwe_key {
+	enum jwe_alg alg;
+	const char *crv;	/* "P-256" / "P-521" (ECDH-ES), else NULL */
+	size_t coord;		/* EC coordinate bytes: 32 / 66 */
+	EVP_PKEY *pkey;
+};
+
 /* A fresh key on the peer's curve. The peer serves as the parameter
  * template so the curve group is not rebuilt from its name each time. */
 static EVP_PKEY *
@@ -291,27 +344,57 @@ jwe_ephemeral(EVP_PKEY *peer, const char *group)
 	return k;
 }
 
+/* The ephemeral public point as base64url x and y (fixed-length
+ * coordinates): from the SEC1 uncompressed encoding, 0x04 || x || y,
+ * without a detour through BIGNUMs; jwk_from_pkey if the key would
+ * encode otherwise. */
+static int
+jwe_epk_coords(EVP_PKEY *eph, size_t coord, struct buf *hdr)
+{
+	uint8_t pt[1 + 2 * JWE_Z_MAX];
+	char x[JWE_Z_MAX * 2], y[JWE_Z_MAX * 2];
+	size_t n = 0;
+	json_t *epk;
+
+	if (EVP_PKEY_get_octet_string_param(eph,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) == 1 &&
+	    n == 1 + 2 * coord && pt[0] == 0x04) {
+		sodium_bin2base64(x, sizeof(x), pt + 1, coord,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		sodium_bin2base64(y, sizeof(y), pt + 1 + coord, coord,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		buf_printf(hdr, "\"x\":\"%s\",\"y\":\"%s\"}}", x, y);
+		return 0;
+	}
+	ERR_clear_error();
+	if ((epk = jwk_from_pkey(eph, NULL)) == NULL)
+		return -1;
+	buf_printf(hdr, "\"x\":\"%s\",\"y\":\"%s\"}}",
+	    json_string_value(json_object_get(epk, "x")),
+	    json_string_value(json_object_get(epk, "y")));
+	json_decref(epk);
+	return 0;
+}
+
 /* ECDH-ES+A256KW: ephemeral key, KEK, wrapped CEK; the header gets the
  * ephemeral public key with fixed-length coordinates. */
 static int
-jwe_wrap_ecdh(EVP_PKEY *peer, const char *crv,
-    const uint8_t cek[JWE_CEK_LEN], struct buf *hdr, uint8_t *ek,
-    size_t *eklen, struct error *err)
+jwe_wrap_ecdh(const struct jwe_key *k, const uint8_t cek[JWE_CEK_LEN],
+    struct buf *hdr, uint8_t *ek, size_t *eklen, struct error *err)
 {
-	const char *group = strcmp(crv, "P-256") == 0 ? "prime256v1" :
+	const char *group = strcmp(k->crv, "P-256") == 0 ? "prime256v1" :
 	    "secp521r1";
 	EVP_PKEY *eph = NULL;
-	json_t *epk = NULL;
 	uint8_t z[JWE_Z_MAX], kek[JWE_KEK_LEN];
 	size_t zlen = 0;
 	int rc = -1;
 
-	if ((eph = jwe_ephemeral(peer, group)) == NULL) {
+	if ((eph = jwe_ephemeral(k->pkey, group)) == NULL) {
 		error_set(err, "jwe: generating the ephemeral %s key failed",
-		    crv);
+		    k->crv);
 		goto out;
 	}
-	if (jwe_ecdh(eph, peer, z, &zlen) != 0) {
+	if (jwe_ecdh(eph, k->pkey, z, &zlen) != 0) {
 		error_set(err, "jwe: ECDH with the tee-pubkey failed");
 		goto out;
 	}
@@ -321,41 +404,31 @@ jwe_wrap_ecdh(EVP_PKEY *peer, const char *crv,
 		error_set(err, "jwe: wrapping the content key failed");
 		goto out;
 	}
-	if ((epk = jwk_from_pkey(eph, NULL)) == NULL) {
-		error_set(err, "jwe: exporting the ephemeral key failed");
-		goto out;
-	}
 	/* Sorted keys crv, kty, x, y; the values are base64url or fixed
 	 * names, so nothing needs escaping. */
 	buf_printf(hdr, "{\"alg\":\"%s\",\"enc\":\"%s\",\"epk\":"
-	    "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
-	    JWE_ALG_ECDH, JWE_ENC, crv,
-	    json_string_value(json_object_get(epk, "x")),
-	    json_string_value(json_object_get(epk, "y")));
+	    "{\"crv\":\"%s\",\"kty\":\"EC\",", JWE_ALG_ECDH, JWE_ENC,
+	    k->crv);
+	if (jwe_epk_coords(eph, k->coord, hdr) != 0) {
+		error_set(err, "jwe: exporting the ephemeral key failed");
+		goto out;
+	}
 	rc = 0;
 out:
 	OPENSSL_cleanse(z, sizeof(z));
 	OPENSSL_cleanse(kek, sizeof(kek));
-	json_decref(epk);
 	EVP_PKEY_free(eph);
 	ERR_clear_error();
 	return rc;
 }
 
-char *
-jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t ptlen,
-    struct error *err)
+struct jwe_key *
+jwe_key_new(const json_t *tee_pubkey, struct error *err)
 {
 	const char *alg, *kty, *crv = NULL;
 	char ex[48];
 	enum jwe_alg a;
 	EVP_PKEY *peer = NULL;
-	uint8_t cek[JWE_CEK_LEN], iv[JWE_IV_LEN], tag[JWE_TAG_LEN];
-	uint8_t *ek = NULL, *ct = NULL;
-	size_t eklen = 0;
-	struct buf hdr = { 0 };
-	char *prot = NULL, *ek64 = NULL, *iv64 = NULL, *ct64 = NULL;
-	char *tag64 = NULL, *out = NULL;
 
 	if (!json_is_object(tee_pubkey)) {
 		error_set(err, "tee-pubkey: not a JSON object");
@@ -397,60 +470,158 @@ jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t ptlen,
 		error_prefix(err, "tee-pubkey");
 		return NULL;
 	}
+	return jwe_key_adopt(peer, alg, err);
+}
 
-	randombytes_buf(cek, sizeof(cek));
-	randombytes_buf(iv, sizeof(iv));
+struct jwe_key *
+jwe_key_adopt(EVP_PKEY *pkey, const char *alg, struct error *err)
+{
+	struct jwe_key *k;
+	const char *crv = NULL;
+	enum jwe_alg a;
+
+	if (jwe_alg_from_name(alg, &a) != 0) {
+		error_set(err, "tee-pubkey.alg: unsupported algorithm");
+		goto fail;
+	}
 	if (a == JWE_ECDH_ES_A256KW) {
-		ek = xmalloc(JWE_WRAPPED_LEN);
-		if (jwe_wrap_ecdh(peer, crv, cek, &hdr, ek, &eklen, err) != 0)
+		if ((crv = jwe_pkey_crv(pkey)) == NULL) {
+			error_set(err, "tee-pubkey: %s needs a P-256 or P-521 "
+			    "key", JWE_ALG_ECDH);
+			goto fail;
+		}
+	} else if (!EVP_PKEY_is_a(pkey, "RSA")) {
+		error_set(err, "tee-pubkey: %s needs an RSA key", alg);
+		goto fail;
+	} else if (EVP_PKEY_get_bits(pkey) > JWE_RSA_MAX_BITS) {
+		error_set(err, "tee-pubkey.n: unsupported %d-bit RSA modulus "
+		    "(at most %d bits)", EVP_PKEY_get_bits(pkey),
+		    JWE_RSA_MAX_BITS);
+		goto fail;
+	}
+	k = xcalloc(1, sizeof(*k));
+	k->alg = a;
+	k->pkey = pkey;
+	if (crv != NULL) {
+		k->crv = crv;
+		k->coord = strcmp(crv, "P-256") == 0 ? 32 : 66;
+	}
+	return k;
+fail:
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	return NULL;
+}
+
+void
+jwe_key_free(struct jwe_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+/* Append the base64url (no padding) of data to b. */
+static void
+jwe_add_b64(struct buf *b, const uint8_t *data, size_t len)
+{
+	size_t cap = sodium_base64_encoded_len(len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *p;
+
+	if (b->cap - b->len < cap) {
+		b->cap = b->len + cap + 256;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	p = (char *)b->data + b->len;
+	sodium_bin2base64(p, cap, data, len,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	b->len += strlen(p);
+}
+
+char *
+jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
+    struct error *err)
+{
+	uint8_t cek[JWE_CEK_LEN], iv[JWE_IV_LEN], tag[JWE_TAG_LEN];
+	uint8_t rnd[JWE_CEK_LEN + JWE_IV_LEN];
+	uint8_t ekbuf[JWE_WRAPPED_LEN], *ek = ekbuf, *ct = NULL;
+	size_t eklen = 0, protlen;
+	struct buf hdr = { 0 }, out = { 0 };
+	char *ret = NULL;
+
+	/* One call for both: each is a getrandom(2) system call. */
+	randombytes_buf(rnd, sizeof(rnd));
+	memcpy(cek, rnd, sizeof(cek));
+	memcpy(iv, rnd + sizeof(cek), sizeof(iv));
+	sodium_memzero(rnd, sizeof(rnd));
+	if (k->alg == JWE_ECDH_ES_A256KW) {
+		if (jwe_wrap_ecdh(k, cek, &hdr, ek, &eklen, err) != 0)
 			goto out;
 	} else {
-		if (EVP_PKEY_get_bits(peer) > JWE_RSA_MAX_BITS) {
-			error_set(err, "tee-pubkey.n: unsupported %d-bit RSA "
-			    "modulus (at most %d bits)", EVP_PKEY_get_bits(peer),
-			    JWE_RSA_MAX_BITS);
-			goto out;
-		}
-		if (a == JWE_RSA1_5)
+		if (k->alg == JWE_RSA1_5)
 			log_warnx("jwe: encrypting to a deprecated RSA1_5 "
 			    "tee-pubkey");
-		eklen = (size_t)EVP_PKEY_get_size(peer);
+		eklen = (size_t)EVP_PKEY_get_size(k->pkey);
 		ek = xmalloc(eklen);
-		if (jwe_rsa(1, a, peer, cek, sizeof(cek), ek, &eklen) != 0) {
+		if (jwe_rsa(1, k->alg, k->pkey, cek, sizeof(cek), ek,
+		    &eklen) != 0) {
 			error_set(err, "jwe: RSA encryption of the content key "
 			    "failed");
 			goto out;
 		}
-		buf_printf(&hdr, "{\"alg\":\"%s\",\"enc\":\"%s\"}", alg,
+		buf_printf(&hdr, "{\"alg\":\"%s\",\"enc\":\"%s\"}",
+		    k->alg == JWE_RSA1_5 ? JWE_ALG_RSA15 : JWE_ALG_OAEP,
 		    JWE_ENC);
 	}
 
-	/* The AAD is the base64url text itself (RFC 7516 §5.1 step 14). */
-	prot = b64_encode(hdr.data, hdr.len, B64_URL_NOPAD);
-	ct = xmalloc(ptlen);
-	if (jwe_gcm(1, cek, iv, prot, pt, ptlen, ct, tag) != 0) {
+	/* One buffer for the whole answer; the AAD is the base64url text of
+	 * the protected header itself (RFC 7516 §5.1 step 14), read from
+	 * that buffer. */
+	buf_addstr(&out, "{\"protected\":\"");
+	protlen = out.len;
+	jwe_add_b64(&out, hdr.data, hdr.len);
+	protlen = out.len - protlen;
+	ct = xmalloc(ptlen > 0 ? ptlen : 1);
+	if (jwe_gcm(1, cek, iv, (const char *)out.data + out.len - protlen,
+	    protlen, pt, ptlen, ct, tag) != 0) {
 		error_set(err, "jwe: AES-256-GCM encryption failed");
 		goto out;
 	}
-	ek64 = b64_encode(ek, eklen, B64_URL_NOPAD);
-	iv64 = b64_encode(iv, sizeof(iv), B64_URL_NOPAD);
-	ct64 = b64_encode(ct, ptlen, B64_URL_NOPAD);
-	tag64 = b64_encode(tag, sizeof(tag), B64_URL_NOPAD);
-	out = xasprintf("{\"protected\":\"%s\",\"encrypted_key\":\"%s\","
-	    "\"iv\":\"%s\",\"ciphertext\":\"%s\",\"tag\":\"%s\"}", prot, ek64,
-	    iv64, ct64, tag64);
+	buf_addstr(&out, "\",\"encrypted_key\":\"");
+	jwe_add_b64(&out, ek, eklen);
+	buf_addstr(&out, "\",\"iv\":\"");
+	jwe_add_b64(&out, iv, sizeof(iv));
+	buf_addstr(&out, "\",\"ciphertext\":\"");
+	jwe_add_b64(&out, ct, ptlen);
+	buf_addstr(&out, "\",\"tag\":\"");
+	jwe_add_b64(&out, tag, sizeof(tag));
+	buf_addstr(&out, "\"}");
+	ret = buf_cstr(&out);
+	out.data = NULL;
 out:
 	OPENSSL_cleanse(cek, sizeof(cek));
 	ERR_clear_error();
-	EVP_PKEY_free(peer);
 	buf_free(&hdr);
-	free(ek);
+	buf_free(&out);
+	if (ek != ekbuf)
+		free(ek);
 	free(ct);
-	free(prot);
-	free(ek64);
-	free(iv64);
-	free(ct64);
-	free(tag64);
+	return ret;
+}
+
+char *
+jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t ptlen,
+    struct error *err)
+{
+	struct jwe_key *k = jwe_key_new(tee_pubkey, err);
+	char *out;
+
+	if (k == NULL)
+		return NULL;
+	out = jwe_encrypt_key(k, pt, ptlen, err);
+	jwe_key_free(k);
 	return out;
 }
 
@@ -516,7 +687,7 @@ jwe_ser_real(struct buf *b, double d)
 	}
 }
 
-struct jwe_key {
+struct jwe_member {
 	const char *key;
 	size_t len;
 	const json_t *value;
@@ -524,9 +695,9 @@ struct jwe_key {
 
 /* serde_json's Map is a BTreeMap<String, _>: byte-wise key order. */
 static int
-jwe_key_cmp(const void *a, const void *b)
+jwe_member_cmp(const void *a, const void *b)
 {
-	const struct jwe_key *x = a, *y = b;
+	const struct jwe_member *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
 	int c = memcmp(x->key, y->key, n);
 
@@ -536,10 +707,10 @@ jwe_key_cmp(const void *a, const void *b)
 }
 
 /* The members of obj, sorted, minus alg and enc when skip_alg_enc. */
-static struct jwe_key *
+static struct jwe_member *
 jwe_sorted_members(const json_t *obj, int skip_alg_enc, size_t *count)
 {
-	struct jwe_key *keys;
+	struct jwe_member *keys;
 	const char *key;
 	json_t *value;
 	size_t n = 0;
@@ -554,7 +725,7 @@ jwe_sorted_members(const json_t *obj, int skip_alg_enc, size_t *count)
 		keys[n].value = value;
 		n++;
 	}
-	qsort(keys, n, sizeof(*keys), jwe_key_cmp);
+	qsort(keys, n, sizeof(*keys), jwe_member_cmp);
 	*count = n;
 	return keys;
 }
@@ -562,7 +733,7 @@ jwe_sorted_members(const json_t *obj, int skip_alg_enc, size_t *count)
 static int
 jwe_ser_value(struct buf *b, const json_t *v, int depth)
 {
-	struct jwe_key *keys;
+	struct jwe_member *keys;
 	size_t i, n;
 
 	if (depth > JWE_HEADER_MAX_DEPTH)
@@ -627,7 +798,7 @@ jwe_canonical_aad(const json_t *hdr)
 {
 	const json_t *alg = json_object_get(hdr, "alg");
 	const json_t *enc = json_object_get(hdr, "enc");
-	struct jwe_key *keys;
+	struct jwe_member *keys;
 	struct buf b = { 0 };
 	size_t i, n;
 	char *aad = NULL;
@@ -841,7 +1012,7 @@ jwe_decrypt_to(const char *jwe, size_t len, EVP_PKEY *priv, int locked,
 		    "plaintext");
 		goto out;
 	}
-	if (jwe_gcm(0, cek, iv, aad, ct, ctlen, out, tag) != 0) {
+	if (jwe_gcm(0, cek, iv, aad, strlen(aad), ct, ctlen, out, tag) != 0) {
 		error_set(err, "jwe: AES-256-GCM authentication failed");
 		if (locked)
 			sodium_free(out);

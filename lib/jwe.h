@@ -25,6 +25,24 @@
 char *jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t ptlen,
     struct error *err);
 
+/*
+ * The same in two steps, for a key that receives many responses: parse
+ * and check the TeePubKey once (every check and error of jwe_encrypt
+ * happens here), then encrypt to it. A jwe_key is immutable: threads may
+ * encrypt to one key at the same time. jwe_key_free(NULL) is fine.
+ */
+struct jwe_key;
+struct jwe_key *jwe_key_new(const json_t *tee_pubkey, struct error *err);
+/* A key already parsed and validated (jwk_to_pkey) with its TeePubKey
+ * "alg": takes over pkey (freed on failure too). NULL with err when the
+ * key does not fit alg (ECDH-ES+A256KW: P-256 or P-521; RSA: at most
+ * 4096 bits). */
+struct jwe_key *jwe_key_adopt(EVP_PKEY *pkey, const char *alg,
+    struct error *err);
+void jwe_key_free(struct jwe_key *k);
+char *jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt,
+    size_t ptlen, struct error *err);
+
 /* Decrypt a flattened JWE with the recipient's private key (guest side,
  * used by trusteectl attest and the tests). *pt is malloc'd; release it
  * with secret_free(*pt, *ptlen). */

@@ -8,6 +8,7 @@
  * in range, bounded RSA moduli. Error messages name the member but never
  * echo more than a short, printable excerpt of untrusted values.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -135,6 +136,70 @@ jwk_pkey_fromdata(const char *type, OSSL_PARAM *params)
 	return pkey;
 }
 
+/*
+ * Curve templates: a parameters-only key per curve, built once. A public
+ * key made by copying a template's parameters and setting the encoded
+ * point costs less than half of EVP_PKEY_fromdata with the group name,
+ * which rebuilds the curve group from its name for every key (a TEE key
+ * is parsed at every /attest). The point gets the same validation: it
+ * must decode on the curve (EC_POINT_oct2point), then the quick public
+ * check below.
+ */
+static struct {
+	pthread_once_t once;
+	EVP_PKEY *k[ARRAY_SIZE(jwk_curves)];
+} jwk_tmpl = { PTHREAD_ONCE_INIT, { NULL } };
+
+static void
+jwk_tmpl_make(void)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(jwk_curves); i++) {
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)jwk_curves[i].group, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ==
+		    NULL)
+			continue;
+		if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
+		    EVP_PKEY_fromdata(ctx, &jwk_tmpl.k[i],
+		    EVP_PKEY_KEY_PARAMETERS, params) <= 0)
+			jwk_tmpl.k[i] = NULL;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+}
+
+/* The public key of curve c at the SEC1 point pt: from the template, or
+ * (no template) from the group name. NULL when pt is not on the curve. */
+static EVP_PKEY *
+jwk_ec_from_point(const struct jwk_curve *c, const uint8_t *pt, size_t len)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY *tmpl, *pkey;
+
+	pthread_once(&jwk_tmpl.once, jwk_tmpl_make);
+	tmpl = jwk_tmpl.k[c - jwk_curves];
+	if (tmpl != NULL) {
+		if ((pkey = EVP_PKEY_new()) == NULL)
+			return NULL;
+		if (EVP_PKEY_copy_parameters(pkey, tmpl) == 1 &&
+		    EVP_PKEY_set1_encoded_public_key(pkey, pt, len) == 1)
+			return pkey;
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, len);
+	params[2] = OSSL_PARAM_construct_end();
+	return jwk_pkey_fromdata("EC", params);
+}
+
 static int
 jwk_ec_to_pkey(const json_t *jwk, EVP_PKEY **out, struct error *err)
 {
@@ -143,7 +208,6 @@ jwk_ec_to_pkey(const json_t *jwk, EVP_PKEY **out, struct error *err)
 	char ex[40];
 	uint8_t *x = NULL, *y = NULL, *pt = NULL;
 	size_t xlen, ylen;
-	OSSL_PARAM params[3];
 	EVP_PKEY_CTX *cctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	int rc = -1;
@@ -163,12 +227,7 @@ jwk_ec_to_pkey(const json_t *jwk, EVP_PKEY **out, struct error *err)
 	pt[0] = 0x04;
 	memcpy(pt + 1, x, c->len);
 	memcpy(pt + 1 + c->len, y, c->len);
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-	    OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->len);
-	params[2] = OSSL_PARAM_construct_end();
-	if ((pkey = jwk_pkey_fromdata("EC", params)) == NULL) {
+	if ((pkey = jwk_ec_from_point(c, pt, 1 + 2 * c->len)) == NULL) {
 		error_set(err, "jwk: (x, y) is not a point on %s", c->crv);
 		goto out;
 	}

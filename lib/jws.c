@@ -274,6 +274,40 @@ out:
 	return rc;
 }
 
+/*
+ * base64url without padding of public data (header, claims, signature):
+ * OpenSSL's table-driven encoder, several times faster than libsodium's
+ * constant-time one, which only secrets need. Never NULL.
+ */
+static char *
+jws_b64url(const void *data, size_t len)
+{
+	size_t cap = 4 * ((len + 2) / 3) + 1, i, n;
+	char *out = xmalloc(cap);
+	const unsigned char *p = data;
+	size_t off = 0;
+	int chunk;
+
+	/* EVP_EncodeBlock takes an int length: whole 3-byte groups. */
+	n = 0;
+	while (off < len) {
+		chunk = len - off > (size_t)3 << 28 ? 3 << 28 : (int)(len - off);
+		n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, p + off,
+		    chunk);
+		off += (size_t)chunk;
+	}
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == '=')
+		out[--n] = '\0';
+	for (i = 0; i < n; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return out;
+}
+
 char *
 jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
     size_t payload_len, struct error *err)
@@ -302,15 +336,15 @@ jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
 		error_set(err, "JWS header: cannot serialize");
 		return NULL;
 	}
-	h64 = b64_encode(hdr, strlen(hdr), B64_URL_NOPAD);
-	p64 = b64_encode(payload, payload_len, B64_URL_NOPAD);
+	h64 = jws_b64url(hdr, strlen(hdr));
+	p64 = jws_b64url(payload, payload_len);
 	buf_addstr(&input, h64);
 	buf_add(&input, ".", 1);
 	buf_addstr(&input, p64);
 	if (jws_sign_raw(a, key, (const char *)input.data, input.len, &sig,
 	    &siglen, err) == -1)
 		goto out;
-	s64 = b64_encode(sig, siglen, B64_URL_NOPAD);
+	s64 = jws_b64url(sig, siglen);
 	buf_add(&input, ".", 1);
 	buf_addstr(&input, s64);
 	out = buf_cstr(&input);

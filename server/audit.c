@@ -26,6 +26,19 @@
  * The previous layout (one table "audit", ord 0) is converted once at
  * start: guest events move to audit_guest, admin records get their ord
  * and retention.
+ *
+ * Durability. An admin record is written before audit_record returns
+ * (the admin API acknowledges a change only once it is audited, and an
+ * acknowledged write is durable). Guest records (release decisions and
+ * their aggregated counts) are group-committed (gcommit.h): queued and
+ * written together, one transaction per AUDIT_BATCH_MS, so a resource GET
+ * does not wait for, or pay, a durable commit of its own. Exactly: a
+ * guest record is durable at most AUDIT_BATCH_MS (plus the commit) after
+ * the GET it records was answered; a clean stop (SIGTERM: audit_shutdown)
+ * writes everything queued first; a crash loses at most the guest records
+ * of that last interval. A listing (audit_list) commits what is queued
+ * before it reads. When the queue is full a guest record is written
+ * directly, as before.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -38,6 +51,7 @@
 
 #include "../lib/log.h"
 #include "audit.h"
+#include "gcommit.h"
 #include "trusteed.h"
 
 #define AUDIT_TABLE		"audit"
@@ -49,6 +63,7 @@
 #define AUDIT_GUEST_CHECK	100	/* inserts between count checks */
 #define AUDIT_PURGE_EVERY_MS	(3600 * 1000)
 #define AUDIT_SCAN_BUDGET	20000	/* rows one listing may read */
+#define AUDIT_BATCH_MS		100	/* guest records: group commit delay */
 
 /* One recent guest record that equal events count into. */
 struct audit_agg {
@@ -65,6 +80,7 @@ struct audit_agg {
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *audit_store;
+static struct gcommit *audit_batch;	/* guest records; NULL: direct */
 static struct audit_limits audit_lim = {
 	AUDIT_ADMIN_RETENTION_DAYS, AUDIT_GUEST_KEEP, AUDIT_GUEST_PER_MINUTE
 };
@@ -174,6 +190,13 @@ audit_put(const char *table, const char *id, int64_t ord, int64_t exp,
 		log_warnx("audit: cannot serialize a record");
 		return -1;
 	}
+	/* Guest records wait for the next group commit; a full queue (or
+	 * an admin record) is written now. */
+	if (audit_batch != NULL && strcmp(table, AUDIT_GUEST_TABLE) == 0 &&
+	    gcommit_put(audit_batch, table, id, s, strlen(s), ord, exp) == 0) {
+		free(s);
+		return 0;
+	}
 	rc = store_put_ex(audit_store, table, id, s, strlen(s), ord, exp,
 	    STORE_REV_ANY, NULL, &err);
 	free(s);
@@ -208,6 +231,9 @@ audit_guest_cap(void)
 
 	if (++audit_guest_inserts % AUDIT_GUEST_CHECK != 0)
 		return;
+	/* Count what is queued too, so the cap holds as without batching
+	 * (one commit every AUDIT_GUEST_CHECK new records). */
+	gcommit_flush(audit_batch);
 	if (store_count(audit_store, AUDIT_GUEST_TABLE, &n, &err) != 0 ||
 	    n <= (uint64_t)audit_lim.guest_keep)
 		return;
@@ -409,6 +435,17 @@ audit_record(const char *actor, const char *action, const char *target,
 	pthread_mutex_unlock(&audit_lock);
 }
 
+void
+audit_flush(void)
+{
+	struct gcommit *batch;
+
+	pthread_mutex_lock(&audit_lock);
+	batch = audit_batch;
+	pthread_mutex_unlock(&audit_lock);
+	gcommit_flush(batch);
+}
+
 /* ------------------------------------------------------------ startup */
 
 /* Rows of the previous layout (ord 0): collected, then rewritten. */
@@ -499,6 +536,9 @@ audit_init(struct store *st, struct error *err)
 		pthread_mutex_unlock(&audit_lock);
 		return error_prefix(err, "audit");
 	}
+	/* Without the writer thread guest records are written directly. */
+	audit_batch = gcommit_new(st, "audit", AUDIT_BATCH_MS, 4096,
+	    (size_t)2 << 20);
 	pthread_mutex_unlock(&audit_lock);
 	return 0;
 }
@@ -507,6 +547,7 @@ void
 audit_shutdown(void)
 {
 	int64_t now_ms = (int64_t)(now_mono_ns() / 1000000);
+	struct gcommit *batch;
 	size_t i;
 
 	pthread_mutex_lock(&audit_lock);
@@ -521,7 +562,12 @@ audit_shutdown(void)
 	audit_minute = 0;
 	audit_minute_new = 0;
 	audit_store = NULL;
+	batch = audit_batch;
+	audit_batch = NULL;
 	pthread_mutex_unlock(&audit_lock);
+	/* Everything queued, the counts flushed above included, is written
+	 * before the store closes. */
+	gcommit_free(batch);
 }
 
 /* ------------------------------------------------------------ listing */
@@ -610,6 +656,7 @@ audit_list(const char *before, size_t limit, const struct audit_filter *f,
     json_t **items, int *more, struct error *err)
 {
 	struct audit_pick adm = { 0 }, gst = { 0 };
+	struct gcommit *batch;
 	json_t **all, *rec;
 	int64_t ord_max = INT64_MAX, ord_min = INT64_MIN, now_ms;
 	size_t n = 0, i;
@@ -627,7 +674,10 @@ audit_list(const char *before, size_t limit, const struct audit_filter *f,
 	for (i = 0; i < AUDIT_AGG_SLOTS; i++)
 		audit_agg_flush(&audit_agg[i], now_ms, 1);
 	audit_agg_flush(&audit_suppressed, now_ms, 1);
+	batch = audit_batch;
 	pthread_mutex_unlock(&audit_lock);
+	/* Queued guest records too (outside the lock: GETs go on). */
+	gcommit_flush(batch);
 	if (before != NULL) {
 		if (audit_id_ord(before, &ord_max) != 0)
 			return error_set(err, "bad cursor");

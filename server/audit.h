@@ -41,6 +41,10 @@ void audit_shutdown(void);
  */
 void audit_record(const char *actor, const char *action, const char *target,
     const char *outcome, const char *reason);
+/* Write the guest records still waiting for their group commit now
+ * (audit.c: admin records never wait; audit_list and audit_shutdown do
+ * this themselves). */
+void audit_flush(void);
 
 
 /* Filters for audit_list; NULL / 0 members do not filter. */

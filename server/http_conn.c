@@ -39,6 +39,8 @@
 /* Smallest body buffer; it doubles as bytes arrive, never beyond what
  * Content-Length announced. */
 #define HTTP_BODY_MIN		1024
+/* Answers with a body up to this size are sent in one TLS record. */
+#define HTTP_COALESCE_MAX	(15 * 1024)
 /* How long a closing connection keeps reading (and dropping) input. */
 #define HTTP_LINGER_S		2
 
@@ -523,6 +525,27 @@ http_conn_write_response(struct http_conn *c, struct http_response *resp,
 		    "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n",
 		    resp->status, http_conn_status_reason(resp->status),
 		    resp->body.len);
+	/* A small answer goes out as one piece (perf): bufferevent_openssl
+	 * makes one SSL_write, so one TLS record and one write(2), per
+	 * evbuffer chain. Built in one buffer that is wiped when sent. */
+	if (!head && !nobody && resp->body.len > 0 &&
+	    resp->body.len <= HTTP_COALESCE_MAX) {
+		struct buf all = { 0 };
+
+		buf_add(&all, line, (size_t)n);
+		buf_add(&all, resp->headers.data, resp->headers.len);
+		buf_addstr(&all, resp->close ? "Connection: close\r\n\r\n" :
+		    keepalive10 ? "Connection: keep-alive\r\n\r\n" : "\r\n");
+		buf_add(&all, resp->body.data, resp->body.len);
+		if (evbuffer_add_reference(out, all.data, all.len,
+		    http_conn_body_cleanup, (void *)(uintptr_t)all.cap) != 0) {
+			evbuffer_add(out, all.data, all.len);
+			buf_wipe(&all);
+		}
+		buf_wipe(&resp->body);
+		buf_wipe(&resp->headers);
+		return;
+	}
 	evbuffer_add(out, line, (size_t)n);
 	if (resp->headers.len > 0)
 		evbuffer_add(out, resp->headers.data, resp->headers.len);

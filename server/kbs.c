@@ -23,8 +23,10 @@
 #include "api.h"
 #include "audit.h"
 #include "kbs_internal.h"
+#include "observe.h"
 #include "policy.h"
 #include "resource.h"
+#include "sesscache.h"
 #include "trusteed.h"
 
 #define KBS_PREFIX "/kbs/v0/"
@@ -287,10 +289,27 @@ fail:
 
 /* ----------------------------------------------------------- /attest */
 
+/* {"token": jwt}, written directly: a compact JWS is base64url and dots,
+ * nothing to escape (jansson would look at every character). */
+static void
+kbs_token_reply(struct http_response *resp, const char *jwt)
+{
+	struct buf b = { 0 };
+
+	buf_addstr(&b, "{\"token\":\"");
+	buf_addstr(&b, jwt);
+	buf_addstr(&b, "\"}");
+	resp->status = 200;
+	http_response_body(resp, "application/json", (const char *)b.data,
+	    b.len);
+	buf_wipe(&b);
+}
+
 struct kbs_attest_body {
 	json_t *root;
 	const char *nonce;
 	json_t *tee_pubkey;		/* normalized, owned */
+	struct jwe_key *tee_key;	/* tee_pubkey parsed, owned */
 	const json_t *evidence;
 	const char *additional;
 	json_t *devices;		/* parsed additional_evidence, or NULL */
@@ -305,16 +324,19 @@ kbs_attest_body_free(struct kbs_attest_body *b)
 	json_decref(b->root);
 	json_decref(b->tee_pubkey);
 	json_decref(b->devices);
+	jwe_key_free(b->tee_key);
 	if (b->has_initdata)
 		initdata_clear(&b->initdata);
 }
 
 /*
  * Refuse at /attest a TEE key that resources could never be encrypted to,
- * rather than issuing a token that fails at every resource GET.
+ * rather than issuing a token that fails at every resource GET. The key,
+ * parsed, goes into *out: the session's GETs encrypt to it (sesscache).
  */
 static int
-kbs_check_tee_pubkey(const json_t *tpk, struct error *err)
+kbs_check_tee_pubkey(const json_t *tpk, struct jwe_key **out,
+    struct error *err)
 {
 	const char *kty = json_string_value(json_object_get(tpk, "kty"));
 	const char *alg = json_string_value(json_object_get(tpk, "alg"));
@@ -338,7 +360,8 @@ kbs_check_tee_pubkey(const json_t *tpk, struct error *err)
 		    "RSA1_5)");
 	if (jwk_to_pkey(tpk, &k, err) != 0)
 		return -1;
-	EVP_PKEY_free(k);
+	if ((*out = jwe_key_adopt(k, alg, err)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -362,7 +385,7 @@ kbs_attest_parse(const struct http_request *req, struct kbs_attest_body *b,
 		return error_set(err, "runtime-data: field `tee-pubkey` must "
 		    "be an object");
 	if ((b->tee_pubkey = jwk_tee_pubkey_normalize(v, err)) == NULL ||
-	    kbs_check_tee_pubkey(b->tee_pubkey, err) != 0)
+	    kbs_check_tee_pubkey(b->tee_pubkey, &b->tee_key, err) != 0)
 		return error_prefix(err, "runtime-data.tee-pubkey");
 	te = json_object_get(b->root, "tee-evidence");
 	if (!json_is_object(te))
@@ -422,7 +445,8 @@ kbs_attest(struct kbs_req *r)
 	uint8_t digest[HASH_MAX_SIZE];
 	size_t dlen, clen;
 	int rc;
-	json_t *rdc = NULL, *claims = NULL, *app, *submods, *reply;
+	json_t *rdc = NULL, *claims = NULL, *app, *submods;
+	json_t *tclaims = NULL;
 	char *canon = NULL, *token = NULL;
 
 	memset(&b, 0, sizeof(b));
@@ -488,7 +512,7 @@ kbs_attest(struct kbs_req *r)
 		json_decref(submods);
 		goto fail;
 	}
-	token = token_issue(submods, &err);
+	token = token_issue_claims(submods, &tclaims, &err);
 	json_decref(submods);
 	if (token == NULL)
 		goto fail;
@@ -503,12 +527,17 @@ kbs_attest(struct kbs_req *r)
 	}
 	if (session_set_attested_copy(&s, token) == SESSION_UNAVAILABLE)
 		goto unavailable;
+	/* The attestation log records what was signed without decoding
+	 * the answer again; the session's GETs find the token verified,
+	 * with its key. */
+	attlog_note_token(token_jws_header(), tclaims, token);
+	token_remember(token, strlen(token), tclaims, b.tee_key);
+	tclaims = NULL;
+	b.tee_key = NULL;
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
 	    json_object_size(b.devices), s.id, r->http->peer);
-	reply = json_pack("{s:s}", "token", token);
 	kbs_set_cookie(r, &s);
-	kbs_json_reply(r->resp, reply);
-	json_decref(reply);
+	kbs_token_reply(r->resp, token);
 	goto out;
 unavailable:
 	kbs_session_unavailable(r, "/attest");
@@ -527,6 +556,7 @@ out:
 	free(canon);
 	json_decref(rdc);
 	json_decref(claims);
+	json_decref(tclaims);
 	kbs_attest_body_free(&b);
 	session_clear(&s);
 }
@@ -697,15 +727,24 @@ kbs_audit_release(struct kbs_req *r, const struct session *s,
 	audit_record(actor, "resource.get", target, outcome, reason);
 }
 
+/*
+ * A resource release. The token (the session's, or a Bearer token) goes
+ * through the verified-token cache: the session store is asked whether
+ * the session exists on every GET (session_get), the token's signature
+ * only the first time it is seen (token_check); its claims and the parsed
+ * TEE key come from the cache, so a GET costs the policy, the store read
+ * and the JWE.
+ */
 static void
 kbs_resource_get(struct kbs_req *r)
 {
 	struct session s = { 0 };
+	struct sesscache_ent *ent = NULL;
 	struct error err;
 	const char *auth, *token = NULL;
 	char id[SESSION_ID_LEN + 2], name[400], reason[POLICY_REASON_MAX];
-	json_t *claims = NULL;
-	const json_t *tpk;
+	const json_t *claims, *tpk = NULL;
+	const struct jwe_key *tk;
 	uint8_t *val = NULL;
 	size_t len = 0;
 	char *jwe = NULL;
@@ -730,11 +769,12 @@ kbs_resource_get(struct kbs_req *r)
 		    "<token>");
 		goto out;
 	}
-	if (token_verify(token, strlen(token), &claims, &err) != 0) {
+	if (token_check(token, strlen(token), &ent, &err) != 0) {
 		http_problem(r->resp, 401, "TokenVerifierError", "Token "
 		    "Verifier error: %s", err.msg);
 		goto out;
 	}
+	claims = sesscache_claims(ent);
 	if ((rc = kbs_policy_allows(r, claims, &err)) == STORE_UNAVAILABLE) {
 		log_warnx("resource policy: %s", err.msg);
 		http_response_header(r->resp, "Retry-After", "%d",
@@ -757,11 +797,9 @@ kbs_resource_get(struct kbs_req *r)
 		    err.msg);
 		goto out;
 	}
-	tpk = json_object_get(json_object_get(json_object_get(json_object_get(
-	    json_object_get(claims, "submods"), "cpu0"),
-	    "ear.veraison.annotated-evidence"), "runtime_data_claims"),
-	    "tee-pubkey");
-	if (!json_is_object(tpk)) {
+	/* Without a parsed key, jwe_encrypt below says what is wrong. */
+	if ((tk = sesscache_tee_key(ent)) == NULL &&
+	    !json_is_object(tpk = token_tee_pubkey(claims))) {
 		http_problem(r->resp, 401, "TokenVerifierError", "Token "
 		    "Verifier error: no tee-pubkey in the token claims");
 		goto out;
@@ -788,20 +826,22 @@ kbs_resource_get(struct kbs_req *r)
 		    name);
 		goto out;
 	}
-	jwe = jwe_encrypt(tpk, val, len, &err);
+	jwe = tk != NULL ? jwe_encrypt_key(tk, val, len, &err) :
+	    jwe_encrypt(tpk, val, len, &err);
 	if (jwe == NULL) {
 		http_problem(r->resp, 401, "JweError", "JWE failed: %s",
 		    err.msg);
 		goto out;
 	}
-	log_info("released resource %s to peer=%s", name, r->http->peer);
+	/* The audit record logs the release at info level (audit.c). */
+	log_debug("released resource %s to peer=%s", name, r->http->peer);
 	kbs_audit_release(r, &s, "allowed", reason);
 	r->resp->status = 200;
 	http_response_body(r->resp, "application/json", jwe, strlen(jwe));
 out:
 	free(jwe);
 	secret_free(val, len);
-	json_decref(claims);
+	sesscache_release(ent);
 	session_clear(&s);
 }
 

@@ -76,6 +76,9 @@ struct attlog_obs {
 	uint64_t start_ns;
 	json_t *input;			/* first policy input (noted) */
 	char input_tee[32];
+	json_t *token_header;		/* the issued token, noted */
+	json_t *token_claims;
+	size_t token_plen;		/* its payload's JSON length */
 };
 /* Start observing the current thread's request (sets a thread-local
  * pointer that attlog_note_input fills). */
@@ -84,6 +87,11 @@ void attlog_begin(struct attlog_obs *o, const char *endpoint,
 /* ear.c: the attestation policy's input for tee (a reference is taken
  * for the first call of the request; no-op outside attlog_begin). */
 void attlog_note_input(const char *tee, const json_t *input);
+/* The handler: the protected header and claims of the token it issued
+ * (jwt), so attlog_end need not decode the answer again (references
+ * taken; the claims must stay unmodified; no-op outside attlog_begin). */
+void attlog_note_token(const json_t *header, const json_t *claims,
+    const char *jwt);
 /* Record the outcome from the answer (200: the EAR token in the body;
  * otherwise the problem's detail is the reason) and end the
  * observation. *verdict and *tee_index get what was recorded (for the
@@ -120,6 +128,9 @@ int attlog_get(const char *id, json_t **rec, struct error *err);
 int attlog_expire(int64_t now);
 /* Rows in the log (a count of the store's, at most 10 s old). */
 size_t attlog_count(void);
+/* Write the rows still waiting for their group commit now (attlog.c;
+ * reads and attlog_shutdown do it themselves). */
+void attlog_flush(void);
 
 /* --------------------------------------------------------------- metrics.c */
 

@@ -9,6 +9,12 @@
  * (tls_secure_heap_init, called before token_init), the PEM passes only
  * through a secure-heap BIO (creation) or the store's plaintext buffer,
  * wiped at once (loading); token_shutdown frees it, which wipes it.
+ *
+ * Verified tokens are remembered in the verified-token cache
+ * (sesscache.c): token_check verifies a token only the first time it is
+ * presented, and /attest remembers the tokens it issues (it built their
+ * claims, there is nothing to verify). The cache is flushed whenever the
+ * signing key is (re)loaded or dropped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +24,10 @@
 
 #include "../lib/b64.h"
 #include "../lib/jwk.h"
+#include "../lib/jwe.h"
 #include "../lib/jws.h"
 #include "../lib/log.h"
+#include "sesscache.h"
 #include "trusteed.h"
 
 #define TOKEN_KEY_TABLE "keys"
@@ -107,6 +115,7 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 	int rc;
 
 	token_lifetime = lifetime_s;
+	sesscache_flush();
 	rc = store_get(st, TOKEN_KEY_TABLE, TOKEN_KEY_NAME, &pem, &len, err);
 	if (rc == STORE_ABSENT && (rc = token_key_create(st, err)) ==
 	    STORE_ABSENT)	/* created by another instance meanwhile */
@@ -150,6 +159,7 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 void
 token_shutdown(void)
 {
+	sesscache_flush();
 	EVP_PKEY_free(token_key);
 	token_key = NULL;
 	json_decref(token_header);
@@ -160,6 +170,12 @@ token_shutdown(void)
 
 char *
 token_issue(json_t *submods, struct error *err)
+{
+	return token_issue_claims(submods, NULL, err);
+}
+
+char *
+token_issue_claims(json_t *submods, json_t **claims_out, struct error *err)
 {
 	json_t *claims;
 	char *payload, *jwt;
@@ -181,13 +197,17 @@ token_issue(json_t *submods, struct error *err)
 		return NULL;
 	}
 	payload = json_dumps(claims, JSON_COMPACT);
-	json_decref(claims);
 	if (payload == NULL) {
+		json_decref(claims);
 		error_set(err, "cannot serialize the token claims");
 		return NULL;
 	}
 	jwt = jws_sign(token_key, token_header, payload, strlen(payload), err);
 	free(payload);
+	if (jwt != NULL && claims_out != NULL)
+		*claims_out = claims;
+	else
+		json_decref(claims);
 	return jwt;
 }
 
@@ -224,6 +244,72 @@ token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
 fail:
 	jws_free(j);
 	return -1;
+}
+
+/* What a cache entry is estimated to hold: the parsed claims take about
+ * three times the token's text in jansson objects; the TEE key, its
+ * OpenSSL objects. */
+static size_t
+token_cache_bytes(size_t jwt_len, const struct jwe_key *k)
+{
+	return 3 * jwt_len + (k != NULL ? 2048 : 0);
+}
+
+const json_t *
+token_tee_pubkey(const json_t *claims)
+{
+	return json_object_get(json_object_get(json_object_get(
+	    json_object_get(json_object_get(claims, "submods"), "cpu0"),
+	    "ear.veraison.annotated-evidence"), "runtime_data_claims"),
+	    "tee-pubkey");
+}
+
+void
+token_remember(const char *jwt, size_t len, json_t *claims,
+    struct jwe_key *tee_key)
+{
+	uint8_t key[SESSCACHE_KEY_LEN];
+	json_t *exp = json_object_get(claims, "exp");
+
+	if (!json_is_integer(exp)) {
+		json_decref(claims);
+		jwe_key_free(tee_key);
+		return;
+	}
+	sesscache_digest(jwt, len, key);
+	sesscache_release(sesscache_put(key, claims, tee_key,
+	    json_integer_value(exp), token_cache_bytes(len, tee_key),
+	    now_unix()));
+}
+
+int
+token_check(const char *jwt, size_t len, struct sesscache_ent **out,
+    struct error *err)
+{
+	uint8_t key[SESSCACHE_KEY_LEN];
+	struct error kerr;
+	struct jwe_key *k;
+	json_t *claims;
+	int64_t now = now_unix();
+
+	*out = NULL;
+	sesscache_digest(jwt, len, key);
+	if ((*out = sesscache_get(key, now)) != NULL)
+		return 0;
+	if (token_verify(jwt, len, &claims, err) != 0)
+		return -1;
+	/* A key the claims name but that cannot be used is NULL here; the
+	 * resource GET reports why when it needs the key. */
+	k = jwe_key_new(token_tee_pubkey(claims), &kerr);
+	*out = sesscache_put(key, claims, k, json_integer_value(json_object_get(
+	    claims, "exp")), token_cache_bytes(len, k), now);
+	return 0;
+}
+
+const json_t *
+token_jws_header(void)
+{
+	return token_header;
 }
 
 const char *

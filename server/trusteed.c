@@ -41,6 +41,7 @@
 #include "observe.h"
 #include "policy.h"
 #include "resource.h"
+#include "sesscache.h"
 #include "trusteed.h"
 
 static void
@@ -231,6 +232,9 @@ limits_apply(const struct config *cfg)
 
 	ratelimit_init(rules, (size_t)l->rate_sources);
 	session_quota_init(&q);
+	/* perf: verified tokens (sesscache.h) are derived from sessions and
+	 * may hold a quarter of the sessions' memory cap besides it. */
+	sesscache_init(0, (size_t)l->session_memory_mib << 18);
 }
 
 /*
@@ -725,6 +729,7 @@ out:
 	if (base != NULL)
 		event_base_free(base);
 	session_shutdown();
+	sesscache_shutdown();
 	session_quota_shutdown();
 	ratelimit_shutdown();
 	console_files_shutdown();

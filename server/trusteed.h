@@ -554,12 +554,37 @@ void token_shutdown(void);
 /* Sign an EAR token whose "submods" member is the given object (a new
  * reference is taken). Returns a malloc'd JWT. */
 char *token_issue(json_t *submods, struct error *err);
+/* token_issue, also handing out the claims the token was serialized from
+ * (a new reference in *claims; the caller must not modify them). */
+char *token_issue_claims(json_t *submods, json_t **claims,
+    struct error *err);
 /* Verify an EAR token issued by us: compact JWS, ES256 with our key, "exp"
  * an integer in the future. *claims is a new reference. */
 int token_verify(const char *jwt, size_t len, json_t **claims,
     struct error *err);
+/*
+ * token_verify through the verified-token cache (sesscache.h): a token
+ * verified before is only looked up (its exp checked); otherwise it is
+ * verified and remembered with its TEE key parsed. *out is a reference
+ * (sesscache_release it): its claims, and its TEE key or NULL when the
+ * claims name none that jwe_key_new accepts. -1 with err as token_verify.
+ */
+struct sesscache_ent;
+struct jwe_key;
+int token_check(const char *jwt, size_t len, struct sesscache_ent **out,
+    struct error *err);
+/* Remember a token this instance just issued as verified: takes over the
+ * references to claims (from token_issue_claims) and tee_key (or NULL). */
+void token_remember(const char *jwt, size_t len, json_t *claims,
+    struct jwe_key *tee_key);
+/* submods.cpu0["ear.veraison.annotated-evidence"].runtime_data_claims
+ * ["tee-pubkey"] of EAR claims, or NULL. */
+const json_t *token_tee_pubkey(const json_t *claims);
 /* {"keys":[<public JWK with alg ES256 and kid>]} */
 const char *token_jwks(void);
+/* The protected header every token is signed with: {"typ","alg","jwk",
+ * "kid"} (borrowed; valid until token_shutdown). */
+const json_t *token_jws_header(void);
 
 /* ----------------------------------------------------------------- admin.c */
 

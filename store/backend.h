@@ -178,6 +178,13 @@ struct store_backend {
 	int (*lock)(void *handle, const char *name, int timeout_ms,
 	    struct error *err);
 	void (*unlock)(void *handle, const char *name);
+	/*
+	 * Optional (NULL: store.c calls put once per row): put n rows,
+	 * each STORE_REV_ANY, in one transaction: all or none, durable as
+	 * one commit (SQLite: one fsync).
+	 */
+	int (*put_many)(void *handle, const char *table,
+	    const struct store_row *rows, size_t n, struct error *err);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -400,6 +400,61 @@ store_put_ex(struct store *st, const char *table, const char *name,
 }
 
 int
+store_put_many(struct store *st, const char *table,
+    const struct store_item *items, size_t n, struct error *err)
+{
+	const struct keyring_dkey *dk;
+	struct store_row *rows;
+	uint8_t *blob;
+	size_t i, nlen, bloblen;
+	int rc = STORE_OK;
+
+	if (n == 0)
+		return STORE_OK;
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	for (i = 0; i < n; i++) {
+		if (store_check_name(items[i].name, &nlen, err) == -1)
+			return STORE_ERROR;
+		if (items[i].len > STORE_VALUE_MAX)
+			return error_set(err, "store: value of %zu bytes for "
+			    "table '%s' exceeds the limit of %u bytes",
+			    items[i].len, table, STORE_VALUE_MAX);
+		if (items[i].len > 0 && items[i].val == NULL)
+			return error_set(err, "store: no value");
+	}
+	if ((dk = keyring_acquire(&st->kr, 0)) == NULL)
+		return error_set(err, "store: the current data key is not "
+		    "loaded");
+	rows = xcalloc(n, sizeof(*rows));
+	for (i = 0; i < n; i++) {
+		nlen = strlen(items[i].name);
+		store_row_id(st->kr.m->name_key, table, items[i].name, nlen,
+		    rows[i].id);
+		store_row_seal(dk, table, rows[i].id, items[i].name, nlen,
+		    items[i].val, items[i].len, &blob, &bloblen);
+		rows[i].kv = dk->version;
+		rows[i].ord = items[i].ord;
+		rows[i].exp = items[i].exp;
+		rows[i].blob = blob;
+		rows[i].len = bloblen;
+	}
+	keyring_release(&st->kr);
+	if (st->be->put_many != NULL)
+		rc = st->be->put_many(st->handle, table, rows, n, err);
+	else
+		for (i = 0; i < n && rc == STORE_OK; i++)
+			rc = st->be->put(st->handle, table, &rows[i],
+			    STORE_REV_ANY, NULL, err);
+	for (i = 0; i < n; i++)
+		free((void *)rows[i].blob);
+	free(rows);
+	if (rc == STORE_OK)
+		watch_wrote(st, table);
+	return rc;
+}
+
+int
 store_put(struct store *st, const char *table, const char *name,
     const void *val, size_t len, struct error *err)
 {

@@ -142,6 +142,24 @@ struct store_meta {
 int store_put_ex(struct store *st, const char *table, const char *name,
     const void *val, size_t len, int64_t ord, int64_t exp,
     uint64_t expect_rev, uint64_t *rev, struct error *err);
+/*
+ * Group commit: insert or replace n rows of one table (STORE_REV_ANY
+ * each), in one transaction where the backend has them (SQLite: one
+ * commit, one fsync for all of them), else one put after another (the
+ * backend's put_many is optional). 0 when every row was written; < 0
+ * with err when not: with a transaction none was, without one a prefix
+ * may have been. For many small rows whose durability may wait for a
+ * batch (audit and attestation records).
+ */
+struct store_item {
+	const char *name;
+	const void *val;
+	size_t len;
+	int64_t ord;
+	int64_t exp;
+};
+int store_put_many(struct store *st, const char *table,
+    const struct store_item *items, size_t n, struct error *err);
 /* get with the plain columns (meta may be NULL). Expired rows are
  * returned: the caller decides (compare meta->exp with now). */
 int store_get_ex(struct store *st, const char *table, const char *name,

@@ -515,6 +515,63 @@ done:
 	return rc;
 }
 
+/* Group commit (backend.h put_many): one IMMEDIATE transaction, one
+ * commit (one WAL fsync) for n upserts; rolled back on any failure. */
+static int
+store_sqlite_put_many(void *handle, const char *table,
+    const struct store_row *rows, size_t n, struct error *err)
+{
+	struct store_sqlite *s = handle;
+	sqlite3_stmt *stmt = s->put_any;
+	int rc = STORE_ERROR, step;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].len > INT32_MAX)
+			return error_set(err, "sqlite: %s: row of %zu bytes is "
+			    "too large", s->path, rows[i].len);
+	pthread_mutex_lock(&s->lock);
+	if ((step = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		rc = store_sqlite_fail(s, "put: starting a transaction", err);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if (store_sqlite_bind_key(stmt, table, rows[i].id) == -1 ||
+		    sqlite3_bind_int64(stmt, 3, rows[i].kv) != SQLITE_OK ||
+		    sqlite3_bind_int64(stmt, 4, rows[i].ord) != SQLITE_OK ||
+		    sqlite3_bind_int64(stmt, 5, rows[i].exp) != SQLITE_OK ||
+		    sqlite3_bind_blob(stmt, 6, rows[i].blob != NULL ?
+		    rows[i].blob : (const uint8_t *)"", (int)rows[i].len,
+		    SQLITE_STATIC) != SQLITE_OK) {
+			rc = store_sqlite_fail(s, "put: binding", err);
+			store_sqlite_done(stmt);
+			goto fail;
+		}
+		while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		store_sqlite_done(stmt);
+		if (step != SQLITE_DONE) {
+			error_set(err, "sqlite: %s: put into table '%s': %s",
+			    s->path, table, sqlite3_errmsg(s->db));
+			rc = (step & 0xff) == SQLITE_BUSY ? STORE_UNAVAILABLE :
+			    STORE_ERROR;
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = store_sqlite_fail(s, "put: committing", err);
+		goto fail;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return STORE_OK;
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 /* Copy the current row of a SELECT STORE_SQLITE_COLS statement. */
 static int
 store_sqlite_row_copy(struct store_sqlite *s, sqlite3_stmt *stmt,
@@ -904,4 +961,5 @@ const struct store_backend store_backend_sqlite = {
 	.gen_get = store_sqlite_gen_get,
 	.lock = store_sqlite_lock,
 	.unlock = store_sqlite_unlock,
+	.put_many = store_sqlite_put_many,
 };

@@ -7,7 +7,10 @@
 #   2. verify.sh --json: the verifiers on the real vectors vs `openssl
 #      speed`;
 #   3. policybench --json: policy evaluation in process;
-#   4. report.py table: one table of all of it. Targets (issue 10) are
+#   4. consolebench and storebench (their own output);
+#   5. callgrind.sh --json (when valgrind is installed): instructions per
+#      operation of the phases and of their floors;
+#   6. report.py table: one table of all of it. Targets (issue 10) are
 #      marked "meets" or "BELOW target" for information only.
 # Each tool's own report goes to stderr as it runs; the table to stdout.
 # Exit status 1, with a "make bench: FAILED: ..." line per problem, when a
@@ -47,11 +50,20 @@ echo "== consolebench (the console's API calls on a large store)" >&2
 echo "== storebench (durable writes, listing index, rotation)" >&2
 "$bench/storebench" >&2 ||
 	fail "tests/bench/storebench exited with status $?"
+: >"$work/callgrind.json"
+if command -v valgrind >/dev/null 2>&1; then
+	echo "== callgrind.sh (instructions per operation)" >&2
+	sh "$bench/callgrind.sh" --json >"$work/callgrind.json" ||
+		fail "tests/bench/callgrind.sh exited with status $?"
+else
+	echo "== callgrind.sh skipped: no valgrind" >&2
+fi
 
 echo
 if [ -s "$work/kbs.json" ] && [ -s "$work/verify.json" ]; then
 	"$python" "$bench/report.py" table "$work/kbs.json" \
-	    "$work/verify.json" "$work/policy.json" || status=1
+	    "$work/verify.json" "$work/policy.json" "$work/callgrind.json" ||
+		status=1
 else
 	fail "no table: a benchmark printed no JSON"
 fi

@@ -49,6 +49,9 @@
  * lowest batch is printed too (us_min).
  *
  * Usage: floorbench [--min-ms MS] [--batches N] [--json]
+ *        floorbench --ops N [--only LIST]   (exactly N operations per
+ *        floor, untimed: for counting instructions under callgrind, see
+ *        callgrind.sh)
  * Exit status: 0, 1 if an operation failed, 2 usage.
  */
 #include <getopt.h>
@@ -404,7 +407,9 @@ floor_usage(int code)
 	    "  --json        one JSON object on stdout instead of the table\n"
 	    "  --only LIST   measure only these floors (flow and "
 	    "bearer_first are\n"
-	    "                printed when their parts are measured)\n");
+	    "                printed when their parts are measured)\n"
+	    "  --ops N       run exactly N operations of each floor, "
+	    "untimed (callgrind)\n");
 	exit(code);
 }
 
@@ -513,13 +518,14 @@ main(int argc, char **argv)
 		{ "batches", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "ops", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct floor_result res[sizeof(floor_defs) / sizeof(floor_defs[0])];
 	size_t n = sizeof(floor_defs) / sizeof(floor_defs[0]), nres, i;
 	struct floor_keys keys;
-	unsigned min_ms = 200, batches = 5;
+	unsigned min_ms = 200, batches = 5, ops = 0, k;
 	const char *only = NULL;
 	double flow, first;
 	int ch, json = 0, rc = 0;
@@ -538,6 +544,9 @@ main(int argc, char **argv)
 		case 'o':
 			only = optarg;
 			break;
+		case 'n':
+			ops = floor_uint(optarg, 1, 10000000);
+			break;
 		case 'h':
 			floor_usage(0);
 		default:
@@ -549,6 +558,24 @@ main(int argc, char **argv)
 	if (sodium_init() < 0 || floor_keys_init(&keys) != 0) {
 		fprintf(stderr, "floorbench: setting up the keys failed\n");
 		return 1;
+	}
+	if (ops > 0) {
+		/* Untimed: callgrind counts the instructions of the
+		 * floor_op_* functions (tests/bench/callgrind.sh). */
+		for (i = 0; i < n; i++) {
+			if (!floor_selected(only, floor_defs[i].name))
+				continue;
+			for (k = 0; k < ops; k++) {
+				if (floor_defs[i].op(&keys) != 0) {
+					fprintf(stderr, "floorbench: %s failed\n",
+					    floor_defs[i].name);
+					rc = 1;
+					goto out;
+				}
+			}
+			printf("%s %u\n", floor_defs[i].name, ops);
+		}
+		goto out;
 	}
 	for (i = 0, nres = 0; i < n; i++) {
 		if (!floor_selected(only, floor_defs[i].name))

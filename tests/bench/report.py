@@ -10,9 +10,11 @@
         capacity, latency, RSS.
     report.py kbs-table COMBINED.json
         the table of a combined object (run.sh without --json).
-    report.py table COMBINED.json VERIFY.json POLICY.jsonl
+    report.py table COMBINED.json VERIFY.json POLICY.jsonl [CALLGRIND.json]
         the one table of `make bench`: KBS phases against the floors, the
-        floors, RSS per session, verifier ratios, policy evaluation.
+        floors, RSS per session, verifier ratios, policy evaluation, and
+        (callgrind.sh --json, when given and not empty) instructions per
+        operation against the floors' instructions.
 
 Targets are information: a missed target is printed as "BELOW target" and
 never changes the exit status. The exit status of `table` is 1 when an
@@ -262,6 +264,33 @@ def policy_lines(path):
     return lines, bad
 
 
+def callgrind_lines(path):
+    """callgrind.sh --json: Ir per operation of the phases and floors."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().strip()
+    except OSError as e:
+        return ["instructions per operation: (unreadable: %s)" % e]
+    if not text:
+        return ["instructions per operation: skipped (no valgrind)"]
+    try:
+        g = json.loads(text)
+    except ValueError as e:
+        return ["instructions per operation: (bad JSON: %s)" % e]
+    lines = ["instructions per operation (callgrind.sh: Ir, server threads "
+             "without the kernel, concurrency 1; steady on a busy machine)",
+             "%-12s %12s %-8s %12s %7s" % ("phase", "Ir/op", "floor",
+                                           "floor_Ir", "ratio")]
+    for name, p in g.get("phases_ir", {}).items():
+        lines.append("%-12s %12d %-8s %12d %6.2fx" % (
+            name, p["ir_per_op"], p["floor"], p["floor_ir"],
+            p["ir_per_op"] / p["floor_ir"]))
+    f = g.get("floors_ir", {})
+    lines.append("  floors: " + ", ".join("%s %d" % (k, v)
+                                          for k, v in f.items()))
+    return lines
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "combine":
         print(json.dumps(combine(argv[2:]), sort_keys=False))
@@ -270,13 +299,15 @@ def main(argv):
         c = load_json(argv[2], "run.sh")
         print("\n".join(kbs_lines(c) + [""] + floor_lines(c)))
         return 0
-    if len(argv) == 5 and argv[1] == "table":
+    if len(argv) in (5, 6) and argv[1] == "table":
         c = load_json(argv[2], "run.sh --json")
         v = load_json(argv[3], "verify.sh --json")
         out = kbs_lines(c) + [""] + floor_lines(c) + [""]
         vl, missing = verify_lines(v)
         pl, pbad = policy_lines(argv[4])
         out += vl + [""] + pl
+        if len(argv) == 6:
+            out += [""] + callgrind_lines(argv[5])
         m = c.get("machine", {})
         out += ["", "machine: %s, %s cores; load average %s (a shared "
                 "machine: figures vary from run to run)" % (

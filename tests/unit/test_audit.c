@@ -129,6 +129,7 @@ test_guests_cannot_evict_admins(void **state)
 		    "policy denies");
 	}
 	/* Capped (it may exceed by the check interval, no more). */
+	audit_flush();
 	assert_true(rows(f->st, "audit_guest") <= 200 + 100);
 	assert_true(rows(f->st, "audit_guest") >= 200);
 	/* Both admin actions are still there. */
@@ -167,6 +168,10 @@ test_guest_aggregation(void **state)
 	}
 	audit_record("bob (operator)", "resource.delete", "repo/key/x", "ok",
 	    NULL);
+	/* The admin record is written when audit_record returns; guest
+	 * records at their group commit. */
+	assert_int_equal(rows(f->st, "audit"), 1);
+	audit_flush();
 	assert_int_equal(rows(f->st, "audit_guest"), 1);
 	recs = all_records(NULL);
 	assert_int_equal(json_array_size(recs), 2);
@@ -182,7 +187,29 @@ test_guest_aggregation(void **state)
 	/* Another outcome is another record. */
 	audit_record("guest bearer peer=10.0.0.9:1", "resource.get",
 	    "repo/key/x", "allowed", "ok");
+	audit_flush();
 	assert_int_equal(rows(f->st, "audit_guest"), 2);
+}
+
+/* Guest records still queued for their group commit are written by a
+ * clean stop (what SIGTERM runs). */
+static void
+test_guest_batch_written_at_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	char target[64];
+	int i;
+
+	limits(30, 10000, 100000);
+	assert_int_equal(audit_init(f->st, &err), 0);
+	for (i = 0; i < 7; i++) {
+		snprintf(target, sizeof(target), "repo/key/%d", i);
+		audit_record("guest session=abcd peer=1.2.3.4:5",
+		    "resource.get", target, "allowed", "ok");
+	}
+	audit_shutdown();
+	assert_int_equal(rows(f->st, "audit_guest"), 7);
 }
 
 static void
@@ -277,6 +304,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_guest_batch_written_at_stop,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guests_cannot_evict_admins,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_aggregation, setup,

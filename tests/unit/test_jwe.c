@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,172 @@ test_roundtrip_rsa(void **state)
 	roundtrip_key(k2048, "RSA1_5", NULL, 256);
 	EVP_PKEY_free(k2048);
 	EVP_PKEY_free(k4096);
+}
+
+/* One parsed key (jwe_key_new), many responses: each decrypts, each has
+ * its own ephemeral key; the wire form is jwe_encrypt's. */
+static void
+reuse_key(EVP_PKEY *priv, const char *alg, const char *crv, size_t eklen)
+{
+	struct error err = { { 0 } };
+	json_t *pub = tee_pubkey(priv, alg), *j, *h;
+	struct jwe_key *k = jwe_key_new(pub, &err);
+	char *jwe, *first = NULL;
+	uint8_t pt[64], *b;
+	size_t i, len;
+
+	if (k == NULL)
+		fail_msg("jwe_key_new: %s", err.msg);
+	for (i = 0; i < 3; i++) {
+		randombytes_buf(pt, sizeof(pt));
+		jwe = jwe_encrypt_key(k, pt, sizeof(pt), &err);
+		if (jwe == NULL)
+			fail_msg("jwe_encrypt_key: %s", err.msg);
+		check_wire(jwe, alg, crv, eklen, sizeof(pt));
+		expect_decrypt(jwe, priv, pt, sizeof(pt));
+		j = parse(jwe);
+		b = member_bytes(j, "protected", &len);
+		if (crv != NULL && first != NULL) {
+			h = parse((char *)b);
+			assert_string_not_equal(json_string_value(
+			    json_object_get(json_object_get(h, "epk"), "x")),
+			    first);
+			json_decref(h);
+		} else if (crv != NULL) {
+			h = parse((char *)b);
+			first = xstrdup(json_string_value(json_object_get(
+			    json_object_get(h, "epk"), "x")));
+			json_decref(h);
+		}
+		free(b);
+		json_decref(j);
+		free(jwe);
+	}
+	free(first);
+	jwe_key_free(k);
+	json_decref(pub);
+}
+
+static void
+test_key_reuse(void **state)
+{
+	EVP_PKEY *p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+	EVP_PKEY *rsa = pem_key(RSA_KEY_PEM);
+
+	(void)state;
+	reuse_key(p256, "ECDH-ES+A256KW", "P-256", 40);
+	reuse_key(p521, "ECDH-ES+A256KW", "P-521", 40);
+	reuse_key(rsa, "RSA-OAEP-256", NULL, 256);
+	reuse_key(rsa, "RSA1_5", NULL, 256);
+	jwe_key_free(NULL);
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(rsa);
+}
+
+/* jwe_key_adopt: a parsed key with the alg it must fit. */
+static void
+test_key_adopt(void **state)
+{
+	struct error err = { { 0 } };
+	EVP_PKEY *priv = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *rsa = pem_key(RSA_KEY_PEM), *pk;
+	json_t *pub = tee_pubkey(priv, "ECDH-ES+A256KW");
+	struct jwe_key *k;
+	uint8_t pt[16] = "adopted";
+	char *jwe;
+
+	(void)state;
+	assert_int_equal(jwk_to_pkey(pub, &pk, &err), 0);
+	k = jwe_key_adopt(pk, "ECDH-ES+A256KW", &err);
+	assert_non_null(k);
+	jwe = jwe_encrypt_key(k, pt, sizeof(pt), &err);
+	assert_non_null(jwe);
+	expect_decrypt(jwe, priv, pt, sizeof(pt));
+	free(jwe);
+	jwe_key_free(k);
+	/* Keys that do not fit the alg are refused (and freed). */
+	assert_true(EVP_PKEY_up_ref(p384));
+	assert_null(jwe_key_adopt(p384, "ECDH-ES+A256KW", &err));
+	assert_string_equal(err.msg, "tee-pubkey: ECDH-ES+A256KW needs a "
+	    "P-256 or P-521 key");
+	assert_true(EVP_PKEY_up_ref(rsa));
+	assert_null(jwe_key_adopt(rsa, "ECDH-ES+A256KW", &err));
+	assert_true(EVP_PKEY_up_ref(priv));
+	assert_null(jwe_key_adopt(priv, "RSA-OAEP-256", &err));
+	assert_string_equal(err.msg, "tee-pubkey: RSA-OAEP-256 needs an RSA "
+	    "key");
+	assert_true(EVP_PKEY_up_ref(rsa));
+	assert_null(jwe_key_adopt(rsa, "A128KW", &err));
+	json_decref(pub);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
+}
+
+/* Threads encrypting to one shared key at once (the session cache hands
+ * one key to every GET of a session). */
+struct shared_key_arg {
+	const struct jwe_key *k;
+	EVP_PKEY *priv;
+	int failures;
+};
+
+static void *
+shared_key_thread(void *p)
+{
+	struct shared_key_arg *a = p;
+	struct error err;
+	uint8_t pt[32], *out;
+	size_t outlen;
+	char *jwe;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		randombytes_buf(pt, sizeof(pt));
+		jwe = jwe_encrypt_key(a->k, pt, sizeof(pt), &err);
+		if (jwe == NULL || jwe_decrypt(jwe, strlen(jwe), a->priv, &out,
+		    &outlen, &err) != 0) {
+			a->failures++;
+		} else {
+			if (outlen != sizeof(pt) || memcmp(out, pt, outlen) != 0)
+				a->failures++;
+			secret_free(out, outlen);
+		}
+		free(jwe);
+	}
+	return NULL;
+}
+
+static void
+test_key_shared_by_threads(void **state)
+{
+	struct error err = { { 0 } };
+	EVP_PKEY *priv = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	json_t *pub = tee_pubkey(priv, "ECDH-ES+A256KW");
+	struct jwe_key *k = jwe_key_new(pub, &err);
+	struct shared_key_arg a[4];
+	pthread_t t[4];
+	int i;
+
+	(void)state;
+	assert_non_null(k);
+	for (i = 0; i < 4; i++) {
+		a[i].k = k;
+		a[i].priv = priv;
+		a[i].failures = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, shared_key_thread,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].failures, 0);
+	}
+	jwe_key_free(k);
+	json_decref(pub);
+	EVP_PKEY_free(priv);
 }
 
 /* Fresh CEK, IV and ephemeral key every time. */
@@ -1101,6 +1268,9 @@ main(void)
 		cmocka_unit_test(test_roundtrip_p521),
 		cmocka_unit_test(test_roundtrip_rsa),
 		cmocka_unit_test(test_randomized),
+		cmocka_unit_test(test_key_reuse),
+		cmocka_unit_test(test_key_adopt),
+		cmocka_unit_test(test_key_shared_by_threads),
 		cmocka_unit_test(test_ecdh_crosscheck),
 		cmocka_unit_test(test_header_canonical_forms),
 		cmocka_unit_test(test_jwcrypto_vectors),

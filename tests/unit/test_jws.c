@@ -341,6 +341,34 @@ test_roundtrip(void **state)
 }
 
 /* ECDSA and PSS are randomized: two signatures differ, both verify. */
+/* The parts of a signed token are exactly the base64url (no padding) of
+ * the header and payload, whatever the payload's length modulo 3. */
+static void
+test_encoding_lengths(void **state)
+{
+	char payload[80], *tok, *want, *dot;
+	size_t n, dashes = 0;
+
+	(void)state;
+	for (n = 2; n < sizeof(payload); n++) {
+		/* Bytes 0xfb..0xff encode to '-' and '_' (62 and 63). */
+		memset(payload, (char)(0xfb + n % 5), n);
+		payload[0] = '"';
+		payload[n - 1] = '"';
+		payload[n] = '\0';
+		tok = sign_token(keys[K_P256], "ES256", payload);
+		want = b64_encode(payload, n, B64_URL_NOPAD);
+		dot = strchr(tok, '.');
+		assert_non_null(dot);
+		assert_int_equal(strncmp(dot + 1, want, strlen(want)), 0);
+		assert_int_equal(dot[1 + strlen(want)], '.');
+		dashes += strchr(want, '-') != NULL && strchr(want, '_') != NULL;
+		free(want);
+		free(tok);
+	}
+	assert_true(dashes > 0);
+}
+
 static void
 test_randomized_sigs(void **state)
 {
@@ -896,6 +924,7 @@ main(void)
 		cmocka_unit_test(test_alg_for_key),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_randomized_sigs),
+		cmocka_unit_test(test_encoding_lengths),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_alg_key_mismatch),
 		cmocka_unit_test(test_rsa_too_small),

@@ -1183,6 +1183,69 @@ test_purge(void **state)
 	    STORE_ERROR);
 }
 
+/* Group commit: many rows in one call, read back like any other. */
+static void
+test_put_many(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct store_item items[100];
+	struct store_meta meta;
+	char names[100][16], vals[100][16];
+	uint8_t *v;
+	size_t len;
+	int i;
+
+	f->st = open_store(f, f->key);
+	assert_int_equal(store_put_many(f->st, "audit", items, 0, &err), 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(names[i], sizeof(names[i]), "r%d", i);
+		snprintf(vals[i], sizeof(vals[i]), "value %d", i);
+		items[i].name = names[i];
+		items[i].val = vals[i];
+		items[i].len = strlen(vals[i]);
+		items[i].ord = 1000 + i;
+		items[i].exp = i % 2 ? 0 : 4000000000 + i;
+	}
+	assert_int_equal(store_put_many(f->st, "audit", items, 100, &err), 0);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(store_get_ex(f->st, "audit", names[i], &v,
+		    &len, &meta, &err), 0);
+		assert_int_equal(len, strlen(vals[i]));
+		assert_memory_equal(v, vals[i], len);
+		assert_int_equal(meta.ord, 1000 + i);
+		assert_int_equal(meta.exp, i % 2 ? 0 : 4000000000 + i);
+		assert_int_equal(meta.rev, 1);
+		secret_free(v, len);
+	}
+	/* Replacing, and a name twice in one batch: the later one wins. */
+	items[0].val = "again";
+	items[0].len = 5;
+	items[1].name = names[0];
+	items[1].val = "last";
+	items[1].len = 4;
+	assert_int_equal(store_put_many(f->st, "audit", items, 2, &err), 0);
+	assert_int_equal(store_get_ex(f->st, "audit", names[0], &v, &len,
+	    &meta, &err), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(v, "last", 4);
+	assert_int_equal(meta.rev, 3);
+	secret_free(v, len);
+	/* One bad item: nothing of the batch is written. */
+	items[0].name = "fresh-a";
+	items[1].name = "";
+	assert_int_equal(store_put_many(f->st, "audit", items, 2, &err),
+	    STORE_ERROR);
+	assert_int_equal(store_get(f->st, "audit", "fresh-a", &v, &len, &err),
+	    STORE_ABSENT);
+	/* The store's own tables are not for callers. */
+	items[1].name = "fresh-b";
+	assert_int_equal(store_put_many(f->st, "_keys", items, 2, &err),
+	    STORE_ERROR);
+	assert_int_equal(store_get(f->st, "audit", "fresh-a", &v, &len, &err),
+	    STORE_ABSENT);
+}
+
 /* ------------------------------------------------------------- seal_file */
 
 static void
@@ -1291,6 +1354,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scan_pages, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_many, setup, teardown),
 	};
 
 	log_init("test_store", LOG_LVL_ERROR);
