@@ -509,8 +509,10 @@ def db_path(srv):
 def test_store_unavailable_is_503(ctx):
     # Another process holds the SQLite write lock past the store's
     # timeout: a login (it writes the session) answers 503 with
-    # Retry-After, and works again once the lock is gone.
+    # Retry-After, and works again once the lock is gone. (MariaDB
+    # stopped and frozen: tests/integration/test_ha.py.)
     import sqlite3
+    H.sqlite_only("the SQLite write lock held by another process")
     srv = ctx.server("busy")
     pw = admin_password(srv)
     db = sqlite3.connect(db_path(srv), timeout=1, isolation_level=None)
@@ -527,28 +529,44 @@ def test_store_unavailable_is_503(ctx):
     srv.stop()
 
 
-def _tamper(path, tbl):
-    """Flip one ciphertext byte of every row of tbl; returns {id hex: blob}."""
+def _rows_set(srv, tbl, rows):
+    """Write {id hex: blob} into tbl of srv's database (SQLite file or,
+    on the MariaDB pass, its MariaDB database)."""
+    mdb = H.store_database(srv)
+    if mdb is not None:
+        for i, b in rows.items():
+            H.mariadb_server().sql(
+                "UPDATE `rows` SET `blob` = UNHEX('%s') WHERE tbl = '%s' AND "
+                "id = UNHEX('%s');" % (b.hex(), tbl, i), database=mdb)
+        return
     import sqlite3
-    db = sqlite3.connect(path, timeout=10, isolation_level=None)
-    rows = {bytes(i).hex(): bytes(b) for i, b in
-            db.execute("SELECT id, blob FROM rows WHERE tbl = ?", (tbl,))}
-    for i, b in rows.items():
-        bad = bytearray(b)
-        bad[-20] ^= 1
-        db.execute("UPDATE rows SET blob = ? WHERE tbl = ? AND id = ?",
-                   (bytes(bad), tbl, bytes.fromhex(i)))
-    db.close()
-    return rows
-
-
-def _restore(path, tbl, rows):
-    import sqlite3
-    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db = sqlite3.connect(db_path(srv), timeout=10, isolation_level=None)
     for i, b in rows.items():
         db.execute("UPDATE rows SET blob = ? WHERE tbl = ? AND id = ?",
                    (b, tbl, bytes.fromhex(i)))
     db.close()
+
+
+def _tamper(srv, tbl):
+    """Flip one ciphertext byte of every row of tbl; returns {id hex: blob}."""
+    mdb = H.store_database(srv)
+    if mdb is not None:
+        rows = {i.lower(): bytes.fromhex(b) for i, b in H.mariadb_server().sql(
+            "SELECT HEX(id), HEX(`blob`) FROM `rows` WHERE tbl = '%s';" % tbl,
+            database=mdb)}
+    else:
+        import sqlite3
+        db = sqlite3.connect(db_path(srv), timeout=10, isolation_level=None)
+        rows = {bytes(i).hex(): bytes(b) for i, b in
+                db.execute("SELECT id, blob FROM rows WHERE tbl = ?", (tbl,))}
+        db.close()
+    bad = {}
+    for i, b in rows.items():
+        x = bytearray(b)
+        x[-20] ^= 1
+        bad[i] = bytes(x)
+    _rows_set(srv, tbl, bad)
+    return rows
 
 
 def test_integrity_errors_name_the_row(ctx):
@@ -559,7 +577,7 @@ def test_integrity_errors_name_the_row(ctx):
     entry = srv.request("GET", API + "/attestations", headers=bearer).json()["items"][0]
     # An attestation log row that fails authentication: the entry is an
     # IntegrityError naming its row; a page skips it and names it.
-    rows = _tamper(db_path(srv), "attestations")
+    rows = _tamper(srv, "attestations")
     check(len(rows) >= 1, "no attestation rows")
     r = srv.request("GET", API + "/attestations/" + entry["id"], headers=bearer)
     H.expect_problem(r, 500, "IntegrityError", "")
@@ -571,17 +589,17 @@ def test_integrity_errors_name_the_row(ctx):
                        headers=bearer).json()
     check(page["items"] == [] and {p["id"] for p in page["problems"]} == set(rows),
           "filtered page %r" % page)
-    _restore(db_path(srv), "attestations", rows)
+    _rows_set(srv, "attestations", rows)
     H.expect_status(srv.request("GET", API + "/attestations/" + entry["id"], headers=bearer), 200)
     # A user row that fails authentication: a login as that user is an
     # IntegrityError naming the row (never a silent 401).
-    rows = _tamper(db_path(srv), "users")
+    rows = _tamper(srv, "users")
     r = Console(srv).login("admin", pw, expect=500)
     H.expect_problem(r, 500, "IntegrityError", "")
     check(any(i in r.json()["detail"] for i in rows), "detail names no row: %r" % r.json())
     r = srv.request("GET", API + "/users/admin", headers=bearer)
     H.expect_problem(r, 500, "IntegrityError", "")
-    _restore(db_path(srv), "users", rows)
+    _rows_set(srv, "users", rows)
     Console(srv).login("admin", pw)
     srv.stop()
 
@@ -590,7 +608,8 @@ def test_two_instances_share_the_console_on_mariadb(ctx):
     # Two --dev instances on one MariaDB store: a session made on one
     # is honoured by the other and ended there by logout; a user added on
     # one logs in on the other; an attestation on one is on the other's
-    # log pages, unfiltered at once and filtered within a few polls.
+    # log pages, unfiltered once B's group commit wrote it (100 ms) and
+    # filtered within a few polls.
     import shutil
     try:
         import mariadb as M
@@ -627,7 +646,14 @@ def test_two_instances_share_the_console_on_mariadb(ctx):
         ca.login("admin", pw)
         g = H.PyGuest(b)
         g.handshake()
-        ids_b = [i["id"] for i in ca.req("GET", API + "/attestations").json()["items"]]
+        # B group-commits its log rows (within 100 ms): A's unfiltered
+        # page shows the row once B has committed it.
+        deadline = time.monotonic() + 10
+        while True:
+            ids_b = [i["id"] for i in ca.req("GET", API + "/attestations").json()["items"]]
+            if ids_b or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         check(len(ids_b) == 1, "A's unfiltered page lacks B's entry: %r" % ids_b)
         deadline = time.monotonic() + 20
         while True:
