@@ -417,6 +417,45 @@ def store_missing():
 
 # ------------------------------------------------------------------ server
 
+class Conn:
+    """A keep-alive HTTPS connection to one server (one per thread)."""
+
+    def __init__(self, srv, timeout=30):
+        self.srv = srv
+        self.timeout = timeout
+        self.c = None
+
+    def request(self, method, path, body=None, headers=None):
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        for attempt in range(2):
+            if self.c is None:
+                self.c = http.client.HTTPSConnection(
+                    "127.0.0.1", self.srv.port,
+                    context=self.srv.ssl_context(), timeout=self.timeout)
+            try:
+                self.c.request(method, path, body=body, headers=hdrs)
+                r = self.c.getresponse()
+                data = r.read()
+                resp = Response(r.status, r.reason, r.getheaders(), data)
+                if r.getheader("Connection", "").lower() == "close":
+                    self.close()
+                return resp
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError):
+                self.close()
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.c is not None:
+            self.c.close()
+            self.c = None
+
+
 class Server:
     """One trusteed --dev instance. args: extra CLI flags (list); env:
     environment additions (e.g. CREDENTIALS_DIRECTORY)."""

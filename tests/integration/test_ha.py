@@ -64,44 +64,6 @@ FOLLOW_S = 30
 
 # ------------------------------------------------------------------ helpers
 
-class Conn:
-    """A keep-alive HTTPS connection to one server (one per thread)."""
-
-    def __init__(self, srv):
-        self.srv = srv
-        self.c = None
-
-    def request(self, method, path, body=None, headers=None):
-        hdrs = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        for attempt in range(2):
-            if self.c is None:
-                self.c = http.client.HTTPSConnection(
-                    "127.0.0.1", self.srv.port,
-                    context=self.srv.ssl_context(), timeout=H.HTTP_TIMEOUT)
-            try:
-                self.c.request(method, path, body=body, headers=hdrs)
-                r = self.c.getresponse()
-                data = r.read()
-                resp = H.Response(r.status, r.reason, r.getheaders(), data)
-                if r.getheader("Connection", "").lower() == "close":
-                    self.close()
-                return resp
-            except (http.client.RemoteDisconnected, ConnectionResetError,
-                    BrokenPipeError):
-                self.close()
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.c is not None:
-            self.c.close()
-            self.c = None
-
-
 def auth_hdr(srv, role="admin"):
     return {"Authorization": "Bearer " + H.admin_token(srv, role=role,
                                                        ttl=3600)}
@@ -114,7 +76,7 @@ def put(conn, srv, name, value, hdr=None):
 
 
 def put_ok(srv, name, value):
-    c = Conn(srv)
+    c = H.Conn(srv)
     try:
         r = put(c, srv, name, value)
     finally:
@@ -405,7 +367,7 @@ def test_kill9_during_admin_writes_on_two_instances(ctx):
     errors = []
 
     def writer(srv, k):
-        c = Conn(srv)
+        c = H.Conn(srv)
         hdr = auth_hdr(srv)
         i = 0
         while not stop.is_set():
@@ -563,7 +525,7 @@ class Load:
                 self.counts[key + "_after"] += 1
 
     def writes(self, k):
-        c = Conn(self.srv)
+        c = H.Conn(self.srv)
         hdr = auth_hdr(self.srv)
         i = 0
         while not self.stop.is_set():

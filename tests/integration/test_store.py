@@ -24,7 +24,6 @@ fsynced writes do not take minutes; the crash test runs on the disk.
 """
 
 import hashlib
-import http.client
 import json
 import os
 import random
@@ -47,45 +46,6 @@ ROTATION_ROWS = 20000
 
 
 # ------------------------------------------------------------------ helpers
-
-class Conn:
-    """A keep-alive HTTPS connection to one server (one per thread)."""
-
-    def __init__(self, srv):
-        self.srv = srv
-        self.c = None
-
-    def request(self, method, path, body=None, headers=None):
-        hdrs = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        for attempt in range(2):
-            if self.c is None:
-                self.c = http.client.HTTPSConnection(
-                    "127.0.0.1", self.srv.port,
-                    context=self.srv.ssl_context(), timeout=30)
-            try:
-                self.c.request(method, path, body=body, headers=hdrs)
-                r = self.c.getresponse()
-                data = r.read()
-                resp = H.Response(r.status, r.reason, r.getheaders(), data)
-                if r.getheader("Connection", "").lower() == "close":
-                    self.close()
-                return resp
-            except (http.client.RemoteDisconnected, ConnectionResetError,
-                    BrokenPipeError):
-                # the server closed an idle keep-alive connection
-                self.close()
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.c is not None:
-            self.c.close()
-            self.c = None
-
 
 def auth_hdr(srv, role="admin"):
     return {"Authorization": "Bearer " + H.admin_token(srv, role=role, ttl=3600)}
@@ -204,7 +164,7 @@ def test_rotation_under_mixed_load(ctx):
     errors = []
 
     def filler(k):
-        c = Conn(srv)
+        c = H.Conn(srv)
         try:
             for i in range(k, n, 4):
                 name = "rot%d/key/r%05d" % (i % 10, i)
@@ -262,7 +222,7 @@ def test_rotation_under_mixed_load(ctx):
         except Exception as e:                 # noqa: BLE001
             errors.append("gets setup: %s" % e)
             return
-        c = Conn(srv)
+        c = H.Conn(srv)
         try:
             while not stop.is_set():
                 name = random.choice(names)
@@ -282,7 +242,7 @@ def test_rotation_under_mixed_load(ctx):
             c.close()
 
     def admin_writes():
-        c = Conn(srv)
+        c = H.Conn(srv)
         i = 0
         try:
             while not stop.is_set():
@@ -372,7 +332,7 @@ def test_raw_database_shows_no_plaintext(ctx):
     hdr = auth_hdr(srv)
     secret = b"S3CRET-VALUE-" + os.urandom(8).hex().encode()
     path = "unguessablerepo/secretkind/hiddentag7"
-    c = Conn(srv)
+    c = H.Conn(srv)
     put_resource(c, srv, path, secret, hdr)
     c.close()
     policy = ("-- POLICYMARKER-%s\nreturn function(claims, request)\n"
@@ -422,7 +382,7 @@ def test_raw_database_shows_no_plaintext(ctx):
 def test_flipped_byte_is_one_items_problem(ctx):
     srv = ctx.server("flip")
     hdr = auth_hdr(srv)
-    c = Conn(srv)
+    c = H.Conn(srv)
     names = ["flip/key/n%d" % i for i in range(6)]
     vals = {}
     for n in names:
@@ -460,7 +420,7 @@ def test_flipped_byte_is_one_items_problem(ctx):
     H.expect_status(r, 200)
     check(len(r.json()["items"]) == 6, "listing %r" % r.json())
     # Rewriting the broken resource repairs it.
-    c = Conn(srv)
+    c = H.Conn(srv)
     put_resource(c, srv, broken[0], b"fresh", hdr)
     c.close()
     check(g.fetch(broken[0]) == b"fresh", "repaired value")
@@ -480,7 +440,7 @@ def test_flipped_byte_is_one_items_problem(ctx):
 def test_tampered_index_row_listing_and_repair(ctx):
     srv = ctx.server("index")
     hdr = auth_hdr(srv)
-    c = Conn(srv)
+    c = H.Conn(srv)
     names = ["ix/key/n%d" % i for i in range(5)]
     for n in names:
         put_resource(c, srv, n, b"value-" + n.encode(), hdr)
@@ -504,7 +464,7 @@ def test_tampered_index_row_listing_and_repair(ctx):
     H.expect_problem(srv.request("GET", API + "/resources/" + lost, headers=hdr),
                      500, "IntegrityError", bad_id.hex())
     # PUT overwrites it (a new history), and the problem is gone.
-    c = Conn(srv)
+    c = H.Conn(srv)
     put_resource(c, srv, lost, b"rewritten", hdr)
     c.close()
     r = srv.request("GET", API + "/resources", headers=hdr)
@@ -539,7 +499,7 @@ def test_kill9_keeps_acknowledged_writes(ctx):
     stop = threading.Event()
 
     def writer(k):
-        c = Conn(srv)
+        c = H.Conn(srv)
         i = 0
         while not stop.is_set():
             name = "crash%d/key/w%05d" % (k, i)
@@ -587,7 +547,7 @@ def test_kill9_keeps_acknowledged_writes(ctx):
 
 def test_wrong_sealer_or_deployment_writes_nothing(ctx):
     srv = ctx.server("seal")
-    c = Conn(srv)
+    c = H.Conn(srv)
     put_resource(c, srv, "seal/key/a", b"value", auth_hdr(srv))
     c.close()
     srv.stop()
@@ -723,7 +683,7 @@ public_keys = ["admin.pem"]
 def test_join_second_instance_file_sealer(ctx):
     H.sqlite_only("joining with the SQLite file handed over")
     a = ctx.server("joina")
-    c = Conn(a)
+    c = H.Conn(a)
     put_resource(c, a, "join/key/a", b"shared secret", auth_hdr(a))
     c.close()
     db = os.path.join(a.state, "trustee.db")
@@ -787,7 +747,7 @@ def test_two_dev_instances_share_state_on_mariadb(ctx):
         store = ["--store", db.dsn()]
         a = ctx.server("mdb-a", state_dir=state, args=store)
         b = ctx.server("mdb-b", state_dir=state, args=store)
-        c = Conn(a)
+        c = H.Conn(a)
         put_resource(c, a, "maria/key/x", b"written on A", auth_hdr(a))
         c.close()
         check(H.PyGuest(b).handshake().fetch("maria/key/x") == b"written on A",

@@ -32,15 +32,9 @@ static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct error err = { "" };
-	uint8_t key[32];
 
-	testutil_tmpdb("test_audit", f->dir, sizeof(f->dir), f->db,
-	    sizeof(f->db));
-	randombytes_buf(key, sizeof(key));
-	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
-	if (f->st == NULL)
-		fail_msg("store_open_key: %s", err.msg);
+	f->st = testutil_store_new("test_audit", f->dir, sizeof(f->dir),
+	    f->db, sizeof(f->db));
 	*state = f;
 	return 0;
 }
@@ -52,9 +46,7 @@ teardown(void **state)
 
 	audit_shutdown();
 	audit_configure(NULL);
-	store_close(f->st);
-	testutil_db_unlink(f->db);
-	rmdir(f->dir);
+	testutil_store_free(f->st, f->dir, f->db);
 	free(f);
 	return 0;
 }

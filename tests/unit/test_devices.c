@@ -41,15 +41,10 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct error err = { "" };
-	uint8_t key[32];
 
 	assert_non_null(f);
-	testutil_tmpdb("test_devices", f->dir, sizeof(f->dir), f->db,
-	    sizeof(f->db));
-	memset(key, 0x24, sizeof(key));
-	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err.msg);
+	f->st = testutil_store_new("test_devices", f->dir, sizeof(f->dir),
+	    f->db, sizeof(f->db));
 	config_defaults(&f->cfg);
 	if (rvps_init(f->st, &err) != 0 ||
 	    policy_init(f->st, &f->cfg, &err) != 0)
@@ -65,10 +60,8 @@ teardown(void **state)
 
 	policy_shutdown();
 	rvps_shutdown();
-	store_close(f->st);
 	config_free(&f->cfg);
-	testutil_db_unlink(f->db);
-	rmdir(f->dir);
+	testutil_store_free(f->st, f->dir, f->db);
 	free(f);
 	return 0;
 }

@@ -39,16 +39,10 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct error err = { "" };
-	uint8_t key[32];
 
 	assert_non_null(f);
-	memset(key, 3, sizeof(key));
-	testutil_tmpdb("test_gcommit", f->dir, sizeof(f->dir), f->db,
-	    sizeof(f->db));
-	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
-	if (f->st == NULL)
-		fail_msg("store_open_key: %s", err.msg);
+	f->st = testutil_store_new("test_gcommit", f->dir, sizeof(f->dir),
+	    f->db, sizeof(f->db));
 	*state = f;
 	return 0;
 }
@@ -58,9 +52,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	store_close(f->st);
-	testutil_db_unlink(f->db);
-	rmdir(f->dir);
+	testutil_store_free(f->st, f->dir, f->db);
 	free(f);
 	return 0;
 }

@@ -44,17 +44,10 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct error err = { "" };
-	uint8_t key[32];
-	size_t i;
 
 	assert_non_null(f);
-	testutil_tmpdb("test_policy", f->dir, sizeof(f->dir), f->db,
-	    sizeof(f->db));
-	for (i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 7);
-	f->st = store_open_key(&store_backend_sqlite, f->db, key, &err);
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err.msg);
+	f->st = testutil_store_new("test_policy", f->dir, sizeof(f->dir),
+	    f->db, sizeof(f->db));
 	config_defaults(&f->cfg);
 	if (rvps_init(f->st, &err) != 0)
 		fail_msg("rvps_init: %s", err.msg);
@@ -73,10 +66,8 @@ teardown(void **state)
 	plua_test_clock(0);
 	policy_shutdown();
 	rvps_shutdown();
-	store_close(f->st);
 	config_free(&f->cfg);
-	testutil_db_unlink(f->db);
-	rmdir(f->dir);
+	testutil_store_free(f->st, f->dir, f->db);
 	free(f);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * - scratch directories and SQLite store files under /tmp, raw SQL on
  *   them;
  * - JSON text parsing; capturing what a call prints on stderr;
- * - with verifier/verifier.h included first: running a verifier.
+ * - with verifier/verifier.h included first: running a verifier;
+ * - with store/store.h included first: a scratch store.
  */
 #ifndef TRUSTEE_TESTUTIL_H
 #define TRUSTEE_TESTUTIL_H
@@ -202,6 +203,37 @@ testutil_stderr_end(struct testutil_capture *c)
 	unlink(c->tmpl);
 	return out;
 }
+
+#ifdef TRUSTEE_STORE_H
+#include <sodium.h>
+
+/* A scratch SQLite store (testutil_tmpdb's dir and db) under a random
+ * data key; testutil_store_free closes it and removes its files. */
+static inline struct store *
+testutil_store_new(const char *name, char *dir, size_t dircap, char *db,
+    size_t dbcap)
+{
+	struct error err = { "" };
+	uint8_t key[32];
+	struct store *st;
+
+	testutil_tmpdb(name, dir, dircap, db, dbcap);
+	randombytes_buf(key, sizeof(key));
+	st = store_open_key(&store_backend_sqlite, db, key, &err);
+	sodium_memzero(key, sizeof(key));
+	if (st == NULL)
+		fail_msg("store_open_key %s: %s", db, err.msg);
+	return st;
+}
+
+static inline void
+testutil_store_free(struct store *st, const char *dir, const char *db)
+{
+	store_close(st);
+	testutil_db_unlink(db);
+	rmdir(dir);
+}
+#endif
 
 #ifdef TRUSTEE_VERIFIER_H
 /* Run a verifier backend on evidence with these expectations (NULL: none)
