@@ -444,6 +444,13 @@ session_shared_shutdown(void)
  * for session_set_attested(id). */
 static _Thread_local struct session ss_taken;
 
+/* The nonce row this thread read last (session_get) and its revision:
+ * /attest looks the session up before reading its body, then spends the
+ * nonce; the spend deletes the revision read here instead of reading the
+ * row again. A stale copy is harmless: the delete is revision-checked. */
+static _Thread_local struct session ss_peek;
+static _Thread_local uint64_t ss_peek_rev;
+
 int
 session_shared_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out)
@@ -517,7 +524,12 @@ session_shared_get(const char *id, struct session *out)
 	if (ss_cache_get(id, out))
 		return 0;
 	/* Unattested (the nonce row), else attested. */
-	rc = ss_read(SS_NONCES, id, out, NULL);
+	rc = ss_read(SS_NONCES, id, out, &ss_peek_rev);
+	if (rc == 0) {
+		session_clear(&ss_peek);
+		ss_peek = *out;
+		ss_peek.token = NULL;
+	}
 	if (rc != -1)
 		return rc;
 	rc = ss_read(SS_TABLE, id, out, NULL);
@@ -538,7 +550,15 @@ session_shared_take_nonce(const char *id, const char *nonce,
 	if (!ss_id_ok(id))
 		return error_set(err, "session not found or expired; run "
 		    "/auth again");
-	rc = ss_read(SS_NONCES, id, &s, &rev);
+	if (strcmp(ss_peek.id, id) == 0) {
+		s = ss_peek;		/* read by this request's lookup */
+		rev = ss_peek_rev;
+		sodium_memzero(&ss_peek, sizeof(ss_peek));
+		rc = s.expires > now_unix() ? 0 : -1;
+		if (rc != 0)
+			session_clear(&s);
+	} else
+		rc = ss_read(SS_NONCES, id, &s, &rev);
 	if (rc == SESSION_UNAVAILABLE)
 		goto unavailable;
 	if (rc != 0) {
