@@ -307,6 +307,10 @@ store_mariadb_kind(unsigned int code)
 	case ER_READ_ONLY_MODE:
 	case ER_CON_COUNT_ERROR:
 	case ER_TOO_MANY_USER_CONNECTIONS:
+	/* A commit the server could not complete: a Galera node that left
+	 * the primary component ("provider status: Not connected to Primary
+	 * Component"), a full disk. Nothing was written. */
+	case ER_ERROR_DURING_COMMIT:
 		return KIND_BUSY;
 	default:
 		return KIND_FAIL;
