@@ -519,7 +519,34 @@ resource_drop_orphans(struct store *st, const char *name)
 
 /* ------------------------------------------------------------- write */
 
-/* Caller holds resource_lock. */
+/*
+ * Writes of a name's index and version rows are one read-modify-write:
+ * serialized in this process (resource_lock) and across the instances
+ * sharing the store (the store lock RESOURCE_LOCK), so two PUTs of one
+ * name on two instances cannot both take the same version number.
+ * 0 with both held, or the store's error with neither.
+ */
+#define RESOURCE_LOCK "resources"
+
+static int
+resource_write_begin(struct store *st, struct error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&resource_lock);
+	if ((rc = store_lock(st, RESOURCE_LOCK, err)) != 0)
+		pthread_mutex_unlock(&resource_lock);
+	return rc;
+}
+
+static void
+resource_write_end(struct store *st)
+{
+	store_unlock(st, RESOURCE_LOCK);
+	pthread_mutex_unlock(&resource_lock);
+}
+
+/* Caller holds the write locks (resource_write_begin). */
 static int
 resource_put_locked(struct store *st, const char *name, const void *val,
     size_t len, const char *content_type, const char *who, json_t **meta,
@@ -627,10 +654,11 @@ resource_put(struct store *st, const char *name, const void *val, size_t len,
 	if (content_type != NULL && !resource_content_type_ok(content_type))
 		return error_set(err, "content type must be 1..%d printable "
 		    "ASCII characters", RESOURCE_CT_MAX);
-	pthread_mutex_lock(&resource_lock);
+	if ((rc = resource_write_begin(st, err)) != 0)
+		return rc;
 	rc = resource_put_locked(st, name, val, len, content_type, who, meta,
 	    created, err);
-	pthread_mutex_unlock(&resource_lock);
+	resource_write_end(st);
 	return rc;
 }
 
@@ -644,7 +672,8 @@ resource_restore(struct store *st, const char *name, int version,
 	char *dname, *ct = NULL;
 	int rc;
 
-	pthread_mutex_lock(&resource_lock);
+	if ((rc = resource_write_begin(st, err)) != 0)
+		return rc;
 	rc = resource_index_load(st, name, &idx, err);
 	if (rc != 0)
 		goto out;
@@ -667,7 +696,7 @@ resource_restore(struct store *st, const char *name, int version,
 	}
 	rc = resource_put_locked(st, name, val, len, ct, who, meta, NULL, err);
 out:
-	pthread_mutex_unlock(&resource_lock);
+	resource_write_end(st);
 	secret_free(val, len);
 	free(ct);
 	json_decref(idx);
@@ -683,7 +712,8 @@ resource_delete(struct store *st, const char *name, struct error *err)
 	char *dname;
 	int rc;
 
-	pthread_mutex_lock(&resource_lock);
+	if ((rc = resource_write_begin(st, err)) != 0)
+		return rc;
 	rc = resource_index_load(st, name, &idx, err);
 	if (rc == STORE_CORRUPT) {
 		/* Deleting repairs it: the row goes by its name's id, and the
@@ -696,7 +726,7 @@ resource_delete(struct store *st, const char *name, struct error *err)
 			resource_ix_remove(name);
 			resource_ix_repaired(st, name);
 		}
-		pthread_mutex_unlock(&resource_lock);
+		resource_write_end(st);
 		return rc;
 	}
 	if (rc == 0)
@@ -713,7 +743,7 @@ resource_delete(struct store *st, const char *name, struct error *err)
 			free(dname);
 		}
 	}
-	pthread_mutex_unlock(&resource_lock);
+	resource_write_end(st);
 	json_decref(idx);
 	return rc;
 }

@@ -380,6 +380,19 @@ int store_join(const struct store_options *o, const char *path,
 int seal_file_load(const char *path, int create, uint8_t key[32],
     struct error *err);
 
+/* ----------------------------------------------------------------- lock.c */
+
+/*
+ * Take the named lock (lower-case letters and '_') for every instance
+ * sharing the store, waiting up to the store timeout: STORE_OK, or
+ * STORE_UNAVAILABLE when another instance held it that long (or the
+ * database is away), STORE_ERROR otherwise. A lock is not re-entrant;
+ * one thread of a process asks for a name at a time (callers serialize
+ * their own threads first).
+ */
+int store_lock(struct store *st, const char *name, struct error *err);
+void store_unlock(struct store *st, const char *name);
+
 /* ---------------------------------------------------------------- check.c */
 
 /*

@@ -263,6 +263,47 @@ def test_policy_on_a_enforced_by_b(ctx):
           flush=True)
 
 
+def test_same_name_written_on_both_at_once(ctx):
+    # Two instances PUT one name at the same time: every acknowledged PUT
+    # gets a version of its own (the write takes the store's resource
+    # lock), and the value of each kept version is the one written as it.
+    a, b = ctx.data["alt"]
+    name = "ha/race/key"
+    got = {}
+    errors = []
+
+    def writer(srv, tag):
+        c = H.Conn(srv)
+        try:
+            for i in range(6):
+                value = ("%s-%d" % (tag, i)).encode()
+                r = put(c, srv, name, value)
+                if r.status not in (200, 201):
+                    errors.append("%s: %d %s" % (tag, r.status, r.body[:200]))
+                    continue
+                got.setdefault(r.json()["version"], []).append(value)
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=writer, args=(s, t))
+          for s, t in ((a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(not errors, "PUTs failed: %r" % errors[:3])
+    check(len(got) == 24 and all(len(v) == 1 for v in got.values()),
+          "versions given twice: %r" % {k: v for k, v in got.items() if len(v) > 1})
+    vers = a.request("GET", API + "/resources/" + name + "/versions",
+                     headers=auth_hdr(a))
+    H.expect_status(vers, 200)
+    kept = [v["version"] for v in vers.json()["items"]]
+    check(len(kept) == 10 and set(kept) <= set(got), "kept %r" % kept)
+    latest = max(got)
+    g = H.PyGuest(b).handshake()
+    check(g.fetch(name) == got[latest][0], "active value is not version %d's" % latest)
+
+
 def test_rotation_on_a_picked_up_by_b(ctx):
     a, b = ctx.data["alt"]
     before = health_store(b)["key_version"]
