@@ -1,9 +1,10 @@
 /*
  * observe.h: what the daemon records about its own work: the attestation
- * log (attlog.c, in the encrypted store), the Prometheus counters behind
- * /metrics (metrics.c), the per-minute series behind the console's
- * dashboard (stats.c) and the freshness of verifier collateral
- * (collateral.c). One section per file; functions carry the file's name.
+ * log (attlog.c, in the encrypted store; its records built by
+ * attlog_observe.c), the Prometheus counters behind /metrics (metrics.c),
+ * the per-minute series behind the console's dashboard (stats.c) and the
+ * freshness of verifier collateral (collateral.c). One section per file;
+ * functions carry the file's name.
  *
  * Everything here is fed from routes.c, which sees every request and its
  * answer, plus two small hooks: ear.c notes the attestation policy's
@@ -18,8 +19,9 @@
 
 #include "trusteed.h"
 
-/* The TEE names the counters know (kbs-types names); anything else is
- * counted as "other", so a client can never add a label value. */
+/* The TEE names the counters know (kbs-types names; attlog_observe.c);
+ * anything else is counted as "other", so a client can never add a label
+ * value. */
 #define OBSERVE_TEES 14
 extern const char *const observe_tee_names[OBSERVE_TEES];
 /* Index into observe_tee_names for tee (NULL or unknown: "other"). */
@@ -68,37 +70,6 @@ int attlog_init(struct store *st, size_t keep, int64_t max_age_s,
     int follow, struct error *err);
 void attlog_shutdown(void);
 
-/* One observation, filled around a request by routes.c. */
-struct attlog_obs {
-	const char *endpoint;		/* "/kbs/v0/attest" or "/attestation" */
-	char tee[32];			/* known beforehand, or "" */
-	char source[64];		/* client address without port */
-	uint64_t start_ns;
-	json_t *input;			/* first policy input (noted) */
-	char input_tee[32];
-	json_t *token_header;		/* the issued token, noted */
-	json_t *token_claims;
-	size_t token_plen;		/* its payload's JSON length */
-};
-/* Start observing the current thread's request (sets a thread-local
- * pointer that attlog_note_input fills). */
-void attlog_begin(struct attlog_obs *o, const char *endpoint,
-    const struct http_request *req);
-/* ear.c: the attestation policy's input for tee (a reference is taken
- * for the first call of the request; no-op outside attlog_begin). */
-void attlog_note_input(const char *tee, const json_t *input);
-/* The handler: the protected header and claims of the token it issued
- * (jwt), so attlog_end need not decode the answer again (references
- * taken; the claims must stay unmodified; no-op outside attlog_begin). */
-void attlog_note_token(const json_t *header, const json_t *claims,
-    const char *jwt);
-/* Record the outcome from the answer (200: the EAR token in the body;
- * otherwise the problem's detail is the reason) and end the
- * observation. *verdict and *tee_index get what was recorded (for the
- * counters). */
-void attlog_end(struct attlog_obs *o, const struct http_request *req,
-    const struct http_response *resp, enum observe_verdict *verdict,
-    int *tee_index);
 /* Append one record (the fields above); used by attlog_end, the
  * benchmark and tests. 0 or < 0. */
 int attlog_append(json_t *rec, struct error *err);
@@ -131,6 +102,41 @@ size_t attlog_count(void);
 /* Write the rows still waiting for their group commit now (attlog.c;
  * reads and attlog_shutdown do it themselves). */
 void attlog_flush(void);
+
+/* -------------------------------------------------------- attlog_observe.c */
+
+/* One observation, filled around a request by routes.c; attlog_end builds
+ * the record above from it and hands it to attlog_append. */
+struct attlog_obs {
+	const char *endpoint;		/* "/kbs/v0/attest" or "/attestation" */
+	char tee[32];			/* known beforehand, or "" */
+	char source[64];		/* client address without port */
+	uint64_t start_ns;
+	json_t *input;			/* first policy input (noted) */
+	char input_tee[32];
+	json_t *token_header;		/* the issued token, noted */
+	json_t *token_claims;
+	size_t token_plen;		/* its payload's JSON length */
+};
+/* Start observing the current thread's request (sets a thread-local
+ * pointer that attlog_note_input fills). */
+void attlog_begin(struct attlog_obs *o, const char *endpoint,
+    const struct http_request *req);
+/* ear.c: the attestation policy's input for tee (a reference is taken
+ * for the first call of the request; no-op outside attlog_begin). */
+void attlog_note_input(const char *tee, const json_t *input);
+/* The handler: the protected header and claims of the token it issued
+ * (jwt), so attlog_end need not decode the answer again (references
+ * taken; the claims must stay unmodified; no-op outside attlog_begin). */
+void attlog_note_token(const json_t *header, const json_t *claims,
+    const char *jwt);
+/* Record the outcome from the answer (200: the EAR token in the body;
+ * otherwise the problem's detail is the reason) and end the
+ * observation. *verdict and *tee_index get what was recorded (for the
+ * counters). */
+void attlog_end(struct attlog_obs *o, const struct http_request *req,
+    const struct http_response *resp, enum observe_verdict *verdict,
+    int *tee_index);
 
 /* --------------------------------------------------------------- metrics.c */
 
