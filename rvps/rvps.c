@@ -363,6 +363,21 @@ rvps_need_store(struct error *err)
 	return 0;
 }
 
+/*
+ * A write reads the current record to make the next version: across the
+ * instances sharing the store it runs under the store lock RVPS_LOCK (in
+ * this process wlock already orders the threads). 0 with the lock held,
+ * or -1 (err set: another instance held it past the store timeout, or
+ * the database is away).
+ */
+#define RVPS_LOCK "reference_values"
+
+static int
+rvps_store_lock(struct error *err)
+{
+	return store_lock(rvps_g.st, RVPS_LOCK, err) == STORE_OK ? 0 : -1;
+}
+
 /* ------------------------------------------------------ in-memory copy */
 
 static int
@@ -660,7 +675,7 @@ rvps_write(const json_t *values, int64_t expiration, const char *who,
 	size_t i = 0, n = json_object_size(values);
 	int rc = -1;
 
-	if (rvps_need_store(err) == -1)
+	if (rvps_need_store(err) == -1 || rvps_store_lock(err) == -1)
 		return -1;
 	if (expiration == 0)
 		expiration = now + RVPS_DEFAULT_LIFETIME;
@@ -721,6 +736,7 @@ rvps_write(const json_t *values, int64_t expiration, const char *who,
 	}
 	rc = 0;
 out:
+	store_unlock(rvps_g.st, RVPS_LOCK);
 	for (i = 0; i < n; i++) {
 		json_decref(items[i].prev);
 		json_decref(items[i].rec);
@@ -815,7 +831,11 @@ rvps_revoke(const char *name, const char *who, const char *reason,
 		return -1;
 	pthread_mutex_lock(&rvps_g.wlock);
 	if ((rc = rvps_need_store(err)) == -1 ||
-	    (rc = rvps_row_get(RVPS_TABLE, name, &rec, &r, err)) != 0 ||
+	    (rc = rvps_store_lock(err)) == -1) {
+		pthread_mutex_unlock(&rvps_g.wlock);
+		return -1;
+	}
+	if ((rc = rvps_row_get(RVPS_TABLE, name, &rec, &r, err)) != 0 ||
 	    r.revoked)
 		goto out;
 	json_object_set_new(rec, "revoked", json_pack("{s:s, s:o, s:s}",
@@ -831,6 +851,7 @@ rvps_revoke(const char *name, const char *who, const char *reason,
 	rvps_record_parse(rec, &r, NULL);
 	rvps_cache_set(name, rvps_cache_entry(&r));
 out:
+	store_unlock(rvps_g.st, RVPS_LOCK);
 	pthread_mutex_unlock(&rvps_g.wlock);
 	json_decref(rec);
 	return rc;
@@ -937,13 +958,15 @@ rvps_delete(const char *name, struct error *err)
 	json_t *hist = NULL, *rec;
 	struct rvps_rec r;
 	size_t i;
-	int rc;
+	int rc, locked = 0;
 
 	if (rvps_check_name(name, err) == -1)
 		return -1;
 	pthread_mutex_lock(&rvps_g.wlock);
 	if ((rc = rvps_need_store(err)) == 0 &&
-	    (rc = rvps_hist_scan(name, &hist, err)) == 0) {
+	    (rc = rvps_store_lock(err)) == 0)
+		locked = 1;
+	if (locked && (rc = rvps_hist_scan(name, &hist, err)) == 0) {
 		rc = store_delete(rvps_g.st, RVPS_TABLE, name, err);
 		if (rc == 1 && json_array_size(hist) > 0)
 			rc = 0;
@@ -955,6 +978,8 @@ rvps_delete(const char *name, struct error *err)
 			rvps_cache_set(name, NULL);
 		}
 	}
+	if (locked)
+		store_unlock(rvps_g.st, RVPS_LOCK);
 	pthread_mutex_unlock(&rvps_g.wlock);
 	json_decref(hist);
 	return rc;

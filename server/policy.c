@@ -409,7 +409,14 @@ policy_store_version(enum policy_kind kind, const char *id, const char *text,
 	time_format_rfc3339(now_unix(), when);
 	policy_key(kind, id, key);
 
+	/* The next version number is read, then written: one writer at a
+	 * time here (policy_put_mu) and across the instances sharing the
+	 * store (its "policies" lock). */
 	pthread_mutex_lock(&policy_put_mu);
+	if ((rc = store_lock(policy_store, "policies", err)) != 0) {
+		pthread_mutex_unlock(&policy_put_mu);
+		return rc < 0 ? rc : -1;
+	}
 	rc = policy_row_get(key, &meta, err);
 	if (rc < 0)
 		goto out;
@@ -441,6 +448,7 @@ policy_store_version(enum policy_kind kind, const char *id, const char *text,
 	*version = n;
 	rc = 0;
 out:
+	store_unlock(policy_store, "policies");
 	pthread_mutex_unlock(&policy_put_mu);
 	json_decref(meta);
 	json_decref(row);
