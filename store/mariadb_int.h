@@ -1,0 +1,192 @@
+/*
+ * mariadb_int.h: what the three files of the MariaDB backend share, for
+ * store/store_mariadb.c (the backend table and the row operations),
+ * store/mariadb_conn.c (the handle, its connection pool, the failure
+ * classification and the retry rules) and store/mariadb_schema.c (schema
+ * creation and migration at open) only.
+ *
+ * A handle (struct store_mariadb) is a pool of up to STORE_MARIADB_POOL
+ * connections; an operation is a struct store_mariadb_call run by
+ * mariadb_conn_run on one pooled connection. Return values follow
+ * backend.h: STORE_OK, STORE_ABSENT, STORE_ERROR (-1), STORE_UNAVAILABLE
+ * (-2); functions that work on one connection report -1 with c->err_*
+ * set and leave the classification to their caller.
+ */
+#ifndef TRUSTEE_MARIADB_INT_H
+#define TRUSTEE_MARIADB_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#include "backend.h"
+
+#define STORE_MARIADB_POOL	16	/* connections per handle */
+#define STORE_MARIADB_LOCKS	4	/* named locks held at once */
+#define STORE_MARIADB_SCANS	128	/* scan statement shapes (7 flags) */
+#define STORE_MARIADB_LOCK_NAME	64	/* GET_LOCK's limit */
+
+/* The statements every connection prepares on first use. */
+enum store_mariadb_sql {
+	SQL_PUT_ANY,
+	SQL_PUT_NEW,
+	SQL_PUT_REV,
+	SQL_GET,
+	SQL_DEL_ANY,
+	SQL_DEL_REV,
+	SQL_COUNT_ALL,
+	SQL_COUNT_TBL,
+	SQL_PURGE,
+	SQL_GEN_BUMP,
+	SQL_GEN_GET,
+	SQL_GET_LOCK,
+	SQL_RELEASE_LOCK,
+	SQL_N
+};
+
+/* One pooled connection; db NULL when not connected. */
+struct store_mariadb_conn {
+	MYSQL *db;
+	MYSQL_STMT *stmt[SQL_N];
+	MYSQL_STMT *scan[STORE_MARIADB_SCANS];
+	int busy;			/* taken by an operation or a lock */
+	unsigned int err_no;		/* the last statement's failure */
+	char err_msg[256];
+};
+
+struct store_mariadb_lock {
+	char name[STORE_TABLE_MAX + 1];
+	struct store_mariadb_conn *conn;	/* NULL: the slot is free */
+	int reserved;			/* taken while its GET_LOCK waits */
+};
+
+struct store_mariadb {
+	char *host;
+	char *user;
+	char *database;
+	char *socket;
+	char *password;			/* sodium_malloc'd, or NULL */
+	size_t password_len;
+	char *redacted;
+	unsigned port;
+	int timeout_ms;
+	unsigned io_timeout_s;		/* Connector/C read/write backstop */
+	char session_sql[256];
+	char lock_prefix[STORE_MARIADB_LOCK_NAME + 1];
+	pthread_mutex_t mu;		/* guards the busy flags and locks[] */
+	pthread_cond_t cv;		/* a connection was given back */
+	struct store_mariadb_conn conns[STORE_MARIADB_POOL];
+	struct store_mariadb_lock locks[STORE_MARIADB_LOCKS];
+};
+
+/* How a failed statement is handled. */
+enum store_mariadb_kind {
+	KIND_FAIL,	/* an error: report -1 */
+	KIND_NOTSENT,	/* the request was not run: drop the connection,
+			 * sending it again is safe */
+	KIND_GONE,	/* the connection died; the outcome is unknown */
+	KIND_RETRY,	/* deadlock / certification conflict: rolled back */
+	KIND_BUSY,	/* timeout, not ready, read-only: report -2 */
+};
+
+/* What an operation needs; fn runs the statements on a connection and
+ * returns STORE_OK, STORE_ABSENT, or -1 with c->err_* set. */
+struct store_mariadb_call {
+	const char *what;		/* for messages: "put into" */
+	const char *table;		/* NULL: every table */
+	int resend;			/* may be sent again after a loss */
+	int (*fn)(struct store_mariadb *, struct store_mariadb_conn *,
+	    void *);
+	void *arg;
+};
+
+/* ------------------------------------------------ mariadb_conn.c */
+
+/*
+ * A handle for dsn, not yet connected (the pool connects on demand); the
+ * password is copied into sodium-guarded memory. 0 or -1 with err set.
+ * mariadb_conn_close closes every pooled connection and wipes the
+ * password; NULL is allowed.
+ */
+int mariadb_conn_open(const struct store_dsn *dsn, struct store_mariadb **out,
+    struct error *err);
+void mariadb_conn_close(struct store_mariadb *m);
+
+/* A CLOCK_MONOTONIC deadline ms from now, and what is left of one. */
+void mariadb_conn_deadline(int ms, struct timespec *ts);
+int mariadb_conn_left_ms(const struct timespec *deadline);
+
+/* How a failure with this client or server error code is handled. */
+enum store_mariadb_kind mariadb_conn_kind(unsigned int code);
+
+/*
+ * Connect c (not connected) with deadline bounding the connect, and set
+ * up its session. ddl: a connection for migrations, without statement
+ * time limits. Returns 0, -1 (credentials, unknown database...) or -2.
+ */
+int mariadb_conn_connect(struct store_mariadb *m, struct store_mariadb_conn *c,
+    const struct timespec *deadline, int ddl, struct error *err);
+/* Close a connection and its statements (the server drops its locks). */
+void mariadb_conn_disconnect(struct store_mariadb_conn *c);
+
+/*
+ * Take a connection, preferring one already connected; wait for one
+ * until the deadline. The connection returned is connected and open.
+ * mariadb_conn_checkin gives it back.
+ */
+int mariadb_conn_checkout(struct store_mariadb *m,
+    const struct timespec *deadline, struct store_mariadb_conn **out,
+    struct error *err);
+void mariadb_conn_checkin(struct store_mariadb *m,
+    struct store_mariadb_conn *c);
+
+/* Record the last failure of db or stmt in c->err_*. */
+void mariadb_conn_fail_db(struct store_mariadb_conn *c, MYSQL *db);
+void mariadb_conn_fail_stmt(struct store_mariadb_conn *c, MYSQL_STMT *stmt);
+
+/* The prepared statement for sql on c (prepared on first use into *slot);
+ * NULL with c->err_* set on failure. */
+MYSQL_STMT *mariadb_conn_prepare(struct store_mariadb_conn *c,
+    MYSQL_STMT **slot, const char *sql);
+/* Bind, execute; 0 or -1 with c->err_* set. */
+int mariadb_conn_exec(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
+    MYSQL_BIND *params);
+/* Execute a query and read its whole result, so that the connection is
+ * free again whatever the caller does with the rows; the caller ends
+ * with mysql_stmt_free_result. */
+int mariadb_conn_select(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
+    MYSQL_BIND *params);
+
+/*
+ * Run a call on a pooled connection with the retry rules of
+ * mariadb_conn.c's file comment, within m->timeout_ms: STORE_OK,
+ * STORE_ABSENT, STORE_ERROR or STORE_UNAVAILABLE, with err set on failure.
+ */
+int mariadb_conn_run(struct store_mariadb *m,
+    const struct store_mariadb_call *k, struct error *err);
+
+/* ---------------------------------------------- mariadb_schema.c */
+
+/*
+ * Bring the schema to the current version under the "schema" GET_LOCK
+ * (waiting for another instance's migration); a newer schema is refused
+ * before anything is written. STORE_OK, STORE_ERROR or STORE_UNAVAILABLE.
+ */
+int mariadb_schema_ensure(struct store_mariadb *m, struct error *err);
+
+/* ----------------------------------------------- store_mariadb.c */
+
+/* The GET_LOCK name of a store lock name (qualified by database). */
+void store_mariadb_lock_name(struct store_mariadb *m, const char *name,
+    char *out, size_t cap);
+/*
+ * GET_LOCK on c, waiting up to wait_ms in steps shorter than the
+ * statement time limit. 0 taken, 1 busy, -1 with c->err_* set.
+ */
+int store_mariadb_get_lock(struct store_mariadb *m,
+    struct store_mariadb_conn *c, const char *lname, int wait_ms);
+
+#endif
