@@ -456,7 +456,7 @@ metrics_ours(struct buf *b, int64_t now)
 	}
 	metrics_head(b, "trustee_sealer_info", "gauge",
 	    "The sealer that holds the data key.");
-	/* The sealer name is one of config.c's fixed choices. */
+	/* The sealer name is one of config_store.c's fixed choices. */
 	buf_printf(b, "trustee_sealer_info{kind=\"%s\"} 1\n",
 	    metrics_cfg != NULL && metrics_cfg->sealer != NULL ?
 	    metrics_cfg->sealer : "file");

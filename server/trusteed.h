@@ -18,7 +18,7 @@
 #define KBS_PROTOCOL_VERSION "0.4.0"
 #define KBS_ERROR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
 
-/* ---------------------------------------------------------------- config.c */
+/* ------------------------------------------------ config.c and config_*.c */
 
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_ADMIN_KEYS 16

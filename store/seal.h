@@ -44,7 +44,7 @@
 #define SEAL_SECRET_MAX		64
 #define SEAL_NAME_MAX		16
 
-/* [sealer] configuration (config.c fills it; strings are borrowed). */
+/* [sealer] configuration (config_store.c fills it; strings are borrowed). */
 struct seal_config {
 	const char *kind;		/* "tpm2", "snp", "passphrase", "file";
 					 * "tdx" is refused by seal_lookup */

@@ -1,6 +1,6 @@
 /*
  * test_admin.c: admin authentication and authorization (admin.c), the
- * [admin] configuration (config.c, both forms, errors with line numbers),
+ * [admin] configuration (config_admin.c, both forms, errors with line numbers),
  * the native API's route and role table (api.c), the Rego detector
  * (api_policy.c), versioned resources (resource.c) and the audit trail
  * (audit.c) over a scratch SQLite store.
