@@ -304,6 +304,39 @@ def test_same_name_written_on_both_at_once(ctx):
     check(g.fetch(name) == got[latest][0], "active value is not version %d's" % latest)
 
 
+def test_policy_written_on_both_at_once(ctx):
+    # The same for a policy: concurrent uploads on both instances each
+    # get a version of their own (the store's "policies" lock).
+    a, b = ctx.data["alt"]
+    path = API + "/policies/resource/resource-policy"
+    got = {}
+    errors = []
+
+    def writer(srv, tag):
+        c = H.Conn(srv)
+        try:
+            for i in range(4):
+                text = "-- %s %d\n%s" % (tag, i, ALLOW)
+                r = c.request("PUT", path, body={"policy": text},
+                              headers=auth_hdr(srv))
+                if r.status != 200:
+                    errors.append("%s: %d %s" % (tag, r.status, r.body[:200]))
+                    continue
+                got.setdefault(r.json()["version"], []).append(tag)
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=writer, args=(s, t))
+          for s, t in ((a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(not errors, "uploads failed: %r" % errors[:3])
+    check(len(got) == 16 and sorted(got) == list(range(min(got), min(got) + 16)),
+          "versions: %r" % {k: v for k, v in got.items() if len(v) > 1})
+
+
 def test_rotation_on_a_picked_up_by_b(ctx):
     a, b = ctx.data["alt"]
     before = health_store(b)["key_version"]
