@@ -263,25 +263,23 @@ def test_policy_on_a_enforced_by_b(ctx):
           flush=True)
 
 
-def test_same_name_written_on_both_at_once(ctx):
-    # Two instances PUT one name at the same time: every acknowledged PUT
-    # gets a version of its own (the write takes the store's resource
-    # lock), and the value of each kept version is the one written as it.
-    a, b = ctx.data["alt"]
-    name = "ha/race/key"
+def write_from_both(a, b, rounds, write):
+    """Two writer threads on each instance, rounds writes each: write(conn,
+    srv, text) -> the answer; returns ({version: [text, ...]}, [errors])
+    from the answers' "version"."""
     got = {}
     errors = []
 
     def writer(srv, tag):
         c = H.Conn(srv)
         try:
-            for i in range(6):
-                value = ("%s-%d" % (tag, i)).encode()
-                r = put(c, srv, name, value)
+            for i in range(rounds):
+                text = "%s-%d" % (tag, i)
+                r = write(c, srv, text)
                 if r.status not in (200, 201):
                     errors.append("%s: %d %s" % (tag, r.status, r.body[:200]))
                     continue
-                got.setdefault(r.json()["version"], []).append(value)
+                got.setdefault(r.json()["version"], []).append(text)
         finally:
             c.close()
 
@@ -291,6 +289,17 @@ def test_same_name_written_on_both_at_once(ctx):
         t.start()
     for t in ts:
         t.join()
+    return got, errors
+
+
+def test_same_name_written_on_both_at_once(ctx):
+    # Two instances PUT one name at the same time: every acknowledged PUT
+    # gets a version of its own (the write takes the store's resource
+    # lock), and the active value is the one written as the last version.
+    a, b = ctx.data["alt"]
+    name = "ha/race/key"
+    got, errors = write_from_both(a, b, 6, lambda c, srv, text: put(
+        c, srv, name, text.encode()))
     check(not errors, "PUTs failed: %r" % errors[:3])
     check(len(got) == 24 and all(len(v) == 1 for v in got.values()),
           "versions given twice: %r" % {k: v for k, v in got.items() if len(v) > 1})
@@ -301,7 +310,8 @@ def test_same_name_written_on_both_at_once(ctx):
     check(len(kept) == 10 and set(kept) <= set(got), "kept %r" % kept)
     latest = max(got)
     g = H.PyGuest(b).handshake()
-    check(g.fetch(name) == got[latest][0], "active value is not version %d's" % latest)
+    check(g.fetch(name) == got[latest][0].encode(),
+          "active value is not version %d's" % latest)
 
 
 def test_policy_written_on_both_at_once(ctx):
@@ -309,29 +319,9 @@ def test_policy_written_on_both_at_once(ctx):
     # get a version of their own (the store's "policies" lock).
     a, b = ctx.data["alt"]
     path = API + "/policies/resource/resource-policy"
-    got = {}
-    errors = []
-
-    def writer(srv, tag):
-        c = H.Conn(srv)
-        try:
-            for i in range(4):
-                text = "-- %s %d\n%s" % (tag, i, ALLOW)
-                r = c.request("PUT", path, body={"policy": text},
-                              headers=auth_hdr(srv))
-                if r.status != 200:
-                    errors.append("%s: %d %s" % (tag, r.status, r.body[:200]))
-                    continue
-                got.setdefault(r.json()["version"], []).append(tag)
-        finally:
-            c.close()
-
-    ts = [threading.Thread(target=writer, args=(s, t))
-          for s, t in ((a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"))]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    got, errors = write_from_both(a, b, 4, lambda c, srv, text: c.request(
+        "PUT", path, body={"policy": "-- %s\n%s" % (text, ALLOW)},
+        headers=auth_hdr(srv)))
     check(not errors, "uploads failed: %r" % errors[:3])
     check(len(got) == 16 and sorted(got) == list(range(min(got), min(got) + 16)),
           "versions: %r" % {k: v for k, v in got.items() if len(v) > 1})
