@@ -23,63 +23,12 @@
 #include "../../lib/log.h"
 #include "../../store/store_internal.h"
 #include "testutil.h"
-
-struct fixture {
-	char *dir;
-	char db[256];
-	char keyfile[256];
-	struct seal_config seal;
-	struct store_options o;
-	struct store *st;
-};
+#include "storefix.h"
 
 static int
 setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-
-	f->dir = testutil_tmpdir("test_keyring");
-	snprintf(f->db, sizeof(f->db), "%s/trustee.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/data.key", f->dir);
-	f->seal.kind = "file";
-	f->seal.key_file = f->keyfile;
-	f->seal.create = 1;
-	f->seal.passphrase_fd = -1;
-	f->o.state_dir = f->dir;
-	f->o.seal = &f->seal;
-	f->o.create = 1;
-	f->o.exclusive = 1;
-	f->o.timeout_ms = 500;
-	f->o.poll_ms = 50;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char *cmd;
-
-	store_close(f->st);
-	cmd = xasprintf("rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fail_msg("%s failed", cmd);
-	free(cmd);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct store *
-open_ok(struct fixture *f)
-{
-	struct error err = { "" };
-	struct store *st = store_open(&f->o, &err);
-
-	if (st == NULL)
-		fail_msg("store_open: %s", err.msg);
-	return st;
+	return storefix_setup(state, "test_keyring", 1, 500);
 }
 
 /* Open must fail with a message containing want; returns nothing. */
@@ -159,7 +108,7 @@ test_new_deployment(void **state)
 	size_t len;
 	struct error err;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	put_get(f->st, "a/b/c", "value");
 	store_info(f->st, &info);
 	assert_string_equal(info.backend, "sqlite");
@@ -187,7 +136,7 @@ test_new_deployment(void **state)
 
 	/* Reopen: the same master key comes back through the sealer. */
 	f->o.create = 0;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	assert_value(f->st, "a/b/c", "value");
 }
 
@@ -199,7 +148,7 @@ test_wrong_sealer(void **state)
 	uint8_t other[32];
 	int before;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	put_get(f->st, "a/b/c", "value");
 	store_close(f->st);
 	f->st = NULL;
@@ -241,7 +190,7 @@ test_other_deployment(void **state)
 	struct error err;
 	int before;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	put_get(f->st, "a/b/c", "value");
 	store_close(f->st);
 	f->st = NULL;
@@ -314,13 +263,13 @@ test_legacy_adoption(void **state)
 	unlink(f->keyfile);
 	assert_int_equal(file_write_atomic(f->keyfile, key, 32, 0600, &err),
 	    0);
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	assert_value(f->st, "legacy/key/one", "from the old release");
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(db_count(f->db, "tbl = '_instances'"), 1);
 	f->o.create = 0;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	assert_value(f->st, "legacy/key/one", "from the old release");
 	store_close(f->st);
 	f->st = NULL;
@@ -337,7 +286,7 @@ test_exclusive(void **state)
 	struct fixture *f = *state;
 	char want[64];
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	snprintf(want, sizeof(want), "in use by another trusteed, pid %ld",
 	    (long)getpid());
 	open_fails(f, want);
@@ -569,7 +518,7 @@ test_passphrase_sealer(void **state)
 	f->seal.kind = "passphrase";
 	f->seal.key_file = NULL;
 	f->seal.passphrase_file = pw;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	put_get(f->st, "a/b/c", "value");
 	store_info(f->st, &info);
 	assert_int_equal(info.insecure_sealer, 0);
@@ -589,7 +538,7 @@ test_passphrase_sealer(void **state)
 	pw = testutil_write_file(f->dir, "pass", "correct horse\n");
 	assert_int_equal(chmod(pw, 0600), 0);
 	f->seal.passphrase_file = pw;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	assert_value(f->st, "a/b/c", "value");
 	store_close(f->st);
 	f->st = NULL;
@@ -629,7 +578,7 @@ test_store_check(void **state)
 	char name[16];
 	int i;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	for (i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		put_get(f->st, name, "value");
@@ -671,25 +620,25 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_deployment, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_sealer, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_other_deployment, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_without_create,
-		    setup, teardown),
+		    setup,  storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_legacy_adoption, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_exclusive, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_options_check, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_dsn, setup, teardown),
+		    storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_dsn, setup,  storefix_teardown),
 		cmocka_unit_test(test_instance_rows),
 		cmocka_unit_test_setup_teardown(test_store_check, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_passphrase_sealer, setup,
-		    teardown),
+		    storefix_teardown),
 	};
 
 	log_init("test_keyring", LOG_LVL_ERROR);

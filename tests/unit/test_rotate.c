@@ -22,66 +22,14 @@
 #include "../../lib/log.h"
 #include "../../store/store_internal.h"
 #include "testutil.h"
+#include "storefix.h"
 
 #define NROWS 300
-
-struct fixture {
-	char *dir;
-	char db[256];
-	char keyfile[256];
-	struct seal_config seal;
-	struct store_options o;
-	struct store *st;
-	struct store *st2;
-};
 
 static int
 setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-
-	f->dir = testutil_tmpdir("test_rotate");
-	snprintf(f->db, sizeof(f->db), "%s/trustee.db", f->dir);
-	snprintf(f->keyfile, sizeof(f->keyfile), "%s/data.key", f->dir);
-	f->seal.kind = "file";
-	f->seal.key_file = f->keyfile;
-	f->seal.create = 1;
-	f->seal.passphrase_fd = -1;
-	f->o.state_dir = f->dir;
-	f->o.seal = &f->seal;
-	f->o.create = 1;
-	f->o.timeout_ms = 100;
-	f->o.poll_ms = 50;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char *cmd;
-
-	store_close(f->st);
-	store_close(f->st2);
-	cmd = xasprintf("rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fail_msg("%s failed", cmd);
-	free(cmd);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct store *
-open_ok(struct fixture *f)
-{
-	struct error err = { "" };
-	struct store *st = store_open(&f->o, &err);
-
-	if (st == NULL)
-		fail_msg("store_open: %s", err.msg);
-	return st;
+	return storefix_setup(state, "test_rotate", 0, 100);
 }
 
 static void
@@ -200,7 +148,7 @@ test_rotate_basic(void **state)
 	struct store_key_status ks;
 	uint32_t v;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	fill(f->st, NROWS, "first");
 	assert_int_equal(rows_at(f->st, 1), NROWS);
 	assert_int_equal(store_key_status(f->st, &ks, &err), 0);
@@ -249,7 +197,7 @@ test_rotate_basic(void **state)
 
 	/* After a restart the floor and the current version are loaded. */
 	f->o.create = 0;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	assert_int_equal(keyring_current(&f->st->kr), 3);
 	assert_int_equal(keyring_floor(&f->st->kr), 3);
 	check_all(f->st, NROWS, "first");
@@ -265,7 +213,7 @@ test_dropped_version(void **state)
 	size_t len;
 	uint32_t v;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	put(f->st, "resource", "a", "one");
 	testutil_db_exec(f->db, "CREATE TABLE saved AS SELECT * FROM rows "
 	    "WHERE tbl = 'resource'");
@@ -323,7 +271,7 @@ test_rotate_concurrent_writes(void **state)
 	uint32_t v;
 	int i;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	fill(f->st, NROWS, "first");
 	w.st = f->st;
 	assert_int_equal(pthread_create(&t, NULL, writer_run, &w), 0);
@@ -358,7 +306,7 @@ test_rotate_blocked_by_corrupt_row(void **state)
 	int done = 0, i;
 	uint32_t v;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	fill(f->st, 30, "first");
 	testutil_db_exec(f->db, "UPDATE rows SET blob = substr(blob, 1, 40) || "
 	    "x'00' || substr(blob, 42) WHERE tbl = 'audit' AND id IN (SELECT id FROM "
@@ -390,7 +338,7 @@ test_rotate_waits_for_instances(void **state)
 	int done = 0, i;
 	uint32_t v;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	fill(f->st, 10, "first");
 	/* Another live instance that has loaded version 1 only. */
 	memset(other, 0x42, sizeof(other));
@@ -437,7 +385,7 @@ test_rotate_background(void **state)
 	int i;
 
 	f->o.background = 1;
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	fill(f->st, 300, "first");
 	assert_int_equal(store_rotate(f->st, &v, &err), 0);
 	for (i = 0; i < 500; i++) {
@@ -475,9 +423,9 @@ test_watch_two_instances(void **state)
 	struct seen a = { 0 }, b = { 0 };
 	uint32_t v;
 
-	f->st = open_ok(f);
+	f->st = storefix_open(f);
 	f->o.create = 0;
-	f->st2 = open_ok(f);	/* no daemon lock: a second instance */
+	f->st2 = storefix_open(f);	/* no daemon lock: a second instance */
 	assert_int_equal(store_watch(f->st, "policies", watch_cb, &a, &err),
 	    0);
 	assert_int_equal(store_watch(f->st2, "policies", watch_cb, &b, &err),
@@ -518,19 +466,19 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rotate_basic, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_version, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_concurrent_writes,
-		    setup, teardown),
+		    setup,  storefix_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rotate_blocked_by_corrupt_row, setup, teardown),
+		    test_rotate_blocked_by_corrupt_row, setup,  storefix_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rotate_waits_for_instances, setup, teardown),
+		    test_rotate_waits_for_instances, setup,  storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_background, setup,
-		    teardown),
+		    storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_watch_two_instances,
-		    setup, teardown),
+		    setup,  storefix_teardown),
 	};
 
 	log_init("test_rotate", LOG_LVL_ERROR);
