@@ -434,7 +434,11 @@ resource_init(struct store *st, struct error *err)
 	int rc;
 
 	resource_ix.st = st;
-	if (store_watch(st, RESOURCE_INDEX, resource_ix_changed, st, err) != 0)
+	/* A release reads both rows: from memory where that is provably
+	 * current (store_cache). */
+	if (store_watch(st, RESOURCE_INDEX, resource_ix_changed, st, err) != 0 ||
+	    store_cache(st, RESOURCE_INDEX, err) != 0 ||
+	    store_cache(st, RESOURCE_DATA, err) != 0)
 		return error_prefix(err, "resources");
 	rc = resource_ix_reload(st, err);
 	if (rc != 0)

@@ -195,6 +195,10 @@ store_connect(const struct store_options *o, struct store **out,
 		store_close(st);
 		return -1;
 	}
+	/* Under its daemon lock the embedded store is the only writer of
+	 * its database: what it read stays true until it writes. */
+	if (dsn->exclusive && strcmp(be->name, "sqlite") == 0)
+		st->cache = rowcache_new();
 	*out = st;
 	return 0;
 }
@@ -256,6 +260,7 @@ store_close(struct store *st)
 	if (st->handle != NULL)
 		st->be->close(st->handle);
 	keyring_free(&st->kr);
+	rowcache_free(st->cache);
 	for (w = st->watches; w != NULL; w = next) {
 		next = w->next;
 		free(w);
@@ -280,6 +285,20 @@ store_info(struct store *st, struct store_info *out)
 		keyring_id_hex(st->instance, out->instance);
 	out->key_version = keyring_current(&st->kr);
 	out->key_oldest = keyring_floor(&st->kr);
+	out->cache = st->cache != NULL;
+	rowcache_stats(st->cache, &out->cache_hits, &out->cache_misses,
+	    &out->cache_bytes);
+}
+
+int
+store_cache(struct store *st, const char *table, struct error *err)
+{
+	if (store_table_check(table, 0, err) == -1)
+		return STORE_ERROR;
+	if (st->cache != NULL && rowcache_add(st->cache, table) < 0)
+		return error_set(err, "store: more than %d cached tables",
+		    ROWCACHE_TABLES);
+	return 0;
 }
 
 int
@@ -366,6 +385,7 @@ store_seal_put(struct store *st, const char *table,
 	row.blob = blob;
 	row.len = bloblen;
 	rc = st->be->put(st->handle, table, &row, expect_rev, rev, err);
+	rowcache_wrote(st->cache, table);
 	outage_note(st, rc, ot0);
 	free(blob);
 	return rc;
@@ -446,6 +466,7 @@ store_put_many(struct store *st, const char *table,
 		for (i = 0; i < n && rc == STORE_OK; i++)
 			rc = st->be->put(st->handle, table, &rows[i],
 			    STORE_REV_ANY, NULL, err);
+	rowcache_wrote(st->cache, table);
 	for (i = 0; i < n; i++)
 		free((void *)rows[i].blob);
 	free(rows);
@@ -468,10 +489,10 @@ store_get_ex(struct store *st, const char *table, const char *name,
 {
 	struct store_row row;
 	uint8_t id[STORE_ID_LEN];
-	uint64_t t0;
+	uint64_t t0, gen;
 	size_t nlen;
 	int64_t ot0;
-	int rc;
+	int rc, tix;
 
 	*val = NULL;
 	*len = 0;
@@ -482,6 +503,17 @@ store_get_ex(struct store *st, const char *table, const char *name,
 		return STORE_ERROR;
 	t0 = store_timing_start();
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	tix = rowcache_table(st->cache, table);
+	if (tix >= 0 && rowcache_get(st->cache, tix, id, &row)) {
+		rc = store_open_row(st, table, &row, name, NULL, val, len,
+		    err);
+		if (rc == 0)
+			goto opened;
+		/* Ask the database, which decides (and logs) alike. */
+		free((void *)row.blob);
+		rowcache_drop(st->cache, tix, id);
+	}
+	gen = tix >= 0 ? rowcache_gen(st->cache, tix) : 0;
 	if ((rc = outage_enter(st, &ot0, err)) != 0)
 		return rc;
 	rc = st->be->get(st->handle, table, id, &row, err);
@@ -489,6 +521,9 @@ store_get_ex(struct store *st, const char *table, const char *name,
 	if (rc != STORE_OK)
 		return store_timing_end(STORE_OP_GET, t0, rc);
 	rc = store_open_row(st, table, &row, name, NULL, val, len, err);
+	if (rc == 0 && tix >= 0)
+		rowcache_put(st->cache, tix, gen, &row);
+opened:
 	if (rc == 0 && meta != NULL) {
 		meta->ord = row.ord;
 		meta->exp = row.exp;
@@ -526,6 +561,7 @@ store_delete_ex(struct store *st, const char *table, const char *name,
 	if ((rc = outage_enter(st, &ot0, err)) != 0)
 		return rc;
 	rc = st->be->del(st->handle, table, id, expect_rev, err);
+	rowcache_wrote(st->cache, table);
 	outage_note(st, rc, ot0);
 	if (rc == STORE_OK)
 		watch_wrote(st, table);
@@ -569,6 +605,7 @@ store_delete_id(struct store *st, const char *table, const char *id_hex,
 		return error_set(err, "store: a row id is %d hex digits",
 		    STORE_ID_HEX_LEN);
 	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
+	rowcache_wrote(st->cache, table);
 	if (rc == STORE_OK) {
 		log_info("store: row %s of table '%s' deleted by id", id_hex,
 		    table);
@@ -808,6 +845,7 @@ store_purge(struct store *st, const char *table, int64_t ord_before,
 		return rc;
 	rc = st->be->purge(st->handle, table, store_now_ms() / 1000,
 	    ord_before, limit, n, err);
+	rowcache_wrote(st->cache, table);
 	outage_note(st, rc, ot0);
 	if (rc == STORE_OK && *n > 0)
 		watch_wrote(st, table);

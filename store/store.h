@@ -230,8 +230,21 @@ struct store_info {
 	uint32_t key_version;		/* data-key version of new writes */
 	uint32_t key_oldest;		/* lowest version not dropped: below
 					 * key_version while rotating */
+	int cache;			/* 1: reads of cached tables may be
+					 * served from memory (store_cache) */
+	uint64_t cache_hits, cache_misses;
+	size_t cache_bytes;		/* sealed rows held */
 };
 void store_info(struct store *st, struct store_info *out);
+/*
+ * Serve reads of table's rows from this process's memory when that is
+ * provably current: only a handle that is its database's only writer
+ * (the embedded SQLite store under its daemon lock) keeps a cache, and
+ * every write through it invalidates it first-hand. The cache holds rows
+ * still sealed, and each hit is authenticated as a database read is.
+ * Elsewhere (MariaDB, a second handle) a no-op. 0, or STORE_ERROR.
+ */
+int store_cache(struct store *st, const char *table, struct error *err);
 /* 0 if the database answers now (one round trip), < 0 otherwise. */
 int store_ping(struct store *st, struct error *err);
 

@@ -110,6 +110,8 @@ struct store_watch {
 struct store {
 	const struct store_backend *be;
 	void *handle;
+	struct rowcache *cache;		/* rowcache.c; NULL unless this handle
+					 * is its database's only writer */
 	struct store_dsn *dsn;		/* NULL for store_open_key */
 	char redacted[256];
 	struct keyring kr;
@@ -327,5 +329,32 @@ int join_parse_request(const uint8_t *text, size_t len,
 int join_parse_file(const uint8_t *text, size_t len, struct join_file *out,
     struct error *err);
 void join_file_free(struct join_file *jf);
+
+/* ----------------------------------------------------------- rowcache.c */
+
+/*
+ * The cache of sealed rows of chosen tables (rowcache.c has the rules).
+ * rowcache_table: the table's index, or -1 when it is not cached (also
+ * for rc NULL). rowcache_gen: the generation to pass to rowcache_put,
+ * read before the backend read. rowcache_get: 1 and a copy of the row
+ * (blob malloc'd) when an entry of the current generation is there.
+ * rowcache_wrote: after every write to table (NULL: every table).
+ */
+#define ROWCACHE_TABLES 8
+struct rowcache;
+struct rowcache *rowcache_new(void);
+void rowcache_free(struct rowcache *rc);
+int rowcache_add(struct rowcache *rc, const char *table);
+int rowcache_table(struct rowcache *rc, const char *table);
+uint64_t rowcache_gen(struct rowcache *rc, int tix);
+int rowcache_get(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN],
+    struct store_row *out);
+void rowcache_put(struct rowcache *rc, int tix, uint64_t gen,
+    const struct store_row *row);
+void rowcache_drop(struct rowcache *rc, int tix,
+    const uint8_t id[STORE_ID_LEN]);
+void rowcache_wrote(struct rowcache *rc, const char *table);
+void rowcache_stats(struct rowcache *rc, uint64_t *hits, uint64_t *misses,
+    size_t *bytes);
 
 #endif

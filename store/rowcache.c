@@ -1,0 +1,236 @@
+/*
+ * rowcache.c: a bounded in-process cache of sealed rows of chosen tables
+ * (store_cache), so that a hot read (a resource release reads the
+ * resource's index row and its value row) costs no database round trip.
+ *
+ * When it may serve: only a handle that is the sole writer of its
+ * database has one (store.c creates it for the embedded SQLite store
+ * under its daemon lock, which every trusteed process and tool opening
+ * that database takes; a shared MariaDB never has one). Every write path
+ * of store.c calls rowcache_wrote after the backend call returns, whatever
+ * it returned, and that bumps the table's generation. An entry is served
+ * only while its generation is the table's current one, and it is filled
+ * only with the generation read before the backend read began; so a row
+ * read before a write completed can never be served after the write was
+ * acknowledged.
+ *
+ * What it holds: rows exactly as the backend returned them, still sealed
+ * (store.c opens and authenticates every hit as it does every backend
+ * read, and on any failure drops the entry and asks the backend). No
+ * plaintext is ever cached. Rows with an expiry are not cached.
+ *
+ * Bounds: ROWCACHE_SLOTS direct-mapped slots (row ids are keyed hashes,
+ * so the low bits spread evenly), blobs up to ROWCACHE_BLOB_MAX, at most
+ * ROWCACHE_BYTES_MAX of blobs in all; a fill that would exceed the budget
+ * is skipped. Slots are guarded by striped mutexes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/util.h"
+#include "store_internal.h"
+
+#define ROWCACHE_SLOTS		4096	/* a power of two */
+#define ROWCACHE_STRIPES	64
+#define ROWCACHE_BLOB_MAX	((size_t)16 * 1024)
+#define ROWCACHE_BYTES_MAX	((size_t)16 * 1024 * 1024)
+
+struct rowcache_slot {
+	int tix;			/* -1: empty */
+	uint64_t gen;
+	struct store_row row;		/* blob malloc'd */
+};
+
+struct rowcache {
+	char tables[ROWCACHE_TABLES][STORE_TABLE_MAX + 1];
+	_Atomic int ntables;
+	_Atomic uint64_t gen[ROWCACHE_TABLES];
+	_Atomic size_t bytes;
+	_Atomic uint64_t hits, misses;
+	pthread_mutex_t tables_mu;	/* serializes rowcache_add */
+	pthread_mutex_t mu[ROWCACHE_STRIPES];
+	struct rowcache_slot slot[ROWCACHE_SLOTS];
+};
+
+struct rowcache *
+rowcache_new(void)
+{
+	struct rowcache *rc = xcalloc(1, sizeof(*rc));
+	size_t i;
+
+	pthread_mutex_init(&rc->tables_mu, NULL);
+	for (i = 0; i < ROWCACHE_STRIPES; i++)
+		pthread_mutex_init(&rc->mu[i], NULL);
+	for (i = 0; i < ROWCACHE_SLOTS; i++)
+		rc->slot[i].tix = -1;
+	for (i = 0; i < ROWCACHE_TABLES; i++)
+		atomic_init(&rc->gen[i], 1);
+	return rc;
+}
+
+void
+rowcache_free(struct rowcache *rc)
+{
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	for (i = 0; i < ROWCACHE_SLOTS; i++)
+		free((void *)rc->slot[i].row.blob);
+	for (i = 0; i < ROWCACHE_STRIPES; i++)
+		pthread_mutex_destroy(&rc->mu[i]);
+	pthread_mutex_destroy(&rc->tables_mu);
+	free(rc);
+}
+
+int
+rowcache_add(struct rowcache *rc, const char *table)
+{
+	int i, n, r = -1;
+
+	pthread_mutex_lock(&rc->tables_mu);
+	n = atomic_load(&rc->ntables);
+	for (i = 0; i < n; i++)
+		if (strcmp(rc->tables[i], table) == 0)
+			r = i;
+	if (r < 0 && n < ROWCACHE_TABLES) {
+		snprintf(rc->tables[n], sizeof(rc->tables[n]), "%s", table);
+		/* Published after the name is written. */
+		atomic_store(&rc->ntables, n + 1);
+		r = n;
+	}
+	pthread_mutex_unlock(&rc->tables_mu);
+	return r;
+}
+
+int
+rowcache_table(struct rowcache *rc, const char *table)
+{
+	int i, n;
+
+	if (rc == NULL || table == NULL)
+		return -1;
+	n = atomic_load(&rc->ntables);
+	for (i = 0; i < n; i++)
+		if (strcmp(rc->tables[i], table) == 0)
+			return i;
+	return -1;
+}
+
+uint64_t
+rowcache_gen(struct rowcache *rc, int tix)
+{
+	return atomic_load(&rc->gen[tix]);
+}
+
+static size_t
+rowcache_index(int tix, const uint8_t id[STORE_ID_LEN])
+{
+	uint32_t h;
+
+	memcpy(&h, id, sizeof(h));
+	return (h ^ (uint32_t)tix * 0x9e3779b1u) & (ROWCACHE_SLOTS - 1);
+}
+
+static pthread_mutex_t *
+rowcache_lock(struct rowcache *rc, size_t i)
+{
+	return &rc->mu[i % ROWCACHE_STRIPES];
+}
+
+/* Empty slot s (its stripe held). */
+static void
+rowcache_clear(struct rowcache *rc, struct rowcache_slot *s)
+{
+	if (s->tix >= 0)
+		atomic_fetch_sub(&rc->bytes, s->row.len);
+	free((void *)s->row.blob);
+	memset(s, 0, sizeof(*s));
+	s->tix = -1;
+}
+
+int
+rowcache_get(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN],
+    struct store_row *out)
+{
+	size_t i = rowcache_index(tix, id);
+	struct rowcache_slot *s = &rc->slot[i];
+	uint8_t *blob;
+	int hit = 0;
+
+	pthread_mutex_lock(rowcache_lock(rc, i));
+	if (s->tix == tix && s->gen == atomic_load(&rc->gen[tix]) &&
+	    memcmp(s->row.id, id, STORE_ID_LEN) == 0) {
+		blob = xmalloc(s->row.len > 0 ? s->row.len : 1);
+		memcpy(blob, s->row.blob, s->row.len);
+		*out = s->row;
+		out->blob = blob;
+		hit = 1;
+	}
+	pthread_mutex_unlock(rowcache_lock(rc, i));
+	atomic_fetch_add(hit ? &rc->hits : &rc->misses, 1);
+	return hit;
+}
+
+void
+rowcache_put(struct rowcache *rc, int tix, uint64_t gen,
+    const struct store_row *row)
+{
+	size_t i = rowcache_index(tix, row->id);
+	struct rowcache_slot *s = &rc->slot[i];
+	uint8_t *blob;
+
+	if (row->exp != 0 || row->len > ROWCACHE_BLOB_MAX)
+		return;
+	blob = xmalloc(row->len > 0 ? row->len : 1);
+	memcpy(blob, row->blob, row->len);
+	pthread_mutex_lock(rowcache_lock(rc, i));
+	rowcache_clear(rc, s);
+	/* A write since gen was read: the row may predate it. */
+	if (gen != atomic_load(&rc->gen[tix]) ||
+	    atomic_load(&rc->bytes) + row->len > ROWCACHE_BYTES_MAX) {
+		pthread_mutex_unlock(rowcache_lock(rc, i));
+		free(blob);
+		return;
+	}
+	s->tix = tix;
+	s->gen = gen;
+	s->row = *row;
+	s->row.blob = blob;
+	atomic_fetch_add(&rc->bytes, row->len);
+	pthread_mutex_unlock(rowcache_lock(rc, i));
+}
+
+void
+rowcache_drop(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN])
+{
+	size_t i = rowcache_index(tix, id);
+	struct rowcache_slot *s = &rc->slot[i];
+
+	pthread_mutex_lock(rowcache_lock(rc, i));
+	if (s->tix == tix && memcmp(s->row.id, id, STORE_ID_LEN) == 0)
+		rowcache_clear(rc, s);
+	pthread_mutex_unlock(rowcache_lock(rc, i));
+}
+
+void
+rowcache_wrote(struct rowcache *rc, const char *table)
+{
+	int i, n;
+
+	if (rc == NULL)
+		return;
+	n = atomic_load(&rc->ntables);
+	for (i = 0; i < n; i++)
+		if (table == NULL || strcmp(rc->tables[i], table) == 0)
+			atomic_fetch_add(&rc->gen[i], 1);
+}
+
+void
+rowcache_stats(struct rowcache *rc, uint64_t *hits, uint64_t *misses,
+    size_t *bytes)
+{
+	*hits = rc != NULL ? atomic_load(&rc->hits) : 0;
+	*misses = rc != NULL ? atomic_load(&rc->misses) : 0;
+	*bytes = rc != NULL ? atomic_load(&rc->bytes) : 0;
+}

@@ -1,0 +1,317 @@
+/*
+ * test_rowcache.c: the cache of sealed rows (store/rowcache.c through
+ * store_cache and store_get): it serves only on the embedded store's
+ * daemon handle, every kind of write through the handle is seen by the
+ * next read, reads racing writes never see a value older than the last
+ * acknowledged write, and rotation (re-sealing, dropping a version)
+ * leaves every read working.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../../lib/log.h"
+#include "../../store/store_internal.h"
+#include "testutil.h"
+#include "storefix.h"
+
+#define T "resource_data"
+
+static int
+setup_exclusive(void **state)
+{
+	return storefix_setup(state, "test_rowcache", 1, 1000);
+}
+
+static int
+setup_shared(void **state)
+{
+	return storefix_setup(state, "test_rowcache_shared", 0, 1000);
+}
+
+static void
+put(struct store *st, const char *table, const char *name, const char *val)
+{
+	struct error err = { "" };
+
+	if (store_put(st, table, name, val, strlen(val), &err) != 0)
+		fail_msg("put %s/%s: %s", table, name, err.msg);
+}
+
+/* The value of name, or "" when absent. */
+static char *
+get(struct store *st, const char *table, const char *name)
+{
+	struct error err = { "" };
+	uint8_t *v;
+	size_t len;
+	char *s;
+	int rc = store_get(st, table, name, &v, &len, &err);
+
+	if (rc == 1)
+		return xstrdup("");
+	if (rc != 0)
+		fail_msg("get %s/%s: %s", table, name, err.msg);
+	s = xmalloc(len + 1);
+	memcpy(s, v, len);
+	s[len] = '\0';
+	secret_free(v, len);
+	return s;
+}
+
+static void
+assert_get(struct store *st, const char *table, const char *name,
+    const char *want)
+{
+	char *got = get(st, table, name);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("%s/%s: got '%s', want '%s'", table, name, got, want);
+	free(got);
+}
+
+static uint64_t
+hits(struct store *st)
+{
+	struct store_info in;
+
+	store_info(st, &in);
+	return in.cache_hits;
+}
+
+/* Every write path of the store, each followed by a read. */
+static void
+test_writes_are_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct store_info in;
+	struct store_item items[2];
+	char id[STORE_ID_HEX_LEN + 1];
+	uint64_t rev = 0, h;
+	size_t n;
+
+	f->st = storefix_open(f);
+	store_info(f->st, &in);
+	assert_int_equal(in.cache, 1);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+
+	put(f->st, T, "a", "v1");
+	assert_get(f->st, T, "a", "v1");	/* fills */
+	h = hits(f->st);
+	assert_get(f->st, T, "a", "v1");
+	assert_int_equal(hits(f->st), h + 1);
+
+	/* plain put */
+	put(f->st, T, "a", "v2");
+	assert_get(f->st, T, "a", "v2");
+	assert_get(f->st, T, "a", "v2");
+	/* compare-and-swap, with the meta of a hit */
+	{
+		struct store_meta m;
+		uint8_t *v;
+		size_t len;
+
+		assert_int_equal(store_get_ex(f->st, T, "a", &v, &len, &m,
+		    &err), 0);
+		secret_free(v, len);
+		assert_int_equal(store_put_ex(f->st, T, "a", "v3", 2, 0, 0,
+		    m.rev, &rev, &err), 0);
+		assert_true(rev > m.rev);
+	}
+	assert_get(f->st, T, "a", "v3");
+	/* delete */
+	assert_int_equal(store_delete(f->st, T, "a", &err), 0);
+	assert_get(f->st, T, "a", "");
+	put(f->st, T, "a", "v4");
+	assert_get(f->st, T, "a", "v4");
+	/* put_many */
+	items[0] = (struct store_item){ .name = "a", .val = "v5", .len = 2 };
+	items[1] = (struct store_item){ .name = "b", .val = "w1", .len = 2 };
+	assert_int_equal(store_put_many(f->st, T, items, 2, &err), 0);
+	assert_get(f->st, T, "a", "v5");
+	assert_get(f->st, T, "b", "w1");
+	/* delete by row id */
+	assert_int_equal(store_row_id_hex(f->st, T, "b", id, &err), 0);
+	assert_int_equal(store_delete_id(f->st, T, id, &err), 0);
+	assert_get(f->st, T, "b", "");
+	/* purge (every row has ord 0 < 1) */
+	assert_get(f->st, T, "a", "v5");
+	assert_int_equal(store_purge(f->st, T, 1, 100, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_get(f->st, T, "a", "");
+}
+
+/* Tables not asked for, and handles that are not the only writer, are
+ * never served from memory. */
+static void
+test_only_where_provable(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+
+	f->st = storefix_open(f);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	put(f->st, "other", "x", "1");
+	assert_get(f->st, "other", "x", "1");
+	assert_get(f->st, "other", "x", "1");
+	assert_int_equal(hits(f->st), 0);
+	/* Expiring rows are not kept either. */
+	assert_int_equal(store_put_ex(f->st, T, "e", "1", 1, 0, 4102444800,
+	    STORE_REV_ANY, NULL, &err), 0);
+	assert_get(f->st, T, "e", "1");
+	assert_get(f->st, T, "e", "1");
+	assert_int_equal(hits(f->st), 0);
+}
+
+/* Two handles on one file without the daemon lock (two instances). */
+static void
+test_shared_handle_never_caches(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct store_info in;
+
+	f->st = storefix_open(f);
+	f->st2 = storefix_open(f);
+	store_info(f->st, &in);
+	assert_int_equal(in.cache, 0);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	put(f->st, T, "k", "1");
+	assert_get(f->st, T, "k", "1");
+	put(f->st2, T, "k", "2");
+	assert_get(f->st, T, "k", "2");
+	assert_int_equal(hits(f->st), 0);
+}
+
+/* Readers hammer one row while it is rewritten: once a put returned,
+ * no read that starts later sees an older value. */
+struct race {
+	struct store *st;
+	_Atomic int stop;
+	_Atomic int acked;	/* the last value whose put returned */
+	_Atomic int stale;
+	_Atomic long reads;
+};
+
+static void *
+race_reader(void *arg)
+{
+	struct race *r = arg;
+	char *got;
+	int floor;
+
+	while (!atomic_load(&r->stop)) {
+		floor = atomic_load(&r->acked);
+		got = get(r->st, T, "hot");
+		if (atoi(got) < floor)
+			atomic_fetch_add(&r->stale, 1);
+		free(got);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	return NULL;
+}
+
+static void
+test_race_never_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct race r = { 0 };
+	pthread_t th[3];
+	char v[16];
+	int i;
+
+	f->st = storefix_open(f);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	put(f->st, T, "hot", "0");
+	r.st = f->st;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race_reader, &r),
+		    0);
+	for (i = 1; i <= 400; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		put(f->st, T, "hot", v);
+		atomic_store(&r.acked, i);
+		assert_get(f->st, T, "hot", v);
+	}
+	atomic_store(&r.stop, 1);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&r.stale), 0);
+	assert_true(atomic_load(&r.reads) > 0);
+	assert_true(hits(f->st) > 0);
+}
+
+/* Rotation re-seals every row and drops the old key version: cached
+ * rows sealed under it must not break a read. */
+static void
+test_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	char name[32], val[32];
+	uint32_t v;
+	int i, done = 0, rounds = 0;
+
+	f->st = storefix_open(f);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		snprintf(val, sizeof(val), "value %d", i);
+		put(f->st, T, name, val);
+		assert_get(f->st, T, name, val);
+	}
+	assert_int_equal(store_rotate(f->st, &v, &err), 0);
+	/* Dropping waits a little after the last re-seal (rotate.c). */
+	while (!done && rounds++ < 2000) {
+		assert_int_equal(store_rotate_step(f->st, 7, &done, &err), 0);
+		if (!done)
+			usleep(2000);
+		for (i = 0; i < 50; i += 7) {
+			snprintf(name, sizeof(name), "r%d", i);
+			snprintf(val, sizeof(val), "value %d", i);
+			assert_get(f->st, T, name, val);
+		}
+	}
+	assert_true(done);
+	assert_int_equal(keyring_floor(&f->st->kr), v);
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		snprintf(val, sizeof(val), "value %d", i);
+		assert_get(f->st, T, name, val);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_writes_are_seen,
+		    setup_exclusive, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_only_where_provable,
+		    setup_exclusive, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_shared_handle_never_caches,
+		    setup_shared, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_race_never_stale,
+		    setup_exclusive, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_rotation,
+		    setup_exclusive, storefix_teardown),
+	};
+
+	log_init("test_rowcache", LOG_LVL_ERROR);
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
