@@ -338,8 +338,10 @@ audit_rec(const char *id, uint64_t ms, const char *actor, const char *action,
 	    audit_text(outcome), "reason", audit_text(reason));
 }
 
-/* A guest event. Caller holds audit_lock. */
-static void
+/* A guest event. Caller holds audit_lock. 1 when it made a new record
+ * (or tried to), 0 when it was counted into one (aggregated or over the
+ * minute's budget). */
+static int
 audit_guest(const char *actor, const char *action, const char *target,
     const char *outcome, const char *reason)
 {
@@ -357,7 +359,7 @@ audit_guest(const char *actor, const char *action, const char *target,
 		a->count++;
 		a->last_ms = (int64_t)(time(NULL)) * 1000;
 		audit_agg_flush(a, now_ms, 0);
-		return;
+		return 0;
 	}
 	/* A new record: within this minute's budget? */
 	if (now_ms / 60000 != audit_minute) {
@@ -381,7 +383,7 @@ audit_guest(const char *actor, const char *action, const char *target,
 		a->count++;
 		a->last_ms = (int64_t)(time(NULL)) * 1000;
 		audit_agg_flush(a, now_ms, 0);
-		return;
+		return 0;
 	}
 	audit_minute_new++;
 	audit_agg_flush(a, now_ms, 1);
@@ -391,7 +393,7 @@ audit_guest(const char *actor, const char *action, const char *target,
 	if (a->rec == NULL || audit_put(AUDIT_GUEST_TABLE, id, ord, 0,
 	    a->rec) != 0) {
 		audit_agg_clear(a);
-		return;
+		return 1;
 	}
 	memcpy(a->key, key, sizeof(key));
 	snprintf(a->id, sizeof(a->id), "%s", id);
@@ -400,31 +402,59 @@ audit_guest(const char *actor, const char *action, const char *target,
 	a->last_ms = (int64_t)ms;
 	a->count = a->written_count = 1;
 	audit_guest_cap();
+	return 1;
+}
+
+/*
+ * The log line of an event: at info level when it made a record of its
+ * own (every admin action; a guest event that is not counted into an
+ * earlier equal one), else at debug level, so the log is as aggregated
+ * as the trail and a flood of equal guest requests does not flood it.
+ */
+static void
+audit_log(int fresh, const char *actor, const char *action,
+    const char *target, const char *outcome, const char *reason)
+{
+	char esc[256];
+
+	if (!fresh && !log_enabled(LOG_LVL_DEBUG))
+		return;
+	log_escape(target != NULL ? target : "-", esc, sizeof(esc));
+	if (fresh)
+		log_info("audit: %s %s %s %s%s%s", actor ? actor : "-",
+		    action ? action : "-", esc, outcome ? outcome : "-",
+		    reason && *reason ? ": " : "", reason && *reason ?
+		    reason : "");
+	else
+		log_debug("audit: %s %s %s %s%s%s (counted into an earlier "
+		    "equal record)", actor ? actor : "-", action ? action :
+		    "-", esc, outcome ? outcome : "-", reason && *reason ?
+		    ": " : "", reason && *reason ? reason : "");
 }
 
 void
 audit_record(const char *actor, const char *action, const char *target,
     const char *outcome, const char *reason)
 {
-	char id[AUDIT_ID_LEN + 1], esc[256];
+	char id[AUDIT_ID_LEN + 1];
 	json_t *rec;
 	uint64_t ms;
 	int64_t ord;
+	int fresh;
 
-	log_info("audit: %s %s %s %s%s%s", actor ? actor : "-",
-	    action ? action : "-", log_escape(target ? target : "-", esc,
-	    sizeof(esc)), outcome ? outcome : "-", reason && *reason ? ": " :
-	    "", reason && *reason ? reason : "");
 	pthread_mutex_lock(&audit_lock);
 	if (audit_store == NULL) {
 		pthread_mutex_unlock(&audit_lock);
+		audit_log(1, actor, action, target, outcome, reason);
 		return;
 	}
 	if (audit_is_guest(actor)) {
-		audit_guest(actor, action, target, outcome, reason);
+		fresh = audit_guest(actor, action, target, outcome, reason);
 		pthread_mutex_unlock(&audit_lock);
+		audit_log(fresh, actor, action, target, outcome, reason);
 		return;
 	}
+	audit_log(1, actor, action, target, outcome, reason);
 	audit_new_id(id, &ord, &ms);
 	rec = audit_rec(id, ms, actor, action, target, outcome, reason);
 	if (rec != NULL)
