@@ -24,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <sodium.h>
 
@@ -551,8 +552,13 @@ jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
 	struct buf hdr = { 0 }, out = { 0 };
 	char *ret = NULL;
 
-	/* One call for both: each is a getrandom(2) system call. */
-	randombytes_buf(rnd, sizeof(rnd));
+	/* OpenSSL's per-thread private DRBG, which the ephemeral key below
+	 * draws from anyway: no system call of its own (libsodium's
+	 * randombytes_buf is one getrandom(2) per call). */
+	if (RAND_priv_bytes(rnd, sizeof(rnd)) != 1) {
+		error_set(err, "jwe: no random bytes for the content key");
+		return NULL;
+	}
 	memcpy(cek, rnd, sizeof(cek));
 	memcpy(iv, rnd + sizeof(cek), sizeof(iv));
 	sodium_memzero(rnd, sizeof(rnd));
