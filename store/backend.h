@@ -14,7 +14,8 @@
  *
  * Schema (both backends, same columns and meaning):
  *   rows(tbl, id, kv, ord, exp, rev, blob)  PRIMARY KEY (tbl, id),
- *        index (tbl, ord, id), index (kv), index (tbl, exp)
+ *        index (tbl, ord, id), index (kv), index (tbl, exp) (SQLite:
+ *        (kv, tbl, ord) and (tbl, exp, ord), so time-ordered rows append)
  *   meta(k, v)     'schema_version' and the store's counters
  *   gen(tbl, n)    per-table write generation (store_backend.gen_*)
  * Tables whose name starts with '_' belong to the store itself (data-key
