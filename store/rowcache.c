@@ -19,10 +19,12 @@
  * read, and on any failure drops the entry and asks the backend). No
  * plaintext is ever cached. Rows with an expiry are not cached.
  *
- * Bounds: ROWCACHE_SLOTS direct-mapped slots (row ids are keyed hashes,
- * so the low bits spread evenly), blobs up to ROWCACHE_BLOB_MAX, at most
- * ROWCACHE_BYTES_MAX of blobs in all; a fill that would exceed the budget
- * is skipped. Slots are guarded by striped mutexes.
+ * Bounds: ROWCACHE_SLOTS slots in sets of ROWCACHE_WAYS (row ids are
+ * keyed hashes, so their low bits pick a set evenly; a fill takes an
+ * empty or outdated way, else the next one round-robin), blobs up to
+ * ROWCACHE_BLOB_MAX, at most ROWCACHE_BYTES_MAX of blobs in all; a fill
+ * that would exceed the budget is skipped. A set is guarded by one of
+ * ROWCACHE_STRIPES mutexes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@
 #include "../lib/util.h"
 #include "store_internal.h"
 
-#define ROWCACHE_SLOTS		4096	/* a power of two */
+#define ROWCACHE_SLOTS		16384	/* a power of two */
+#define ROWCACHE_WAYS		4	/* slots per set, a power of two */
+#define ROWCACHE_SETS		(ROWCACHE_SLOTS / ROWCACHE_WAYS)
 #define ROWCACHE_STRIPES	64
 #define ROWCACHE_BLOB_MAX	((size_t)16 * 1024)
 #define ROWCACHE_BYTES_MAX	((size_t)16 * 1024 * 1024)
@@ -49,6 +53,7 @@ struct rowcache {
 	_Atomic uint64_t hits, misses;
 	pthread_mutex_t tables_mu;	/* serializes rowcache_add */
 	pthread_mutex_t mu[ROWCACHE_STRIPES];
+	uint8_t next[ROWCACHE_SETS];	/* round-robin victim per set */
 	struct rowcache_slot slot[ROWCACHE_SLOTS];
 };
 
@@ -123,19 +128,35 @@ rowcache_gen(struct rowcache *rc, int tix)
 	return atomic_load(&rc->gen[tix]);
 }
 
+/* The set of (tix, id). */
 static size_t
-rowcache_index(int tix, const uint8_t id[STORE_ID_LEN])
+rowcache_set(int tix, const uint8_t id[STORE_ID_LEN])
 {
 	uint32_t h;
 
 	memcpy(&h, id, sizeof(h));
-	return (h ^ (uint32_t)tix * 0x9e3779b1u) & (ROWCACHE_SLOTS - 1);
+	return (h ^ (uint32_t)tix * 0x9e3779b1u) & (ROWCACHE_SETS - 1);
 }
 
 static pthread_mutex_t *
-rowcache_lock(struct rowcache *rc, size_t i)
+rowcache_lock(struct rowcache *rc, size_t set)
 {
-	return &rc->mu[i % ROWCACHE_STRIPES];
+	return &rc->mu[set % ROWCACHE_STRIPES];
+}
+
+/* The slot of set holding (tix, id), or NULL. Caller holds the set. */
+static struct rowcache_slot *
+rowcache_find(struct rowcache *rc, size_t set, int tix,
+    const uint8_t id[STORE_ID_LEN])
+{
+	struct rowcache_slot *s = &rc->slot[set * ROWCACHE_WAYS];
+	size_t w;
+
+	for (w = 0; w < ROWCACHE_WAYS; w++)
+		if (s[w].tix == tix && memcmp(s[w].row.id, id,
+		    STORE_ID_LEN) == 0)
+			return &s[w];
+	return NULL;
 }
 
 /* Empty slot s (its stripe held). */
@@ -153,21 +174,21 @@ int
 rowcache_get(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN],
     struct store_row *out)
 {
-	size_t i = rowcache_index(tix, id);
-	struct rowcache_slot *s = &rc->slot[i];
+	size_t set = rowcache_set(tix, id);
+	struct rowcache_slot *s;
 	uint8_t *blob;
 	int hit = 0;
 
-	pthread_mutex_lock(rowcache_lock(rc, i));
-	if (s->tix == tix && s->gen == atomic_load(&rc->gen[tix]) &&
-	    memcmp(s->row.id, id, STORE_ID_LEN) == 0) {
+	pthread_mutex_lock(rowcache_lock(rc, set));
+	s = rowcache_find(rc, set, tix, id);
+	if (s != NULL && s->gen == atomic_load(&rc->gen[tix])) {
 		blob = xmalloc(s->row.len > 0 ? s->row.len : 1);
 		memcpy(blob, s->row.blob, s->row.len);
 		*out = s->row;
 		out->blob = blob;
 		hit = 1;
 	}
-	pthread_mutex_unlock(rowcache_lock(rc, i));
+	pthread_mutex_unlock(rowcache_lock(rc, set));
 	atomic_fetch_add(hit ? &rc->hits : &rc->misses, 1);
 	return hit;
 }
@@ -176,20 +197,33 @@ void
 rowcache_put(struct rowcache *rc, int tix, uint64_t gen,
     const struct store_row *row)
 {
-	size_t i = rowcache_index(tix, row->id);
-	struct rowcache_slot *s = &rc->slot[i];
+	size_t set = rowcache_set(tix, row->id), w;
+	struct rowcache_slot *s, *ways = &rc->slot[set * ROWCACHE_WAYS];
 	uint8_t *blob;
 
 	if (row->exp != 0 || row->len > ROWCACHE_BLOB_MAX)
 		return;
 	blob = xmalloc(row->len > 0 ? row->len : 1);
 	memcpy(blob, row->blob, row->len);
-	pthread_mutex_lock(rowcache_lock(rc, i));
+	pthread_mutex_lock(rowcache_lock(rc, set));
+	/* The row's own slot, else an empty or outdated one, else the
+	 * set's next victim. */
+	if ((s = rowcache_find(rc, set, tix, row->id)) == NULL) {
+		for (w = 0; w < ROWCACHE_WAYS && s == NULL; w++)
+			if (ways[w].tix < 0 || ways[w].gen !=
+			    atomic_load(&rc->gen[ways[w].tix]))
+				s = &ways[w];
+		if (s == NULL) {
+			s = &ways[rc->next[set]];
+			rc->next[set] = (uint8_t)((rc->next[set] + 1) &
+			    (ROWCACHE_WAYS - 1));
+		}
+	}
 	rowcache_clear(rc, s);
 	/* A write since gen was read: the row may predate it. */
 	if (gen != atomic_load(&rc->gen[tix]) ||
 	    atomic_load(&rc->bytes) + row->len > ROWCACHE_BYTES_MAX) {
-		pthread_mutex_unlock(rowcache_lock(rc, i));
+		pthread_mutex_unlock(rowcache_lock(rc, set));
 		free(blob);
 		return;
 	}
@@ -198,19 +232,19 @@ rowcache_put(struct rowcache *rc, int tix, uint64_t gen,
 	s->row = *row;
 	s->row.blob = blob;
 	atomic_fetch_add(&rc->bytes, row->len);
-	pthread_mutex_unlock(rowcache_lock(rc, i));
+	pthread_mutex_unlock(rowcache_lock(rc, set));
 }
 
 void
 rowcache_drop(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN])
 {
-	size_t i = rowcache_index(tix, id);
-	struct rowcache_slot *s = &rc->slot[i];
+	size_t set = rowcache_set(tix, id);
+	struct rowcache_slot *s;
 
-	pthread_mutex_lock(rowcache_lock(rc, i));
-	if (s->tix == tix && memcmp(s->row.id, id, STORE_ID_LEN) == 0)
+	pthread_mutex_lock(rowcache_lock(rc, set));
+	if ((s = rowcache_find(rc, set, tix, id)) != NULL)
 		rowcache_clear(rc, s);
-	pthread_mutex_unlock(rowcache_lock(rc, i));
+	pthread_mutex_unlock(rowcache_lock(rc, set));
 }
 
 void
