@@ -23,6 +23,9 @@
  * process's; with several instances the cap holds approximately (each
  * purges what exceeds it when it checks).
  *
+ * Every event is also a log line (audit_log): at info level when it
+ * made a record of its own, at debug level when it was counted into one.
+ *
  * The previous layout (one table "audit", ord 0) is converted once at
  * start: guest events move to audit_guest, admin records get their ord
  * and retention.
@@ -415,21 +418,18 @@ static void
 audit_log(int fresh, const char *actor, const char *action,
     const char *target, const char *outcome, const char *reason)
 {
-	char esc[256];
+	char esc[256], line[2048];
 
 	if (!fresh && !log_enabled(LOG_LVL_DEBUG))
 		return;
-	log_escape(target != NULL ? target : "-", esc, sizeof(esc));
+	snprintf(line, sizeof(line), "audit: %s %s %s %s%s%s",
+	    actor ? actor : "-", action ? action : "-", log_escape(target ?
+	    target : "-", esc, sizeof(esc)), outcome ? outcome : "-",
+	    reason && *reason ? ": " : "", reason && *reason ? reason : "");
 	if (fresh)
-		log_info("audit: %s %s %s %s%s%s", actor ? actor : "-",
-		    action ? action : "-", esc, outcome ? outcome : "-",
-		    reason && *reason ? ": " : "", reason && *reason ?
-		    reason : "");
+		log_info("%s", line);
 	else
-		log_debug("audit: %s %s %s %s%s%s (counted into an earlier "
-		    "equal record)", actor ? actor : "-", action ? action :
-		    "-", esc, outcome ? outcome : "-", reason && *reason ?
-		    ": " : "", reason && *reason ? reason : "");
+		log_debug("%s (counted into an earlier equal record)", line);
 }
 
 void
