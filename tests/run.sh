@@ -60,7 +60,8 @@ trap 'exit 143' TERM
 # failed, "[  FAILED  ] M test(s), listed below:"; every case of every
 # group counts. A
 # binary that exits non-zero without a failure count (a crash, an abort
-# in setup) counts as one failure more.
+# in setup) counts as one failure more, and so does each failed group
+# setup or teardown.
 if [ "${SKIP_UNIT:-0}" != 1 ]; then
 	for t in tests/unit/test_*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
@@ -78,6 +79,13 @@ if [ "${SKIP_UNIT:-0}" != 1 ]; then
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 			f=1
 			echo "FAIL $t: exit status $rc without a cmocka failure count"
+		fi
+		# A group's setup or teardown failing is not in the counts
+		# (and cmocka still exits 0 for a teardown).
+		g=$(grep -c '^\[  FAILED  \] GROUP ' "$out")
+		if [ "$g" -ne 0 ]; then
+			f=$((f + g))
+			echo "FAIL $t: a group setup or teardown failed"
 		fi
 		pass=$((pass + p))
 		fail=$((fail + f))

@@ -951,16 +951,9 @@ open_store(char **dbpath)
 static void
 close_store(struct store *st, char *dbpath)
 {
-	char *p;
-
 	store_close(st);
-	p = xasprintf("%s-wal", dbpath);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s-shm", dbpath);
-	unlink(p);
-	free(p);
-	remove_file(dbpath);
+	testutil_db_unlink(dbpath);
+	free(dbpath);
 }
 
 static void

@@ -120,11 +120,13 @@ testutil_tmpdb(const char *name, char *dir, size_t dircap, char *db,
 	free(d);
 }
 
-/* Remove an SQLite database file and its -wal, -shm and -journal files. */
+/* Remove an SQLite database file, its -wal, -shm and -journal files and
+ * the store's lock files (store_sqlite.c). */
 static inline void
 testutil_db_unlink(const char *db)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal",
+	    ".lock", ".lock-init", ".lock-resources", ".lock-policies" };
 	size_t i;
 	char *p;
 
