@@ -158,11 +158,13 @@ attlog_ent_from(const char *id, const json_t *rec, struct attlog_ent *e)
 }
 
 /*
- * A row's value is "<summary>\n<record>": the summary members first as
+ * A row's value is "<summary>\n<rest>": the summary members first as
  * their own JSON object, so pages and the index parse a few hundred
- * bytes instead of the whole record (claims and token run to kilobytes).
- * Compact JSON never holds a raw newline. A row of an earlier version is
- * the record alone.
+ * bytes instead of the whole record (claims and token run to kilobytes);
+ * then the record's other members. The whole record is rest with the
+ * summary's members added. Compact JSON never holds a raw newline. Rows
+ * of earlier versions hold the whole record as rest (and so the summary
+ * twice), or the record alone.
  */
 static size_t
 attlog_split(const uint8_t *val, size_t len)
@@ -184,10 +186,19 @@ static json_t *
 attlog_parse_record(const uint8_t *val, size_t len)
 {
 	size_t k = attlog_split(val, len);
+	json_t *sum, *rec;
 
 	if (k == len)
 		return json_loadb((const char *)val, len, 0, NULL);
-	return json_loadb((const char *)val + k + 1, len - k - 1, 0, NULL);
+	rec = json_loadb((const char *)val + k + 1, len - k - 1, 0, NULL);
+	sum = json_loadb((const char *)val, k, 0, NULL);
+	if (!json_is_object(rec) || !json_is_object(sum) ||
+	    json_object_update_missing(rec, sum) != 0) {
+		json_decref(rec);
+		rec = NULL;
+	}
+	json_decref(sum);
+	return rec;
 }
 
 static json_t *attlog_summary(const json_t *rec);
@@ -749,15 +760,56 @@ attlog_expire(int64_t now)
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
+/*
+ * A row's value for rec (see attlog_split): the summary, a newline, then
+ * rec's other members; ear, when not NULL, is the JSON text of the "ear"
+ * member (rec has none then), spliced in as it is: the token's own
+ * decoded header and payload, not serialized again. NULL when out of
+ * memory.
+ */
+static char *
+attlog_value(const json_t *rec, const char *ear)
+{
+	json_t *sum = attlog_summary(rec), *rest = json_object();
+	const char *k;
+	json_t *v;
+	char *s1 = NULL, *s2 = NULL, *s = NULL;
+	size_t n;
+
+	if (sum == NULL || rest == NULL)
+		goto out;
+	json_object_foreach((json_t *)rec, k, v)
+		if (json_object_get(sum, k) == NULL &&
+		    json_object_set(rest, k, v) != 0)
+			goto out;
+	s1 = json_dumps(sum, JSON_COMPACT);
+	s2 = json_dumps(rest, JSON_COMPACT);
+	if (s1 == NULL || s2 == NULL)
+		goto out;
+	if (ear == NULL)
+		s = xasprintf("%s\n%s", s1, s2);
+	else {
+		/* s2 is "{...}" or "{}": ear goes in before the brace. */
+		n = strlen(s2);
+		s = xasprintf("%s\n%.*s%s\"ear\":%s}", s1, (int)(n - 1), s2,
+		    n > 2 ? "," : "", ear);
+	}
+out:
+	free(s1);
+	free(s2);
+	json_decref(sum);
+	json_decref(rest);
+	return s;
+}
+
 int
-attlog_append(json_t *rec, struct error *err)
+attlog_append(json_t *rec, const char *ear, struct error *err)
 {
 	char id[ATTLOG_ID_LEN + 1], when[TIME_RFC3339_LEN];
 	struct attlog_ent e;
 	struct timespec ts;
 	uint64_t ms;
-	char *s, *s1, *s2;
-	json_t *sum;
+	char *s;
 	int rc;
 
 	pthread_mutex_lock(&al.lock);
@@ -782,13 +834,7 @@ attlog_append(json_t *rec, struct error *err)
 		pthread_mutex_unlock(&al.lock);
 		return error_set(err, "attestation log: incomplete record");
 	}
-	sum = attlog_summary(rec);
-	s1 = json_dumps(sum, JSON_COMPACT);
-	s2 = json_dumps(rec, JSON_COMPACT);
-	json_decref(sum);
-	s = s1 != NULL && s2 != NULL ? xasprintf("%s\n%s", s1, s2) : NULL;
-	free(s1);
-	free(s2);
+	s = attlog_value(rec, ear);
 	if (s == NULL) {
 		pthread_mutex_unlock(&al.lock);
 		return error_set(err, "attestation log: cannot serialize");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/b64.h"
 #include "../lib/jws.h"
 #include "../lib/log.h"
 #include "../verifier/verifier.h"
@@ -106,6 +107,28 @@ attlog_note_input(const char *tee, const json_t *input)
 	snprintf(o->input_tee, sizeof(o->input_tee), "%s", tee);
 }
 
+/* {"header":H,"payload":P} from a compact JWS's first two segments, as
+ * signed; NULL unless both decode to JSON text this process wrote (the
+ * issuer's own token: its segments are compact JSON objects). */
+static char *
+attlog_observe_ear_text(const char *h64, size_t hlen, const char *p64,
+    size_t plen)
+{
+	uint8_t *h = NULL, *p = NULL;
+	size_t hn, pn;
+	char *s = NULL;
+
+	if (b64_decode(h64, hlen, B64_URL_NOPAD, &h, &hn) == 0 &&
+	    b64_decode(p64, plen, B64_URL_NOPAD, &p, &pn) == 0 &&
+	    hn > 1 && pn > 1 && h[0] == '{' && p[0] == '{' &&
+	    memchr(h, '\n', hn) == NULL && memchr(p, '\n', pn) == NULL)
+		s = xasprintf("{\"header\":%.*s,\"payload\":%.*s}", (int)hn,
+		    (const char *)h, (int)pn, (const char *)p);
+	free(h);
+	free(p);
+	return s;
+}
+
 void
 attlog_note_token(const json_t *header, const json_t *claims,
     const char *jwt)
@@ -121,6 +144,9 @@ attlog_note_token(const json_t *header, const json_t *claims,
 	o->token_claims = json_incref((json_t *)claims);
 	/* base64url without padding: 4 characters for 3 bytes. */
 	o->token_plen = (size_t)(d2 - d1 - 1) * 3 / 4;
+	if (o->token_plen <= ATTLOG_EAR_MAX)
+		o->token_ear = attlog_observe_ear_text(jwt, (size_t)(d1 - jwt),
+		    d1 + 1, (size_t)(d2 - d1 - 1));
 }
 
 /* The TEE a refused /attestation request named (first request). */
@@ -155,7 +181,7 @@ attlog_observe_reason(const struct http_response *resp)
  * plen: the length of the payload's JSON text. */
 static void
 attlog_observe_from_parts(json_t *rec, const json_t *header,
-    const json_t *payload, size_t plen, char *tee, size_t cap,
+    const json_t *payload, size_t plen, int ear_text, char *tee, size_t cap,
     enum observe_verdict *v)
 {
 	const json_t *sub, *first = NULL;
@@ -207,7 +233,9 @@ attlog_observe_from_parts(json_t *rec, const json_t *header,
 	    "jti", json_object_get((json_t *)payload, "jti"), "exp",
 	    json_object_get((json_t *)payload, "exp"), "iat",
 	    json_object_get((json_t *)payload, "iat")));
-	if (plen <= ATTLOG_EAR_MAX)
+	if (ear_text)
+		json_object_del(rec, "ear");	/* the caller splices it */
+	else if (plen <= ATTLOG_EAR_MAX)
 		json_object_set_new(rec, "ear", json_pack("{s:O, s:O}",
 		    "header", header, "payload", (json_t *)payload));
 	else
@@ -232,7 +260,7 @@ attlog_observe_from_token(json_t *rec, const char *tok, size_t len, char *tee,
 	}
 	payload = json_dumps(j->payload, JSON_COMPACT);
 	attlog_observe_from_parts(rec, j->header, j->payload, payload != NULL ?
-	    strlen(payload) : 0, tee, cap, v);
+	    strlen(payload) : 0, 0, tee, cap, v);
 	free(payload);
 	jws_free(j);
 }
@@ -257,7 +285,7 @@ attlog_end(struct attlog_obs *o, const struct http_request *req,
 		/* The handler noted what it signed: nothing to decode. */
 		v = OBSERVE_NONE;
 		attlog_observe_from_parts(rec, o->token_header, o->token_claims,
-		    o->token_plen, tee, sizeof(tee), &v);
+		    o->token_plen, o->token_ear != NULL, tee, sizeof(tee), &v);
 		json_object_set_new(rec, "reason", json_string(""));
 	} else if (resp->status == 200) {
 		json_t *b = NULL;
@@ -301,8 +329,11 @@ attlog_end(struct attlog_obs *o, const struct http_request *req,
 	    json_string(observe_verdict_names[v]));
 	json_object_set_new(rec, "latency_us", json_integer((json_int_t)
 	    ((now_mono_ns() - o->start_ns) / 1000)));
-	if (attlog_append(rec, &err) != 0)
+	if (attlog_append(rec, resp->status == 200 && o->token_claims !=
+	    NULL ? o->token_ear : NULL, &err) != 0)
 		log_warnx("attestation log: %s", err.msg);
+	free(o->token_ear);
+	o->token_ear = NULL;
 	json_decref(rec);
 	json_decref(o->input);
 	o->input = NULL;

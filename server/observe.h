@@ -71,8 +71,10 @@ int attlog_init(struct store *st, size_t keep, int64_t max_age_s,
 void attlog_shutdown(void);
 
 /* Append one record (the fields above); used by attlog_end, the
- * benchmark and tests. 0 or < 0. */
-int attlog_append(json_t *rec, struct error *err);
+ * benchmark and tests. ear: NULL, or the JSON text of the record's "ear"
+ * member, which rec then lacks (written as given: the caller vouches
+ * that it is one JSON object). 0 or < 0. */
+int attlog_append(json_t *rec, const char *ear, struct error *err);
 
 struct attlog_filter {
 	const char *tee;		/* exact */
@@ -117,6 +119,7 @@ struct attlog_obs {
 	json_t *token_header;		/* the issued token, noted */
 	json_t *token_claims;
 	size_t token_plen;		/* its payload's JSON length */
+	char *token_ear;		/* {"header","payload"}: its text */
 };
 /* Start observing the current thread's request (sets a thread-local
  * pointer that attlog_note_input fills). */
@@ -127,7 +130,9 @@ void attlog_begin(struct attlog_obs *o, const char *endpoint,
 void attlog_note_input(const char *tee, const json_t *input);
 /* The handler: the protected header and claims of the token it issued
  * (jwt), so attlog_end need not decode the answer again (references
- * taken; the claims must stay unmodified; no-op outside attlog_begin). */
+ * taken; the claims must stay unmodified; no-op outside attlog_begin).
+ * The record's "ear" is the jwt's own header and payload text, decoded,
+ * not the claims serialized again. */
 void attlog_note_token(const json_t *header, const json_t *claims,
     const char *jwt);
 /* Record the outcome from the answer (200: the EAR token in the body;

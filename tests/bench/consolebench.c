@@ -106,7 +106,7 @@ bench_fill(long entries, long resources)
 
 	for (i = 0; i < entries; i++) {
 		r = bench_record(i);
-		if (attlog_append(r, &err) != 0)
+		if (attlog_append(r, NULL, &err) != 0)
 			fatalx("attlog_append: %s", err.msg);
 		json_decref(r);
 	}

@@ -457,6 +457,14 @@ def test_attestation_log(ctx):
     check(set(d["ear"]) == {"header", "payload"} and d["ear"]["header"]["alg"] == "ES256",
           "ear %r" % d["ear"].keys())
     check(g.token.split(".")[2] not in json.dumps(d), "the token's signature is stored")
+    # The record's ear is the issued token's own header and payload, and
+    # the whole record carries the summary's members too.
+    hdr, pl = [json.loads(H.b64url_decode(x)) for x in g.token.split(".")[:2]]
+    if d["token"]["iat"] == pl["iat"] and d["token"]["exp"] == pl["exp"]:
+        check(d["ear"]["header"] == hdr and d["ear"]["payload"] == pl, "ear differs from the token")
+    for k in ("id", "time", "endpoint", "tee", "source", "verdict", "reason", "trust_vector",
+              "policy_id", "token", "latency_us"):
+        check(k in d and d[k] == ok[k], "record member %s %r, summary %r" % (k, d.get(k), ok.get(k)))
     # Filters, paging, errors.
     r = a.req("GET", API + "/attestations?verdict=refused&tee=snp").json()
     check(all(i["verdict"] == "refused" and i["tee"] == "snp" for i in r["items"]) and r["items"], "filter %r" % r)

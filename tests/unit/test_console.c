@@ -821,7 +821,7 @@ test_attlog(void **state)
 		if (i == 6)
 			json_object_set_new(r, "claims", json_pack("{s:{s:s}}",
 			    "tdx", "x", "<script>alert(1)</script>"));
-		assert_int_equal(attlog_append(r, &err), 0);
+		assert_int_equal(attlog_append(r, NULL, &err), 0);
 		json_decref(r);
 	}
 	/* ord is the id's time. */
