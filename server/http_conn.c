@@ -41,6 +41,9 @@
 #define HTTP_BODY_MIN		1024
 /* Answers with a body up to this size are sent in one TLS record. */
 #define HTTP_COALESCE_MAX	(15 * 1024)
+/* The most bufferevent_openssl hands SSL_write at once (libevent's
+ * MAX_TO_WRITE_EVER); see http_conn_write_now. */
+#define HTTP_DIRECT_MAX		16384
 /* How long a closing connection keeps reading (and dropping) input. */
 #define HTTP_LINGER_S		2
 
@@ -504,6 +507,35 @@ http_conn_body_cleanup(const void *data, size_t len, void *extra)
 }
 
 /*
+ * Send a whole answer on a TLS connection now, from the request's
+ * callback, instead of queueing it for the event loop: a queued answer
+ * costs an epoll_ctl to watch for writability, an epoll_wait that reports
+ * it, and another epoll_ctl to stop watching, before and after one
+ * write(2). Only with nothing queued before it (so the order of answers
+ * holds) and len <= HTTP_DIRECT_MAX. 0: all of it went out. -1: nothing,
+ * or part of it (the socket is full, or the connection failed); OpenSSL
+ * then requires the same bytes to be written again, so the caller must
+ * queue exactly this buffer as one chain: bufferevent_openssl's next
+ * SSL_write is of that chain whole (len fits its per-call maximum), and
+ * a failed connection fails again there, through the usual error path.
+ */
+static int
+http_conn_write_now(struct http_conn *c, const uint8_t *data, size_t len)
+{
+	SSL *ssl;
+	int r;
+
+	if (!c->tls || c->closing || c->throttled || len > HTTP_DIRECT_MAX ||
+	    evbuffer_get_length(c->out) != 0 ||
+	    (ssl = bufferevent_openssl_get_ssl(c->bev)) == NULL)
+		return -1;
+	ERR_clear_error();
+	r = SSL_write(ssl, data, (int)len);
+	ERR_clear_error();
+	return r == (int)len ? 0 : -1;
+}
+
+/*
  * Queue a response: status line, Content-Length, the handler's header
  * lines, Connection when needed, then the body (not for HEAD; never for
  * 1xx/204/304). Takes the body out of resp.
@@ -537,7 +569,10 @@ http_conn_write_response(struct http_conn *c, struct http_response *resp,
 		buf_addstr(&all, resp->close ? "Connection: close\r\n\r\n" :
 		    keepalive10 ? "Connection: keep-alive\r\n\r\n" : "\r\n");
 		buf_add(&all, resp->body.data, resp->body.len);
-		if (evbuffer_add_reference(out, all.data, all.len,
+		if (!resp->close &&
+		    http_conn_write_now(c, all.data, all.len) == 0)
+			buf_wipe(&all);
+		else if (evbuffer_add_reference(out, all.data, all.len,
 		    http_conn_body_cleanup, (void *)(uintptr_t)all.cap) != 0) {
 			evbuffer_add(out, all.data, all.len);
 			buf_wipe(&all);
