@@ -129,13 +129,26 @@ session_clear(struct session *s)
 	sodium_memzero(s, sizeof(*s));
 }
 
+void
+session_mint(struct session *s)
+{
+	uint8_t rnd[16 + 32];
+	char *nonce;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(rnd, 16, s->id);
+	nonce = b64_encode(rnd + 16, 32, B64_STD);
+	memcpy(s->nonce, nonce, SESSION_NONCE_LEN);
+	s->nonce[SESSION_NONCE_LEN] = '\0';
+	free(nonce);
+	sodium_memzero(rnd, sizeof(rnd));
+}
+
 int
 session_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out)
 {
 	struct session_entry *e;
-	uint8_t rnd[32];
-	char *nonce;
 	size_t b;
 	int rc;
 
@@ -144,14 +157,7 @@ session_new(const char *tee, enum hash_alg hash,
 	if (strlen(tee) >= sizeof(e->s.tee))
 		return -1;
 	e = xcalloc(1, sizeof(*e));
-	randombytes_buf(rnd, 16);
-	hex_encode(rnd, 16, e->s.id);
-	randombytes_buf(rnd, sizeof(rnd));
-	nonce = b64_encode(rnd, sizeof(rnd), B64_STD);
-	memcpy(e->s.nonce, nonce, SESSION_NONCE_LEN);
-	e->s.nonce[SESSION_NONCE_LEN] = '\0';
-	free(nonce);
-	sodium_memzero(rnd, sizeof(rnd));
+	session_mint(&e->s);
 	snprintf(e->s.tee, sizeof(e->s.tee), "%s", tee);
 	e->s.hash = hash;
 	e->s.expires = now_unix() + session_lifetime;

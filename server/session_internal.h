@@ -8,6 +8,10 @@
 
 #include "trusteed.h"
 
+/* A new session's id (128 random bits, hex) and challenge nonce (256
+ * random bits, standard base64) into s, from one draw of the CSPRNG. */
+void session_mint(struct session *s);
+
 /* Serve sessions from st from now on. cache_max / cache_bytes bound the
  * per-instance cache of attested sessions (0: no cache). */
 void session_shared_init(struct store *st, int lifetime_s, size_t cache_max,

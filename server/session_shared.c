@@ -458,22 +458,14 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	struct ss_evicted ev = { 0 };
 	struct session s;
 	struct error err;
-	uint8_t rnd[32], *rec, *row;
+	uint8_t *rec, *row;
 	size_t len;
-	char *nonce;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	if (strlen(tee) >= sizeof(s.tee))
 		return -1;
-	randombytes_buf(rnd, 16);
-	hex_encode(rnd, 16, s.id);
-	randombytes_buf(rnd, sizeof(rnd));
-	nonce = b64_encode(rnd, sizeof(rnd), B64_STD);
-	memcpy(s.nonce, nonce, SESSION_NONCE_LEN);
-	s.nonce[SESSION_NONCE_LEN] = '\0';
-	free(nonce);
-	sodium_memzero(rnd, sizeof(rnd));
+	session_mint(&s);
 	snprintf(s.tee, sizeof(s.tee), "%s", tee);
 	s.hash = hash;
 	s.expires = now_unix() + ss.lifetime;
