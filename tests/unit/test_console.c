@@ -909,6 +909,94 @@ test_attlog(void **state)
 	assert_false(db_contains(f, "10.0.0.2"));
 }
 
+/* A row's forms: this version's "<summary>\n<rest>" with the ear
+ * spliced in as given (also when rest holds nothing else), and the two
+ * forms earlier versions wrote ("<summary>\n<record>", the record
+ * alone) all read back as the whole record. */
+static void
+test_attlog_row_forms(void **state)
+{
+	static const char ear[] = "{\"header\":{\"alg\":\"ES256\"},"
+	    "\"payload\":{\"iat\":1,\"submods\":{\"cpu0\":{}}}}";
+	static const char *const summary_keys[] = { "id", "time",
+	    "endpoint", "tee", "source", "verdict", "reason",
+	    "trust_vector", "policy_id", "token", "latency_us" };
+	struct fixture *f = *state;
+	struct attlog_filter flt;
+	struct error err;
+	json_t *items, *problems, *r, *one, *want_ear;
+	char next[ATTLOG_CURSOR_MAX], id[32], *txt, *sum;
+	int64_t ms = (int64_t)now_unix() * 1000 - 5000;
+	size_t i, k;
+	int form;
+
+	assert_int_equal(attlog_init(f->st, 1000, 86400, 0, &err), 0);
+	want_ear = json_loads(ear, 0, NULL);
+	assert_non_null(want_ear);
+	/* Spliced: with other members, and with none but the summary's. */
+	r = rec("tdx", "affirming", "10.1.1.1");
+	json_object_del(r, "ear");
+	json_object_set_new(r, "submods", json_pack("{s:{s:s}}", "cpu0",
+	    "status", "affirming"));
+	assert_int_equal(attlog_append(r, ear, &err), 0);
+	json_decref(r);
+	r = json_pack("{s:s, s:s, s:s, s:s, s:s}", "endpoint",
+	    "/kbs/v0/attest", "tee", "snp", "verdict", "none", "source",
+	    "10.1.1.2", "reason", "");
+	assert_int_equal(attlog_append(r, ear, &err), 0);
+	json_decref(r);
+	memset(&flt, 0, sizeof(flt));
+	flt.verdict = -1;
+	assert_int_equal(attlog_list(NULL, 10, &flt, &items, next, &problems,
+	    &err), 0);
+	assert_int_equal(json_array_size(items), 2);
+	for (i = 0; i < 2; i++) {
+		const json_t *it = json_array_get(items, i);
+
+		assert_null(json_object_get(it, "ear"));
+		assert_int_equal(attlog_get(json_string_value(json_object_get(
+		    it, "id")), &one, &err), 0);
+		assert_true(json_equal(json_object_get(one, "ear"), want_ear));
+		for (k = 0; k < sizeof(summary_keys) /
+		    sizeof(summary_keys[0]); k++)
+			assert_true(json_equal(json_object_get(one,
+			    summary_keys[k]), json_object_get(it,
+			    summary_keys[k])));
+		/* The newest is the one without submods. */
+		assert_true((json_object_get(one, "submods") != NULL) ==
+		    (i == 1));
+		json_decref(one);
+	}
+	json_decref(items);
+	json_decref(problems);
+
+	/* Rows as earlier versions wrote them. */
+	for (form = 0; form < 2; form++) {
+		snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
+		    (ms + form), 0x5150 + form);
+		r = rec("sgx", "refused", "10.1.1.3");
+		json_object_set_new(r, "id", json_string(id));
+		json_object_set_new(r, "submods", json_object());
+		txt = json_dumps(r, JSON_COMPACT);
+		if (form == 0) {
+			sum = txt;
+			txt = xasprintf("{\"id\":\"%s\",\"tee\":\"sgx\"}\n%s",
+			    id, sum);
+			free(sum);
+		}
+		assert_int_equal(store_put_ex(f->st, "attestations", id, txt,
+		    strlen(txt), ms + form, 0, STORE_REV_ABSENT, NULL, &err),
+		    0);
+		free(txt);
+		assert_int_equal(attlog_get(id, &one, &err), 0);
+		assert_true(json_equal(one, r));
+		json_decref(one);
+		json_decref(r);
+	}
+	json_decref(want_ear);
+	attlog_shutdown();
+}
+
 static void
 ignore_change(const char *table, void *arg)
 {
@@ -1074,6 +1162,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_login_rate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_attlog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attlog_row_forms, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_attlog_shared, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_text, setup,
