@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../lib/log.h"
 #include "resource.h"
 #include "trusteed.h"
@@ -106,21 +108,16 @@ resource_data_name(const char *name, int version)
 
 static json_t *resource_find_version(const json_t *idx, json_int_t version);
 
-/* Load and check the index row: 0, 1 absent, < 0 as store_get (an
- * authentic row that is not a valid index is STORE_CORRUPT too). */
+/* Check an index row's value (consumed: wiped and freed): 0 and *idx,
+ * or STORE_CORRUPT when it is not a valid index. */
 static int
-resource_index_load(struct store *st, const char *name, json_t **idx,
-    struct error *err)
+resource_index_parse(const char *name, uint8_t *val, size_t len,
+    json_t **idx, struct error *err)
 {
-	uint8_t *val = NULL;
-	size_t len = 0, i;
 	json_t *v, *vers, *e;
-	int rc;
+	size_t i;
 
 	*idx = NULL;
-	rc = store_get(st, RESOURCE_INDEX, name, &val, &len, err);
-	if (rc != 0)
-		return rc;
 	v = json_loadb((const char *)val, len, 0, NULL);
 	secret_free(val, len);
 	vers = json_object_get(v, "versions");
@@ -144,6 +141,89 @@ bad:
 	json_decref(v);
 	error_set(err, "resource %s: the index row is malformed", name);
 	return STORE_CORRUPT;
+}
+
+/* Load and check the index row: 0, 1 absent, < 0 as store_get (an
+ * authentic row that is not a valid index is STORE_CORRUPT too). */
+static int
+resource_index_load(struct store *st, const char *name, json_t **idx,
+    struct error *err)
+{
+	uint8_t *val = NULL;
+	size_t len = 0;
+	int rc;
+
+	*idx = NULL;
+	rc = store_get(st, RESOURCE_INDEX, name, &val, &len, err);
+	if (rc != 0)
+		return rc;
+	return resource_index_parse(name, val, len, idx, err);
+}
+
+/* ------------------------------------------------------------- hints */
+
+/*
+ * The active version last seen per name, so that a release can ask for
+ * the index row and the value row it probably names in one store_get2
+ * (on MariaDB one statement instead of two round trips). Only a guess:
+ * the index row read with it decides, and a wrong guess costs the read
+ * of the right value row after. Direct-mapped by a keyed hash of the
+ * name; a collision is a wrong guess.
+ */
+#define RESOURCE_HINTS 4096
+static struct {
+	pthread_mutex_t lock;
+	pthread_once_t once;
+	uint8_t key[crypto_shorthash_KEYBYTES];
+	struct {
+		uint64_t h;
+		int version;
+	} e[RESOURCE_HINTS];
+} resource_hint = { .lock = PTHREAD_MUTEX_INITIALIZER,
+    .once = PTHREAD_ONCE_INIT };
+
+static void
+resource_hint_init(void)
+{
+	crypto_shorthash_keygen(resource_hint.key);
+}
+
+static uint64_t
+resource_hint_hash(const char *name)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	pthread_once(&resource_hint.once, resource_hint_init);
+	crypto_shorthash(h, (const uint8_t *)name, strlen(name),
+	    resource_hint.key);
+	memcpy(&v, h, sizeof(v));
+	return v | 1;		/* 0 marks an empty slot */
+}
+
+/* The guessed active version of name, or 0. */
+static int
+resource_hint_get(const char *name)
+{
+	uint64_t h = resource_hint_hash(name);
+	int v = 0;
+
+	pthread_mutex_lock(&resource_hint.lock);
+	if (resource_hint.e[h % RESOURCE_HINTS].h == h)
+		v = resource_hint.e[h % RESOURCE_HINTS].version;
+	pthread_mutex_unlock(&resource_hint.lock);
+	return v;
+}
+
+static void
+resource_hint_set(const char *name, int version)
+{
+	uint64_t h = resource_hint_hash(name);
+
+	pthread_mutex_lock(&resource_hint.lock);
+	resource_hint.e[h % RESOURCE_HINTS].h = h;
+	resource_hint.e[h % RESOURCE_HINTS].version = version;
+	pthread_mutex_unlock(&resource_hint.lock);
 }
 
 static int
@@ -758,18 +838,53 @@ int
 resource_get_value(struct store *st, const char *name, uint8_t **val,
     size_t *len, struct error *err)
 {
+	uint8_t *v[2] = { NULL, NULL };
+	size_t l[2] = { 0, 0 };
+	int r[2] = { 1, 1 }, rc, guess, active;
 	json_t *idx;
 	char *dname;
-	int rc;
 
 	*val = NULL;
 	*len = 0;
-	rc = resource_index_load(st, name, &idx, err);
-	if (rc != 0)
+	guess = resource_hint_get(name);
+	if (guess > 0) {
+		/* The index row and the value row it probably names,
+		 * together. */
+		const char *tables[2] = { RESOURCE_INDEX, RESOURCE_DATA };
+		const char *names[2];
+
+		names[0] = name;
+		names[1] = dname = resource_data_name(name, guess);
+		rc = store_get2(st, tables, names, v, l, r, err);
+		free(dname);
+		if (rc < 0)
+			return rc;
+		if (r[0] != 0) {
+			if (r[1] == 0)
+				secret_free(v[1], l[1]);
+			return r[0];
+		}
+		rc = resource_index_parse(name, v[0], l[0], &idx, err);
+	} else
+		rc = resource_index_load(st, name, &idx, err);
+	if (rc != 0) {
+		if (guess > 0 && r[1] == 0)
+			secret_free(v[1], l[1]);
 		return rc;
-	dname = resource_data_name(name, (int)json_integer_value(
-	    json_object_get(idx, "active")));
+	}
+	active = (int)json_integer_value(json_object_get(idx, "active"));
 	json_decref(idx);
+	resource_hint_set(name, active);
+	if (guess > 0 && guess == active) {
+		if (r[1] == 0) {
+			*val = v[1];
+			*len = l[1];
+		}
+		return r[1];	/* 1: deleted between the two reads */
+	}
+	if (guess > 0 && r[1] == 0)
+		secret_free(v[1], l[1]);
+	dname = resource_data_name(name, active);
 	rc = store_get(st, RESOURCE_DATA, dname, val, len, err);
 	free(dname);
 	if (rc == 1)	/* deleted between the two reads */

@@ -146,6 +146,14 @@ struct store_backend {
 	int (*get)(void *handle, const char *table,
 	    const uint8_t id[STORE_ID_LEN], struct store_row *row,
 	    struct error *err);
+	/* Optional (NULL: store.c reads one row after the other): the rows
+	 * (table[i], id[i]), i = 0, 1, in one statement, so one round trip
+	 * and one consistent read. found[i] is 1 when rows[i] was filled
+	 * (blob malloc'd, as get), 0 when that row is absent. STORE_OK or
+	 * < 0 as get (then nothing is filled). */
+	int (*get2)(void *handle, const char *const table[2],
+	    const uint8_t *const id[2], struct store_row rows[2], int found[2],
+	    struct error *err);
 	/* Delete when the revision matches (STORE_REV_ANY: always). 1 when
 	 * absent or the revision differs: exactly one of several concurrent
 	 * deleters of one row gets 0 (this is how a nonce is spent once). */

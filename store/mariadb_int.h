@@ -35,6 +35,7 @@ enum store_mariadb_sql {
 	SQL_PUT_NEW,
 	SQL_PUT_REV,
 	SQL_GET,
+	SQL_GET2,
 	SQL_DEL_ANY,
 	SQL_DEL_REV,
 	SQL_COUNT_ALL,

@@ -544,6 +544,69 @@ store_get(struct store *st, const char *table, const char *name,
 }
 
 int
+store_get2(struct store *st, const char *const table[2],
+    const char *const name[2], uint8_t *val[2], size_t len[2], int rc[2],
+    struct error *err)
+{
+	struct store_row row[2];
+	uint8_t id[2][STORE_ID_LEN];
+	const uint8_t *idp[2] = { id[0], id[1] };
+	struct error rerr;
+	size_t nlen[2];
+	uint64_t t0;
+	int64_t ot0;
+	int found[2], i, r;
+
+	for (i = 0; i < 2; i++) {
+		val[i] = NULL;
+		len[i] = 0;
+		rc[i] = STORE_ERROR;
+		if (store_table_check(table[i], 0, err) == -1 ||
+		    store_check_name(name[i], &nlen[i], err) == -1)
+			return STORE_ERROR;
+	}
+	/* Where a read cache serves, or one statement cannot be had, the
+	 * two reads of store_get are as good. */
+	if (st->be->get2 == NULL || rowcache_table(st->cache, table[0]) >= 0 ||
+	    rowcache_table(st->cache, table[1]) >= 0) {
+		for (i = 0; i < 2; i++) {
+			rc[i] = store_get(st, table[i], name[i], &val[i],
+			    &len[i], i == 0 ? err : &rerr);
+			if (i == 1 && rc[1] < 0 && rc[0] >= 0)
+				*err = rerr;
+		}
+		return 0;
+	}
+	t0 = store_timing_start();
+	for (i = 0; i < 2; i++)
+		store_row_id(st->kr.m->name_key, table[i], name[i], nlen[i],
+		    id[i]);
+	if ((r = outage_enter(st, &ot0, err)) != 0) {
+		rc[0] = rc[1] = r;
+		return r;
+	}
+	r = st->be->get2(st->handle, table, idp, row, found, err);
+	outage_note(st, r, ot0);
+	if (r != STORE_OK) {
+		rc[0] = rc[1] = r;
+		return store_timing_end(STORE_OP_GET, t0, r);
+	}
+	for (i = 0; i < 2; i++) {
+		if (!found[i]) {
+			rc[i] = STORE_ABSENT;
+			continue;
+		}
+		rc[i] = store_open_row(st, table[i], &row[i], name[i], NULL,
+		    &val[i], &len[i], i == 0 || rc[0] >= 0 ? err : &rerr);
+		free((void *)row[i].blob);
+		if (rc[i] == STORE_CORRUPT)	/* names table and id */
+			log_warnx("%s", (i == 0 || rc[0] >= 0 ? err :
+			    &rerr)->msg);
+	}
+	return store_timing_end(STORE_OP_GET, t0, 0);
+}
+
+int
 store_delete_ex(struct store *st, const char *table, const char *name,
     uint64_t expect_rev, struct error *err)
 {

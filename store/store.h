@@ -160,6 +160,16 @@ struct store_item {
 };
 int store_put_many(struct store *st, const char *table,
     const struct store_item *items, size_t n, struct error *err);
+/*
+ * Two rows, (table[i], name[i]) for i = 0, 1, each as store_get: rc[i] is
+ * 0 (val[i] malloc'd, release with secret_free), 1 (absent) or < 0. On
+ * MariaDB they come from one statement: one round trip, one consistent
+ * read. Returns 0 when rc[] holds each row's outcome (err describes the
+ * first failed one), < 0 when neither could be read (rc[] is that code).
+ */
+int store_get2(struct store *st, const char *const table[2],
+    const char *const name[2], uint8_t *val[2], size_t len[2], int rc[2],
+    struct error *err);
 /* get with the plain columns (meta may be NULL). Expired rows are
  * returned: the caller decides (compare meta->exp with now). */
 int store_get_ex(struct store *st, const char *table, const char *name,

@@ -40,6 +40,8 @@ static const char *const store_mariadb_sql[SQL_N] = {
 	    "`blob` = ?, rev = rev + 1 WHERE tbl = ? AND id = ? AND rev = ?",
 	[SQL_GET] = "SELECT " STORE_MARIADB_COLS " FROM `rows` "
 	    "WHERE tbl = ? AND id = ?",
+	[SQL_GET2] = "SELECT " STORE_MARIADB_COLS " FROM `rows` "
+	    "WHERE (tbl = ? AND id = ?) OR (tbl = ? AND id = ?)",
 	[SQL_DEL_ANY] = "DELETE FROM `rows` WHERE tbl = ? AND id = ?",
 	[SQL_DEL_REV] = "DELETE FROM `rows` WHERE tbl = ? AND id = ? AND "
 	    "rev = ?",
@@ -407,6 +409,103 @@ store_mariadb_get(void *handle, const char *table,
 	rc = mariadb_conn_run(handle, &k, err);
 	if (rc == STORE_OK)
 		*row = g.out.row;
+	return rc;
+}
+
+struct store_mariadb_get2 {
+	const char *const *table;
+	const uint8_t *const *id;
+	struct store_mariadb_row out[2];
+	int found[2];
+};
+
+static void
+store_mariadb_get2_clear(struct store_mariadb_get2 *g)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (g->found[i])
+			free(g->out[i].blob);
+		g->found[i] = 0;
+		memset(&g->out[i], 0, sizeof(g->out[i]));
+	}
+}
+
+/* Each row the statement returns goes to the request(s) it answers. */
+static int
+store_mariadb_get2_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
+    void *arg)
+{
+	struct store_mariadb_get2 *g = arg;
+	struct store_mariadb_out o;
+	struct store_mariadb_row r;
+	MYSQL_STMT *stmt;
+	MYSQL_BIND b[4];
+	int i, rc, used;
+
+	(void)m;
+	store_mariadb_get2_clear(g);	/* a retried call starts over */
+	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GET2],
+	    store_mariadb_sql[SQL_GET2])) == NULL)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		store_mariadb_bind_str(&b[2 * i], g->table[i]);
+		store_mariadb_bind_blob(&b[2 * i + 1], g->id[i], STORE_ID_LEN);
+	}
+	if (mariadb_conn_select(c, stmt, b) == -1)
+		return -1;
+	if (store_mariadb_bind_out(c, stmt, &o) == -1) {
+		mysql_stmt_free_result(stmt);
+		return -1;
+	}
+	while ((rc = store_mariadb_fetch_row(c, stmt, &o, &r)) == 0) {
+		used = 0;
+		for (i = 0; i < 2; i++) {
+			if (g->found[i] || strcmp(r.table, g->table[i]) != 0 ||
+			    memcmp(r.row.id, g->id[i], STORE_ID_LEN) != 0)
+				continue;
+			g->out[i] = r;
+			if (used) {	/* the same row asked for twice */
+				g->out[i].blob = xmalloc(r.row.len > 0 ?
+				    r.row.len : 1);
+				memcpy(g->out[i].blob, r.blob, r.row.len);
+				g->out[i].row.blob = g->out[i].blob;
+			}
+			g->found[i] = 1;
+			used = 1;
+		}
+		if (!used)
+			free(r.blob);
+	}
+	mysql_stmt_free_result(stmt);
+	if (rc == -1)
+		store_mariadb_get2_clear(g);
+	return rc == -1 ? -1 : STORE_OK;
+}
+
+static int
+store_mariadb_get2(void *handle, const char *const table[2],
+    const uint8_t *const id[2], struct store_row rows[2], int found[2],
+    struct error *err)
+{
+	struct store_mariadb_get2 g;
+	struct store_mariadb_call k = { "get from", table[0], 1,
+	    store_mariadb_get2_fn, &g };
+	int i, rc;
+
+	memset(&g, 0, sizeof(g));
+	g.table = table;
+	g.id = id;
+	rc = mariadb_conn_run(handle, &k, err);
+	if (rc != STORE_OK)
+		store_mariadb_get2_clear(&g);
+	for (i = 0; i < 2; i++) {
+		memset(&rows[i], 0, sizeof(rows[i]));
+		found[i] = g.found[i];
+		if (found[i])
+			rows[i] = g.out[i].row;
+	}
 	return rc;
 }
 
@@ -980,6 +1079,7 @@ const struct store_backend store_backend_mariadb = {
 	.put = store_mariadb_put,
 	.put_many = store_mariadb_put_many,
 	.get = store_mariadb_get,
+	.get2 = store_mariadb_get2,
 	.del = store_mariadb_del,
 	.scan = store_mariadb_scan,
 	.count = store_mariadb_count,

@@ -1054,6 +1054,18 @@ test_resource_versions(void **state)
 	assert_int_equal(resource_get_meta(st, "r/k/one", &meta, &err), 1);
 	assert_int_equal(store_get(st, "resource_data", "r/k/one@14", &val,
 	    &len, &err), 1);
+	/* Releases guess the active version they saw last (14 here): a
+	 * deleted name is absent, a new history is read right. */
+	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	    1);
+	assert_int_equal(resource_put(st, "r/k/one", "again", 5, NULL, "t",
+	    NULL, &created, &err), 0);
+	assert_true(created);
+	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	    0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(val, "again", 5);
+	secret_free(val, len);
 	close_store(st, db);
 }
 

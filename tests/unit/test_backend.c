@@ -215,6 +215,70 @@ test_put_get_rev(void **state)
 	assert_int_equal(f->be->get(f->h, "t", id, &r, &err), STORE_ABSENT);
 }
 
+/* get2, where the backend has it (MariaDB; SQLite leaves it to store.c):
+ * two rows in one statement, each found or absent on its own, the same
+ * id in two tables told apart, the same row asked for twice. */
+static void
+test_get2(void **state)
+{
+	struct fixture *f = *state;
+	struct store_row r[2];
+	struct error err = { "" };
+	uint8_t a[STORE_ID_LEN], b[STORE_ID_LEN];
+	const char *t[2];
+	const uint8_t *ids[2];
+	int found[2], i;
+
+	if (f->be->get2 == NULL) {
+		assert_string_equal(f->be->name, "sqlite");
+		return;
+	}
+	assert_int_equal(put(f, "t", 1, 5, 0, 1, "one", STORE_REV_ANY, NULL),
+	    STORE_OK);
+	assert_int_equal(put(f, "u", 1, 6, 0, 1, "uno", STORE_REV_ANY, NULL),
+	    STORE_OK);
+	assert_int_equal(put(f, "t", 2, 7, 0, 2, "two", STORE_REV_ANY, NULL),
+	    STORE_OK);
+	id_of(a, 1);
+	id_of(b, 2);
+	/* t/2 and u/1 (listed in either order by the statement). */
+	t[0] = "t";
+	ids[0] = b;
+	t[1] = "u";
+	ids[1] = a;
+	assert_int_equal(f->be->get2(f->h, t, ids, r, found, &err), STORE_OK);
+	assert_true(found[0] && found[1]);
+	assert_int_equal(r[0].len, 3);
+	assert_memory_equal(r[0].blob, "two", 3);
+	assert_int_equal(r[0].ord, 7);
+	assert_int_equal(r[0].kv, 2);
+	assert_memory_equal(r[1].blob, "uno", 3);
+	assert_int_equal(r[1].ord, 6);
+	for (i = 0; i < 2; i++)
+		free((void *)r[i].blob);
+	/* One absent: u/2. */
+	ids[1] = b;
+	assert_int_equal(f->be->get2(f->h, t, ids, r, found, &err), STORE_OK);
+	assert_true(found[0] && !found[1]);
+	assert_memory_equal(r[0].blob, "two", 3);
+	assert_null(r[1].blob);
+	free((void *)r[0].blob);
+	/* Both absent. */
+	t[0] = "v";
+	assert_int_equal(f->be->get2(f->h, t, ids, r, found, &err), STORE_OK);
+	assert_true(!found[0] && !found[1]);
+	/* The same row twice: two copies. */
+	t[0] = t[1] = "t";
+	ids[0] = ids[1] = a;
+	assert_int_equal(f->be->get2(f->h, t, ids, r, found, &err), STORE_OK);
+	assert_true(found[0] && found[1]);
+	assert_ptr_not_equal(r[0].blob, r[1].blob);
+	for (i = 0; i < 2; i++) {
+		assert_memory_equal(r[i].blob, "one", 3);
+		free((void *)r[i].blob);
+	}
+}
+
 /* put_many: n upserts in one transaction, each readable after, revisions
  * counted like single puts (an existing row is updated). */
 static void
@@ -1301,6 +1365,7 @@ test_galera_nodes(void **state)
 
 #define BACKEND_TESTS(setup) \
 	cmocka_unit_test_setup_teardown(test_put_get_rev, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_get2, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_delete, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_put_many, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_scan_order, setup, teardown), \

@@ -736,6 +736,79 @@ test_swapped_rows(void **state)
 	assert_int_equal(c.calls, 0);
 }
 
+/* store_get2 (on SQLite: the two reads of store_get): each row found,
+ * absent or failing on its own; err names the failing one. */
+static void
+test_get2(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct db_row rows[4];
+	const char *t[2] = { "resource", "policy" };
+	const char *n[2] = { "alpha", "alpha" };
+	char ha[STORE_ID_HEX_LEN + 1], hb[STORE_ID_HEX_LEN + 1];
+	uint8_t *v[2];
+	size_t l[2];
+	int rc[2], i, nrows, a = -1, b = -1;
+
+	f->st = open_store(f, f->key);
+	put_str(f->st, "resource", "alpha", "value of alpha");
+	put_str(f->st, "policy", "alpha", "policy alpha");
+	assert_int_equal(store_get2(f->st, t, n, v, l, rc, &err), 0);
+	assert_int_equal(rc[0], 0);
+	assert_int_equal(rc[1], 0);
+	assert_int_equal(l[0], 14);
+	assert_memory_equal(v[0], "value of alpha", 14);
+	assert_int_equal(l[1], 12);
+	assert_memory_equal(v[1], "policy alpha", 12);
+	secret_free(v[0], l[0]);
+	secret_free(v[1], l[1]);
+	n[1] = "beta";
+	assert_int_equal(store_get2(f->st, t, n, v, l, rc, &err), 0);
+	assert_int_equal(rc[0], 0);
+	assert_int_equal(rc[1], 1);
+	assert_null(v[1]);
+	secret_free(v[0], l[0]);
+	/* Invalid arguments: nothing is read. */
+	n[1] = "";
+	assert_int_equal(store_get2(f->st, t, n, v, l, rc, &err), STORE_ERROR);
+	assert_null(v[0]);
+	/* A row that fails authentication fails alone, and err says so:
+	 * beta's row gets alpha's blob. */
+	put_str(f->st, "resource", "beta", "value of beta");
+	assert_int_equal(store_row_id_hex(f->st, "resource", "alpha", ha,
+	    &err), 0);
+	assert_int_equal(store_row_id_hex(f->st, "resource", "beta", hb,
+	    &err), 0);
+	store_close(f->st);
+	f->st = NULL;
+	nrows = db_rows(f->db, rows, 4);
+	for (i = 0; i < nrows; i++) {
+		char hex[65];
+
+		hex_encode(rows[i].id, 32, hex);
+		if (strcmp(hex, ha) == 0)
+			a = i;
+		if (strcmp(hex, hb) == 0)
+			b = i;
+	}
+	assert_true(a >= 0 && b >= 0);
+	db_set_blob(f->db, "resource", rows[b].id, 32, rows[a].blob,
+	    rows[a].len);
+	f->st = open_store(f, f->key);
+	t[0] = t[1] = "resource";
+	n[0] = "alpha";
+	n[1] = "beta";
+	assert_int_equal(store_get2(f->st, t, n, v, l, rc, &err), 0);
+	assert_int_equal(rc[0], 0);
+	assert_memory_equal(v[0], "value of alpha", 14);
+	secret_free(v[0], l[0]);
+	assert_int_equal(rc[1], STORE_CORRUPT);
+	assert_null(v[1]);
+	assert_non_null(strstr(err.msg, AUTH_ERR_RESOURCE));
+	assert_non_null(strstr(err.msg, hb));
+}
+
 static void
 test_copied_to_other_table(void **state)
 {
@@ -1337,6 +1410,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keys, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_get2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swapped_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_copied_to_other_table,
