@@ -198,10 +198,11 @@ resource_hint_hash(const char *name)
 	crypto_shorthash(h, (const uint8_t *)name, strlen(name),
 	    resource_hint.key);
 	memcpy(&v, h, sizeof(v));
-	return v | 1;		/* 0 marks an empty slot */
+	return v;
 }
 
-/* The guessed active version of name, or 0. */
+/* The guessed active version of name, or 0 (versions start at 1, so an
+ * empty slot guesses nothing). */
 static int
 resource_hint_get(const char *name)
 {
