@@ -102,4 +102,10 @@ int resource_list(struct store *st, const char *prefix, const char *after,
 int resource_init(struct store *st, struct error *err);
 void resource_shutdown(void);
 
+/* resource_hint.c: the guessed active version of name, 0 when none
+ * (versions start at 1, so an empty slot guesses nothing); and the
+ * version a release found active. */
+int resource_hint_get(const char *name);
+void resource_hint_set(const char *name, int version);
+
 #endif
