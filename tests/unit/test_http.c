@@ -61,7 +61,12 @@ echo_handler(struct http_request *req, struct http_response *resp, void *arg)
 		http_response_header(resp, "X-Bad", "a\r\nX-Evil: %d", 1);
 		http_response_header(resp, "X-Bad2", "b\nX-Evil2: 1");
 		http_response_header(resp, "Bad Name", "x");
+		/* A bare "%s" and a constant are copied without formatting:
+		 * checked all the same. */
+		http_response_header(resp, "X-Bad3", "%s", "c\r\nX-Evil3: 1");
 		http_response_header(resp, "X-Good", "yes %d", 42);
+		http_response_header(resp, "X-Good2", "%s", "as is %d");
+		http_response_header(resp, "X-Good3", "constant");
 		resp->status = 204;
 		return;
 	}
@@ -991,6 +996,10 @@ test_injection(void **state)
 	assert_null(strstr(r.head, "Bad Name"));
 	assert_string_equal(reply_header(&r, "X-Good", v, sizeof(v)),
 	    "yes 42");
+	assert_string_equal(reply_header(&r, "X-Good2", v, sizeof(v)),
+	    "as is %d");
+	assert_string_equal(reply_header(&r, "X-Good3", v, sizeof(v)),
+	    "constant");
 	/* 204: no Content-Length, no body. */
 	assert_int_equal(count_header(&r, "Content-Length"), 0);
 	reply_free(&r);
