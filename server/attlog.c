@@ -774,6 +774,7 @@ attlog_value(const json_t *rec, const char *ear)
 	const char *k;
 	json_t *v;
 	char *s1 = NULL, *s2 = NULL, *s = NULL;
+	struct buf b = { 0 };
 	size_t n;
 
 	if (sum == NULL || rest == NULL)
@@ -786,14 +787,22 @@ attlog_value(const json_t *rec, const char *ear)
 	s2 = json_dumps(rest, JSON_COMPACT);
 	if (s1 == NULL || s2 == NULL)
 		goto out;
+	/* Copied, not formatted: the texts are kilobytes. */
+	buf_addstr(&b, s1);
+	buf_add(&b, "\n", 1);
+	n = strlen(s2);
 	if (ear == NULL)
-		s = xasprintf("%s\n%s", s1, s2);
+		buf_add(&b, s2, n);
 	else {
 		/* s2 is "{...}" or "{}": ear goes in before the brace. */
-		n = strlen(s2);
-		s = xasprintf("%s\n%.*s%s\"ear\":%s}", s1, (int)(n - 1), s2,
-		    n > 2 ? "," : "", ear);
+		buf_add(&b, s2, n - 1);
+		if (n > 2)
+			buf_add(&b, ",", 1);
+		buf_add(&b, "\"ear\":", 6);
+		buf_addstr(&b, ear);
+		buf_add(&b, "}", 1);	/* buf keeps its text NUL-terminated */
 	}
+	s = (char *)b.data;
 out:
 	free(s1);
 	free(s2);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/b64.h"
 #include "../lib/jws.h"
 #include "../lib/log.h"
 #include "../verifier/verifier.h"
@@ -107,46 +106,36 @@ attlog_note_input(const char *tee, const json_t *input)
 	snprintf(o->input_tee, sizeof(o->input_tee), "%s", tee);
 }
 
-/* {"header":H,"payload":P} from a compact JWS's first two segments, as
- * signed; NULL unless both decode to JSON text this process wrote (the
- * issuer's own token: its segments are compact JSON objects). */
+/* {"header":H,"payload":P}: the issued token's two texts as signed. */
 static char *
-attlog_observe_ear_text(const char *h64, size_t hlen, const char *p64,
-    size_t plen)
+attlog_observe_ear_text(const char *h, const char *p, size_t plen)
 {
-	uint8_t *h = NULL, *p = NULL;
-	size_t hn, pn;
-	char *s = NULL;
+	size_t hlen = strlen(h);
+	struct buf b = { 0 };
 
-	if (b64_decode(h64, hlen, B64_URL_NOPAD, &h, &hn) == 0 &&
-	    b64_decode(p64, plen, B64_URL_NOPAD, &p, &pn) == 0 &&
-	    hn > 1 && pn > 1 && h[0] == '{' && p[0] == '{' &&
-	    memchr(h, '\n', hn) == NULL && memchr(p, '\n', pn) == NULL)
-		s = xasprintf("{\"header\":%.*s,\"payload\":%.*s}", (int)hn,
-		    (const char *)h, (int)pn, (const char *)p);
-	free(h);
-	free(p);
-	return s;
+	buf_add(&b, "{\"header\":", 10);
+	buf_add(&b, h, hlen);
+	buf_add(&b, ",\"payload\":", 11);
+	buf_add(&b, p, plen);
+	buf_add(&b, "}", 1);	/* buf keeps its text NUL-terminated */
+	return (char *)b.data;
 }
 
 void
 attlog_note_token(const json_t *header, const json_t *claims,
-    const char *jwt)
+    const char *header_text, const char *payload_text)
 {
 	struct attlog_obs *o = attlog_observe_current;
-	const char *d1, *d2;
 
 	if (o == NULL || o->token_claims != NULL || claims == NULL ||
-	    header == NULL || (d1 = strchr(jwt, '.')) == NULL ||
-	    (d2 = strchr(d1 + 1, '.')) == NULL)
+	    header == NULL || header_text == NULL || payload_text == NULL)
 		return;
 	o->token_header = json_incref((json_t *)header);
 	o->token_claims = json_incref((json_t *)claims);
-	/* base64url without padding: 4 characters for 3 bytes. */
-	o->token_plen = (size_t)(d2 - d1 - 1) * 3 / 4;
+	o->token_plen = strlen(payload_text);
 	if (o->token_plen <= ATTLOG_EAR_MAX)
-		o->token_ear = attlog_observe_ear_text(jwt, (size_t)(d1 - jwt),
-		    d1 + 1, (size_t)(d2 - d1 - 1));
+		o->token_ear = attlog_observe_ear_text(header_text,
+		    payload_text, o->token_plen);
 }
 
 /* The TEE a refused /attestation request named (first request). */

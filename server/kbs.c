@@ -447,7 +447,7 @@ kbs_attest(struct kbs_req *r)
 	int rc;
 	json_t *rdc = NULL, *claims = NULL, *app, *submods;
 	json_t *tclaims = NULL;
-	char *canon = NULL, *token = NULL;
+	char *canon = NULL, *token = NULL, *payload = NULL;
 
 	memset(&b, 0, sizeof(b));
 	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) != 0) {
@@ -512,7 +512,7 @@ kbs_attest(struct kbs_req *r)
 		json_decref(submods);
 		goto fail;
 	}
-	token = token_issue_claims(submods, &tclaims, &err);
+	token = token_issue_claims(submods, &tclaims, &payload, &err);
 	json_decref(submods);
 	if (token == NULL)
 		goto fail;
@@ -530,7 +530,8 @@ kbs_attest(struct kbs_req *r)
 	/* The attestation log records what was signed without decoding
 	 * the answer again; the session's GETs find the token verified,
 	 * with its key. */
-	attlog_note_token(token_jws_header(), tclaims, token);
+	attlog_note_token(token_jws_header(), tclaims,
+	    token_jws_header_text(), payload);
 	token_remember(token, strlen(token), tclaims, b.tee_key);
 	tclaims = NULL;
 	b.tee_key = NULL;
@@ -553,6 +554,7 @@ fail:
 	    "RCAR handshake Attest failed: %s", err.msg);
 out:
 	secret_strfree(token);
+	free(payload);
 	free(canon);
 	json_decref(rdc);
 	json_decref(claims);

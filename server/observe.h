@@ -128,13 +128,14 @@ void attlog_begin(struct attlog_obs *o, const char *endpoint,
 /* ear.c: the attestation policy's input for tee (a reference is taken
  * for the first call of the request; no-op outside attlog_begin). */
 void attlog_note_input(const char *tee, const json_t *input);
-/* The handler: the protected header and claims of the token it issued
- * (jwt), so attlog_end need not decode the answer again (references
- * taken; the claims must stay unmodified; no-op outside attlog_begin).
- * The record's "ear" is the jwt's own header and payload text, decoded,
- * not the claims serialized again. */
+/* The handler: the protected header and claims of the token it issued,
+ * and their texts exactly as signed, so attlog_end need not decode the
+ * answer again (references taken; the claims must stay unmodified; the
+ * texts are copied; no-op outside attlog_begin). The record's "ear" is
+ * {"header":header_text,"payload":payload_text}: what the token's segments
+ * decode to, not the claims serialized again. */
 void attlog_note_token(const json_t *header, const json_t *claims,
-    const char *jwt);
+    const char *header_text, const char *payload_text);
 /* Record the outcome from the answer (200: the EAR token in the body;
  * otherwise the problem's detail is the reason) and end the
  * observation. *verdict and *tee_index get what was recorded (for the

@@ -36,6 +36,7 @@
 static EVP_PKEY *token_key;
 static json_t *token_header;	/* {"typ","alg","jwk","kid"} */
 static char *token_jwks_text;
+static char *token_header_text;	/* token_header, serialized */
 static int token_lifetime = 300;
 
 /* Private key from its PKCS#8 PEM held in memory. */
@@ -148,10 +149,14 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 	json_object_set_new(pub, "use", json_string("sig"));
 	pub = json_pack("{s:[o]}", "keys", pub);
 	token_jwks_text = pub != NULL ? json_dumps(pub, JSON_COMPACT) : NULL;
+	/* What jws_sign serializes the header to: the same call. */
+	token_header_text = token_header != NULL ?
+	    json_dumps(token_header, JSON_COMPACT) : NULL;
 	json_decref(pub);
 	json_decref(jwk);
 	free(kid);
-	if (token_header == NULL || token_jwks_text == NULL)
+	if (token_header == NULL || token_jwks_text == NULL ||
+	    token_header_text == NULL)
 		return error_set(err, "cannot build the token header");
 	return 0;
 }
@@ -166,16 +171,19 @@ token_shutdown(void)
 	token_header = NULL;
 	free(token_jwks_text);
 	token_jwks_text = NULL;
+	free(token_header_text);
+	token_header_text = NULL;
 }
 
 char *
 token_issue(json_t *submods, struct error *err)
 {
-	return token_issue_claims(submods, NULL, err);
+	return token_issue_claims(submods, NULL, NULL, err);
 }
 
 char *
-token_issue_claims(json_t *submods, json_t **claims_out, struct error *err)
+token_issue_claims(json_t *submods, json_t **claims_out, char **payload_out,
+    struct error *err)
 {
 	json_t *claims;
 	char *payload, *jwt;
@@ -203,7 +211,10 @@ token_issue_claims(json_t *submods, json_t **claims_out, struct error *err)
 		return NULL;
 	}
 	jwt = jws_sign(token_key, token_header, payload, strlen(payload), err);
-	free(payload);
+	if (jwt != NULL && payload_out != NULL)
+		*payload_out = payload;
+	else
+		free(payload);
 	if (jwt != NULL && claims_out != NULL)
 		*claims_out = claims;
 	else
@@ -310,6 +321,12 @@ const json_t *
 token_jws_header(void)
 {
 	return token_header;
+}
+
+const char *
+token_jws_header_text(void)
+{
+	return token_header_text;
 }
 
 const char *

@@ -555,8 +555,9 @@ void token_shutdown(void);
  * reference is taken). Returns a malloc'd JWT. */
 char *token_issue(json_t *submods, struct error *err);
 /* token_issue, also handing out the claims the token was serialized from
- * (a new reference in *claims; the caller must not modify them). */
-char *token_issue_claims(json_t *submods, json_t **claims,
+ * (a new reference in *claims; the caller must not modify them) and, when
+ * payload is not NULL, the exact payload text signed (malloc'd). */
+char *token_issue_claims(json_t *submods, json_t **claims, char **payload,
     struct error *err);
 /* Verify an EAR token issued by us: compact JWS, ES256 with our key, "exp"
  * an integer in the future. *claims is a new reference. */
@@ -585,6 +586,9 @@ const char *token_jwks(void);
 /* The protected header every token is signed with: {"typ","alg","jwk",
  * "kid"} (borrowed; valid until token_shutdown). */
 const json_t *token_jws_header(void);
+/* That header's exact text as signed (compact JSON; borrowed, valid until
+ * token_shutdown). */
+const char *token_jws_header_text(void);
 
 /* ----------------------------------------------------------------- admin.c */
 

@@ -466,7 +466,7 @@ test_token_remembered(void **state)
 	EVP_PKEY *priv, *pk;
 	json_t *sub = submods_with_key(&priv), *claims = NULL;
 	struct jwe_key *k;
-	char *tok = token_issue_claims(sub, &claims, &err);
+	char *tok = token_issue_claims(sub, &claims, NULL, &err);
 
 	(void)state;
 	assert_non_null(tok);
