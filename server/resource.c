@@ -106,10 +106,10 @@ resource_data_name(const char *name, int version)
 
 static json_t *resource_find_version(const json_t *idx, json_int_t version);
 
-/* Check an index row's value (consumed: wiped and freed): 0 and *idx,
- * or STORE_CORRUPT when it is not a valid index. */
+/* Check an index row's value (left to the caller): 0 and *idx, or
+ * STORE_CORRUPT when it is not a valid index. */
 static int
-resource_index_parse(const char *name, uint8_t *val, size_t len,
+resource_index_check(const char *name, const uint8_t *val, size_t len,
     json_t **idx, struct error *err)
 {
 	json_t *v, *vers, *e;
@@ -117,7 +117,6 @@ resource_index_parse(const char *name, uint8_t *val, size_t len,
 
 	*idx = NULL;
 	v = json_loadb((const char *)val, len, 0, NULL);
-	secret_free(val, len);
 	vers = json_object_get(v, "versions");
 	if (!json_is_integer(json_object_get(v, "active")) ||
 	    !json_is_integer(json_object_get(v, "next")) ||
@@ -155,7 +154,9 @@ resource_index_load(struct store *st, const char *name, json_t **idx,
 	rc = store_get(st, RESOURCE_INDEX, name, &val, &len, err);
 	if (rc != 0)
 		return rc;
-	return resource_index_parse(name, val, len, idx, err);
+	rc = resource_index_check(name, val, len, idx, err);
+	secret_free(val, len);
+	return rc;
 }
 
 static int
@@ -796,17 +797,24 @@ resource_get_value(struct store *st, const char *name, uint8_t **val,
 				secret_free(v[1], l[1]);
 			return r[0];
 		}
-		rc = resource_index_parse(name, v[0], l[0], &idx, err);
-	} else
-		rc = resource_index_load(st, name, &idx, err);
-	if (rc != 0) {
-		if (guess > 0 && r[1] == 0)
-			secret_free(v[1], l[1]);
+	} else if ((rc = store_get(st, RESOURCE_INDEX, name, &v[0], &l[0],
+	    err)) != 0)
 		return rc;
+	/* An index row read before is not parsed and checked again. */
+	if ((active = resource_hint_active(name, v[0], l[0])) == 0) {
+		rc = resource_index_check(name, v[0], l[0], &idx, err);
+		if (rc != 0) {
+			secret_free(v[0], l[0]);
+			if (guess > 0 && r[1] == 0)
+				secret_free(v[1], l[1]);
+			return rc;
+		}
+		active = (int)json_integer_value(json_object_get(idx,
+		    "active"));
+		json_decref(idx);
+		resource_hint_set(name, active, v[0], l[0]);
 	}
-	active = (int)json_integer_value(json_object_get(idx, "active"));
-	json_decref(idx);
-	resource_hint_set(name, active);
+	secret_free(v[0], l[0]);
 	if (guess > 0 && guess == active) {
 		if (r[1] == 0) {
 			*val = v[1];

@@ -103,9 +103,14 @@ int resource_init(struct store *st, struct error *err);
 void resource_shutdown(void);
 
 /* resource_hint.c: the guessed active version of name, 0 when none
- * (versions start at 1, so an empty slot guesses nothing); and the
- * version a release found active. */
+ * (versions start at 1, so an empty slot guesses nothing). */
 int resource_hint_get(const char *name);
-void resource_hint_set(const char *name, int version);
+/* The active version resource_hint_set recorded for name if row (an index
+ * row's value) is byte for byte the row it was given then, else 0. */
+int resource_hint_active(const char *name, const uint8_t *row, size_t len);
+/* Record the version a release found active in the index row row (NULL:
+ * none to remember; the next resource_hint_active is then 0). */
+void resource_hint_set(const char *name, int version, const uint8_t *row,
+    size_t len);
 
 #endif

@@ -7,6 +7,12 @@
  * value row after. Direct-mapped by a keyed hash of the name (a
  * collision is a wrong guess); bounded, filled only by releases of
  * resources that exist.
+ *
+ * Each slot also keeps a keyed digest of the index row its version came
+ * from: a release that reads the very same row again takes the active
+ * version from the slot instead of parsing and checking the row's JSON
+ * again (the same bytes give the same answer; the digest binds the name
+ * too, and its key never leaves this process).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -17,14 +23,18 @@
 #include "resource.h"
 
 #define RESOURCE_HINTS 4096
+#define RESOURCE_HINT_DIGEST 16
 
 static struct {
 	pthread_mutex_t lock;
 	pthread_once_t once;
 	uint8_t key[crypto_shorthash_KEYBYTES];
+	uint8_t dkey[crypto_generichash_KEYBYTES];
 	struct {
 		uint64_t h;
 		int version;
+		int has_digest;
+		uint8_t digest[RESOURCE_HINT_DIGEST];
 	} e[RESOURCE_HINTS];
 } resource_hint = { .lock = PTHREAD_MUTEX_INITIALIZER,
     .once = PTHREAD_ONCE_INIT };
@@ -33,6 +43,23 @@ static void
 resource_hint_init(void)
 {
 	crypto_shorthash_keygen(resource_hint.key);
+	crypto_generichash_keygen(resource_hint.dkey);
+}
+
+/* Keyed BLAKE2b of the name (with its NUL) and the index row. */
+static void
+resource_hint_digest(const char *name, const uint8_t *row, size_t len,
+    uint8_t out[RESOURCE_HINT_DIGEST])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, resource_hint.dkey,
+	    sizeof(resource_hint.dkey), RESOURCE_HINT_DIGEST);
+	crypto_generichash_update(&st, (const uint8_t *)name,
+	    strlen(name) + 1);
+	crypto_generichash_update(&st, row, len);
+	crypto_generichash_final(&st, out, RESOURCE_HINT_DIGEST);
+	sodium_memzero(&st, sizeof(st));
 }
 
 static uint64_t
@@ -61,13 +88,39 @@ resource_hint_get(const char *name)
 	return v;
 }
 
-void
-resource_hint_set(const char *name, int version)
+int
+resource_hint_active(const char *name, const uint8_t *row, size_t len)
 {
 	uint64_t h = resource_hint_hash(name);
+	uint8_t d[RESOURCE_HINT_DIGEST];
+	int v = 0;
 
+	resource_hint_digest(name, row, len, d);
+	pthread_mutex_lock(&resource_hint.lock);
+	if (resource_hint.e[h % RESOURCE_HINTS].h == h &&
+	    resource_hint.e[h % RESOURCE_HINTS].has_digest &&
+	    memcmp(resource_hint.e[h % RESOURCE_HINTS].digest, d,
+	    sizeof(d)) == 0)
+		v = resource_hint.e[h % RESOURCE_HINTS].version;
+	pthread_mutex_unlock(&resource_hint.lock);
+	return v;
+}
+
+void
+resource_hint_set(const char *name, int version, const uint8_t *row,
+    size_t len)
+{
+	uint64_t h = resource_hint_hash(name);
+	uint8_t d[RESOURCE_HINT_DIGEST];
+
+	if (row != NULL)
+		resource_hint_digest(name, row, len, d);
 	pthread_mutex_lock(&resource_hint.lock);
 	resource_hint.e[h % RESOURCE_HINTS].h = h;
 	resource_hint.e[h % RESOURCE_HINTS].version = version;
+	resource_hint.e[h % RESOURCE_HINTS].has_digest = row != NULL;
+	if (row != NULL)
+		memcpy(resource_hint.e[h % RESOURCE_HINTS].digest, d,
+		    sizeof(d));
 	pthread_mutex_unlock(&resource_hint.lock);
 }

@@ -1026,6 +1026,43 @@ test_resource_versions(void **state)
 	    0);
 	assert_memory_equal(val, "v5", 2);
 	secret_free(val, len);
+	/* A release remembers the index row it checked: the very same row
+	 * is not parsed again, any other row is (here one that is not an
+	 * index at all, then the right one again). */
+	{
+		uint8_t *row, *row2;
+		size_t rlen, rlen2;
+
+		assert_int_equal(store_get(st, "resource_index", "r/k/one",
+		    &row, &rlen, &err), 0);
+		assert_int_equal(resource_hint_active("r/k/one", row, rlen),
+		    14);
+		assert_int_equal(resource_hint_active("r/k/two", row, rlen),
+		    0);
+		assert_int_equal(resource_hint_active("r/k/one", row,
+		    rlen - 1), 0);
+		assert_int_equal(store_put(st, "resource_index", "r/k/one",
+		    "{\"active\":14}", 13, &err), 0);
+		assert_int_equal(resource_get_value(st, "r/k/one", &val, &len,
+		    &err), STORE_CORRUPT);
+		assert_non_null(strstr(err.msg, "malformed"));
+		assert_int_equal(store_put(st, "resource_index", "r/k/one",
+		    row, rlen, &err), 0);
+		assert_int_equal(resource_get_value(st, "r/k/one", &val, &len,
+		    &err), 0);
+		assert_memory_equal(val, "v5", 2);
+		secret_free(val, len);
+		assert_int_equal(store_get(st, "resource_index", "r/k/one",
+		    &row2, &rlen2, &err), 0);
+		assert_int_equal(resource_hint_active("r/k/one", row2, rlen2),
+		    14);
+		resource_hint_set("r/k/one", 14, NULL, 0);
+		assert_int_equal(resource_hint_active("r/k/one", row2, rlen2),
+		    0);
+		assert_int_equal(resource_hint_get("r/k/one"), 14);
+		secret_free(row, rlen);
+		secret_free(row2, rlen2);
+	}
 	/* Listing with prefix and pages. */
 	assert_int_equal(resource_put(st, "r/k/two", "", 0, NULL, "t", NULL,
 	    NULL, &err), 0);
