@@ -144,6 +144,11 @@ mariadb_conn_disconnect(struct store_mariadb_conn *c)
 			mysql_stmt_close(c->scan[i]);
 		c->scan[i] = NULL;
 	}
+	for (i = 0; i <= STORE_MARIADB_MANY; i++) {
+		if (c->many[i] != NULL)
+			mysql_stmt_close(c->many[i]);
+		c->many[i] = NULL;
+	}
 	if (c->db != NULL)
 		mysql_close(c->db);
 	c->db = NULL;

@@ -27,6 +27,7 @@
 #define STORE_MARIADB_POOL	16	/* connections per handle */
 #define STORE_MARIADB_LOCKS	4	/* named locks held at once */
 #define STORE_MARIADB_SCANS	128	/* scan statement shapes (7 flags) */
+#define STORE_MARIADB_MANY	8	/* rows per multi-row upsert */
 #define STORE_MARIADB_LOCK_NAME	64	/* GET_LOCK's limit */
 
 /* The statements every connection prepares on first use. */
@@ -53,6 +54,7 @@ struct store_mariadb_conn {
 	MYSQL *db;
 	MYSQL_STMT *stmt[SQL_N];
 	MYSQL_STMT *scan[STORE_MARIADB_SCANS];
+	MYSQL_STMT *many[STORE_MARIADB_MANY + 1];	/* by row count, 2.. */
 	int busy;			/* taken by an operation or a lock */
 	unsigned int err_no;		/* the last statement's failure */
 	char err_msg[256];

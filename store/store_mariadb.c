@@ -309,24 +309,87 @@ struct store_mariadb_many {
 	size_t n;
 };
 
+/* The bytes of row values one multi-row upsert carries at most (far
+ * below max_allowed_packet's 16 MiB default; a larger row goes alone). */
+#define STORE_MARIADB_MANY_BYTES ((size_t)1 << 20)
+
+/* The prepared upsert of n rows (2..STORE_MARIADB_MANY): SQL_PUT_ANY's
+ * values n times, rev counted up as there (a row named twice is updated
+ * by its second occurrence, as by two statements); without
+ * LAST_INSERT_ID, as the group commit reads no revision. */
+static MYSQL_STMT *
+store_mariadb_many_stmt(struct store_mariadb_conn *c, size_t n)
+{
+	char sql[1024];
+	size_t i, off;
+
+	if (c->many[n] != NULL)
+		return c->many[n];
+	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO `rows` ("
+	    STORE_MARIADB_COLS ") VALUES ");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off, "%s(?, ?, "
+		    "?, ?, ?, 1, ?)", i > 0 ? ", " : "");
+	snprintf(sql + off, sizeof(sql) - off, " ON DUPLICATE KEY UPDATE "
+	    "kv = VALUES(kv), ord = VALUES(ord), exp = VALUES(exp), "
+	    "`blob` = VALUES(`blob`), rev = rev + 1");
+	return mariadb_conn_prepare(c, &c->many[n], sql);
+}
+
+/* Upsert rows[0..n) (2..STORE_MARIADB_MANY) in one statement. */
+static int
+store_mariadb_many_put(struct store_mariadb_conn *c, const char *table,
+    const struct store_row *rows, size_t n)
+{
+	MYSQL_BIND b[6 * STORE_MARIADB_MANY];
+	MYSQL_STMT *stmt;
+	size_t i;
+
+	if ((stmt = store_mariadb_many_stmt(c, n)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		store_mariadb_bind_str(&b[6 * i], table);
+		store_mariadb_bind_blob(&b[6 * i + 1], rows[i].id,
+		    STORE_ID_LEN);
+		store_mariadb_bind_u32(&b[6 * i + 2], &rows[i].kv);
+		store_mariadb_bind_i64(&b[6 * i + 3], &rows[i].ord);
+		store_mariadb_bind_i64(&b[6 * i + 4], &rows[i].exp);
+		store_mariadb_bind_blob(&b[6 * i + 5], rows[i].blob,
+		    rows[i].len);
+	}
+	return mariadb_conn_exec(c, stmt, b) == -1 ? -1 : STORE_OK;
+}
+
 /* All the rows in one transaction: one commit (one redo-log flush) for
- * the batch. A failure rolls back what this call wrote; a lost connection
- * took its transaction with it. */
+ * the batch, up to STORE_MARIADB_MANY rows (and STORE_MARIADB_MANY_BYTES)
+ * per statement, so one round trip for several rows. A failure rolls
+ * back what this call wrote; a lost connection took its transaction with
+ * it. */
 static int
 store_mariadb_many_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
     void *arg)
 {
 	struct store_mariadb_many *g = arg;
 	struct store_mariadb_put p = { g->table, NULL, STORE_REV_ANY, 0 };
-	size_t i;
+	size_t i, k, bytes;
+	int rc;
 
 	if (mysql_query(c->db, "START TRANSACTION") != 0) {
 		mariadb_conn_fail_db(c, c->db);
 		return -1;
 	}
-	for (i = 0; i < g->n; i++) {
-		p.row = &g->rows[i];
-		if (store_mariadb_put_fn(m, c, &p) != STORE_OK)
+	for (i = 0; i < g->n; i += k) {
+		bytes = g->rows[i].len;
+		for (k = 1; k < STORE_MARIADB_MANY && i + k < g->n &&
+		    bytes + g->rows[i + k].len <= STORE_MARIADB_MANY_BYTES; k++)
+			bytes += g->rows[i + k].len;
+		if (k == 1) {
+			p.row = &g->rows[i];
+			rc = store_mariadb_put_fn(m, c, &p);
+		} else
+			rc = store_mariadb_many_put(c, g->table, &g->rows[i],
+			    k);
+		if (rc != STORE_OK)
 			goto fail;
 	}
 	if (mysql_commit(c->db) != 0) {

@@ -319,6 +319,53 @@ test_put_many(void **state)
 	assert_int_equal(f->be->get(f->h, "t", rows[0].id, &r, &err), STORE_OK);
 	assert_int_equal(r.rev, 2);
 	free((void *)r.blob);
+
+	/* Rows large enough that MariaDB splits the batch (a 1 MiB
+	 * statement: one row alone, then three in one statement), and one
+	 * id twice: its second occurrence updates it, as a second put
+	 * would. */
+	{
+		static uint8_t big[3][700 * 1024];
+		struct store_row b[5];
+
+		memset(b, 0, sizeof(b));
+		for (i = 0; i < 3; i++) {
+			memset(big[i], 'a' + (int)i, sizeof(big[i]));
+			id_of(b[i].id, 100 + (unsigned)i);
+			b[i].kv = 2;
+			b[i].ord = 50 + (int64_t)i;
+			b[i].exp = 77;
+			b[i].blob = big[i];
+			b[i].len = sizeof(big[i]);
+		}
+		id_of(b[3].id, 200);
+		b[3].blob = (const uint8_t *)"first";
+		b[3].len = 5;
+		b[4] = b[3];
+		b[4].ord = 9;
+		b[4].blob = (const uint8_t *)"second";
+		b[4].len = 6;
+		assert_int_equal(f->be->put_many(f->h, "t", b, 5, &err),
+		    STORE_OK);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(f->be->get(f->h, "t", b[i].id, &r,
+			    &err), STORE_OK);
+			assert_int_equal(r.len, sizeof(big[i]));
+			assert_memory_equal(r.blob, big[i], r.len);
+			assert_int_equal(r.kv, 2);
+			assert_int_equal(r.ord, 50 + (int64_t)i);
+			assert_int_equal(r.exp, 77);
+			assert_int_equal(r.rev, 1);
+			free((void *)r.blob);
+		}
+		assert_int_equal(f->be->get(f->h, "t", b[4].id, &r, &err),
+		    STORE_OK);
+		assert_int_equal(r.len, 6);
+		assert_memory_equal(r.blob, "second", 6);
+		assert_int_equal(r.ord, 9);
+		assert_int_equal(r.rev, 2);
+		free((void *)r.blob);
+	}
 }
 
 /* Unconditional and revision-checked deletes: exactly one of two
