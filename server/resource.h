@@ -108,8 +108,7 @@ int resource_hint_get(const char *name);
 /* The active version resource_hint_set recorded for name if row (an index
  * row's value) is byte for byte the row it was given then, else 0. */
 int resource_hint_active(const char *name, const uint8_t *row, size_t len);
-/* Record the version a release found active in the index row row (NULL:
- * none to remember; the next resource_hint_active is then 0). */
+/* Record the version a release found active in the index row row. */
 void resource_hint_set(const char *name, int version, const uint8_t *row,
     size_t len);
 

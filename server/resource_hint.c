@@ -32,8 +32,7 @@ static struct {
 	uint8_t dkey[crypto_generichash_KEYBYTES];
 	struct {
 		uint64_t h;
-		int version;
-		int has_digest;
+		int version;	/* 0 in an empty slot: no answer */
 		uint8_t digest[RESOURCE_HINT_DIGEST];
 	} e[RESOURCE_HINTS];
 } resource_hint = { .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -98,7 +97,6 @@ resource_hint_active(const char *name, const uint8_t *row, size_t len)
 	resource_hint_digest(name, row, len, d);
 	pthread_mutex_lock(&resource_hint.lock);
 	if (resource_hint.e[h % RESOURCE_HINTS].h == h &&
-	    resource_hint.e[h % RESOURCE_HINTS].has_digest &&
 	    memcmp(resource_hint.e[h % RESOURCE_HINTS].digest, d,
 	    sizeof(d)) == 0)
 		v = resource_hint.e[h % RESOURCE_HINTS].version;
@@ -113,14 +111,10 @@ resource_hint_set(const char *name, int version, const uint8_t *row,
 	uint64_t h = resource_hint_hash(name);
 	uint8_t d[RESOURCE_HINT_DIGEST];
 
-	if (row != NULL)
-		resource_hint_digest(name, row, len, d);
+	resource_hint_digest(name, row, len, d);
 	pthread_mutex_lock(&resource_hint.lock);
 	resource_hint.e[h % RESOURCE_HINTS].h = h;
 	resource_hint.e[h % RESOURCE_HINTS].version = version;
-	resource_hint.e[h % RESOURCE_HINTS].has_digest = row != NULL;
-	if (row != NULL)
-		memcpy(resource_hint.e[h % RESOURCE_HINTS].digest, d,
-		    sizeof(d));
+	memcpy(resource_hint.e[h % RESOURCE_HINTS].digest, d, sizeof(d));
 	pthread_mutex_unlock(&resource_hint.lock);
 }

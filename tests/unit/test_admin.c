@@ -1056,9 +1056,12 @@ test_resource_versions(void **state)
 		    &row2, &rlen2, &err), 0);
 		assert_int_equal(resource_hint_active("r/k/one", row2, rlen2),
 		    14);
-		resource_hint_set("r/k/one", 14, NULL, 0);
+		/* A version recorded from another row replaces the digest. */
+		resource_hint_set("r/k/one", 14, row2, rlen2 - 1);
 		assert_int_equal(resource_hint_active("r/k/one", row2, rlen2),
 		    0);
+		assert_int_equal(resource_hint_active("r/k/one", row2,
+		    rlen2 - 1), 14);
 		assert_int_equal(resource_hint_get("r/k/one"), 14);
 		secret_free(row, rlen);
 		secret_free(row2, rlen2);
