@@ -88,7 +88,7 @@ attlog_begin(struct attlog_obs *o, const char *endpoint,
 	attlog_observe_source(req->peer, o->source, sizeof(o->source));
 	if (strcmp(endpoint, "/kbs/v0/attest") == 0 &&
 	    http_request_cookie(req, "kbs-session-id", sid, sizeof(sid)) == 0 &&
-	    session_get(sid, &s) == 0) {
+	    session_known(sid, &s) == 0) {
 		snprintf(o->tee, sizeof(o->tee), "%s", s.tee);
 		session_clear(&s);
 	}

@@ -448,13 +448,14 @@ kbs_attest(struct kbs_req *r)
 	json_t *rdc = NULL, *claims = NULL, *app, *submods;
 	json_t *tclaims = NULL;
 	char *canon = NULL, *token = NULL, *payload = NULL;
+	int taken = 0;
 
 	memset(&b, 0, sizeof(b));
 	if (http_request_cookie(r->http, KBS_COOKIE, id, sizeof(id)) != 0) {
 		error_set(&err, "no %s cookie: run /auth first", KBS_COOKIE);
 		goto fail;
 	}
-	if ((rc = session_get(id, &s)) != 0) {
+	if ((rc = session_known(id, &s)) != 0) {
 		if (rc == SESSION_UNAVAILABLE)
 			goto unavailable;
 		/* A shared store forgets an unattested session with its
@@ -475,6 +476,7 @@ kbs_attest(struct kbs_req *r)
 			goto unavailable;
 		goto fail;
 	}
+	taken = 1;	/* from here on, a failure spends the nonce */
 
 	/* The binding: HASH(JCS({additional-evidence, nonce, tee-pubkey})). */
 	rdc = json_pack("{s:s, s:s, s:O}", "additional-evidence",
@@ -525,8 +527,15 @@ kbs_attest(struct kbs_req *r)
 		    r->ctx->cfg->limits.max_token);
 		goto too_large;
 	}
-	if (session_set_attested_copy(&s, token) == SESSION_UNAVAILABLE)
+	rc = session_set_attested_copy(&s, token);
+	taken = 0;
+	if (rc == SESSION_UNAVAILABLE)
 		goto unavailable;
+	if (rc == SESSION_SPENT) {
+		error_set(&err, "the challenge nonce of this session was "
+		    "already used; run /auth again");
+		goto fail;
+	}
 	/* The attestation log records what was signed without decoding
 	 * the answer again; the session's GETs find the token verified,
 	 * with its key. */
@@ -553,6 +562,8 @@ fail:
 	http_problem(r->resp, 401, "AttestationError", "Attestation error: "
 	    "RCAR handshake Attest failed: %s", err.msg);
 out:
+	if (taken)
+		session_abandon(&s);
 	secret_strfree(token);
 	free(payload);
 	free(canon);

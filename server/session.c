@@ -220,6 +220,14 @@ session_get(const char *id, struct session *out)
 }
 
 int
+session_known(const char *id, struct session *out)
+{
+	if (session_in_store)
+		return session_shared_known(id, out);
+	return session_get(id, out);
+}
+
+int
 session_take_nonce(const char *id, const char *nonce, struct session *out,
     struct error *err)
 {
@@ -274,6 +282,14 @@ session_set_attested_copy(const struct session *taken, const char *token)
 	if (session_in_store)
 		return session_shared_set_attested_copy(taken, token);
 	return session_set_attested(taken->id, token);
+}
+
+void
+session_abandon(const struct session *taken)
+{
+	if (session_in_store)
+		session_shared_abandon(taken);
+	/* In memory, session_take_nonce spent it. */
 }
 
 int

@@ -21,15 +21,17 @@ void session_shared_shutdown(void);
 int session_shared_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out);
 int session_shared_get(const char *id, struct session *out);
+int session_shared_known(const char *id, struct session *out);
 int session_shared_take_nonce(const char *id, const char *nonce,
     struct session *out, struct error *err);
 int session_shared_set_attested(const char *id, const char *token);
 int session_shared_set_attested_copy(const struct session *taken,
     const char *token);
+void session_shared_abandon(const struct session *taken);
 int session_shared_gc(void);
 /* Live sessions this instance created (its quota's count). */
 size_t session_shared_count(void);
-/* Attested sessions in this instance's cache. */
+/* Sessions in this instance's cache. */
 size_t session_shared_cached(void);
 
 #endif

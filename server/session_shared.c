@@ -8,27 +8,39 @@
  *
  * Two tables, both sealed like every row (the names are keyed hashes of
  * the session id; the exp column is the session's expiry):
- *   session_nonces  an unattested session: its challenge nonce and its
- *                   record (state, expiry, TEE, hash), written by /auth.
- *                   Spending the nonce is store_delete_ex with the
- *                   revision read, so of several instances racing for
- *                   one nonce exactly one wins; an absent row is a spent
- *                   (or expired, or evicted) nonce.
- *   sessions        an attested session: the record with its EAR token,
- *                   written insert-only by the instance that won the
- *                   nonce, once the evidence passed.
- * So /auth costs one write and /attest one delete and one insert, and an
- * unattested session is one read. Expired rows are left to
- * session_shared_gc (store_purge on the collection tick, by every
- * instance) and are ignored when read.
+ *   session_nonces  a session: unattested, its challenge nonce and its
+ *                   record (state, expiry, TEE, hash), written by /auth;
+ *                   or attested, its record with the EAR token after 44
+ *                   zero bytes where the nonce was (no nonce, which has
+ *                   no NUL, can match them). /attest spends the nonce by
+ *                   replacing the row with the revision it read
+ *                   (store_put_ex): the attested record when the
+ *                   evidence passed, else a delete (store_delete_ex). Of
+ *                   several instances racing for one nonce exactly one
+ *                   wins; an absent row is a spent (failed, expired or
+ *                   evicted) nonce.
+ *   sessions        an attested session as releases before this one
+ *                   wrote it (a delete, then an insert here): still read
+ *                   when session_nonces has no row, never written, so
+ *                   that instances of both releases share sessions while
+ *                   they are upgraded one by one.
+ * So /auth costs one write, and /attest of a session this instance
+ * created one write; of one made elsewhere a read and a write. Expired
+ * rows are left to session_shared_gc (store_purge on the collection
+ * tick, by every instance) and are ignored when read.
  *
  * An attested session never changes again (same token, same expiry), so
  * this instance keeps a bounded cache of the attested sessions it has
- * seen and serves resource GETs from it without a round trip. An
- * unattested session is always read from the store: its nonce may be
- * spent by another instance at any moment. A cached session that another
- * instance's quota evicted stays usable here until it expires: eviction
- * bounds what clients make the deployment keep, it revokes nothing.
+ * seen and serves resource GETs from it without a round trip. The cache
+ * also keeps the unattested sessions this instance created, with their
+ * row's revision, for their /attest only: session_known and
+ * session_take_nonce use that copy instead of reading the row (a stale
+ * copy only makes the revision-checked write fail); session_get never
+ * serves it, since another instance may have attested the session. A
+ * taken flag lets one /attest at a time use the copy. A cached session
+ * that another instance's quota evicted stays usable here until it
+ * expires: eviction bounds what clients make the deployment keep, it
+ * revokes nothing.
  *
  * The session quota (session_quota.c) stays per instance: it counts the
  * sessions this instance created. When a guest attests elsewhere, this
@@ -37,16 +49,16 @@
  * is spent are counted as attested before the cap is enforced.
  *
  * Record format, version 1 (a `sessions` row's value; a
- * `session_nonces` row's value is the 44-character nonce, then the
- * record):
+ * `session_nonces` row's value is the 44-character nonce, or 44 zero
+ * bytes once attested, then the record):
  *   u8 version (1) | u8 state (0 authed, 1 attested) | be64 expires |
  *   u8 n, n bytes TEE name | u8 m, m bytes hash name | token (the rest;
  *   empty unless attested)
  *
- * The record of a spent nonce lives on only in the copy
- * session_take_nonce hands out: session_set_attested_copy takes that
- * copy; session_set_attested(id) finds it in a per-thread slot that
- * session_take_nonce fills (the same thread, the same request).
+ * session_set_attested_copy takes the copy session_take_nonce hands
+ * out (with the revision to replace); session_set_attested(id) finds it
+ * in a per-thread slot that session_take_nonce fills (the same thread,
+ * the same request).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -74,7 +86,8 @@
 #define SS_RECORD_BYTES		(sizeof(struct session) + 128)
 
 struct ss_cached {
-	struct session s;		/* attested; owns s.token */
+	struct session s;		/* owns s.token when attested */
+	int taken;			/* unattested: an /attest runs */
 	size_t bytes;
 	struct ss_cached *hnext;	/* hash chain */
 	struct ss_cached *prev, *next;	/* insertion order, oldest first */
@@ -205,13 +218,14 @@ ss_rc(int rc)
 }
 
 /*
- * Read the session id from table (SS_NONCES: unattested, with its nonce;
- * SS_TABLE: attested): 0 and *s (a copy to session_clear) with the row's
- * revision in *rev; -1 when absent, expired or unreadable (logged);
- * SESSION_UNAVAILABLE when the store cannot be reached.
+ * Read the session id from table (SS_NONCES: unattested with its nonce,
+ * or attested; SS_TABLE: attested): 0 and *s (a copy to session_clear)
+ * with the row's revision in s->rev; -1 when absent, expired or
+ * unreadable (logged); SESSION_UNAVAILABLE when the store cannot be
+ * reached.
  */
 static int
-ss_read(const char *table, const char *id, struct session *s, uint64_t *rev)
+ss_read(const char *table, const char *id, struct session *s)
 {
 	struct store_meta meta;
 	struct error err;
@@ -247,8 +261,7 @@ ss_read(const char *table, const char *id, struct session *s, uint64_t *rev)
 		session_clear(s);
 		return -1;
 	}
-	if (rev != NULL)
-		*rev = meta.rev;
+	s->rev = meta.rev;
 	return 0;
 }
 
@@ -296,26 +309,33 @@ ss_cache_drop(const char *id)
 	pthread_mutex_unlock(&ss.lock);
 }
 
-/* Keep a copy of an attested session; the oldest go when full. */
+/* Keep a copy of s (attested, or unattested and created here, with its
+ * row's revision); the oldest go when full. An attested copy replaces an
+ * unattested one; otherwise a cached id stays as it is. */
 static void
 ss_cache_put(const struct session *s)
 {
-	struct ss_cached *e;
-	size_t bytes = sizeof(*e) + strlen(s->token) + 1;
+	struct ss_cached *e, **pp;
+	size_t bytes = sizeof(*e) + (s->token != NULL ? strlen(s->token) + 1 :
+	    0);
 
 	if (ss.max_n == 0 || bytes > ss.max_bytes)
 		return;
 	pthread_mutex_lock(&ss.lock);
-	if (*ss_cache_find_locked(s->id) != NULL) {
-		pthread_mutex_unlock(&ss.lock);
-		return;
+	if (*(pp = ss_cache_find_locked(s->id)) != NULL) {
+		if ((*pp)->s.state == SESSION_ATTESTED ||
+		    s->state != SESSION_ATTESTED) {
+			pthread_mutex_unlock(&ss.lock);
+			return;
+		}
+		ss_cache_unlink_locked(pp);
 	}
 	while (ss.oldest != NULL && (ss.n + 1 > ss.max_n ||
 	    ss.bytes + bytes > ss.max_bytes))
 		ss_cache_unlink_locked(ss_cache_find_locked(ss.oldest->s.id));
 	e = xcalloc(1, sizeof(*e));
 	e->s = *s;
-	e->s.token = xstrdup(s->token);
+	e->s.token = s->token != NULL ? xstrdup(s->token) : NULL;
 	e->bytes = bytes;
 	e->hnext = ss.tab[ss_bucket(s->id)];
 	ss.tab[ss_bucket(s->id)] = e;
@@ -330,26 +350,80 @@ ss_cache_put(const struct session *s)
 	pthread_mutex_unlock(&ss.lock);
 }
 
-/* 1 and a copy when id is cached and unexpired, else 0 (an expired
- * entry is dropped). */
-static int
-ss_cache_get(const char *id, struct session *out)
+/* The unexpired cache entry of id (an expired one is dropped), or NULL.
+ * Call with ss.lock held. */
+static struct ss_cached *
+ss_cache_live_locked(const char *id)
 {
-	struct ss_cached **pp;
+	struct ss_cached **pp = ss_cache_find_locked(id);
+
+	if (*pp != NULL && (*pp)->s.expires <= now_unix()) {
+		ss_cache_unlink_locked(pp);
+		return NULL;
+	}
+	return *pp;
+}
+
+/* 1 and a copy when id is cached, unexpired and attested (or, with
+ * any_state, cached at all), else 0. */
+static int
+ss_cache_get(const char *id, int any_state, struct session *out)
+{
+	struct ss_cached *e;
 	int hit = 0;
 
 	pthread_mutex_lock(&ss.lock);
-	if (*(pp = ss_cache_find_locked(id)) != NULL) {
-		if ((*pp)->s.expires <= now_unix())
-			ss_cache_unlink_locked(pp);
-		else {
-			*out = (*pp)->s;
-			out->token = xstrdup((*pp)->s.token);
-			hit = 1;
-		}
+	e = ss_cache_live_locked(id);
+	if (e != NULL && (any_state || e->s.state == SESSION_ATTESTED)) {
+		*out = e->s;
+		out->token = e->s.token != NULL ? xstrdup(e->s.token) : NULL;
+		hit = 1;
 	}
 	pthread_mutex_unlock(&ss.lock);
 	return hit;
+}
+
+/*
+ * session_take_nonce on the cached copy: 0 and *out when id is cached
+ * unattested, not taken, and nonce matches (it is then taken); 1 when id
+ * is not cached (the store decides); -1 and err otherwise.
+ */
+static int
+ss_cache_take(const char *id, const char *nonce, struct session *out,
+    struct error *err)
+{
+	struct ss_cached *e;
+	int rc = 1;
+
+	pthread_mutex_lock(&ss.lock);
+	if ((e = ss_cache_live_locked(id)) == NULL)
+		;
+	else if (e->s.state == SESSION_ATTESTED || e->taken)
+		rc = error_set(err, "the challenge nonce of this session was "
+		    "already used; run /auth again");
+	else if (strlen(nonce) != SESSION_NONCE_LEN ||
+	    !secret_equal(e->s.nonce, nonce, SESSION_NONCE_LEN))
+		rc = error_set(err, "runtime-data nonce does not match this "
+		    "session's challenge");
+	else {
+		e->taken = 1;
+		*out = e->s;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&ss.lock);
+	return rc;
+}
+
+/* The /attest that took id's cached copy did not get to spend it. */
+static void
+ss_cache_untake(const char *id)
+{
+	struct ss_cached *e;
+
+	pthread_mutex_lock(&ss.lock);
+	if ((e = *ss_cache_find_locked(id)) != NULL)
+		e->taken = 0;
+	pthread_mutex_unlock(&ss.lock);
 }
 
 /* ---------------------------------------------------------- eviction */
@@ -397,21 +471,24 @@ static int
 ss_reconcile(const struct source_addr *src, struct ss_evicted *ev)
 {
 	char ids[SS_RECONCILE_MAX][SESSION_ID_LEN + 1];
-	struct error err;
-	uint8_t *val;
-	size_t n, i, len;
+	struct session s;
+	size_t n, i;
 	int rc, moved = 0;
 
 	n = session_quota_unattested(src, ids, SS_RECONCILE_MAX);
 	for (i = 0; i < n; i++) {
-		val = NULL;
-		len = 0;
-		rc = store_get(ss.st, SS_NONCES, ids[i], &val, &len, &err);
-		secret_free(val, len);
-		if (rc == STORE_UNAVAILABLE)
+		rc = ss_read(SS_NONCES, ids[i], &s);
+		if (rc == SESSION_UNAVAILABLE)
 			return SESSION_UNAVAILABLE;
-		if (rc == STORE_ABSENT &&
-		    session_quota_attested(ids[i], SS_RECORD_BYTES,
+		if (rc == 0 && s.state == SESSION_AUTHED) {
+			session_clear(&s);
+			continue;	/* its nonce is still unspent */
+		}
+		session_clear(&s);
+		/* Attested, or its nonce spent otherwise: the cached
+		 * unattested copy is stale. */
+		ss_cache_drop(ids[i]);
+		if (session_quota_attested(ids[i], SS_RECORD_BYTES,
 		    ss_evict_note, ev) == 0)
 			moved = 1;
 	}
@@ -440,16 +517,16 @@ session_shared_shutdown(void)
 	ss.st = NULL;
 }
 
-/* The record of the nonce this thread spent last (session_take_nonce),
- * for session_set_attested(id). */
+/* The copy of the nonce this thread took last (session_take_nonce), for
+ * session_set_attested(id). */
 static _Thread_local struct session ss_taken;
 
-/* The nonce row this thread read last (session_get) and its revision:
- * /attest looks the session up before reading its body, then spends the
- * nonce; the spend deletes the revision read here instead of reading the
- * row again. A stale copy is harmless: the delete is revision-checked. */
+/* The nonce row this thread read last (session_shared_known), with its
+ * revision: /attest looks the session up (for its attestation-log
+ * record, then before reading its body), then takes the nonce; the
+ * second lookup and the take use this copy instead of reading the row
+ * again. A stale copy is harmless: the spend is revision-checked. */
 static _Thread_local struct session ss_peek;
-static _Thread_local uint64_t ss_peek_rev;
 
 int
 session_shared_new(const char *tee, enum hash_alg hash,
@@ -492,7 +569,7 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	memcpy(row + SESSION_NONCE_LEN, rec, len);
 	free(rec);
 	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
-	    0, s.expires, STORE_REV_ABSENT, NULL, &err);
+	    0, s.expires, STORE_REV_ABSENT, &s.rev, &err);
 	secret_free(row, SESSION_NONCE_LEN + len);
 	if (rc != STORE_OK) {
 		session_quota_forget(s.id);
@@ -502,31 +579,53 @@ session_shared_new(const char *tee, enum hash_alg hash,
 		sodium_memzero(&s, sizeof(s));
 		return rc == STORE_UNAVAILABLE ? SESSION_UNAVAILABLE : -1;
 	}
+	ss_cache_put(&s);
 	*out = s;
 	return 0;
+}
+
+/* session_get from the store: the nonce row (unattested, or attested by
+ * this release), else an attested row of an earlier release. Attested
+ * sessions are cached. */
+static int
+ss_lookup(const char *id, struct session *out)
+{
+	int rc;
+
+	rc = ss_read(SS_NONCES, id, out);
+	if (rc == -1)
+		rc = ss_read(SS_TABLE, id, out);
+	if (rc == 0 && out->state == SESSION_ATTESTED)
+		ss_cache_put(out);
+	return rc;
 }
 
 int
 session_shared_get(const char *id, struct session *out)
 {
+	if (!ss_id_ok(id))
+		return -1;
+	if (ss_cache_get(id, 0, out))
+		return 0;
+	return ss_lookup(id, out);
+}
+
+int
+session_shared_known(const char *id, struct session *out)
+{
 	int rc;
 
 	if (!ss_id_ok(id))
 		return -1;
-	if (ss_cache_get(id, out))
+	if (ss_cache_get(id, 1, out))
 		return 0;
-	/* Unattested (the nonce row), else attested. */
-	rc = ss_read(SS_NONCES, id, out, &ss_peek_rev);
-	if (rc == 0) {
-		session_clear(&ss_peek);
-		ss_peek = *out;
-		ss_peek.token = NULL;
+	if (strcmp(ss_peek.id, id) == 0 && ss_peek.expires > now_unix()) {
+		*out = ss_peek;	/* read earlier in this request */
+		return 0;
 	}
-	if (rc != -1)
-		return rc;
-	rc = ss_read(SS_TABLE, id, out, NULL);
-	if (rc == 0 && out->state == SESSION_ATTESTED)
-		ss_cache_put(out);
+	session_clear(&ss_peek);
+	if ((rc = ss_lookup(id, out)) == 0 && out->state == SESSION_AUTHED)
+		ss_peek = *out;	/* for this request's session_take_nonce */
 	return rc;
 }
 
@@ -535,63 +634,50 @@ session_shared_take_nonce(const char *id, const char *nonce,
     struct session *out, struct error *err)
 {
 	struct session s;
-	struct error serr;
-	uint64_t rev = 0;
-	int rc, match;
+	int rc;
 
 	if (!ss_id_ok(id))
 		return error_set(err, "session not found or expired; run "
 		    "/auth again");
-	if (strcmp(ss_peek.id, id) == 0) {
-		s = ss_peek;		/* read by this request's lookup */
-		rev = ss_peek_rev;
-		sodium_memzero(&ss_peek, sizeof(ss_peek));
-		rc = s.expires > now_unix() ? 0 : -1;
-		if (rc != 0)
-			session_clear(&s);
-	} else
-		rc = ss_read(SS_NONCES, id, &s, &rev);
-	if (rc == SESSION_UNAVAILABLE)
-		goto unavailable;
-	if (rc != 0) {
-		/* Spent (here or elsewhere), expired or evicted: the
-		 * attested row tells only about a success. */
-		if (ss_cache_get(id, &s) || ss_read(SS_TABLE, id, &s,
-		    NULL) == 0) {
+	/* Created here: the cached copy, one /attest at a time. */
+	if ((rc = ss_cache_take(id, nonce, &s, err)) == -1)
+		return -1;
+	if (rc == 1) {
+		if (strcmp(ss_peek.id, id) == 0) {
+			s = ss_peek;	/* read by this request's lookup */
+			sodium_memzero(&ss_peek, sizeof(ss_peek));
+			rc = s.expires > now_unix() ? 0 : -1;
+		} else
+			rc = ss_read(SS_NONCES, id, &s);
+		if (rc == SESSION_UNAVAILABLE) {
+			error_set(err, "the session store is unavailable");
+			return SESSION_UNAVAILABLE;
+		}
+		if (rc == 0 && s.state == SESSION_ATTESTED)
+			rc = -1;
+		else if (rc != 0 && ss_read(SS_TABLE, id, &s) != 0)
+			/* Spent (here or elsewhere), expired or evicted:
+			 * only an attested row tells of a success. */
+			return error_set(err, "session not found, expired, "
+			    "or its challenge nonce already used; run /auth "
+			    "again");
+		if (rc != 0) {
 			session_clear(&s);
 			return error_set(err, "the challenge nonce of this "
 			    "session was already used; run /auth again");
 		}
-		return error_set(err, "session not found, expired, or its "
-		    "challenge nonce already used; run /auth again");
-	}
-	match = strlen(nonce) == SESSION_NONCE_LEN &&
-	    secret_equal(s.nonce, nonce, SESSION_NONCE_LEN);
-	if (!match) {
-		session_clear(&s);
-		return error_set(err, "runtime-data nonce does not match this "
-		    "session's challenge");
-	}
-	/* Spend it: of every instance trying, exactly one deletes the
-	 * revision it read. */
-	rc = store_delete_ex(ss.st, SS_NONCES, id, rev, &serr);
-	if (rc != STORE_OK) {
-		session_clear(&s);
-		if (rc == STORE_UNAVAILABLE)
-			goto unavailable;
-		if (rc < 0)
-			log_warnx("session %.8s: %s", id, serr.msg);
-		return error_set(err, "the challenge nonce of this session "
-		    "was already used; run /auth again");
+		if (strlen(nonce) != SESSION_NONCE_LEN ||
+		    !secret_equal(s.nonce, nonce, SESSION_NONCE_LEN)) {
+			session_clear(&s);
+			return error_set(err, "runtime-data nonce does not "
+			    "match this session's challenge");
+		}
 	}
 	s.nonce_used = 1;
 	session_clear(&ss_taken);
 	ss_taken = s;
 	*out = s;
 	return 0;
-unavailable:
-	error_set(err, "the session store is unavailable");
-	return SESSION_UNAVAILABLE;
 }
 
 int
@@ -601,7 +687,7 @@ session_shared_set_attested_copy(const struct session *taken,
 	struct ss_evicted ev = { 0 };
 	struct session s;
 	struct error err;
-	uint8_t *rec;
+	uint8_t *rec, *row;
 	size_t len;
 	int rc;
 
@@ -611,19 +697,35 @@ session_shared_set_attested_copy(const struct session *taken,
 	s = *taken;
 	s.token = NULL;
 	s.state = SESSION_ATTESTED;
+	/* This thread's slot has served its purpose. */
+	if (taken != &ss_taken && strcmp(ss_taken.id, s.id) == 0)
+		session_clear(&ss_taken);
 	rec = ss_encode(&s, token, &len);
-	/* Insert-only: a session is attested once. */
-	rc = store_put_ex(ss.st, SS_TABLE, s.id, rec, len, 0, s.expires,
-	    STORE_REV_ABSENT, NULL, &err);
+	row = xcalloc(1, SESSION_NONCE_LEN + len);	/* no nonce */
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
 	secret_free(rec, len);
-	if (rc < 0 && rc != STORE_UNAVAILABLE)
-		log_warnx("session %.8s: %s", s.id, err.msg);
-	if (rc != STORE_OK)
-		return ss_rc(rc);
+	/* Spend the nonce: replace the revision read, once. */
+	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
+	    0, s.expires, taken->rev, &s.rev, &err);
+	secret_free(row, SESSION_NONCE_LEN + len);
+	if (rc > 0) {
+		ss_cache_drop(s.id);
+		sodium_memzero(&s, sizeof(s));
+		return SESSION_SPENT;
+	}
+	if (rc != STORE_OK) {
+		/* Nothing spent: the guest may try again. */
+		if (rc != STORE_UNAVAILABLE)
+			log_warnx("session %.8s: %s", s.id, err.msg);
+		ss_cache_untake(s.id);
+		sodium_memzero(&s, sizeof(s));
+		return SESSION_UNAVAILABLE;
+	}
 	/* -1 when another instance created it: its quota counts it. */
 	(void)session_quota_attested(s.id, SS_RECORD_BYTES + strlen(token) +
 	    1, ss_evict_note, &ev);
 	ss_evict_run(&ev);
+	memset(s.nonce, 0, sizeof(s.nonce));
 	s.token = xstrdup(token);
 	ss_cache_put(&s);
 	session_clear(&s);
@@ -636,10 +738,29 @@ session_shared_set_attested(const char *id, const char *token)
 	int rc;
 
 	if (strcmp(ss_taken.id, id) != 0)
-		return -1;	/* not spent by this thread: nothing to attest */
+		return -1;	/* not taken by this thread: nothing to attest */
 	rc = session_shared_set_attested_copy(&ss_taken, token);
 	session_clear(&ss_taken);
 	return rc;
+}
+
+void
+session_shared_abandon(const struct session *taken)
+{
+	struct error err;
+	int rc;
+
+	if (!ss_id_ok(taken->id) || !taken->nonce_used)
+		return;
+	ss_cache_drop(taken->id);
+	rc = store_delete_ex(ss.st, SS_NONCES, taken->id, taken->rev, &err);
+	if (rc < 0)
+		log_warnx("session %.8s: spending the nonce of a failed "
+		    "attestation: %s (it expires with the session)", taken->id,
+		    rc == STORE_UNAVAILABLE ? "the store is unavailable" :
+		    err.msg);
+	if (taken != &ss_taken && strcmp(ss_taken.id, taken->id) == 0)
+		session_clear(&ss_taken);
 }
 
 int

@@ -376,13 +376,18 @@ struct session {
 	enum session_state state;
 	int nonce_used;
 	char *token;			/* EAR token when attested */
+	uint64_t rev;			/* shared store: its row's revision */
 };
 
 #define SESSION_BUSY (-2)
 /* The shared session store cannot be reached (session_share): answer 503
- * with Retry-After. Only session_new, session_get, session_take_nonce and
- * session_set_attested return it, and only after session_share. */
+ * with Retry-After. Only session_new, session_get, session_known,
+ * session_take_nonce and session_set_attested return it, and only after
+ * session_share. */
 #define SESSION_UNAVAILABLE (-3)
+/* Shared store: another instance spent the nonce while this one verified
+ * the evidence (session_set_attested_copy). */
+#define SESSION_SPENT (-4)
 
 void session_init(int lifetime_s);
 /*
@@ -392,7 +397,8 @@ void session_init(int lifetime_s);
  * nonce is spent once across all of them (session_shared.c). Call once
  * after session_init, before serving. Attested sessions are immutable, so
  * each instance caches those it has seen (at most cache_max of them and
- * cache_bytes; 0 = no cache); unattested ones are always read from st.
+ * cache_bytes; 0 = no cache), and with them the unattested ones it
+ * created, for their /attest only (their state is read from st).
  * session_count then counts the live sessions this instance created.
  */
 void session_share(struct store *st, size_t cache_max, size_t cache_bytes);
@@ -412,10 +418,26 @@ int session_new(const char *tee, enum hash_alg hash,
  * removed); SESSION_UNAVAILABLE (shared store). */
 int session_get(const char *id, struct session *out);
 /*
- * Atomically consume the session's nonce for an /attest: succeeds (0) only
- * if the session exists, is unexpired, and its nonce is unused and equals
- * `nonce` (constant-time). Fills *out. On failure returns -1 with a reason
- * (SESSION_UNAVAILABLE when a shared store cannot be reached).
+ * 0 and a copy when id names a live session as far as this instance
+ * knows: what /attest looks up before it reads its body, and the
+ * attestation log for the session's TEE. The same as session_get, except
+ * that with a shared store an unattested session this instance created,
+ * or read earlier in this request, is not read again: the copy's TEE,
+ * hash and expiry are the session's, its state may be stale (another
+ * instance may have attested it since; session_take_nonce and
+ * session_set_attested_copy find out). -1; SESSION_UNAVAILABLE.
+ */
+int session_known(const char *id, struct session *out);
+/*
+ * Take the session's nonce for one /attest: succeeds (0) only if the
+ * session exists, is unexpired, and its nonce is unused and equals `nonce`
+ * (constant-time); no other /attest of it succeeds meanwhile. Fills *out.
+ * On failure returns -1 with a reason (SESSION_UNAVAILABLE when a shared
+ * store cannot be reached). The nonce is spent by the
+ * session_set_attested_copy or session_abandon that must follow: in
+ * memory already here; with a shared store there, in the same statement
+ * that writes the outcome, so that of several instances racing for one
+ * nonce exactly one wins.
  */
 int session_take_nonce(const char *id, const char *nonce, struct session *out,
     struct error *err);
@@ -424,11 +446,15 @@ int session_take_nonce(const char *id, const char *nonce, struct session *out,
 int session_set_attested(const char *id, const char *token);
 /*
  * The same, given the copy session_take_nonce filled: with a shared store
- * the unattested record went with the spent nonce, and this copy is what
- * the attested record is made of. session_set_attested(id) works there
- * only on the thread that took the nonce (it keeps that copy per thread).
+ * this copy (and its revision) is what the attested record is made of,
+ * and SESSION_SPENT says another instance spent the nonce first (the
+ * attestation must then fail). session_set_attested(id) works there only
+ * on the thread that took the nonce (it keeps that copy per thread).
  */
 int session_set_attested_copy(const struct session *taken, const char *token);
+/* The /attest that took this copy's nonce failed: spend the nonce (with a
+ * shared store; in memory it is spent already). */
+void session_abandon(const struct session *taken);
 void session_clear(struct session *s);
 /* Drop expired sessions; returns how many were dropped (shared store:
  * purges the expired rows of every instance). */

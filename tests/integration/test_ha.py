@@ -10,7 +10,9 @@ guest of harness.py.
 - two instances sharing one --state-dir and one MariaDB database serve
   one guest alternately: /auth on A, /attest on B, resource GET with the
   cookie on A and on B, Bearer GET on B; a nonce spent on A is refused on
-  B (replayed, and raced from both at once: one winner every time);
+  B (replayed, and raced from both at once: one winner every time), and
+  one spent on B is refused on A, which made the session and still has
+  its unattested copy;
 - a resource policy uploaded on A is enforced by B within a few poll
   intervals (and back); a key rotation started on A is loaded by B, which
   then reads rows A sealed under the new version;
@@ -177,6 +179,13 @@ def test_two_instances_serve_one_guest_alternately(ctx):
     g.auth()                                  # /auth on A
     g.srv = b
     g.attest()                                # /attest on B
+    # The same nonce again on A, which made the session and keeps its
+    # unattested copy: A verifies, then its revision-checked write finds
+    # the nonce spent. The session stays attested.
+    hdrs = dict(g.cookie_header(), **{"Content-Type": "application/json"})
+    H.expect_problem(a.request("POST", "/kbs/v0/attest",
+                               body=g.attest_body(), headers=hdrs), 401,
+                     "AttestationError", "already used")
     g.srv = a
     check(g.fetch("ha/key/alt") == secret, "cookie GET on A")
     g.srv = b

@@ -5,9 +5,12 @@
  * two daemons on a real MariaDB). A second store handle on the same file
  * plays "another instance" where one is needed.
  *
- * - the handshake: unattested sessions read from the store, a wrong nonce
- *   spends nothing, a nonce is spent once, attested sessions cached;
- * - a nonce raced by 8 threads and by another handle: one winner;
+ * - the handshake: unattested sessions read from the store (but taken
+ *   from this instance's copy when it made them), a wrong nonce spends
+ *   nothing, a nonce is spent once (by the attested row, or by
+ *   session_abandon), attested sessions cached;
+ * - a nonce raced by 8 threads, by another handle, and by two takers
+ *   that both read it from the store: one winner;
  * - another instance attested this instance's sessions: the per-source
  *   cap counts them as attested instead of refusing the source;
  * - the quota's evictions delete rows; expired rows are purged;
@@ -161,19 +164,24 @@ test_handshake(void **state)
 	assert_string_equal(t.tee, "sample");
 	assert_int_equal(t.hash, HASH_SHA512);
 	assert_int_equal(t.expires, s.expires);
-	assert_false(row_exists(f->st, "session_nonces", s.id));
+	/* Taken, not yet spent: no second /attest meanwhile, and the row
+	 * still says unattested. */
 	assert_int_equal(session_take_nonce(s.id, s.nonce, &g, &err), -1);
 	assert_non_null(strstr(err.msg, "already used"));
-	/* Between the spend and the attested row, nothing is found. */
-	assert_int_equal(session_get(s.id, &g), -1);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_int_equal(g.state, SESSION_AUTHED);
+	session_clear(&g);
 
+	/* The attested record replaces the nonce row: one write. */
 	assert_int_equal(session_set_attested_copy(&t, "header.claims.sig"),
 	    0);
 	session_clear(&t);
-	assert_true(row_exists(f->st, "sessions", s.id));
+	assert_false(row_exists(f->st, "sessions", s.id));
+	assert_true(row_exists(f->st, "session_nonces", s.id));
 	assert_int_equal(session_get(s.id, &g), 0);
 	assert_int_equal(g.state, SESSION_ATTESTED);
 	assert_string_equal(g.token, "header.claims.sig");
+	assert_string_equal(g.nonce, "");
 	session_clear(&g);
 	/* Attested once is final. */
 	assert_int_equal(session_set_attested(s.id, "other"), -1);
@@ -181,18 +189,40 @@ test_handshake(void **state)
 	assert_non_null(strstr(err.msg, "already used"));
 
 	/* The attested session is cached: served without its row. */
-	assert_int_equal(store_delete(f->st, "sessions", s.id, &err), 0);
+	assert_int_equal(store_delete(f->st, "session_nonces", s.id, &err), 0);
 	assert_int_equal(session_get(s.id, &g), 0);
 	assert_string_equal(g.token, "header.claims.sig");
 	session_clear(&g);
 
-	/* An unattested one is always read from the store. */
+	/* An unattested one is always read from the store... */
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &t), 0);
 	assert_int_equal(session_get(t.id, &g), 0);
 	session_clear(&g);
 	assert_int_equal(store_delete(f->st, "session_nonces", t.id, &err), 0);
 	assert_int_equal(session_get(t.id, &g), -1);
 	assert_int_equal(session_set_attested(t.id, "tok"), -1);
+	/* ... except for its /attest here, which finds out at the write
+	 * that the nonce went elsewhere. */
+	assert_int_equal(session_known(t.id, &g), 0);
+	assert_int_equal(g.state, SESSION_AUTHED);
+	assert_string_equal(g.tee, "sample");
+	session_clear(&g);
+	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), 0);
+	assert_int_equal(session_set_attested_copy(&g, "tok"), SESSION_SPENT);
+	session_clear(&g);
+	assert_int_equal(session_known(t.id, &g), -1);
+	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), -1);
+	assert_non_null(strstr(err.msg, "not found"));
+	session_clear(&t);
+
+	/* A failed attestation spends the nonce too. */
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &t), 0);
+	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), 0);
+	session_abandon(&g);
+	session_clear(&g);
+	assert_false(row_exists(f->st, "session_nonces", t.id));
+	assert_int_equal(session_known(t.id, &g), -1);
+	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), -1);
 	session_clear(&t);
 	session_clear(&s);
 
@@ -237,7 +267,7 @@ test_nonce_spent_once(void **state)
 	struct racer r[8];
 	pthread_t tid[8];
 	pthread_barrier_t go;
-	struct session s, t;
+	struct session s, t, t2;
 	struct store_meta meta;
 	struct store *other;
 	struct error err = { "" };
@@ -270,22 +300,43 @@ test_nonce_spent_once(void **state)
 	    &len, &meta, &err), 0);
 	secret_free(val, len);
 	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	assert_int_equal(session_set_attested_copy(&t, "tok"), 0);
 	session_clear(&t);
 	assert_int_equal(store_delete_ex(other, "session_nonces", s.id,
 	    meta.rev, &err), 1);
-	/* And the other way round: the other instance wins, this one is
-	 * told the nonce was used. */
+	/* And the other way round: the other instance wins while this one
+	 * verifies; this one is told at its write. */
 	session_clear(&s);
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
 	assert_int_equal(store_get_ex(other, "session_nonces", s.id, &val,
 	    &len, &meta, &err), 0);
 	secret_free(val, len);
 	assert_int_equal(store_delete_ex(other, "session_nonces", s.id,
 	    meta.rev, &err), 0);
-	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), -1);
-	assert_non_null(strstr(err.msg, "already used"));
+	assert_int_equal(session_set_attested_copy(&t, "tok"), SESSION_SPENT);
+	session_clear(&t);
+	assert_int_equal(session_get(s.id, &t), -1);
 	session_clear(&s);
 	store_close(other);
+
+	/* A session this instance did not make (a fresh cache stands for
+	 * another instance): two takers both read the row, both may
+	 * verify, exactly one write wins. */
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	session_shutdown();
+	session_share(f->st, 1000, 1 << 20);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t2, &err), 0);
+	assert_int_equal(t.rev, t2.rev);
+	assert_int_equal(session_set_attested_copy(&t2, "second"), 0);
+	assert_int_equal(session_set_attested_copy(&t, "first"), SESSION_SPENT);
+	session_clear(&t);
+	session_clear(&t2);
+	assert_int_equal(session_get(s.id, &t), 0);
+	assert_string_equal(t.token, "second");
+	session_clear(&t);
+	session_clear(&s);
 }
 
 static void
@@ -314,6 +365,33 @@ test_attested_elsewhere_frees_the_cap(void **state)
 	session_clear(&s3);
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s3),
 	    SESSION_BUSY);
+	/* Another instance attests s2: its row now holds the attested
+	 * record (no nonce, state 1, expiry, TEE, hash, token). */
+	{
+		uint8_t row[SESSION_NONCE_LEN + 2 + 8 + 7 + 7 + 3];
+		uint8_t *p = row + SESSION_NONCE_LEN;
+		struct session g;
+		int i;
+
+		memset(row, 0, SESSION_NONCE_LEN);
+		*p++ = 1;
+		*p++ = 1;
+		for (i = 7; i >= 0; i--)
+			*p++ = (uint8_t)((uint64_t)s2.expires >> (8 * i));
+		memcpy(p, "\x06sample\x06sha384tok", 17);
+		assert_int_equal(store_put(f->st, "session_nonces", s2.id, row,
+		    sizeof(row), &err), 0);
+		assert_int_equal(session_new("sample", HASH_SHA384, &a, &s3),
+		    0);
+		session_quota_stats(&qs);
+		assert_int_equal(qs.unattested, 2);
+		/* ... and this instance serves it. */
+		assert_int_equal(session_get(s2.id, &g), 0);
+		assert_int_equal(g.state, SESSION_ATTESTED);
+		assert_string_equal(g.token, "tok");
+		session_clear(&g);
+		session_clear(&s3);
+	}
 	session_clear(&s1);
 	session_clear(&s2);
 }
@@ -388,6 +466,9 @@ test_bad_record_is_not_found(void **state)
 	size_t i;
 
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	/* As another instance reads it (without this one's copy). */
+	session_shutdown();
+	session_share(f->st, 1000, 1 << 20);
 	memcpy(row, s.nonce, SESSION_NONCE_LEN);
 	/* A nonce row too short for its nonce. */
 	assert_int_equal(store_put(f->st, "session_nonces", s.id, row, 20,
