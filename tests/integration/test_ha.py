@@ -12,7 +12,7 @@ guest of harness.py.
   cookie on A and on B, Bearer GET on B; a nonce spent on A is refused on
   B (replayed, and raced from both at once: one winner every time), and
   one spent on B is refused on A, which made the session and still has
-  its unattested copy;
+  its unattested copy; evidence that fails on A spends the nonce for B;
 - a resource policy uploaded on A is enforced by B within a few poll
   intervals (and back); a key rotation started on A is loaded by B, which
   then reads rows A sealed under the new version;
@@ -215,6 +215,16 @@ def test_two_instances_serve_one_guest_alternately(ctx):
     g3.srv = b
     g3.attest()
     check(g3.fetch("ha/key/alt") == secret, "after a wrong nonce on A")
+    # Evidence that fails on A, where the session was made, spends the
+    # nonce for B too: good evidence for it is refused there.
+    g4 = H.PyGuest(a)
+    g4.auth()
+    H.expect_problem(g4.attest(expect_ok=False,
+                               hash_nonce=H.b64std(os.urandom(32))), 401,
+                     "AttestationError")
+    g4.srv = b
+    H.expect_problem(g4.attest(expect_ok=False), 401, "AttestationError",
+                     "not found")
 
 
 def test_nonce_race_across_instances(ctx):
