@@ -309,7 +309,8 @@ test_rotate_blocked_by_corrupt_row(void **state)
 	f->st = storefix_open(f);
 	fill(f->st, 30, "first");
 	testutil_db_exec(f->db, "UPDATE rows SET blob = substr(blob, 1, 40) || "
-	    "x'00' || substr(blob, 42) WHERE tbl = 'audit' AND id IN (SELECT id FROM "
+	    "CASE substr(blob, 41, 1) WHEN x'00' THEN x'ff' ELSE x'00' END || "
+	    "substr(blob, 42) WHERE tbl = 'audit' AND id IN (SELECT id FROM "
 	    "rows WHERE tbl = 'audit' LIMIT 1)");
 	assert_int_equal(store_rotate(f->st, &v, &err), 0);
 	for (i = 0; i < 20; i++)
