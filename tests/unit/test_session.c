@@ -410,9 +410,12 @@ test_eviction_deletes_rows(void **state)
 		assert_int_equal(session_new("sample", HASH_SHA384, &a, &s[i]),
 		    0);
 	}
-	/* The oldest went, rows and all. */
+	/* The oldest went, rows, cached copy and all. */
 	assert_false(row_exists(f->st, "session_nonces", s[0].id));
 	assert_int_equal(session_get(s[0].id, &g), -1);
+	assert_int_equal(session_known(s[0].id, &g), -1);
+	assert_int_equal(session_known(s[1].id, &g), 0);
+	session_clear(&g);
 	assert_true(row_exists(f->st, "session_nonces", s[1].id));
 	assert_true(row_exists(f->st, "session_nonces", s[2].id));
 	assert_int_equal(session_count(), 2);
