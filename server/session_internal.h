@@ -31,7 +31,5 @@ void session_shared_abandon(const struct session *taken);
 int session_shared_gc(void);
 /* Live sessions this instance created (its quota's count). */
 size_t session_shared_count(void);
-/* Sessions in this instance's cache. */
-size_t session_shared_cached(void);
 
 #endif

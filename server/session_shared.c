@@ -629,6 +629,43 @@ session_shared_known(const char *id, struct session *out)
 	return rc;
 }
 
+/* session_take_nonce of a session this instance has no copy of: the row
+ * read earlier in this request, else read now. */
+static int
+ss_store_take(const char *id, const char *nonce, struct session *s,
+    struct error *err)
+{
+	int rc;
+
+	if (strcmp(ss_peek.id, id) == 0) {
+		*s = ss_peek;	/* read by this request's session_known */
+		sodium_memzero(&ss_peek, sizeof(ss_peek));
+		rc = s->expires > now_unix() ? 0 : -1;
+	} else
+		rc = ss_read(SS_NONCES, id, s);
+	if (rc == SESSION_UNAVAILABLE) {
+		error_set(err, "the session store is unavailable");
+		return SESSION_UNAVAILABLE;
+	}
+	if (rc == 0 && s->state == SESSION_AUTHED) {
+		if (strlen(nonce) == SESSION_NONCE_LEN &&
+		    secret_equal(s->nonce, nonce, SESSION_NONCE_LEN))
+			return 0;
+		session_clear(s);
+		return error_set(err, "runtime-data nonce does not match this "
+		    "session's challenge");
+	}
+	/* Attested, or spent (here or elsewhere), expired or evicted: only
+	 * an attested row tells of a success. */
+	if (rc == 0 || ss_read(SS_TABLE, id, s) == 0) {
+		session_clear(s);
+		return error_set(err, "the challenge nonce of this session was "
+		    "already used; run /auth again");
+	}
+	return error_set(err, "session not found, expired, or its challenge "
+	    "nonce already used; run /auth again");
+}
+
 int
 session_shared_take_nonce(const char *id, const char *nonce,
     struct session *out, struct error *err)
@@ -640,39 +677,10 @@ session_shared_take_nonce(const char *id, const char *nonce,
 		return error_set(err, "session not found or expired; run "
 		    "/auth again");
 	/* Created here: the cached copy, one /attest at a time. */
-	if ((rc = ss_cache_take(id, nonce, &s, err)) == -1)
-		return -1;
-	if (rc == 1) {
-		if (strcmp(ss_peek.id, id) == 0) {
-			s = ss_peek;	/* read by this request's lookup */
-			sodium_memzero(&ss_peek, sizeof(ss_peek));
-			rc = s.expires > now_unix() ? 0 : -1;
-		} else
-			rc = ss_read(SS_NONCES, id, &s);
-		if (rc == SESSION_UNAVAILABLE) {
-			error_set(err, "the session store is unavailable");
-			return SESSION_UNAVAILABLE;
-		}
-		if (rc == 0 && s.state == SESSION_ATTESTED)
-			rc = -1;
-		else if (rc != 0 && ss_read(SS_TABLE, id, &s) != 0)
-			/* Spent (here or elsewhere), expired or evicted:
-			 * only an attested row tells of a success. */
-			return error_set(err, "session not found, expired, "
-			    "or its challenge nonce already used; run /auth "
-			    "again");
-		if (rc != 0) {
-			session_clear(&s);
-			return error_set(err, "the challenge nonce of this "
-			    "session was already used; run /auth again");
-		}
-		if (strlen(nonce) != SESSION_NONCE_LEN ||
-		    !secret_equal(s.nonce, nonce, SESSION_NONCE_LEN)) {
-			session_clear(&s);
-			return error_set(err, "runtime-data nonce does not "
-			    "match this session's challenge");
-		}
-	}
+	if ((rc = ss_cache_take(id, nonce, &s, err)) == 1)
+		rc = ss_store_take(id, nonce, &s, err);
+	if (rc != 0)
+		return rc;
 	s.nonce_used = 1;
 	session_clear(&ss_taken);
 	ss_taken = s;
@@ -805,15 +813,4 @@ session_shared_count(void)
 
 	session_quota_stats(&st);
 	return st.sessions;
-}
-
-size_t
-session_shared_cached(void)
-{
-	size_t n;
-
-	pthread_mutex_lock(&ss.lock);
-	n = ss.n;
-	pthread_mutex_unlock(&ss.lock);
-	return n;
 }
