@@ -12,13 +12,57 @@
 #   bench_stop              SIGTERM the server bench_start started (by its
 #                           pid; SIGKILL after 10 s); returns 1 unless it
 #                           exited with status 0.
-# shellcheck shell=sh disable=SC2154 # me and top come from the caller
+#   bench_place MODE        where the processes run, before bench_start:
+#                           "shared" (the default: anywhere) or "split":
+#                           with 2 or more CPUs, the server (and what the
+#                           caller runs with $bench_on_srv, the floors)
+#                           on the first half of this process's CPUs and
+#                           the load generator ($bench_on_cli) on the
+#                           other half, so that a server's CPU time per
+#                           operation is not interleaved with its load
+#                           generator's on the same core, as with a
+#                           remote client and like the floors, which are
+#                           measured alone on a core. Sets bench_on_srv,
+#                           bench_on_cli (command prefixes, empty when
+#                           shared) and bench_placement (a description).
+# shellcheck shell=sh disable=SC2154,SC2034 # me and top come from the caller; the bench_* variables are for it
 
 bench_trusteed=$top/server/trusteed
 bench_python=/usr/bin/python3
 bench_start_wait=30	# seconds to wait for /healthz
 bench_stop_wait=10	# seconds to wait for exit after SIGTERM
 srv_pid=
+bench_on_srv=
+bench_on_cli=
+bench_placement="shared: server and load generator on any CPU"
+
+bench_place() {
+	bench_on_srv=
+	bench_on_cli=
+	bench_placement="shared: server and load generator on any CPU"
+	case $1 in
+	shared) return 0 ;;
+	split) ;;
+	*)
+		echo "$me: unknown placement \"$1\" (split or shared)" >&2
+		return 1
+		;;
+	esac
+	# The CPUs this process may use, split in two halves.
+	_halves=$("$bench_python" -c 'import os
+c = sorted(os.sched_getaffinity(0))
+h = len(c) // 2
+print(",".join(map(str, c[:h])), ",".join(map(str, c[h:])))') || return 1
+	# shellcheck disable=SC2086 # split on purpose
+	set -- $_halves
+	if [ $# -ne 2 ] || ! command -v taskset >/dev/null 2>&1; then
+		bench_placement="shared: one CPU, or no taskset"
+		return 0
+	fi
+	bench_on_srv="taskset -c $1"
+	bench_on_cli="taskset -c $2"
+	bench_placement="split: server and floors on CPU(s) $1, load generator on CPU(s) $2"
+}
 
 # Stop only the server bench_start started, by its pid.
 bench_stop() {
@@ -66,7 +110,8 @@ print(s.getsockname()[1])') || return 1
 	# The load generator is one source address doing thousands of guest
 	# flows a second: lift the per-source rate limits ([limits]) for it.
 	# shellcheck disable=SC2086 # TRUSTEED_ARGS is split on purpose
-	"$bench_trusteed" --dev --state-dir "$_state" \
+	# shellcheck disable=SC2086 # bench_on_srv is a command prefix
+	$bench_on_srv "$bench_trusteed" --dev --state-dir "$_state" \
 	    --listen "127.0.0.1:$port" --limit auth_rate=0 \
 	    --limit attest_rate=0 --limit attestation_rate=0 \
 	    --limit max_unattested_per_source=0 \

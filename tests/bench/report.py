@@ -78,7 +78,10 @@ def machine():
             load = f.read().split()[:3]
     except OSError:
         pass
-    return {"cpu_model": model, "cores": cores, "loadavg": load}
+    # run.sh says where the server and the load generator ran (lib.sh
+    # bench_place); the other callers leave it unset.
+    return {"cpu_model": model, "cores": cores, "loadavg": load,
+            "placement": os.environ.get("BENCH_PLACEMENT_INFO")}
 
 
 def verdict(ratio, target):
@@ -146,10 +149,11 @@ def fmt(v, spec="%.0f", none="-"):
 def kbs_lines(c):
     lines = []
     m = c.get("machine", {})
-    lines.append("KBS over TLS (kbsbench: concurrency %s, load generator on "
-                 "the same %s cores; %s)" % (
+    lines.append("KBS over TLS (kbsbench: concurrency %s; %s cores, %s; "
+                 "placement %s)" % (
                      c["kbsbench"].get("concurrency"), m.get("cores"),
-                     m.get("cpu_model")))
+                     m.get("cpu_model"),
+                     m.get("placement") or "shared"))
     lines.append("%-13s %7s %9s %5s %8s %7s %8s %-13s %8s %9s %7s %7s %7s" % (
         "phase", "count", "srv_us/op", "sys%", "floor_us", "ratio",
         "target", "verdict", "ops/s", "srv_cap/s", "p50_ms", "p99_ms",
@@ -172,9 +176,9 @@ def kbs_lines(c):
             fmt(p["latency_ms"]["p50"], "%.2f"),
             fmt(p["latency_ms"]["p99"], "%.2f"),
             fmt(p.get("server_peak_rss_mib"), "%.1f")))
-    lines.append("  ops/s: with the load generator sharing the cores; "
-                 "srv_cap/s: 1e6 / srv_us/op, the server alone per core; "
-                 "sys%: kernel share of srv_us/op")
+    lines.append("  ops/s: with the load generator on the same machine "
+                 "(placement above); srv_cap/s: 1e6 / srv_us/op, the "
+                 "server alone per core; sys%: kernel share of srv_us/op")
     lines.append("  floors: flows = ecdh_es + es256_sign; gets, bearer_seen = "
                  "ecdh_es; bearer_first = ecdh_es + es256_verify; "
                  "attest = es256_sign")

@@ -2,8 +2,15 @@
 # run.sh: benchmark a private trusteed --dev instance with kbsbench, with
 # the cryptographic floors (floorbench) measured in the same run.
 #
-# Usage: sh tests/bench/run.sh [--json] [kbsbench options...]
+# Usage: sh tests/bench/run.sh [--json] [--placement split|shared]
+#                              [kbsbench options...]
 #   e.g. sh tests/bench/run.sh --concurrency 8 --flows 500 --gets 5000 --json
+# --placement (default split, or BENCH_PLACEMENT): split runs the server
+# and floorbench on one half of the CPUs and kbsbench on the other
+# (lib.sh bench_place), so that the server's CPU per operation is
+# measured as the floors are, alone on its cores; shared lets the load
+# generator run on the server's cores too (its figures include being
+# interleaved with the load generator). The JSON and the table say which.
 # Expects `make` to have built server/trusteed, tests/bench/kbsbench and
 # tests/bench/floorbench. While the server is idle, floorbench measures
 # every floor; then each kbsbench phase runs on its own (kbsbench --only
@@ -34,9 +41,15 @@ python=/usr/bin/python3
 . "$top/tests/bench/lib.sh"
 
 json=0
+placement=${BENCH_PLACEMENT:-split}
+prev=
 for a in "$@"; do
 	[ "$a" = --json ] && json=1
+	[ "$prev" = --placement ] && placement=$a
+	prev=$a
 done
+bench_place "$placement" || exit 2
+export BENCH_PLACEMENT_INFO="$bench_placement"
 
 for f in "$kbsbench" "$floorbench"; do
 	if [ ! -x "$f" ]; then
@@ -64,30 +77,39 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bench_start "$state" "$log" || exit 1
-echo "run.sh: trusteed pid $srv_pid on $url (log $log)" >&2
+echo "run.sh: trusteed pid $srv_pid on $url (log $log); placement" \
+    "$bench_placement" >&2
 # The floors move with the machine's load, so they are measured between
 # the phases too, and each phase is compared with the mean of the floors
 # just before and just after it: floor-0 (every floor), one kbsbench run
 # per phase (--only), floor-1, the next phase, floor-2, ...
 echo "run.sh: floorbench (the server is idle meanwhile)" >&2
 # shellcheck disable=SC2086 # FLOOR_ARGS is split on purpose
-if ! "$floorbench" --json ${FLOOR_ARGS:-} >"$work/floor-0.json"; then
+if ! $bench_on_srv "$floorbench" --json ${FLOOR_ARGS:-} \
+    >"$work/floor-0.json"; then
 	echo "run.sh: FAILED: floorbench" >&2
 	exit 1
 fi
 
 # kbsbench always writes JSON here (its table goes to stderr), so a
-# --json of the caller is dropped from its arguments.
+# --json of the caller is dropped from its arguments, and --placement
+# is run.sh's.
+prev=
 for a in "$@"; do
 	shift
-	[ "$a" = --json ] || set -- "$@" "$a"
+	if [ "$a" != --json ] && [ "$a" != --placement ] &&
+	    [ "$prev" != --placement ]; then
+		set -- "$@" "$a"
+	fi
+	prev=$a
 done
 status=0
 seq="$work/floor-0.json"
 i=0
 for ph in auth attest flows gets bearer_seen bearer_first admin_pages; do
 	i=$((i + 1))
-	"$kbsbench" --url "$url" --cacert "$state/tls/cert.pem" \
+	# shellcheck disable=SC2086 # bench_on_* are command prefixes
+	$bench_on_cli "$kbsbench" --url "$url" --cacert "$state/tls/cert.pem" \
 	    --admin-key "$state/admin/private.pem" --pid "$srv_pid" --json \
 	    "$@" --only "$ph" >"$work/kbs-$i.json"
 	rc=$?
@@ -95,7 +117,7 @@ for ph in auth attest flows gets bearer_seen bearer_first admin_pages; do
 	# A phase whose count is 0 did not run.
 	grep -q '"phases":\[\]' "$work/kbs-$i.json" && continue
 	# shellcheck disable=SC2086 # FLOOR_ARGS is split on purpose
-	if ! "$floorbench" --json ${FLOOR_ARGS:-} \
+	if ! $bench_on_srv "$floorbench" --json ${FLOOR_ARGS:-} \
 	    --only ecdh_es,es256_sign,es256_verify >"$work/floor-$i.json"; then
 		echo "run.sh: FAILED: floorbench" >&2
 		status=1
