@@ -154,7 +154,7 @@ secret_streq(const char *a, const char *b)
 	return sodium_memcmp(a, b, la) == 0;
 }
 
-static void
+void
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, cap;

@@ -49,6 +49,8 @@ struct buf {
 	size_t len;
 	size_t cap;
 };
+/* Room for extra more bytes (and a NUL) without another allocation. */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_addstr(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) ATTR_PRINTF(2, 3);

@@ -564,6 +564,10 @@ http_conn_write_response(struct http_conn *c, struct http_response *resp,
 	    resp->body.len <= HTTP_COALESCE_MAX) {
 		struct buf all = { 0 };
 
+		/* One allocation: the status line, the headers, the longest
+		 * Connection line and the body. */
+		buf_reserve(&all, (size_t)n + resp->headers.len + 32 +
+		    resp->body.len);
 		buf_add(&all, line, (size_t)n);
 		buf_add(&all, resp->headers.data, resp->headers.len);
 		buf_addstr(&all, resp->close ? "Connection: close\r\n\r\n" :

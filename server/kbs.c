@@ -527,6 +527,10 @@ kbs_attest(struct kbs_req *r)
 		    r->ctx->cfg->limits.max_token);
 		goto too_large;
 	}
+	/* The token's cache key, computed once: the session keeps it for
+	 * its GETs (session.token_key), the cache files the token under it. */
+	sesscache_digest(token, strlen(token), s.token_key);
+	s.token_keyed = 1;
 	rc = session_set_attested_copy(&s, token);
 	taken = 0;
 	if (rc == SESSION_UNAVAILABLE)
@@ -541,7 +545,7 @@ kbs_attest(struct kbs_req *r)
 	 * with its key. */
 	attlog_note_token(token_jws_header(), tclaims,
 	    token_jws_header_text(), payload);
-	token_remember(token, strlen(token), tclaims, b.tee_key);
+	token_remember_key(s.token_key, strlen(token), tclaims, b.tee_key);
 	tclaims = NULL;
 	b.tee_key = NULL;
 	log_info("attested: tee=%s devices=%zu session=%.8s peer=%s", s.tee,
@@ -782,7 +786,9 @@ kbs_resource_get(struct kbs_req *r)
 		    "<token>");
 		goto out;
 	}
-	if (token_check(token, strlen(token), &ent, &err) != 0) {
+	if ((token == s.token && s.token_keyed ? token_check_key(token,
+	    strlen(token), s.token_key, &ent, &err) : token_check(token,
+	    strlen(token), &ent, &err)) != 0) {
 		http_problem(r->resp, 401, "TokenVerifierError", "Token "
 		    "Verifier error: %s", err.msg);
 		goto out;

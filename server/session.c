@@ -21,6 +21,7 @@
 
 #include "../lib/b64.h"
 #include "session_internal.h"
+#include "sesscache.h"
 #include "trusteed.h"
 
 #define SESSION_BUCKETS 4096
@@ -255,13 +256,13 @@ session_take_nonce(const char *id, const char *nonce, struct session *out,
 	return rc;
 }
 
-int
-session_set_attested(const char *id, const char *token)
+/* Attest session id with token, whose cache key is key. */
+static int
+session_attest(const char *id, const char *token,
+    const uint8_t key[SESSION_TOKEN_KEY_LEN])
 {
 	struct session_entry *e;
 
-	if (session_in_store)
-		return session_shared_set_attested(id, token);
 	pthread_mutex_lock(&session_lock);
 	e = session_find_locked(id);
 	if (e != NULL && session_quota_attested(id, sizeof(*e) +
@@ -270,6 +271,8 @@ session_set_attested(const char *id, const char *token)
 	if (e != NULL) {
 		secret_strfree(e->s.token);
 		e->s.token = xstrdup(token);
+		memcpy(e->s.token_key, key, SESSION_TOKEN_KEY_LEN);
+		e->s.token_keyed = 1;
 		e->s.state = SESSION_ATTESTED;
 	}
 	pthread_mutex_unlock(&session_lock);
@@ -277,11 +280,24 @@ session_set_attested(const char *id, const char *token)
 }
 
 int
+session_set_attested(const char *id, const char *token)
+{
+	uint8_t key[SESSION_TOKEN_KEY_LEN];
+
+	if (session_in_store)
+		return session_shared_set_attested(id, token);
+	sesscache_digest(token, strlen(token), key);
+	return session_attest(id, token, key);
+}
+
+int
 session_set_attested_copy(const struct session *taken, const char *token)
 {
 	if (session_in_store)
 		return session_shared_set_attested_copy(taken, token);
-	return session_set_attested(taken->id, token);
+	if (!taken->token_keyed)
+		return session_set_attested(taken->id, token);
+	return session_attest(taken->id, token, taken->token_key);
 }
 
 void

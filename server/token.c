@@ -275,11 +275,13 @@ token_tee_pubkey(const json_t *claims)
 	    "tee-pubkey");
 }
 
+_Static_assert(SESSION_TOKEN_KEY_LEN == SESSCACHE_KEY_LEN,
+    "a session's token key is the verified-token cache's key");
+
 void
-token_remember(const char *jwt, size_t len, json_t *claims,
-    struct jwe_key *tee_key)
+token_remember_key(const uint8_t key[SESSION_TOKEN_KEY_LEN], size_t len,
+    json_t *claims, struct jwe_key *tee_key)
 {
-	uint8_t key[SESSCACHE_KEY_LEN];
 	json_t *exp = json_object_get(claims, "exp");
 
 	if (!json_is_integer(exp)) {
@@ -287,24 +289,31 @@ token_remember(const char *jwt, size_t len, json_t *claims,
 		jwe_key_free(tee_key);
 		return;
 	}
-	sesscache_digest(jwt, len, key);
 	sesscache_release(sesscache_put(key, claims, tee_key,
 	    json_integer_value(exp), token_cache_bytes(len, tee_key),
 	    now_unix()));
 }
 
-int
-token_check(const char *jwt, size_t len, struct sesscache_ent **out,
-    struct error *err)
+void
+token_remember(const char *jwt, size_t len, json_t *claims,
+    struct jwe_key *tee_key)
 {
 	uint8_t key[SESSCACHE_KEY_LEN];
+
+	sesscache_digest(jwt, len, key);
+	token_remember_key(key, len, claims, tee_key);
+}
+
+int
+token_check_key(const char *jwt, size_t len,
+    const uint8_t key[SESSION_TOKEN_KEY_LEN], struct sesscache_ent **out,
+    struct error *err)
+{
 	struct error kerr;
 	struct jwe_key *k;
 	json_t *claims;
 	int64_t now = now_unix();
 
-	*out = NULL;
-	sesscache_digest(jwt, len, key);
 	if ((*out = sesscache_get(key, now)) != NULL)
 		return 0;
 	if (token_verify(jwt, len, &claims, err) != 0)
@@ -315,6 +324,16 @@ token_check(const char *jwt, size_t len, struct sesscache_ent **out,
 	*out = sesscache_put(key, claims, k, json_integer_value(json_object_get(
 	    claims, "exp")), token_cache_bytes(len, k), now);
 	return 0;
+}
+
+int
+token_check(const char *jwt, size_t len, struct sesscache_ent **out,
+    struct error *err)
+{
+	uint8_t key[SESSCACHE_KEY_LEN];
+
+	sesscache_digest(jwt, len, key);
+	return token_check_key(jwt, len, key, out, err);
 }
 
 const json_t *

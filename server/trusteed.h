@@ -367,6 +367,8 @@ int tls_reload(SSL_CTX *ctx, struct error *err);
 enum session_state { SESSION_AUTHED, SESSION_ATTESTED };
 
 /* A copy of a session record; release with session_clear. */
+#define SESSION_TOKEN_KEY_LEN	32
+
 struct session {
 	char id[SESSION_ID_LEN + 1];
 	char tee[32];
@@ -377,6 +379,10 @@ struct session {
 	int nonce_used;
 	char *token;			/* EAR token when attested */
 	uint64_t rev;			/* shared store: its row's revision */
+	/* With token_keyed: the token's verified-token cache key
+	 * (sesscache_digest), kept so a GET need not hash the token. */
+	uint8_t token_key[SESSION_TOKEN_KEY_LEN];
+	int token_keyed;
 };
 
 #define SESSION_BUSY (-2)
@@ -450,6 +456,9 @@ int session_set_attested(const char *id, const char *token);
  * and SESSION_SPENT says another instance spent the nonce first (the
  * attestation must then fail). session_set_attested(id) works there only
  * on the thread that took the nonce (it keeps that copy per thread).
+ * With taken->token_keyed, taken->token_key must be token's cache key
+ * (sesscache_digest); the session keeps it instead of hashing the token
+ * again (session_set_attested computes it).
  */
 int session_set_attested_copy(const struct session *taken, const char *token);
 /* The /attest that took this copy's nonce failed: spend the nonce (with a
@@ -600,10 +609,18 @@ struct sesscache_ent;
 struct jwe_key;
 int token_check(const char *jwt, size_t len, struct sesscache_ent **out,
     struct error *err);
+/* The same, given the token's cache key (sesscache_digest of jwt, len),
+ * which a session keeps with its token (struct session.token_key). */
+int token_check_key(const char *jwt, size_t len,
+    const uint8_t key[SESSION_TOKEN_KEY_LEN], struct sesscache_ent **out,
+    struct error *err);
 /* Remember a token this instance just issued as verified: takes over the
  * references to claims (from token_issue_claims) and tee_key (or NULL). */
 void token_remember(const char *jwt, size_t len, json_t *claims,
     struct jwe_key *tee_key);
+/* The same given its cache key (token_check_key) and length. */
+void token_remember_key(const uint8_t key[SESSION_TOKEN_KEY_LEN], size_t len,
+    json_t *claims, struct jwe_key *tee_key);
 /* submods.cpu0["ear.veraison.annotated-evidence"].runtime_data_claims
  * ["tee-pubkey"] of EAR claims, or NULL. */
 const json_t *token_tee_pubkey(const json_t *claims);

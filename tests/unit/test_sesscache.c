@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +489,81 @@ test_token_remembered(void **state)
 	EVP_PKEY_free(priv);
 }
 
+/* A session keeps its token's cache key from /attest (kbs.c computes it
+ * once, for token_remember_key and session_set_attested_copy), so its
+ * GETs find the remembered entry without hashing the token; by id,
+ * session_set_attested computes the key itself. */
+static void
+test_session_token_key(void **state)
+{
+	struct session_quota_config qcfg = { .max_sessions = 8 };
+	struct sesscache_stats st0, st;
+	struct sesscache_ent *e;
+	struct error err = { "" };
+	struct sockaddr_in s4;
+	struct source_addr a;
+	struct session s, t, g;
+	EVP_PKEY *priv, *pk;
+	json_t *sub = submods_with_key(&priv), *claims = NULL;
+	struct jwe_key *k;
+	uint8_t want[SESSCACHE_KEY_LEN];
+	char *tok = token_issue_claims(sub, &claims, NULL, &err);
+
+	(void)state;
+	assert_non_null(tok);
+	sesscache_digest(tok, strlen(tok), want);
+	session_init(300);
+	session_quota_init(&qcfg);
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_addr.s_addr = htonl(0x7f000002);
+	ratelimit_source_from((struct sockaddr *)&s4, &a);
+
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
+	assert_false(t.token_keyed);
+	sesscache_digest(tok, strlen(tok), t.token_key);
+	t.token_keyed = 1;
+	assert_int_equal(session_set_attested_copy(&t, tok), 0);
+	assert_int_equal(jwk_to_pkey(token_tee_pubkey(claims), &pk, &err), 0);
+	k = jwe_key_adopt(pk, "ECDH-ES+A256KW", &err);
+	assert_non_null(k);
+	token_remember_key(t.token_key, strlen(tok), claims, k);
+	session_clear(&t);
+
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_int_equal(g.state, SESSION_ATTESTED);
+	assert_true(g.token_keyed);
+	assert_memory_equal(g.token_key, want, sizeof(want));
+	sesscache_stats(&st0);
+	assert_int_equal(token_check_key(g.token, strlen(g.token), g.token_key,
+	    &e, &err), 0);
+	sesscache_stats(&st);
+	assert_int_equal(st.hits, st0.hits + 1);
+	assert_ptr_equal(sesscache_tee_key(e), k);
+	sesscache_release(e);
+	session_clear(&g);
+	session_clear(&s);
+
+	/* By id: the same key, computed by the session. */
+	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_false(g.token_keyed);
+	session_clear(&g);
+	assert_int_equal(session_set_attested(s.id, tok), 0);
+	assert_int_equal(session_get(s.id, &g), 0);
+	assert_true(g.token_keyed);
+	assert_memory_equal(g.token_key, want, sizeof(want));
+	session_clear(&g);
+	session_clear(&s);
+
+	session_shutdown();
+	session_quota_shutdown();
+	free(tok);
+	json_decref(sub);
+	EVP_PKEY_free(priv);
+}
+
 /* A forged or expired token is refused and never cached; a new signing
  * key (token_init) forgets every verified token. */
 static void
@@ -582,6 +659,7 @@ main(void)
 	const struct CMUnitTest token[] = {
 		cmocka_unit_test(test_token_verified_once),
 		cmocka_unit_test(test_token_remembered),
+		cmocka_unit_test(test_session_token_key),
 		cmocka_unit_test(test_token_refused_not_cached),
 		cmocka_unit_test(test_token_without_key),
 	};
