@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "b64.h"
@@ -34,6 +35,32 @@ b64_encode(const void *data, size_t len, enum b64_variant v)
 
 	sodium_bin2base64(out, cap, data, len, sv);
 	return out;
+}
+
+size_t
+b64url_public(char *out, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t off = 0, n = 0, i;
+	int chunk;
+
+	/* EVP_EncodeBlock takes an int length: whole 3-byte groups. */
+	while (off < len) {
+		chunk = len - off > (size_t)3 << 28 ? 3 << 28 : (int)(len - off);
+		n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, p + off,
+		    chunk);
+		off += (size_t)chunk;
+	}
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == '=')
+		out[--n] = '\0';
+	for (i = 0; i < n; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return n;
 }
 
 /*

@@ -360,10 +360,8 @@ jwe_epk_coords(EVP_PKEY *eph, size_t coord, struct buf *hdr)
 	if (EVP_PKEY_get_octet_string_param(eph,
 	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &n) == 1 &&
 	    n == 1 + 2 * coord && pt[0] == 0x04) {
-		sodium_bin2base64(x, sizeof(x), pt + 1, coord,
-		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		sodium_bin2base64(y, sizeof(y), pt + 1 + coord, coord,
-		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		b64url_public(x, pt + 1, coord);
+		b64url_public(y, pt + 1 + coord, coord);
 		buf_printf(hdr, "\"x\":\"%s\",\"y\":\"%s\"}}", x, y);
 		return 0;
 	}
@@ -527,18 +525,8 @@ jwe_key_free(struct jwe_key *k)
 static void
 jwe_add_b64(struct buf *b, const uint8_t *data, size_t len)
 {
-	size_t cap = sodium_base64_encoded_len(len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *p;
-
-	if (b->cap - b->len < cap) {
-		b->cap = b->len + cap + 256;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	p = (char *)b->data + b->len;
-	sodium_bin2base64(p, cap, data, len,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	b->len += strlen(p);
+	buf_reserve(b, B64URL_PUBLIC_CAP(len));
+	b->len += b64url_public((char *)b->data + b->len, data, len);
 }
 
 char *

@@ -274,37 +274,13 @@ out:
 	return rc;
 }
 
-/*
- * base64url without padding of public data (header, claims, signature):
- * OpenSSL's table-driven encoder, several times faster than libsodium's
- * constant-time one, which only secrets need. Never NULL.
- */
+/* base64url of public data (header, claims, signature). Never NULL. */
 static char *
 jws_b64url(const void *data, size_t len)
 {
-	size_t cap = 4 * ((len + 2) / 3) + 1, i, n;
-	char *out = xmalloc(cap);
-	const unsigned char *p = data;
-	size_t off = 0;
-	int chunk;
+	char *out = xmalloc(B64URL_PUBLIC_CAP(len));
 
-	/* EVP_EncodeBlock takes an int length: whole 3-byte groups. */
-	n = 0;
-	while (off < len) {
-		chunk = len - off > (size_t)3 << 28 ? 3 << 28 : (int)(len - off);
-		n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, p + off,
-		    chunk);
-		off += (size_t)chunk;
-	}
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == '=')
-		out[--n] = '\0';
-	for (i = 0; i < n; i++) {
-		if (out[i] == '+')
-			out[i] = '-';
-		else if (out[i] == '/')
-			out[i] = '_';
-	}
+	b64url_public(out, data, len);
 	return out;
 }
 

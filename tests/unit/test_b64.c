@@ -246,6 +246,37 @@ test_b64_roundtrip(void **state)
 	}
 }
 
+/* The table-driven encoder for public bytes writes what the constant-time
+ * one writes (every byte value, so '+' and '/' do become '-' and '_'),
+ * within B64URL_PUBLIC_CAP, NUL-terminated. */
+static void
+test_b64url_public(void **state)
+{
+	uint8_t data[300];
+	char out[B64URL_PUBLIC_CAP(sizeof(data)) + 1], *e;
+	size_t len, i, n;
+
+	(void)state;
+	for (len = 0; len <= sizeof(data); len++) {
+		if (len % 2)
+			randombytes_buf(data, len);
+		else
+			for (i = 0; i < len; i++)
+				data[i] = (uint8_t)(0xff - i);
+		memset(out, 'x', sizeof(out));
+		n = b64url_public(out, data, len);
+		e = b64_encode(data, len, B64_URL_NOPAD);
+		assert_int_equal(n, strlen(e));
+		assert_string_equal(out, e);
+		assert_true(n + 1 <= B64URL_PUBLIC_CAP(len));
+		assert_int_equal(out[B64URL_PUBLIC_CAP(len)], 'x');
+		free(e);
+	}
+	n = b64url_public(out, "\xfb\xff\xbf", 3);
+	assert_string_equal(out, "-_-_");
+	assert_int_equal(n, 4);
+}
+
 static void
 assert_hash(enum hash_alg a, const char *in, const char *want_hex)
 {
@@ -373,6 +404,7 @@ main(void)
 		cmocka_unit_test(test_b64_strict_chars),
 		cmocka_unit_test(test_b64_length_bound),
 		cmocka_unit_test(test_b64_roundtrip),
+		cmocka_unit_test(test_b64url_public),
 		cmocka_unit_test(test_hash_sha2),
 		cmocka_unit_test(test_hash_sm3),
 		cmocka_unit_test(test_hash_names),
