@@ -202,6 +202,23 @@ http_scan_run(struct http_scan *s, const char *data, size_t len)
 				    S_CHUNK_DATA_CR;
 			continue;
 		}
+		/* So are the bytes of a header value the scanner does not
+		 * keep (every field but Content-Length and Transfer-Encoding),
+		 * up to the next one that matters: CR, LF or another control
+		 * character. The switch below would only accept them one by
+		 * one (a Bearer token is kilobytes). */
+		if (s->st == S_VALUE && s->field != F_CL && s->field != F_TE &&
+		    !s->trailer) {
+			size_t k = i;
+
+			while (k < len && ((p[k] >= 0x20 && p[k] < 0x7f) ||
+			    p[k] == '\t'))
+				k++;
+			if (k > i) {
+				i = k;
+				continue;
+			}
+		}
 		i++;
 		if (s->trailer && ++s->trailer_bytes > s->max_trailer) {
 			http_scan_fail(s, 431, "trailer section too large");

@@ -713,6 +713,13 @@ static const struct scan_case scan_cases[] = {
 	{ "GET / HTTP/1.1\r\nHost: a\r\n\tX: a\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nX\x01: y\r\n\r\n", 400 },
+	/* Inside a value that is skipped in bulk: stops at what matters. */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\tb c~!\r\n\r\n", 0 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: abc\x01" "def\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: abc\x7f\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: abc\ndef\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX: abc\rdef\r\n\r\n", 400 },
+	{ "GET / HTTP/1.1\r\nHost: a\x01" "b\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\n\r\n", 400 },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
