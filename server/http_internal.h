@@ -1,7 +1,8 @@
 /*
  * http_internal.h: state shared by the files of trusteed's HTTP/1.1 front
- * end (plain or TLS): http.c (request/response helpers), http_conn.c
- * (connections) and http_listen.c (listeners, workers, start/stop).
+ * end (plain or TLS): http.c (request/response helpers), http_accept.c
+ * (admitting connections), http_conn.c (connections) and http_listen.c
+ * (listeners, workers, start/stop).
  * Not part of the daemon's API: that is the http section of trusteed.h.
  *
  * Shape: one event_base per worker thread, each with its own SO_REUSEPORT
@@ -224,12 +225,22 @@ int http_is_ows(int c);
 /* RFC 9110 token characters, for header names. */
 int http_is_token(const char *s);
 
-/* ------------------------------------------------------- http_conn.c */
+/* ----------------------------------------------------- http_accept.c */
 
 /* The evconnlistener callback: admit a connection on worker arg (global
  * and per-source caps) and wait for its first byte. */
-void http_conn_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+void http_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
+
+/* ------------------------------------------------------- http_conn.c */
+
+struct bufferevent;
+/* A new connection (no worker, no socket yet) under the limits lim. */
+struct http_conn *http_conn_alloc(const struct http_limits *lim);
+/* Put c at the tail of its worker's list for its state. */
+void http_conn_list_add(struct http_conn *c);
+/* The first byte arrived: c reads its requests from bev from now on. */
+void http_conn_attach(struct http_conn *c, struct bufferevent *bev);
 /* The worker's periodic check of the deadlines at its list heads. */
 void http_conn_tick(struct http_worker *w);
 /*

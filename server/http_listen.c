@@ -585,7 +585,7 @@ http_server_start(const struct http_server_config *cfg, struct error *err)
 				}
 			}
 			w->lis[i] = evconnlistener_new(w->base,
-			    http_conn_accept_cb, w,
+			    http_accept_cb, w,
 			    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
 			    fd);
 			if (w->lis[i] == NULL) {
