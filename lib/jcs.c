@@ -7,6 +7,7 @@
  * the minimal escaping of RFC 8785 §3.2.2.2 and reals use the ECMAScript
  * Number::toString form (shortest round-trip digits, ES6 layout).
  * jansson integers are emitted as plain decimals, as serde_json does.
+ * jcs_compact is the same writer keeping members in insertion order.
  */
 #include <math.h>
 #include <stdint.h>
@@ -26,7 +27,7 @@ struct jcs_member {
 	json_t *value;
 };
 
-static int jcs_value(struct buf *b, const json_t *v);
+static int jcs_value(struct buf *b, const json_t *v, int sorted);
 
 /*
  * Convert UTF-8 to UTF-16 code units; out must hold n units (UTF-16 never
@@ -291,6 +292,48 @@ jcs_real(struct buf *b, double d)
 	}
 }
 
+/* Decimal digits of v (what "%" JSON_INTEGER_FORMAT prints, at a
+ * fraction of vsnprintf's cost: texts carry dozens of integers). */
+static void
+jcs_integer(struct buf *b, json_int_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		tmp[--i] = '-';
+	buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* Members in the object's own (insertion) order: jcs_compact. */
+static int
+jcs_object_ordered(struct buf *b, const json_t *v)
+{
+	const char *key;
+	json_t *value;
+	size_t keylen;
+	int first = 1;
+
+	buf_add(b, "{", 1);
+	/* The foreach macro takes a non-const object; it does not modify. */
+	json_object_keylen_foreach((json_t *)v, key, keylen, value) {
+		if (!first)
+			buf_add(b, ",", 1);
+		first = 0;
+		jcs_append_string(b, key, keylen);
+		buf_add(b, ":", 1);
+		if (jcs_value(b, value, 0) == -1)
+			return -1;
+	}
+	buf_add(b, "}", 1);
+	return 0;
+}
+
 static int
 jcs_object(struct buf *b, const json_t *v)
 {
@@ -319,7 +362,7 @@ jcs_object(struct buf *b, const json_t *v)
 			buf_add(b, ",", 1);
 		jcs_append_string(b, m[i].key, m[i].keylen);
 		buf_add(b, ":", 1);
-		if (jcs_value(b, m[i].value) == -1) {
+		if (jcs_value(b, m[i].value, 1) == -1) {
 			rc = -1;
 			break;
 		}
@@ -332,19 +375,19 @@ jcs_object(struct buf *b, const json_t *v)
 }
 
 static int
-jcs_value(struct buf *b, const json_t *v)
+jcs_value(struct buf *b, const json_t *v, int sorted)
 {
 	size_t i;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return jcs_object(b, v);
+		return sorted ? jcs_object(b, v) : jcs_object_ordered(b, v);
 	case JSON_ARRAY:
 		buf_add(b, "[", 1);
 		for (i = 0; i < json_array_size(v); i++) {
 			if (i > 0)
 				buf_add(b, ",", 1);
-			if (jcs_value(b, json_array_get(v, i)) == -1)
+			if (jcs_value(b, json_array_get(v, i), sorted) == -1)
 				return -1;
 		}
 		buf_add(b, "]", 1);
@@ -353,12 +396,18 @@ jcs_value(struct buf *b, const json_t *v)
 		jcs_append_string(b, json_string_value(v), json_string_length(v));
 		return 0;
 	case JSON_INTEGER:
-		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		jcs_integer(b, json_integer_value(v));
 		return 0;
 	case JSON_REAL:
 		if (!isfinite(json_real_value(v)))
 			return -1;
+		i = b->len;
 		jcs_real(b, json_real_value(v));
+		/* Outside the canonical form a real stays a real when the
+		 * text is parsed again: 1.0 is "1.0", not "1". */
+		if (!sorted && memchr(b->data + i, '.', b->len - i) == NULL &&
+		    memchr(b->data + i, 'e', b->len - i) == NULL)
+			buf_add(b, ".0", 2);
 		return 0;
 	case JSON_TRUE:
 		buf_addstr(b, "true");
@@ -373,12 +422,16 @@ jcs_value(struct buf *b, const json_t *v)
 	return -1;
 }
 
-char *
-jcs_serialize(const json_t *v, size_t *len)
+static char *
+jcs_text(const json_t *v, int sorted, size_t *len)
 {
 	struct buf b = { 0 };
 
-	if (v == NULL || jcs_value(&b, v) == -1) {
+	if (v == NULL)
+		return NULL;
+	/* Most texts fit without growing the buffer. */
+	buf_reserve(&b, 1023);
+	if (jcs_value(&b, v, sorted) == -1) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -386,4 +439,16 @@ jcs_serialize(const json_t *v, size_t *len)
 	if (len != NULL)
 		*len = b.len;
 	return (char *)b.data;
+}
+
+char *
+jcs_serialize(const json_t *v, size_t *len)
+{
+	return jcs_text(v, 1, len);
+}
+
+char *
+jcs_compact(const json_t *v, size_t *len)
+{
+	return jcs_text(v, 0, len);
 }

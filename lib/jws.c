@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 
 #include "b64.h"
+#include "jcs.h"
 #include "jws.h"
 #include "util.h"
 
@@ -23,6 +24,9 @@ enum jws_kty { JWS_KTY_EC, JWS_KTY_OKP, JWS_KTY_RSA };
 
 /* RFC 7518 §3.3: RSA keys for RS and PS algs must be at least 2048 bits. */
 #define JWS_RSA_MIN_BITS 2048
+/* Signature bytes jws_sign makes room for up front: ES512's 132 (longer
+ * RSA signatures grow the buffer once). */
+#define JWS_SIG_ROOM 132
 
 static const struct jws_alg {
 	const char *name;
@@ -274,14 +278,12 @@ out:
 	return rc;
 }
 
-/* base64url of public data (header, claims, signature). Never NULL. */
-static char *
-jws_b64url(const void *data, size_t len)
+/* Append b64url(data) to b (its text stays NUL-terminated). */
+static void
+jws_add_b64url(struct buf *b, const void *data, size_t len)
 {
-	char *out = xmalloc(B64URL_PUBLIC_CAP(len));
-
-	b64url_public(out, data, len);
-	return out;
+	buf_reserve(b, B64URL_PUBLIC_CAP(len));
+	b->len += b64url_public((char *)b->data + b->len, data, len);
 }
 
 char *
@@ -290,10 +292,10 @@ jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
 {
 	const struct jws_alg *a;
 	const char *alg;
-	char *hdr = NULL, *h64 = NULL, *p64 = NULL, *s64 = NULL, *out = NULL;
+	char *hdr = NULL, *out = NULL;
 	struct buf input = { 0 };
 	uint8_t *sig = NULL;
-	size_t siglen = 0;
+	size_t siglen = 0, hlen;
 
 	if (!json_is_object(header)) {
 		error_set(err, "JWS header: not a JSON object");
@@ -308,28 +310,26 @@ jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
 		return NULL;
 	/* Insertion order, no whitespace: what the caller built is what
 	 * gets signed. */
-	if ((hdr = json_dumps(header, JSON_COMPACT)) == NULL) {
+	if ((hdr = jcs_compact(header, &hlen)) == NULL) {
 		error_set(err, "JWS header: cannot serialize");
 		return NULL;
 	}
-	h64 = jws_b64url(hdr, strlen(hdr));
-	p64 = jws_b64url(payload, payload_len);
-	buf_addstr(&input, h64);
+	/* One allocation for the whole token: its parts are encoded in
+	 * place, with room for a signature of up to JWS_SIG_ROOM bytes. */
+	buf_reserve(&input, B64URL_PUBLIC_CAP(hlen) +
+	    B64URL_PUBLIC_CAP(payload_len) + B64URL_PUBLIC_CAP(JWS_SIG_ROOM));
+	jws_add_b64url(&input, hdr, hlen);
 	buf_add(&input, ".", 1);
-	buf_addstr(&input, p64);
+	jws_add_b64url(&input, payload, payload_len);
 	if (jws_sign_raw(a, key, (const char *)input.data, input.len, &sig,
 	    &siglen, err) == -1)
 		goto out;
-	s64 = jws_b64url(sig, siglen);
 	buf_add(&input, ".", 1);
-	buf_addstr(&input, s64);
+	jws_add_b64url(&input, sig, siglen);
 	out = buf_cstr(&input);
 	input.data = NULL;	/* ownership moves to the caller */
 out:
 	free(hdr);
-	free(h64);
-	secret_strfree(p64);
-	free(s64);
 	free(sig);
 	buf_wipe(&input);
 	return out;

@@ -46,6 +46,7 @@
 
 #include <sodium.h>
 
+#include "../lib/jcs.h"
 #include "../lib/log.h"
 #include "gcommit.h"
 #include "observe.h"
@@ -783,8 +784,8 @@ attlog_value(const json_t *rec, const char *ear)
 		if (json_object_get(sum, k) == NULL &&
 		    json_object_set(rest, k, v) != 0)
 			goto out;
-	s1 = json_dumps(sum, JSON_COMPACT);
-	s2 = json_dumps(rest, JSON_COMPACT);
+	s1 = jcs_compact(sum, NULL);
+	s2 = jcs_compact(rest, NULL);
 	if (s1 == NULL || s2 == NULL)
 		goto out;
 	/* Copied, not formatted: the texts are kilobytes. */

@@ -52,6 +52,7 @@
 
 #include <sodium.h>
 
+#include "../lib/jcs.h"
 #include "../lib/log.h"
 #include "audit.h"
 #include "gcommit.h"
@@ -186,7 +187,7 @@ audit_put(const char *table, const char *id, int64_t ord, int64_t exp,
     const json_t *rec)
 {
 	struct error err;
-	char *s = json_dumps(rec, JSON_COMPACT);
+	char *s = jcs_compact(rec, NULL);
 	int rc;
 
 	if (s == NULL) {

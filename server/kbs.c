@@ -83,7 +83,8 @@ static const char *const kbs_plugins[] = { "resource" };
 void
 kbs_json_reply(struct http_response *resp, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t len;
+	char *s = jcs_compact(body, &len);
 
 	if (s == NULL) {
 		http_problem(resp, 500, "SerdeError", "Serialize/Deserialize "
@@ -91,7 +92,7 @@ kbs_json_reply(struct http_response *resp, json_t *body)
 		return;
 	}
 	resp->status = 200;
-	http_response_body(resp, "application/json", s, strlen(s));
+	http_response_body(resp, "application/json", s, len);
 	free(s);
 }
 
@@ -295,9 +296,11 @@ static void
 kbs_token_reply(struct http_response *resp, const char *jwt)
 {
 	struct buf b = { 0 };
+	size_t n = strlen(jwt);
 
+	buf_reserve(&b, n + 12);
 	buf_addstr(&b, "{\"token\":\"");
-	buf_addstr(&b, jwt);
+	buf_add(&b, jwt, n);
 	buf_addstr(&b, "\"}");
 	resp->status = 200;
 	http_response_body(resp, "application/json", (const char *)b.data,

@@ -24,6 +24,7 @@
 
 #include "../lib/b64.h"
 #include "../lib/jwk.h"
+#include "../lib/jcs.h"
 #include "../lib/jwe.h"
 #include "../lib/jws.h"
 #include "../lib/log.h"
@@ -148,10 +149,10 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 	json_object_set_new(pub, "kid", json_string(kid));
 	json_object_set_new(pub, "use", json_string("sig"));
 	pub = json_pack("{s:[o]}", "keys", pub);
-	token_jwks_text = pub != NULL ? json_dumps(pub, JSON_COMPACT) : NULL;
+	token_jwks_text = pub != NULL ? jcs_compact(pub, NULL) : NULL;
 	/* What jws_sign serializes the header to: the same call. */
 	token_header_text = token_header != NULL ?
-	    json_dumps(token_header, JSON_COMPACT) : NULL;
+	    jcs_compact(token_header, NULL) : NULL;
 	json_decref(pub);
 	json_decref(jwk);
 	free(kid);
@@ -204,7 +205,7 @@ token_issue_claims(json_t *submods, json_t **claims_out, char **payload_out,
 		error_set(err, "cannot build the token claims");
 		return NULL;
 	}
-	payload = json_dumps(claims, JSON_COMPACT);
+	payload = jcs_compact(claims, NULL);
 	if (payload == NULL) {
 		json_decref(claims);
 		error_set(err, "cannot serialize the token claims");
