@@ -113,6 +113,7 @@ attlog_observe_ear_text(const char *h, const char *p, size_t plen)
 	size_t hlen = strlen(h);
 	struct buf b = { 0 };
 
+	buf_reserve(&b, hlen + plen + 22);
 	buf_add(&b, "{\"header\":", 10);
 	buf_add(&b, h, hlen);
 	buf_add(&b, ",\"payload\":", 11);

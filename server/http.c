@@ -159,6 +159,9 @@ http_response_header(struct http_response *resp, const char *name,
 		log_warnx("dropping response header %s: value contains CR or "
 		    "LF", name);
 	else {
+		/* Room for an answer's usual few lines at once. */
+		if (resp->headers.cap == 0)
+			buf_reserve(&resp->headers, 255);
 		buf_addstr(&resp->headers, name);
 		buf_add(&resp->headers, ": ", 2);
 		buf_addstr(&resp->headers, cv);
