@@ -337,6 +337,8 @@ test_roundtrip_all_types(void **state)
 static void
 test_reject_ec(void **state)
 {
+	EVP_PKEY *k;
+
 	(void)state;
 	/* 31-byte x (first byte dropped). */
 	expect_reject("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
@@ -354,6 +356,16 @@ test_reject_ec(void **state)
 	expect_reject("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
 	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":"
 	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+	    "jwk: (x, y) is not a point on P-256");
+	/* (5, y) is on P-256, and 5 + p still fits in 32 bytes: the same
+	 * point with a non-canonical x, refused when decoded. */
+	k = expect_accept("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAU\",\"y\":"
+	    "\"RZJDuapYGAb-kTvOmYF63hHKUDxk2aPFM0FcCDJI-8w\"}");
+	EVP_PKEY_free(k);
+	expect_reject("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+	    "\"_____wAAAAEAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAQ\",\"y\":"
+	    "\"RZJDuapYGAb-kTvOmYF63hHKUDxk2aPFM0FcCDJI-8w\"}",
 	    "jwk: (x, y) is not a point on P-256");
 	/* x = p (the field prime), an out-of-range coordinate. */
 	expect_reject("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
