@@ -243,13 +243,16 @@ jws_sign_raw(const struct jws_alg *a, EVP_PKEY *key, const char *data,
 	*siglen = 0;
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return error_set(err, "JWS %s: out of memory", a->name);
+	/* EVP_PKEY_get_size is the longest signature the key makes (what
+	 * a first EVP_DigestSign without a buffer would say, after hashing
+	 * the data once more). */
 	if (jws_ctx_init(ctx, a, key, 1) == -1 ||
-	    EVP_DigestSign(ctx, NULL, &derlen, (const uint8_t *)data,
-	    len) != 1) {
+	    EVP_PKEY_get_size(key) <= 0) {
 		error_set(err, "JWS %s: cannot set up signing with this key",
 		    a->name);
 		goto out;
 	}
+	derlen = (size_t)EVP_PKEY_get_size(key);
 	der = xmalloc(derlen);
 	if (EVP_DigestSign(ctx, der, &derlen, (const uint8_t *)data,
 	    len) != 1) {
