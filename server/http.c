@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../lib/jcs.h"
 #include "../lib/log.h"
 #include "http_internal.h"
 
@@ -275,7 +276,7 @@ http_problem(struct http_response *resp, int status, const char *type,
 	    json_string(buf_cstr(&detail))))
 		s = NULL;
 	else
-		s = json_dumps(o, JSON_COMPACT);
+		s = jcs_compact(o, NULL);
 	resp->status = status;
 	if (s != NULL)
 		http_response_body(resp, "application/json", s, strlen(s));
