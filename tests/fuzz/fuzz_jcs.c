@@ -4,6 +4,9 @@
  * fixed point (JCS(parse(JCS(x))) == JCS(x) byte for byte). With all
  * numbers read as doubles the reparsed value must also equal the input,
  * which checks that every real is printed with round-trip digits.
+ * jcs_compact (the same writer in insertion order) must give a text of
+ * the same length rules that parses back to an equal value of the same
+ * types: a real stays a real, an integer an integer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +58,33 @@ out:
 	json_decref(v2);
 }
 
+static void
+fuzz_jcs_compact(const uint8_t *data, size_t size)
+{
+	json_error_t jerr;
+	json_t *v, *v2;
+	char *s;
+	size_t n = 0, i;
+
+	v = json_loadb((const char *)data, size, JSON_DECODE_ANY |
+	    JSON_ALLOW_NUL, &jerr);
+	if (v == NULL)
+		return;
+	if ((s = jcs_compact(v, &n)) == NULL || strlen(s) != n)
+		abort();
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20)
+			abort();
+	}
+	v2 = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* json_equal compares types too (1 is not 1.0). */
+	if (v2 == NULL || !json_equal(v, v2))
+		abort();
+	free(s);
+	json_decref(v);
+	json_decref(v2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -65,5 +95,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_jcs_check(data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL);
 	fuzz_jcs_check(data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL |
 	    JSON_DECODE_INT_AS_REAL);
+	fuzz_jcs_compact(data, size);
 	return 0;
 }
