@@ -63,6 +63,13 @@ b64url_public(char *out, const void *data, size_t len)
 	return n;
 }
 
+void
+b64url_public_add(struct buf *b, const void *data, size_t len)
+{
+	buf_reserve(b, B64URL_PUBLIC_CAP(len));
+	b->len += b64url_public((char *)b->data + b->len, data, len);
+}
+
 /*
  * libsodium 1.0.18 lets bytes >= 0x80 through inside a full quantum, so
  * check the alphabet (and that '=' only ends a padded variant) first.

@@ -28,6 +28,9 @@ char *b64_encode(const void *data, size_t len, enum b64_variant v);
  */
 #define B64URL_PUBLIC_CAP(len)	(4 * (((len) + 2) / 3) + 1)
 size_t b64url_public(char *out, const void *data, size_t len);
+/* Append b64url_public(data) to b (its text stays NUL-terminated). */
+struct buf;
+void b64url_public_add(struct buf *b, const void *data, size_t len);
 /* Decode slen bytes of s. On success *out is malloc'd (one extra NUL byte
  * is appended, not counted) and 0 is returned; -1 on any invalid input. */
 int b64_decode(const char *s, size_t slen, enum b64_variant v, uint8_t **out,

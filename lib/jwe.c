@@ -521,14 +521,6 @@ jwe_key_free(struct jwe_key *k)
 	free(k);
 }
 
-/* Append the base64url (no padding) of data to b. */
-static void
-jwe_add_b64(struct buf *b, const uint8_t *data, size_t len)
-{
-	buf_reserve(b, B64URL_PUBLIC_CAP(len));
-	b->len += b64url_public((char *)b->data + b->len, data, len);
-}
-
 char *
 jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
     struct error *err)
@@ -575,7 +567,7 @@ jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
 	 * that buffer. */
 	buf_addstr(&out, "{\"protected\":\"");
 	protlen = out.len;
-	jwe_add_b64(&out, hdr.data, hdr.len);
+	b64url_public_add(&out, hdr.data, hdr.len);
 	protlen = out.len - protlen;
 	ct = xmalloc(ptlen > 0 ? ptlen : 1);
 	if (jwe_gcm(1, cek, iv, (const char *)out.data + out.len - protlen,
@@ -584,13 +576,13 @@ jwe_encrypt_key(const struct jwe_key *k, const uint8_t *pt, size_t ptlen,
 		goto out;
 	}
 	buf_addstr(&out, "\",\"encrypted_key\":\"");
-	jwe_add_b64(&out, ek, eklen);
+	b64url_public_add(&out, ek, eklen);
 	buf_addstr(&out, "\",\"iv\":\"");
-	jwe_add_b64(&out, iv, sizeof(iv));
+	b64url_public_add(&out, iv, sizeof(iv));
 	buf_addstr(&out, "\",\"ciphertext\":\"");
-	jwe_add_b64(&out, ct, ptlen);
+	b64url_public_add(&out, ct, ptlen);
 	buf_addstr(&out, "\",\"tag\":\"");
-	jwe_add_b64(&out, tag, sizeof(tag));
+	b64url_public_add(&out, tag, sizeof(tag));
 	buf_addstr(&out, "\"}");
 	ret = buf_cstr(&out);
 	out.data = NULL;

@@ -281,14 +281,6 @@ out:
 	return rc;
 }
 
-/* Append b64url(data) to b (its text stays NUL-terminated). */
-static void
-jws_add_b64url(struct buf *b, const void *data, size_t len)
-{
-	buf_reserve(b, B64URL_PUBLIC_CAP(len));
-	b->len += b64url_public((char *)b->data + b->len, data, len);
-}
-
 char *
 jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
     size_t payload_len, struct error *err)
@@ -321,14 +313,14 @@ jws_sign(EVP_PKEY *key, const json_t *header, const char *payload,
 	 * place, with room for a signature of up to JWS_SIG_ROOM bytes. */
 	buf_reserve(&input, B64URL_PUBLIC_CAP(hlen) +
 	    B64URL_PUBLIC_CAP(payload_len) + B64URL_PUBLIC_CAP(JWS_SIG_ROOM));
-	jws_add_b64url(&input, hdr, hlen);
+	b64url_public_add(&input, hdr, hlen);
 	buf_add(&input, ".", 1);
-	jws_add_b64url(&input, payload, payload_len);
+	b64url_public_add(&input, payload, payload_len);
 	if (jws_sign_raw(a, key, (const char *)input.data, input.len, &sig,
 	    &siglen, err) == -1)
 		goto out;
 	buf_add(&input, ".", 1);
-	jws_add_b64url(&input, sig, siglen);
+	b64url_public_add(&input, sig, siglen);
 	out = buf_cstr(&input);
 	input.data = NULL;	/* ownership moves to the caller */
 out:

@@ -277,6 +277,30 @@ test_b64url_public(void **state)
 	assert_int_equal(n, 4);
 }
 
+/* b64url_public_add appends after what the buffer holds, growing it. */
+static void
+test_b64url_public_add(void **state)
+{
+	struct buf b = { 0 };
+	uint8_t data[300];
+	char *e;
+
+	(void)state;
+	randombytes_buf(data, sizeof(data));
+	buf_addstr(&b, "a.");
+	b64url_public_add(&b, "\xfb\xff\xbf", 3);
+	buf_add(&b, ".", 1);
+	b64url_public_add(&b, data, sizeof(data));
+	e = b64_encode(data, sizeof(data), B64_URL_NOPAD);
+	assert_int_equal(b.len, 7 + strlen(e));
+	assert_memory_equal(b.data, "a.-_-_.", 7);
+	assert_string_equal((char *)b.data + 7, e);
+	b64url_public_add(&b, "", 0);
+	assert_int_equal(b.len, 7 + strlen(e));
+	free(e);
+	buf_free(&b);
+}
+
 static void
 assert_hash(enum hash_alg a, const char *in, const char *want_hex)
 {
@@ -405,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_b64_length_bound),
 		cmocka_unit_test(test_b64_roundtrip),
 		cmocka_unit_test(test_b64url_public),
+		cmocka_unit_test(test_b64url_public_add),
 		cmocka_unit_test(test_hash_sha2),
 		cmocka_unit_test(test_hash_sm3),
 		cmocka_unit_test(test_hash_names),
