@@ -3,16 +3,26 @@
  * (store_cache), so that a hot read (a resource release reads the
  * resource's index row and its value row) costs no database round trip.
  *
- * When it may serve: only a handle that is the sole writer of its
- * database has one (store.c creates it for the embedded SQLite store
- * under its daemon lock, which every trusteed process and tool opening
- * that database takes; a shared MariaDB never has one). Every write path
- * of store.c calls rowcache_wrote after the backend call returns, whatever
- * it returned, and that bumps the table's generation. An entry is served
- * only while its generation is the table's current one, and it is filled
- * only with the generation read before the backend read began; so a row
- * read before a write completed can never be served after the write was
- * acknowledged.
+ * When it may serve: every write path of store.c calls rowcache_wrote
+ * after the backend call returns, whatever it returned, and that bumps
+ * the table's generation. An entry is served only while its generation
+ * is the table's current one, and it is filled only with the generation
+ * read before the backend read began; so a row read before a write
+ * completed can never be served after the write was acknowledged. That
+ * is the whole rule for a handle that is the sole writer of its database
+ * (the embedded SQLite store under its daemon lock, which every trusteed
+ * process and tool opening that database takes).
+ *
+ * A handle on a database that other instances write (MariaDB, Galera)
+ * has a leased cache (rowcache_new(1)): besides, a table's entries are
+ * served only until the table's lease runs out, which lease.c extends
+ * after each poll of the table's shared generation that found no change
+ * it had not already applied here (rowcache_wrote); lease.c has the
+ * argument why an acknowledged write on another instance is then never
+ * answered from here with the row as it was. And an entry is not served
+ * more than ROWCACHE_MAX_AGE_MS after its fill, whatever the lease says:
+ * the bound on a stale answer should a write's generation bump have been
+ * lost (lease_wrote reports that write as failed).
  *
  * What it holds: rows exactly as the backend returned them, still sealed
  * (store.c opens and authenticates every hit as it does every backend
@@ -38,10 +48,12 @@
 #define ROWCACHE_STRIPES	64
 #define ROWCACHE_BLOB_MAX	((size_t)16 * 1024)
 #define ROWCACHE_BYTES_MAX	((size_t)16 * 1024 * 1024)
+#define ROWCACHE_MAX_AGE_MS	5000	/* leased: refill at least this often */
 
 struct rowcache_slot {
 	int tix;			/* -1: empty */
 	uint64_t gen;
+	int64_t filled_ms;		/* leased: monotonic ms of the fill */
 	struct store_row row;		/* blob malloc'd */
 };
 
@@ -49,6 +61,11 @@ struct rowcache {
 	char tables[ROWCACHE_TABLES][STORE_TABLE_MAX + 1];
 	_Atomic int ntables;
 	_Atomic uint64_t gen[ROWCACHE_TABLES];
+	int leased;
+	/* leased: monotonic ms until which each table's entries may serve,
+	 * and of the last lookup (lease.c polls only while lookups come) */
+	_Atomic int64_t lease_until[ROWCACHE_TABLES];
+	_Atomic int64_t last_get_ms;
 	_Atomic size_t bytes;
 	_Atomic uint64_t hits, misses;
 	pthread_mutex_t tables_mu;	/* serializes rowcache_add */
@@ -58,18 +75,22 @@ struct rowcache {
 };
 
 struct rowcache *
-rowcache_new(void)
+rowcache_new(int leased)
 {
 	struct rowcache *rc = xcalloc(1, sizeof(*rc));
 	size_t i;
+
+	rc->leased = leased;
 
 	pthread_mutex_init(&rc->tables_mu, NULL);
 	for (i = 0; i < ROWCACHE_STRIPES; i++)
 		pthread_mutex_init(&rc->mu[i], NULL);
 	for (i = 0; i < ROWCACHE_SLOTS; i++)
 		rc->slot[i].tix = -1;
-	for (i = 0; i < ROWCACHE_TABLES; i++)
+	for (i = 0; i < ROWCACHE_TABLES; i++) {
 		atomic_init(&rc->gen[i], 1);
+		atomic_init(&rc->lease_until[i], leased ? 0 : INT64_MAX);
+	}
 	return rc;
 }
 
@@ -128,6 +149,45 @@ rowcache_gen(struct rowcache *rc, int tix)
 	return atomic_load(&rc->gen[tix]);
 }
 
+int
+rowcache_count(struct rowcache *rc)
+{
+	return rc != NULL ? atomic_load(&rc->ntables) : 0;
+}
+
+const char *
+rowcache_name(struct rowcache *rc, int tix)
+{
+	return rc->tables[tix];
+}
+
+int
+rowcache_leased(struct rowcache *rc)
+{
+	return rc != NULL && rc->leased;
+}
+
+void
+rowcache_lease(struct rowcache *rc, int tix, int64_t until_ms)
+{
+	atomic_store(&rc->lease_until[tix], until_ms);
+}
+
+int
+rowcache_serves(struct rowcache *rc, int tix)
+{
+	if (rc == NULL || tix < 0)
+		return 0;
+	return !rc->leased || store_mono_ms() <
+	    atomic_load(&rc->lease_until[tix]);
+}
+
+int64_t
+rowcache_last_get(struct rowcache *rc)
+{
+	return atomic_load(&rc->last_get_ms);
+}
+
 /* The set of (tix, id). */
 static size_t
 rowcache_set(int tix, const uint8_t id[STORE_ID_LEN])
@@ -177,11 +237,21 @@ rowcache_get(struct rowcache *rc, int tix, const uint8_t id[STORE_ID_LEN],
 	size_t set = rowcache_set(tix, id);
 	struct rowcache_slot *s;
 	uint8_t *blob;
+	int64_t now = 0;
 	int hit = 0;
 
+	if (rc->leased) {
+		now = store_mono_ms();
+		atomic_store(&rc->last_get_ms, now);
+		if (now >= atomic_load(&rc->lease_until[tix])) {
+			atomic_fetch_add(&rc->misses, 1);
+			return 0;
+		}
+	}
 	pthread_mutex_lock(rowcache_lock(rc, set));
 	s = rowcache_find(rc, set, tix, id);
-	if (s != NULL && s->gen == atomic_load(&rc->gen[tix])) {
+	if (s != NULL && s->gen == atomic_load(&rc->gen[tix]) &&
+	    (!rc->leased || now - s->filled_ms < ROWCACHE_MAX_AGE_MS)) {
 		blob = xmalloc(s->row.len > 0 ? s->row.len : 1);
 		memcpy(blob, s->row.blob, s->row.len);
 		*out = s->row;
@@ -229,6 +299,7 @@ rowcache_put(struct rowcache *rc, int tix, uint64_t gen,
 	}
 	s->tix = tix;
 	s->gen = gen;
+	s->filled_ms = rc->leased ? store_mono_ms() : 0;
 	s->row = *row;
 	s->row.blob = blob;
 	atomic_fetch_add(&rc->bytes, row->len);

@@ -196,9 +196,14 @@ store_connect(const struct store_options *o, struct store **out,
 		return -1;
 	}
 	/* Under its daemon lock the embedded store is the only writer of
-	 * its database: what it read stays true until it writes. */
+	 * its database: what it read stays true until it writes. Others
+	 * cache under a lease (lease.c). */
 	if (dsn->exclusive && strcmp(be->name, "sqlite") == 0)
-		st->cache = rowcache_new();
+		st->cache = rowcache_new(0);
+	else if (o->lease_ms > 0) {
+		st->cache = rowcache_new(1);
+		st->lease_ms = o->lease_ms;
+	}
 	*out = st;
 	return 0;
 }
@@ -302,6 +307,12 @@ store_cache(struct store *st, const char *table, struct error *err)
 }
 
 int
+store_lease_poll(struct store *st)
+{
+	return lease_poll(st, 1);
+}
+
+int
 store_ping(struct store *st, struct error *err)
 {
 	uint64_t n;
@@ -353,6 +364,23 @@ store_open_row(struct store *st, const char *table, const struct store_row *row,
 	rc = store_row_open(dk->key, v, table, row->id, want_name, row->blob,
 	    row->len, name_out, val, vlen, err);
 	keyring_release(&st->kr);
+	return rc;
+}
+
+/*
+ * After a write to table returned rc: tell the instances sharing the
+ * database (watch.c; lease.c for a table cached under a lease, whose
+ * generation is bumped whatever rc was). rc, or STORE_UNAVAILABLE for a
+ * successful write other instances could not be told of.
+ */
+static int
+store_wrote(struct store *st, const char *table, int rc, struct error *err)
+{
+	if (rowcache_leased(st->cache) && rowcache_table(st->cache,
+	    table) >= 0)
+		return lease_wrote(st, table, rc, err);
+	if (rc == STORE_OK)
+		watch_wrote(st, table);
 	return rc;
 }
 
@@ -414,8 +442,7 @@ store_put_ex(struct store *st, const char *table, const char *name,
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	rc = store_seal_put(st, table, id, name, nlen, val, len, ord, exp,
 	    expect_rev, rev, err);
-	if (rc == STORE_OK)
-		watch_wrote(st, table);
+	rc = store_wrote(st, table, rc, err);
 	return store_timing_end(STORE_OP_PUT, t0, rc);
 }
 
@@ -470,9 +497,7 @@ store_put_many(struct store *st, const char *table,
 	for (i = 0; i < n; i++)
 		free((void *)rows[i].blob);
 	free(rows);
-	if (rc == STORE_OK)
-		watch_wrote(st, table);
-	return rc;
+	return store_wrote(st, table, rc, err);
 }
 
 int
@@ -567,8 +592,9 @@ store_get2(struct store *st, const char *const table[2],
 	}
 	/* Where a read cache serves, or one statement cannot be had, the
 	 * two reads of store_get are as good. */
-	if (st->be->get2 == NULL || rowcache_table(st->cache, table[0]) >= 0 ||
-	    rowcache_table(st->cache, table[1]) >= 0) {
+	if (st->be->get2 == NULL || rowcache_serves(st->cache,
+	    rowcache_table(st->cache, table[0])) ||
+	    rowcache_serves(st->cache, rowcache_table(st->cache, table[1]))) {
 		for (i = 0; i < 2; i++) {
 			rc[i] = store_get(st, table[i], name[i], &val[i],
 			    &len[i], i == 0 ? err : &rerr);
@@ -626,8 +652,7 @@ store_delete_ex(struct store *st, const char *table, const char *name,
 	rc = st->be->del(st->handle, table, id, expect_rev, err);
 	rowcache_wrote(st->cache, table);
 	outage_note(st, rc, ot0);
-	if (rc == STORE_OK)
-		watch_wrote(st, table);
+	rc = store_wrote(st, table, rc, err);
 	return store_timing_end(STORE_OP_DELETE, t0, rc);
 }
 
@@ -669,12 +694,10 @@ store_delete_id(struct store *st, const char *table, const char *id_hex,
 		    STORE_ID_HEX_LEN);
 	rc = st->be->del(st->handle, table, id, STORE_REV_ANY, err);
 	rowcache_wrote(st->cache, table);
-	if (rc == STORE_OK) {
+	if (rc == STORE_OK)
 		log_info("store: row %s of table '%s' deleted by id", id_hex,
 		    table);
-		watch_wrote(st, table);
-	}
-	return rc;
+	return store_wrote(st, table, rc, err);
 }
 
 /* ------------------------------------------------------------- scans */
@@ -910,8 +933,8 @@ store_purge(struct store *st, const char *table, int64_t ord_before,
 	    ord_before, limit, n, err);
 	rowcache_wrote(st->cache, table);
 	outage_note(st, rc, ot0);
-	if (rc == STORE_OK && *n > 0)
-		watch_wrote(st, table);
+	if (rc != STORE_OK || *n > 0)
+		rc = store_wrote(st, table, rc, err);
 	return store_timing_end(STORE_OP_PURGE, t0, rc);
 }
 

@@ -70,6 +70,10 @@ struct store_options {
 	int background;			/* run the poller (watch, heartbeat,
 					 * new key versions) and the rotation
 					 * worker threads */
+	int lease_ms;			/* a database other instances write:
+					 * how long cached rows may answer
+					 * between polls of their generation
+					 * (lease.c); 0 = never from cache */
 };
 
 /*
@@ -248,13 +252,25 @@ struct store_info {
 void store_info(struct store *st, struct store_info *out);
 /*
  * Serve reads of table's rows from this process's memory when that is
- * provably current: only a handle that is its database's only writer
- * (the embedded SQLite store under its daemon lock) keeps a cache, and
- * every write through it invalidates it first-hand. The cache holds rows
- * still sealed, and each hit is authenticated as a database read is.
- * Elsewhere (MariaDB, a second handle) a no-op. 0, or STORE_ERROR.
+ * provably current. A handle that is its database's only writer (the
+ * embedded SQLite store under its daemon lock) keeps a cache, and every
+ * write through it invalidates it first-hand. A handle on a database
+ * that other instances write keeps one only with a lease (lease_ms): its
+ * rows then answer only within a lease the poller renews by reading the
+ * table's shared generation, and a write elsewhere is acknowledged only
+ * after store_settle (lease.c). The cache holds rows still sealed, and
+ * each hit is authenticated as a database read is. Without either, a
+ * no-op. Call before serving; 0, or STORE_ERROR.
  */
 int store_cache(struct store *st, const char *table, struct error *err);
+/*
+ * Before acknowledging writes to cached tables made by this thread (on
+ * any handle): wait until no other instance can still answer from its
+ * cache with the rows as they were before (at most the lease and a
+ * margin after the last such write; at once when there was none or no
+ * handle has a lease).
+ */
+void store_settle(void);
 /* 0 if the database answers now (one round trip), < 0 otherwise. */
 int store_ping(struct store *st, struct error *err);
 
@@ -370,6 +386,10 @@ int store_watch(struct store *st, const char *table, store_watch_cb cb,
     void *arg, struct error *err);
 /* Run one poll now (tests; the poller thread does this every poll_ms). */
 void store_poll(struct store *st);
+/* Poll the cached tables' generations now, renewing their leases (tests;
+ * the lease poller does this every lease_ms / 4 while lookups come). The
+ * number of leases renewed. */
+int store_lease_poll(struct store *st);
 
 /* ----------------------------------------------------------------- join.c */
 

@@ -51,6 +51,7 @@
 #define STORE_INSTANCE_ID_LEN	16		/* bytes; 32 hex digits */
 #define STORE_DEFAULT_TIMEOUT_MS 5000
 #define STORE_DEFAULT_POLL_MS	1000
+#define ROWCACHE_TABLES		8	/* tables store_cache may name */
 
 /* ------------------------------------------------------------ keyring */
 
@@ -111,7 +112,11 @@ struct store {
 	const struct store_backend *be;
 	void *handle;
 	struct rowcache *cache;		/* rowcache.c; NULL unless this handle
-					 * is its database's only writer */
+					 * is its database's only writer or
+					 * has a lease (lease.c) */
+	int lease_ms;			/* lease.c; 0: no leased cache */
+	uint64_t lease_seen[ROWCACHE_TABLES];	/* generation last read */
+	int lease_seen_ok[ROWCACHE_TABLES];
 	struct store_dsn *dsn;		/* NULL for store_open_key */
 	char redacted[256];
 	struct keyring kr;
@@ -141,8 +146,8 @@ struct store {
 	pthread_mutex_t thr_mu;
 	pthread_cond_t thr_cv;
 	int stopping;
-	int poller_up, rotator_up;
-	pthread_t poller, rotator;
+	int poller_up, rotator_up, leaser_up;
+	pthread_t poller, rotator, leaser;
 	/* rotation progress (rotate.c), under thr_mu */
 	char rot_table[STORE_TABLE_MAX + 1];
 	int rot_have_cursor;
@@ -303,13 +308,27 @@ int keyring_instance_file(const char *state_dir, int create,
 int watch_start(struct store *st, struct error *err);
 void watch_stop(struct store *st);
 /* A write to table went through this handle: bump its generation if it
- * is watched (so other instances see it). */
-void watch_wrote(struct store *st, const char *table);
+ * is watched (so other instances see it). 1 bumped, 0 not watched, -1 the
+ * bump failed (logged). */
+int watch_wrote(struct store *st, const char *table);
 /* Wake the rotation worker. */
 void watch_kick(struct store *st);
 
 /* The rotation worker thread (runs store_rotate_step). */
 void *rotate_thread(void *arg);
+
+/* ------------------------------------------------------------ lease.c */
+
+/* Start the lease poller (watch_start; nothing without a leased cache). */
+int lease_start(struct store *st, struct error *err);
+/* One poll of the cached tables' generations (force: even when no
+ * lookup came lately). The number of tables whose lease it extended. */
+int lease_poll(struct store *st, int force);
+/* After a write to a cached table of a leased handle returned rc: bump
+ * its generation and have store_settle wait out the leases. rc, or
+ * STORE_UNAVAILABLE when rc was STORE_OK but the bump failed. */
+int lease_wrote(struct store *st, const char *table, int rc,
+    struct error *err);
 
 /* -------------------------------------------------------------- join.c */
 
@@ -339,10 +358,21 @@ void join_file_free(struct join_file *jf);
  * read before the backend read. rowcache_get: 1 and a copy of the row
  * (blob malloc'd) when an entry of the current generation is there.
  * rowcache_wrote: after every write to table (NULL: every table).
+ * Leased (rowcache_new(1), a database other instances write): a table's
+ * entries serve only before the monotonic ms its lease.c lease runs to
+ * (rowcache_lease; 0 at first); rowcache_last_get: the monotonic ms of
+ * the last lookup; rowcache_count / rowcache_name: the cached tables.
+ * rowcache_serves: 1 when table tix is cached and, if leased, its lease
+ * runs (a lookup may be answered from memory now).
  */
-#define ROWCACHE_TABLES 8
 struct rowcache;
-struct rowcache *rowcache_new(void);
+struct rowcache *rowcache_new(int leased);
+int rowcache_leased(struct rowcache *rc);
+int rowcache_count(struct rowcache *rc);
+const char *rowcache_name(struct rowcache *rc, int tix);
+void rowcache_lease(struct rowcache *rc, int tix, int64_t until_ms);
+int64_t rowcache_last_get(struct rowcache *rc);
+int rowcache_serves(struct rowcache *rc, int tix);
 void rowcache_free(struct rowcache *rc);
 int rowcache_add(struct rowcache *rc, const char *table);
 int rowcache_table(struct rowcache *rc, const char *table);

@@ -67,20 +67,22 @@ watch_find(struct store *st, const char *table)
 	return w;
 }
 
-void
+int
 watch_wrote(struct store *st, const char *table)
 {
 	struct store_watch *w = watch_find(st, table);
 	struct error err;
 
 	if (w == NULL)
-		return;
+		return 0;
 	__atomic_add_fetch(&w->own_bumps, 1, __ATOMIC_SEQ_CST);
 	if (st->be->gen_bump(st->handle, table, &err) < 0) {
 		__atomic_sub_fetch(&w->own_bumps, 1, __ATOMIC_SEQ_CST);
 		log_warnx("store: %s: other instances will see the change to "
 		    "'%s' late: %s", st->redacted, table, err.msg);
+		return -1;
 	}
+	return 1;
 }
 
 void
@@ -211,7 +213,7 @@ watch_start(struct store *st, struct error *err)
 		return error_set(err, "store: cannot start the rotation "
 		    "worker: %s", strerror(rc));
 	st->rotator_up = 1;
-	return 0;
+	return lease_start(st, err);
 }
 
 void
@@ -225,5 +227,7 @@ watch_stop(struct store *st)
 		pthread_join(st->poller, NULL);
 	if (st->rotator_up)
 		pthread_join(st->rotator, NULL);
-	st->poller_up = st->rotator_up = 0;
+	if (st->leaser_up)
+		pthread_join(st->leaser, NULL);
+	st->poller_up = st->rotator_up = st->leaser_up = 0;
 }

@@ -4,7 +4,9 @@
  * daemon handle, every kind of write through the handle is seen by the
  * next read, reads racing writes never see a value older than the last
  * acknowledged write, and rotation (re-sealing, dropping a version)
- * leaves every read working.
+ * leaves every read working. On a database another handle writes, rows
+ * are served only under a lease (store/lease.c): once the other handle's
+ * writer has settled, no read sees the row as it was.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +40,28 @@ static int
 setup_shared(void **state)
 {
 	return storefix_setup(state, "test_rowcache_shared", 0, 1000);
+}
+
+/* Two handles on one file, each with a leased cache of LEASE_MS. */
+#define LEASE_MS 1500
+static int
+setup_leased(void **state)
+{
+	int rc = storefix_setup(state, "test_rowcache_lease", 0, 1000);
+	struct fixture *f = *state;
+
+	f->o.lease_ms = LEASE_MS;
+	return rc;
+}
+
+static int
+setup_leased_short(void **state)
+{
+	int rc = storefix_setup(state, "test_rowcache_lease2", 0, 1000);
+	struct fixture *f = *state;
+
+	f->o.lease_ms = 40;
+	return rc;
 }
 
 static void
@@ -195,6 +219,136 @@ test_shared_handle_never_caches(void **state)
 	assert_int_equal(hits(f->st), 0);
 }
 
+/*
+ * A leased handle answers from memory only within a lease its poll gave,
+ * and a write on the other handle is visible to it once that writer has
+ * settled. (The lease is long enough that no pause of this machine
+ * between a poll and the read after it outlasts it.)
+ */
+static void
+test_lease(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct store_info in;
+	uint64_t h;
+
+	f->st = storefix_open(f);
+	f->st2 = storefix_open(f);
+	store_info(f->st, &in);
+	assert_int_equal(in.cache, 1);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	assert_int_equal(store_cache(f->st2, T, &err), 0);
+	put(f->st2, T, "k", "1");
+	store_settle();
+	/* No lease yet: read from the database (and kept). */
+	assert_get(f->st, T, "k", "1");
+	assert_get(f->st, T, "k", "1");
+	assert_int_equal(hits(f->st), 0);
+	/* A poll gives a lease: now from memory. */
+	assert_int_equal(store_lease_poll(f->st), 1);
+	assert_get(f->st, T, "k", "1");
+	assert_get(f->st, T, "k", "1");
+	assert_true(hits(f->st) >= 1);
+	/* A write there, settled: its lease here has run out. */
+	put(f->st2, T, "k", "2");
+	store_settle();
+	h = hits(f->st);
+	assert_get(f->st, T, "k", "2");
+	assert_int_equal(hits(f->st), h);
+	/* The next poll sees the write, drops what it held and renews. */
+	assert_int_equal(store_lease_poll(f->st), 1);
+	assert_get(f->st, T, "k", "2");
+	assert_get(f->st, T, "k", "2");
+	assert_true(hits(f->st) > h);
+	/* A deletion likewise. */
+	assert_int_equal(store_delete(f->st2, T, "k", &err), 0);
+	store_settle();
+	assert_get(f->st, T, "k", "");
+	assert_int_equal(store_lease_poll(f->st), 1);
+	assert_get(f->st, T, "k", "");
+	/* Own writes are seen at once, lease or not. */
+	put(f->st, T, "k", "3");
+	assert_get(f->st, T, "k", "3");
+	store_settle();
+}
+
+/* Readers on one handle, polling as the lease poller does, while the
+ * other handle rewrites the row: once a put there has settled, no read
+ * that starts later sees an older value. */
+struct lrace {
+	struct store *st;
+	_Atomic int stop;
+	_Atomic int acked;
+	_Atomic int stale;
+	_Atomic long reads;
+};
+
+static void *
+lrace_poller(void *arg)
+{
+	struct lrace *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		store_lease_poll(r->st);
+		usleep(10000);
+	}
+	return NULL;
+}
+
+static void *
+lrace_reader(void *arg)
+{
+	struct lrace *r = arg;
+	char *got;
+	int floor;
+
+	while (!atomic_load(&r->stop)) {
+		floor = atomic_load(&r->acked);
+		got = get(r->st, T, "hot");
+		if (atoi(got) < floor)
+			atomic_fetch_add(&r->stale, 1);
+		free(got);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	return NULL;
+}
+
+static void
+test_lease_race_never_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	struct lrace r = { 0 };
+	pthread_t th[3];
+	char v[16];
+	int i;
+
+	f->st = storefix_open(f);
+	f->st2 = storefix_open(f);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	assert_int_equal(store_cache(f->st2, T, &err), 0);
+	put(f->st2, T, "hot", "0");
+	store_settle();
+	r.st = f->st;
+	assert_int_equal(pthread_create(&th[0], NULL, lrace_poller, &r), 0);
+	for (i = 1; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, lrace_reader,
+		    &r), 0);
+	for (i = 1; i <= 40; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		put(f->st2, T, "hot", v);
+		store_settle();
+		atomic_store(&r.acked, i);
+	}
+	atomic_store(&r.stop, 1);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&r.stale), 0);
+	assert_true(atomic_load(&r.reads) > 0);
+	assert_get(f->st, T, "hot", "40");
+}
+
 /* Readers hammer one row while it is rewritten: once a put returned,
  * no read that starts later sees an older value. */
 struct race {
@@ -308,6 +462,10 @@ main(void)
 		    setup_exclusive, storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_rotation,
 		    setup_exclusive, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_lease,
+		    setup_leased, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_race_never_stale,
+		    setup_leased_short, storefix_teardown),
 	};
 
 	log_init("test_rowcache", LOG_LVL_ERROR);
