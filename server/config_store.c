@@ -189,6 +189,7 @@ config_store_options(const struct config *cfg, struct seal_config *sc,
 	so->seal = sc;
 	so->timeout_ms = cfg->store_timeout_ms;
 	so->poll_ms = cfg->store_poll_ms;
+	so->lease_ms = cfg->store_lease_ms;
 	so->create = 1;
 	so->exclusive = 1;
 	so->background = 1;
@@ -211,6 +212,8 @@ const struct key_def config_store_table[] = {
 	    300000, NULL },
 	{ "store", "poll_interval", set_seconds_ms, OFF(store_poll_ms), 50,
 	    60000, NULL },
+	{ "store", "lease", set_seconds_ms, OFF(store_lease_ms), 0, 10000,
+	    NULL },
 	{ "sealer", "kind", config_set_string, OFF(sealer), 0, 0, seal_kinds },
 	{ "sealer", "key_file", config_set_path, OFF(data_key_file), 0, 0,
 	    NULL },

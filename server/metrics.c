@@ -454,6 +454,18 @@ metrics_ours(struct buf *b, int64_t now)
 		metrics_hist(b, "trustee_store_operation_duration_seconds", l,
 		    &m.store_duration[i], 1e9);
 	}
+	if (metrics_st != NULL) {
+		struct store_info si;
+
+		store_info(metrics_st, &si);
+		metrics_head(b, "trustee_store_cache_reads_total", "counter",
+		    "Reads of cached store tables (resource rows), answered "
+		    "from memory (hit) or by the database (miss).");
+		metrics_value(b, "trustee_store_cache_reads_total",
+		    "result=\"hit\"", si.cache_hits);
+		metrics_value(b, "trustee_store_cache_reads_total",
+		    "result=\"miss\"", si.cache_misses);
+	}
 	metrics_head(b, "trustee_sealer_info", "gauge",
 	    "The sealer that holds the data key.");
 	/* The sealer name is one of config_store.c's fixed choices. */

@@ -556,11 +556,14 @@ resource_write_begin(struct store *st, struct error *err)
 	return rc;
 }
 
+/* Releases both locks, then returns only once no other instance can
+ * answer a release with the rows as they were before (store_settle). */
 static void
 resource_write_end(struct store *st)
 {
 	store_unlock(st, RESOURCE_LOCK);
 	pthread_mutex_unlock(&resource_lock);
+	store_settle();
 }
 
 /* Caller holds the write locks (resource_write_begin). */

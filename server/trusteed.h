@@ -111,6 +111,8 @@ struct config {
 	char *store_password_file;	/* MariaDB password (0600), or NULL */
 	int store_timeout_ms;		/* every database operation; 5000 */
 	int store_poll_ms;		/* watch / heartbeat period; 1000 */
+	int store_lease_ms;		/* shared store: resource rows from
+					 * memory under a lease; 200, 0 off */
 	/* [sealer] per-kind settings (store/seal.h, struct seal_config) */
 	char *seal_tcti;		/* tpm2 */
 	char *seal_pcrs;		/* tpm2 */

@@ -282,6 +282,63 @@ def test_policy_on_a_enforced_by_b(ctx):
           flush=True)
 
 
+def cache_reads(srv):
+    """(hits, misses) of srv's cached store reads (/metrics)."""
+    got = {}
+    for line in srv.request("GET", "/metrics").body.decode().splitlines():
+        for res in ("hit", "miss"):
+            key = 'trustee_store_cache_reads_total{result="%s"} ' % res
+            if line.startswith(key):
+                got[res] = int(line[len(key):])
+    check(len(got) == 2, "no trustee_store_cache_reads_total on %s"
+          % srv.name)
+    return got["hit"], got["miss"]
+
+
+def test_resource_change_on_a_never_stale_on_b(ctx):
+    # B answers releases from memory under a lease (docs/mariadb.md):
+    # a PUT, a restored version or a DELETE that A has acknowledged is
+    # never answered by B with the value as it was, although B was
+    # answering that resource from memory just before.
+    a, b = ctx.data["alt"]
+    name = "ha/key/lease"
+    put_ok(a, name, b"lease-0")
+    g = H.PyGuest(b).handshake()
+    check(g.fetch(name) == b"lease-0", "first release on B")
+    h0, _ = cache_reads(b)
+    for i in range(1, 9):
+        # Releases keep B's lease running and its rows in memory...
+        for _ in range(5):
+            check(g.fetch(name) == b"lease-%d" % (i - 1),
+                  "B before write %d" % i)
+        # ... until A's write is acknowledged: then the new value, at once.
+        t0 = time.monotonic()
+        put_ok(a, name, b"lease-%d" % i)
+        took = time.monotonic() - t0
+        got = g.fetch(name)
+        check(got == b"lease-%d" % i,
+              "B after A's PUT %d was acknowledged: %r" % (i, got))
+    h1, _ = cache_reads(b)
+    check(h1 > h0, "B never answered from memory (hits %d -> %d)" % (h0, h1))
+    # Restoring a kept version on A.
+    for _ in range(5):
+        g.fetch(name)
+    r = a.request("POST", API + "/resources/" + name + "/restore",
+                  body={"version": 8}, headers=auth_hdr(a))
+    check(r.status == 200, "restore on A: %d %s" % (r.status, r.body[:300]))
+    check(g.fetch(name) == b"lease-7", "B after A restored version 8")
+    # A deletion.
+    for _ in range(5):
+        g.fetch(name)
+    r = a.request("DELETE", API + "/resources/" + name, headers=auth_hdr(a))
+    check(r.status in (200, 204), "DELETE on A: %d" % r.status)
+    # (Trustee's answer for a missing resource: 401, "not found".)
+    H.expect_problem(g.get("resource/" + name), 401, "PluginInternalError",
+                     "not found")
+    print("# a PUT on A took %.2f s to be acknowledged ([store] lease 0.2 s)"
+          % took, flush=True)
+
+
 def write_from_both(a, b, rounds, write):
     """Two writer threads on each instance, rounds writes each: write(conn,
     srv, text) -> the answer; returns ({version: [text, ...]}, [errors])
