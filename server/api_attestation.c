@@ -1,7 +1,8 @@
 /*
  * api_attestation.c: the attestation log (GET /api/v1/attestations,
  * GET /api/v1/attestations/{id}) and the dashboard's numbers
- * (GET /api/v1/stats), docs/api.md §7b, on top of attlog.c and stats.c.
+ * (GET /api/v1/stats), docs/api.md §7b, on top of attlog_read.c and
+ * stats.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,8 @@ api_attestations_list(struct api_req *r)
 		free(cursor);
 		return;
 	}
-	rc = attlog_list(cursor, limit, &f, &items, next, &problems, &err);
+	rc = attlog_read_page(cursor, limit, &f, &items, next, &problems,
+	    &err);
 	free(cursor);
 	if (rc == ATTLOG_BAD_CURSOR) {
 		api_problem(r, 400, "BadRequest", "%s", err.msg);
@@ -92,7 +94,7 @@ api_attestation_get(struct api_req *r)
 
 	if (api_query_only(r, NULL) != 0)
 		return;
-	rc = attlog_get(r->param[0], &rec, &err);
+	rc = attlog_read_record(r->param[0], &rec, &err);
 	if (rc == 1) {
 		api_problem(r, 404, "NotFound", "no such attestation log entry "
 		    "(it may have been dropped by the retention limits)");

@@ -1,10 +1,10 @@
 /*
  * observe.h: what the daemon records about its own work: the attestation
- * log (attlog.c, in the encrypted store; its records built by
- * attlog_observe.c), the Prometheus counters behind /metrics (metrics.c),
- * the per-minute series behind the console's dashboard (stats.c) and the
- * freshness of verifier collateral (collateral.c). One section per file;
- * functions carry the file's name.
+ * log (attlog.c, in the encrypted store, read by attlog_read.c; its
+ * records built by attlog_observe.c), the Prometheus counters behind
+ * /metrics (metrics.c), the per-minute series behind the console's
+ * dashboard (stats.c) and the freshness of verifier collateral
+ * (collateral.c). One section per file; functions carry the file's name.
  *
  * Everything here is fed from routes.c, which sees every request and its
  * answer, plus two small hooks: ear.c notes the attestation policy's
@@ -53,14 +53,13 @@ int observe_verdict_index(const char *v);
  * "claims" is kept when no token carries them (a refusal after the
  * evidence verified) and dropped when larger than ATTLOG_CLAIMS_MAX.
  * Pages come from the store's ordered scans; filtered pages from an index
- * of summaries that follows other instances (attlog.c says how).
+ * of summaries that follows other instances (attlog_read.c and
+ * attlog_index.c say how).
  * Retention: at most `keep` rows and none older than max_age_s, enforced
  * by attlog_expire (store_purge).
  */
 #define ATTLOG_CLAIMS_MAX ((size_t)64 * 1024)
 #define ATTLOG_REASON_MAX 1024
-#define ATTLOG_CURSOR_MAX (STORE_CURSOR_MAX + 2)
-#define ATTLOG_BAD_CURSOR (-10)
 
 /* follow: keep the index current with what other instances sharing the
  * store write (store_watch; costs a generation bump per append, so the
@@ -76,6 +75,20 @@ void attlog_shutdown(void);
  * that it is one JSON object). 0 or < 0. */
 int attlog_append(json_t *rec, const char *ear, struct error *err);
 
+/* Retention (count and age, by the store's purge); returns how many rows
+ * went. */
+int attlog_expire(int64_t now);
+/* Rows in the log (a count of the store's, at most 10 s old). */
+size_t attlog_count(void);
+/* Write the rows still waiting for their group commit now (attlog.c;
+ * reads and attlog_shutdown do it themselves). */
+void attlog_flush(void);
+
+/* ----------------------------------------------------------- attlog_read.c */
+
+#define ATTLOG_CURSOR_MAX (STORE_CURSOR_MAX + 2)
+#define ATTLOG_BAD_CURSOR (-10)
+
 struct attlog_filter {
 	const char *tee;		/* exact */
 	int verdict;			/* -1: any */
@@ -90,20 +103,12 @@ struct attlog_filter {
  * could not be read ({"table","id","reason"}; skipped). 0,
  * ATTLOG_BAD_CURSOR, or the store's codes.
  */
-int attlog_list(const char *cursor, size_t limit,
+int attlog_read_page(const char *cursor, size_t limit,
     const struct attlog_filter *f, json_t **items,
     char next[ATTLOG_CURSOR_MAX], json_t **problems, struct error *err);
 /* The whole record (claims derived from the EAR when not stored): 0, 1
  * unknown id, < 0 (STORE_CORRUPT names the row). */
-int attlog_get(const char *id, json_t **rec, struct error *err);
-/* Retention (count and age, by the store's purge); returns how many rows
- * went. */
-int attlog_expire(int64_t now);
-/* Rows in the log (a count of the store's, at most 10 s old). */
-size_t attlog_count(void);
-/* Write the rows still waiting for their group commit now (attlog.c;
- * reads and attlog_shutdown do it themselves). */
-void attlog_flush(void);
+int attlog_read_record(const char *id, json_t **rec, struct error *err);
 
 /* -------------------------------------------------------- attlog_observe.c */
 

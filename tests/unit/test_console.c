@@ -2,7 +2,7 @@
  * test_console.c: the console's server side over a scratch SQLite store:
  * argon2id password hashing (password.c), users (users.c), console
  * sessions and CSRF (consess.c, console_auth.c), the login guard
- * (loginguard.c), the attestation log (attlog.c) and the metrics text
+ * (loginguard.c), the attestation log (attlog*.c) and the metrics text
  * (metrics.c).
  */
 #include <stdarg.h>
@@ -781,8 +781,8 @@ attlog_walk(const struct attlog_filter *flt, size_t limit)
 	size_t total = 0, i;
 
 	do {
-		assert_int_equal(attlog_list(cur[0] != '\0' ? cur : NULL,
-		    limit, flt, &items, next, &problems, &err), 0);
+		assert_int_equal(attlog_read_page(cur[0] != '\0' ? cur :
+		    NULL, limit, flt, &items, next, &problems, &err), 0);
 		assert_true(json_array_size(items) <= limit);
 		json_array_foreach(items, i, it) {
 			const char *id = json_string_value(json_object_get(it,
@@ -827,8 +827,8 @@ test_attlog(void **state)
 	/* ord is the id's time. */
 	memset(&flt, 0, sizeof(flt));
 	flt.verdict = -1;
-	assert_int_equal(attlog_list(NULL, 1, &flt, &items, next, &problems,
-	    &err), 0);
+	assert_int_equal(attlog_read_page(NULL, 1, &flt, &items, next,
+	    &problems, &err), 0);
 	snprintf(id0, sizeof(id0), "%s", json_string_value(json_object_get(
 	    json_array_get(items, 0), "id")));
 	json_decref(items);
@@ -846,16 +846,16 @@ test_attlog(void **state)
 	assert_int_equal(attlog_walk(&flt, 10), 5);
 	assert_int_equal(attlog_walk(&flt, 2), 5);	/* store cursors */
 
-	assert_int_equal(attlog_list(NULL, 2, &flt, &items, next, &problems,
-	    &err), 0);
+	assert_int_equal(attlog_read_page(NULL, 2, &flt, &items, next,
+	    &problems, &err), 0);
 	assert_int_equal(json_array_size(items), 2);
 	assert_true(next[0] == 's');
 	/* Newest first; no claims in summaries. */
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
 	    items, 0), "source")), "10.0.0.2");
 	assert_null(json_object_get(json_array_get(items, 0), "claims"));
-	assert_int_equal(attlog_get(json_string_value(json_object_get(
-	    json_array_get(items, 0), "id")), &one, &err), 0);
+	assert_int_equal(attlog_read_record(json_string_value(
+	    json_object_get(json_array_get(items, 0), "id")), &one, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    json_object_get(one, "claims"), "tdx"), "x")),
 	    "<script>alert(1)</script>");
@@ -873,12 +873,12 @@ test_attlog(void **state)
 	flt.source = "10.0.0.1";
 	assert_int_equal(attlog_walk(&flt, 10), 2);	/* i = 2, 3 */
 	/* A cursor of one kind of query is refused by the other. */
-	assert_int_equal(attlog_list("s-not-a-cursor", 10, &flt, &items, next,
-	    &problems, &err), ATTLOG_BAD_CURSOR);
+	assert_int_equal(attlog_read_page("s-not-a-cursor", 10, &flt, &items,
+	    next, &problems, &err), ATTLOG_BAD_CURSOR);
 	flt.source = NULL;
-	assert_int_equal(attlog_list("i0000000000000000-00000000", 10, &flt,
-	    &items, next, &problems, &err), ATTLOG_BAD_CURSOR);
-	assert_int_equal(attlog_list("sc1.bogus", 10, &flt, &items, next,
+	assert_int_equal(attlog_read_page("i0000000000000000-00000000", 10,
+	    &flt, &items, next, &problems, &err), ATTLOG_BAD_CURSOR);
+	assert_int_equal(attlog_read_page("sc1.bogus", 10, &flt, &items, next,
 	    &problems, &err), ATTLOG_BAD_CURSOR);
 	flt.tee = "no-such-tee";
 	assert_int_equal(attlog_walk(&flt, 10), 0);
@@ -890,9 +890,9 @@ test_attlog(void **state)
 	flt.until = now_unix() + 3600;
 	assert_int_equal(attlog_walk(&flt, 2), 5);
 	flt.since = flt.until = 0;
-	assert_int_equal(attlog_get("0000000000000000-00000000", &one, &err),
-	    1);
-	assert_int_equal(attlog_get("../../etc", &one, &err), 1);
+	assert_int_equal(attlog_read_record("0000000000000000-00000000", &one,
+	    &err), 1);
+	assert_int_equal(attlog_read_record("../../etc", &one, &err), 1);
 	/* The index is rebuilt from the store. */
 	attlog_shutdown();
 	assert_int_equal(attlog_init(f->st, 5, 86400, 0, &err), 0);
@@ -947,15 +947,15 @@ test_attlog_row_forms(void **state)
 	json_decref(r);
 	memset(&flt, 0, sizeof(flt));
 	flt.verdict = -1;
-	assert_int_equal(attlog_list(NULL, 10, &flt, &items, next, &problems,
-	    &err), 0);
+	assert_int_equal(attlog_read_page(NULL, 10, &flt, &items, next,
+	    &problems, &err), 0);
 	assert_int_equal(json_array_size(items), 2);
 	for (i = 0; i < 2; i++) {
 		const json_t *it = json_array_get(items, i);
 
 		assert_null(json_object_get(it, "ear"));
-		assert_int_equal(attlog_get(json_string_value(json_object_get(
-		    it, "id")), &one, &err), 0);
+		assert_int_equal(attlog_read_record(json_string_value(
+		    json_object_get(it, "id")), &one, &err), 0);
 		assert_true(json_equal(json_object_get(one, "ear"), want_ear));
 		for (k = 0; k < sizeof(summary_keys) /
 		    sizeof(summary_keys[0]); k++)
@@ -988,7 +988,7 @@ test_attlog_row_forms(void **state)
 		    strlen(txt), ms + form, 0, STORE_REV_ABSENT, NULL, &err),
 		    0);
 		free(txt);
-		assert_int_equal(attlog_get(id, &one, &err), 0);
+		assert_int_equal(attlog_read_record(id, &one, &err), 0);
 		assert_true(json_equal(one, r));
 		json_decref(one);
 		json_decref(r);

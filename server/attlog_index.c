@@ -1,0 +1,408 @@
+/*
+ * attlog_index.c: the attestation log's index in memory of every row's
+ * summary (id, time, TEE, verdict, source; attlog_internal.h), so that a
+ * page with a TEE, verdict or source filter (attlog_read.c) reads only
+ * the rows it returns (a filter matching 1 row in 100,000 would
+ * otherwise decrypt them all).
+ *
+ * The index is built by one scan at start (attlog_index_load), holds at
+ * most keep + ATTLOG_SLACK entries, gets this process's appends, and
+ * follows other instances (attlog_index_changed, store_watch's callback
+ * on the store's poller thread): each time another instance writes, the
+ * rows from ATTLOG_WINDOW_MS before the newest known one onward are read
+ * again and the missing ones added (the window covers a write that took
+ * its time to commit and clocks a little apart); every ATTLOG_REBUILD_S
+ * while others write, the whole index is rebuilt. A row the index names
+ * but another instance dropped is forgotten when a page finds it gone
+ * (attlog_index_forget).
+ *
+ * The index is under attlog_state.lock; scans of the store run without
+ * it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/log.h"
+#include "attlog_internal.h"
+
+#define ATTLOG_SCAN_PAGE 500
+#define ATTLOG_SLACK 1000		/* index entries beyond keep */
+#define ATTLOG_WINDOW_MS ((int64_t)30000)
+#define ATTLOG_REBUILD_S 600
+
+static struct {
+	struct attlog_ix ix;
+	int64_t hw;			/* highest ord the index knows */
+	int foreign;			/* others wrote since the last build */
+	int64_t built_mono_ms;		/* when the index was last built */
+	int rebuilding;
+} idx;
+
+static int64_t
+attlog_index_mono_ms(void)
+{
+	return (int64_t)(now_mono_ns() / 1000000);
+}
+
+/* ------------------------------------------------------- the sorted array */
+
+void
+attlog_index_free(struct attlog_ix *ix)
+{
+	free(ix->v);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static void
+attlog_index_push(struct attlog_ix *ix, const struct attlog_ent *e)
+{
+	if (ix->n == ix->cap) {
+		ix->cap = ix->cap ? ix->cap * 2 : 1024;
+		ix->v = xrealloc(ix->v, ix->cap * sizeof(*ix->v));
+	}
+	ix->v[ix->n++] = *e;
+}
+
+/* The position of id (or where it would go); *found. */
+static size_t
+attlog_index_find(const struct attlog_ix *ix, const char *id, int *found)
+{
+	size_t lo = 0, hi = ix->n, mid;
+	int c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(ix->v[mid].id, id);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Insert in order unless present (appends are the usual case). */
+static void
+attlog_index_insert(struct attlog_ix *ix, const struct attlog_ent *e)
+{
+	size_t at;
+	int found;
+
+	if (ix->n == 0 || strcmp(ix->v[ix->n - 1].id, e->id) < 0) {
+		attlog_index_push(ix, e);
+		return;
+	}
+	at = attlog_index_find(ix, e->id, &found);
+	if (found)
+		return;
+	attlog_index_push(ix, e);	/* grow */
+	memmove(ix->v + at + 1, ix->v + at, (ix->n - 1 - at) *
+	    sizeof(*ix->v));
+	ix->v[at] = *e;
+}
+
+static void
+attlog_index_remove(struct attlog_ix *ix, const char *id)
+{
+	size_t at;
+	int found;
+
+	at = attlog_index_find(ix, id, &found);
+	if (!found)
+		return;
+	memmove(ix->v + at, ix->v + at + 1, (ix->n - at - 1) *
+	    sizeof(*ix->v));
+	ix->n--;
+}
+
+/* Drop the first n entries. */
+static void
+attlog_index_drop(struct attlog_ix *ix, size_t n)
+{
+	if (n > ix->n)
+		n = ix->n;
+	if (n == 0)
+		return;
+	memmove(ix->v, ix->v + n, (ix->n - n) * sizeof(*ix->v));
+	ix->n -= n;
+}
+
+/* ------------------------------------------------------ the log's index */
+
+void
+attlog_index_take_locked(struct attlog_ix *ix, int64_t hw)
+{
+	attlog_index_free(&idx.ix);
+	idx.ix = *ix;
+	memset(ix, 0, sizeof(*ix));
+	idx.hw = hw;
+	idx.foreign = 0;
+	idx.rebuilding = 0;
+	idx.built_mono_ms = attlog_index_mono_ms();
+}
+
+void
+attlog_index_clear_locked(void)
+{
+	attlog_index_free(&idx.ix);
+}
+
+void
+attlog_index_add_locked(const struct attlog_ent *e)
+{
+	attlog_index_insert(&idx.ix, e);
+	if (e->ord > idx.hw)
+		idx.hw = e->ord;
+	if (idx.ix.n > attlog_state.keep + ATTLOG_SLACK)
+		attlog_index_trim_locked(0);
+}
+
+void
+attlog_index_trim_locked(int64_t ord_before)
+{
+	size_t n = 0;
+
+	while (n < idx.ix.n && idx.ix.v[n].ord < ord_before)
+		n++;
+	if (idx.ix.n - n > attlog_state.keep + ATTLOG_SLACK)
+		n = idx.ix.n - attlog_state.keep - ATTLOG_SLACK;
+	attlog_index_drop(&idx.ix, n);
+}
+
+int64_t
+attlog_index_above_nth(uint64_t rows, uint64_t n)
+{
+	int64_t ord = 0;
+
+	pthread_mutex_lock(&attlog_state.lock);
+	if (idx.ix.n >= rows)		/* the index knows every row */
+		ord = idx.ix.v[n - 1].ord + 1;
+	pthread_mutex_unlock(&attlog_state.lock);
+	return ord;
+}
+
+static int
+attlog_index_matches(const struct attlog_ent *e,
+    const struct attlog_filter *f, int tee)
+{
+	if (tee >= 0 && e->tee != tee)
+		return 0;
+	if (f->verdict >= 0 && e->verdict != f->verdict)
+		return 0;
+	if (f->source != NULL && strcmp(f->source, e->source) != 0)
+		return 0;
+	if (f->since != 0 && e->ord < f->since * 1000)
+		return 0;
+	if (f->until != 0 && e->ord > f->until * 1000 + 999)
+		return 0;
+	return 1;
+}
+
+size_t
+attlog_index_select(const char *before, const struct attlog_filter *f,
+    int tee, char (*ids)[ATTLOG_ID_LEN + 1], size_t max)
+{
+	size_t n = 0, at;
+	int found;
+
+	pthread_mutex_lock(&attlog_state.lock);
+	at = before[0] != '\0' ? attlog_index_find(&idx.ix, before, &found) :
+	    idx.ix.n;
+	while (at-- > 0 && n < max)
+		if (attlog_index_matches(&idx.ix.v[at], f, tee))
+			memcpy(ids[n++], idx.ix.v[at].id, sizeof(ids[0]));
+	pthread_mutex_unlock(&attlog_state.lock);
+	return n;
+}
+
+void
+attlog_index_forget(const char *id)
+{
+	pthread_mutex_lock(&attlog_state.lock);
+	attlog_index_remove(&idx.ix, id);
+	pthread_mutex_unlock(&attlog_state.lock);
+}
+
+/* ------------------------------------------------------ scanning the store */
+
+/* Summaries of rows from ord_min on, in ord order, into ix (not sorted
+ * by id yet); hw the highest ord seen. */
+struct attlog_index_scan {
+	struct attlog_ix *ix;
+	int64_t hw;
+	size_t bad;
+};
+
+static int
+attlog_index_scan_cb(const char *name, const uint8_t *val, size_t len,
+    const struct store_meta *meta, void *arg)
+{
+	struct attlog_index_scan *l = arg;
+	struct attlog_ent e;
+	json_t *rec;
+
+	(void)meta;
+	if (!attlog_row_id_valid(name))
+		return 0;
+	rec = attlog_row_summary_parse(val, len);
+	if (attlog_row_ent(name, rec, &e) == 0) {
+		attlog_index_push(l->ix, &e);
+		if (e.ord > l->hw)
+			l->hw = e.ord;
+	} else
+		l->bad++;
+	json_decref(rec);
+	return 0;
+}
+
+static int
+attlog_index_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct attlog_ent *)a)->id,
+	    ((const struct attlog_ent *)b)->id);
+}
+
+/* Every row with ord >= ord_min into l->ix, sorted by id at the end. */
+static int
+attlog_index_scan(struct store *st, int64_t ord_min,
+    struct attlog_index_scan *l, struct error *err)
+{
+	char cursor[STORE_CURSOR_MAX] = "", next[STORE_CURSOR_MAX];
+	struct store_page q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = ATTLOG_SCAN_PAGE;
+	q.ord_range = 1;
+	q.ord_min = ord_min;
+	q.ord_max = INT64_MAX;
+	for (;;) {
+		q.cursor = cursor;
+		rc = store_scan(st, ATTLOG_TABLE, &q, attlog_index_scan_cb,
+		    NULL, l, next, err);
+		if (rc != STORE_OK)
+			return rc;
+		if (next[0] == '\0')
+			break;
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	if (l->bad > 0)
+		log_warnx("attestation log: %zu malformed row%s skipped",
+		    l->bad, l->bad == 1 ? "" : "s");
+	if (l->ix->n > 1)
+		qsort(l->ix->v, l->ix->n, sizeof(*l->ix->v), attlog_index_cmp);
+	return 0;
+}
+
+int
+attlog_index_load(struct store *st, struct attlog_ix *ix, int64_t *hw,
+    struct error *err)
+{
+	struct attlog_index_scan l = { ix, 0, 0 };
+	int rc;
+
+	rc = attlog_index_scan(st, 0, &l, err);
+	*hw = l.hw;
+	return rc;
+}
+
+/* ------------------------------------------------- following other writers */
+
+/* Build the whole index again (off the request path); entries this
+ * process added meanwhile (newer than the scan's start, less the window)
+ * are kept. */
+static void
+attlog_index_rebuild(struct store *st)
+{
+	struct attlog_ix fresh = { 0 };
+	struct attlog_index_scan l = { &fresh, 0, 0 };
+	struct error err;
+	int64_t start = (int64_t)time(NULL) * 1000 - ATTLOG_WINDOW_MS;
+	size_t i;
+
+	if (attlog_index_scan(st, 0, &l, &err) != 0) {
+		log_warnx("attestation log: rebuilding the index: %s", err.msg);
+		attlog_index_free(&fresh);
+		return;
+	}
+	pthread_mutex_lock(&attlog_state.lock);
+	if (attlog_state.st != st) {	/* shut down meanwhile */
+		pthread_mutex_unlock(&attlog_state.lock);
+		attlog_index_free(&fresh);
+		return;
+	}
+	for (i = 0; i < idx.ix.n; i++)
+		if (idx.ix.v[i].ord >= start)
+			attlog_index_insert(&fresh, &idx.ix.v[i]);
+	attlog_index_free(&idx.ix);
+	idx.ix = fresh;
+	if (l.hw > idx.hw)
+		idx.hw = l.hw;
+	idx.foreign = 0;
+	idx.built_mono_ms = attlog_index_mono_ms();
+	attlog_index_trim_locked(attlog_age_floor(now_unix()));
+	pthread_mutex_unlock(&attlog_state.lock);
+}
+
+/* Add the rows from ATTLOG_WINDOW_MS before the newest known on. */
+static void
+attlog_index_catch_up(struct store *st)
+{
+	struct attlog_ix got = { 0 };
+	struct attlog_index_scan l = { &got, 0, 0 };
+	struct error err;
+	int64_t from;
+	size_t i;
+
+	pthread_mutex_lock(&attlog_state.lock);
+	from = idx.hw > ATTLOG_WINDOW_MS ? idx.hw - ATTLOG_WINDOW_MS : 0;
+	pthread_mutex_unlock(&attlog_state.lock);
+	if (attlog_index_scan(st, from, &l, &err) != 0) {
+		log_warnx("attestation log: following other instances: %s",
+		    err.msg);
+		attlog_index_free(&got);
+		return;
+	}
+	pthread_mutex_lock(&attlog_state.lock);
+	for (i = 0; attlog_state.st == st && i < got.n; i++)
+		attlog_index_insert(&idx.ix, &got.v[i]);
+	if (l.hw > idx.hw)
+		idx.hw = l.hw;
+	attlog_index_trim_locked(attlog_age_floor(now_unix()));
+	pthread_mutex_unlock(&attlog_state.lock);
+	attlog_index_free(&got);
+}
+
+void
+attlog_index_changed(const char *table, void *arg)
+{
+	struct store *st = arg;
+	int rebuild;
+
+	(void)table;
+	pthread_mutex_lock(&attlog_state.lock);
+	if (attlog_state.st != st || idx.rebuilding) {
+		pthread_mutex_unlock(&attlog_state.lock);
+		return;
+	}
+	idx.foreign = 1;
+	rebuild = attlog_index_mono_ms() - idx.built_mono_ms >=
+	    (int64_t)ATTLOG_REBUILD_S * 1000;
+	idx.rebuilding = 1;
+	attlog_state.rows_when = 0;	/* recount */
+	pthread_mutex_unlock(&attlog_state.lock);
+	if (rebuild)
+		attlog_index_rebuild(st);
+	else
+		attlog_index_catch_up(st);
+	pthread_mutex_lock(&attlog_state.lock);
+	idx.rebuilding = 0;
+	pthread_mutex_unlock(&attlog_state.lock);
+}
