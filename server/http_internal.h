@@ -1,8 +1,8 @@
 /*
  * http_internal.h: state shared by the files of trusteed's HTTP/1.1 front
  * end (plain or TLS): http.c (request/response helpers), http_accept.c
- * (admitting connections), http_conn.c (connections) and http_listen.c
- * (listeners, workers, start/stop).
+ * (admitting connections), http_conn.c (connections), http_write.c
+ * (writing answers) and http_listen.c (listeners, workers, start/stop).
  * Not part of the daemon's API: that is the http section of trusteed.h.
  *
  * Shape: one event_base per worker thread, each with its own SO_REUSEPORT
@@ -231,6 +231,16 @@ int http_is_token(const char *s);
  * and per-source caps) and wait for its first byte. */
 void http_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
+
+/* ------------------------------------------------------ http_write.c */
+
+/*
+ * Queue a response: status line, Content-Length, the handler's header
+ * lines, Connection when needed, then the body (not for HEAD; never for
+ * 1xx/204/304). Takes the body out of resp.
+ */
+void http_write_response(struct http_conn *c, struct http_response *resp,
+    int head, int keepalive10);
 
 /* ------------------------------------------------------- http_conn.c */
 
