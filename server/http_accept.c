@@ -6,7 +6,7 @@
  * event for its first byte: only a client that sends something gets a
  * bufferevent and, for TLS, an SSL object, which http_conn.c takes over
  * (http_conn_attach). The pending connection's deadline is the
- * handshake timeout (http_conn_tick).
+ * handshake timeout (http_close_tick).
  */
 #include <arpa/inet.h>
 #include <errno.h>

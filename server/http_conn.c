@@ -3,8 +3,9 @@
  * http_accept.c admitted it and its first byte arrived: its bufferevent
  * (socket or TLS); assembling requests with http_scan.c and http_parser
  * under the size, time and memory limits; running the handler and
- * answering (http_write.c writes the answers); flow control, deadlines
- * and closing. The front end's shape is described in http_internal.h.
+ * answering (http_write.c writes the answers); flow control; freeing it.
+ * How it closes (draining, lingering, deadlines) is http_close.c's. The
+ * front end's shape is described in http_internal.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,8 +35,6 @@
 /* Smallest body buffer; it doubles as bytes arrive, never beyond what
  * Content-Length announced. */
 #define HTTP_BODY_MIN		1024
-/* How long a closing connection keeps reading (and dropping) input. */
-#define HTTP_LINGER_S		2
 
 static int http_conn_on_message_begin(http_parser *);
 static int http_conn_on_url(http_parser *, const char *, size_t);
@@ -108,8 +107,7 @@ http_conn_list_add(struct http_conn *c)
 	l->n++;
 }
 
-/* Move to the tail of another state's list; its deadline restarts. */
-static void
+void
 http_conn_set_state(struct http_conn *c, enum http_cstate st)
 {
 	c->since_ns = now_mono_ns();
@@ -153,7 +151,7 @@ http_conn_charge_to(struct http_conn *c, size_t bytes)
 	return prev + add > c->lim->max_inflight ? -1 : 0;
 }
 
-static void
+void
 http_conn_rq_free(struct http_conn *c)
 {
 	struct http_rq *rq = c->rq;
@@ -509,9 +507,7 @@ http_conn_status_type(int status)
 	}
 }
 
-/* Reply with a problem and close: for requests that never reach the
- * handler. */
-static void
+void
 http_conn_error(struct http_conn *c, int status, const char *type,
     int retry_after, const char *detail)
 {
@@ -702,65 +698,6 @@ http_conn_free(struct http_conn *c, int clean)
 		event_base_loopexit(w->base, NULL);
 }
 
-/* Everything is sent: shut our side down (close_notify, FIN) and read
- * until the client closes too, or HTTP_LINGER_S. */
-static void
-http_conn_linger(struct http_conn *c)
-{
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
-
-	if (c->tls) {
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-
-		if (ssl != NULL && SSL_is_init_finished(ssl))
-			(void)SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
-	if (fd >= 0)
-		(void)shutdown(fd, SHUT_WR);
-	http_conn_set_state(c, CS_LINGER);
-	bufferevent_enable(c->bev, EV_READ);
-}
-
-void
-http_conn_finish(struct http_conn *c)
-{
-	struct evbuffer *in;
-
-	if (c->bev == NULL) {
-		http_conn_free(c, 0);
-		return;
-	}
-	if (c->state == CS_LINGER)
-		return;
-	in = bufferevent_get_input(c->bev);
-	c->closing = 1;
-	if (c->state != CS_CLOSING)
-		http_conn_set_state(c, CS_CLOSING);
-	http_conn_rq_free(c);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	if (evbuffer_get_length(c->out) == 0) {
-		http_conn_linger(c);
-		return;
-	}
-	/* Keep reading (and dropping) meanwhile: a client still sending a
-	 * body we refused must not block on a full window. */
-	bufferevent_enable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-}
-
-void
-http_conn_stop(struct http_conn *c)
-{
-	c->stop_close = 1;
-	if (c->state == CS_PENDING)
-		http_conn_free(c, 1);
-	else if (c->state == CS_IDLE && !c->throttled)
-		http_conn_finish(c);
-	else if (c->state == CS_LINGER)
-		http_conn_free(c, 0);
-}
-
 /* Parse whatever input is buffered, as long as the output is not backed
  * up. */
 static void
@@ -820,7 +757,7 @@ http_conn_readcb(struct bufferevent *bev, void *arg)
 	if (!c->closing)
 		http_conn_process(c);
 	if (c->closing)
-		http_conn_finish(c);
+		http_close_begin(c);
 }
 
 static void
@@ -832,7 +769,7 @@ http_conn_writecb(struct bufferevent *bev, void *arg)
 	if (c->closing) {
 		if (c->state == CS_CLOSING &&
 		    evbuffer_get_length(c->out) == 0)
-			http_conn_linger(c);
+			http_close_linger(c);
 		return;
 	}
 	if (c->throttled) {
@@ -841,7 +778,7 @@ http_conn_writecb(struct bufferevent *bev, void *arg)
 		bufferevent_enable(c->bev, EV_READ);
 		http_conn_process(c);
 		if (c->closing)
-			http_conn_finish(c);
+			http_close_begin(c);
 	}
 }
 
@@ -859,7 +796,7 @@ http_conn_eventcb(struct bufferevent *bev, short what, void *arg)
 		if (c->state == CS_LINGER)
 			http_conn_free(c, 0);
 		else
-			http_conn_finish(c);
+			http_close_begin(c);
 		return;
 	}
 	if (log_enabled(LOG_LVL_DEBUG)) {
@@ -892,52 +829,10 @@ http_conn_attach(struct http_conn *c, struct bufferevent *bev)
 	c->out = bufferevent_get_output(bev);
 	bufferevent_setcb(bev, http_conn_readcb, http_conn_writecb,
 	    http_conn_eventcb, c);
-	/* Reads are bounded by the worker's deadlines (http_conn_tick);
+	/* Reads are bounded by the worker's deadlines (http_close_tick);
 	 * a client that stops reading our output hits the write timeout. */
 	bufferevent_set_timeouts(bev, NULL, &wtv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-/* Close what overstayed: the lists are in deadline order, so only their
- * heads are ever looked at. (Moving a connection to another list stamps
- * it later than now: it is never expired twice in one tick.) */
-void
-http_conn_tick(struct http_worker *w)
-{
-	uint64_t now = now_mono_ns();
-	const struct http_limits *lim = &w->srv->lim;
-	uint64_t hs = (uint64_t)lim->handshake_timeout_s * 1000000000ull;
-	uint64_t rq = (uint64_t)lim->request_timeout_s * 1000000000ull;
-	uint64_t idle = (uint64_t)lim->idle_timeout_s * 1000000000ull;
-	struct http_conn *c;
-
-	while ((c = w->list[CS_PENDING].head) != NULL &&
-	    c->since_ns + hs <= now) {
-		ratelimit_note(RL_EV_TIMEOUT, &c->src);
-		log_debug("%s: no request within %d s", c->peer,
-		    lim->handshake_timeout_s);
-		http_conn_free(c, 0);
-	}
-	while ((c = w->list[CS_BUSY].head) != NULL &&
-	    c->since_ns + rq <= now) {
-		/* Slow senders: a request must arrive within the timeout,
-		 * whatever pace its bytes come at. */
-		ratelimit_note(RL_EV_TIMEOUT, &c->src);
-		http_conn_error(c, 408, "RequestTimeout", 0, "request not "
-		    "received in time");
-		http_conn_finish(c);
-	}
-	while ((c = w->list[CS_IDLE].head) != NULL &&
-	    c->since_ns + idle <= now) {
-		log_debug("%s: idle timeout", c->peer);
-		http_conn_finish(c);
-	}
-	while ((c = w->list[CS_CLOSING].head) != NULL &&
-	    c->since_ns + idle <= now)
-		http_conn_free(c, 0);
-	while ((c = w->list[CS_LINGER].head) != NULL &&
-	    c->since_ns + (uint64_t)HTTP_LINGER_S * 1000000000ull <= now)
-		http_conn_free(c, 0);
 }
 
 /* ------------------------------------------------------------- fuzzing */

@@ -2,7 +2,8 @@
  * http_internal.h: state shared by the files of trusteed's HTTP/1.1 front
  * end (plain or TLS): http.c (request/response helpers), http_accept.c
  * (admitting connections), http_conn.c (connections), http_write.c
- * (writing answers) and http_listen.c (listeners, workers, start/stop).
+ * (writing answers), http_close.c (closing connections, deadlines) and
+ * http_listen.c (listeners, workers, start/stop).
  * Not part of the daemon's API: that is the http section of trusteed.h.
  *
  * Shape: one event_base per worker thread, each with its own SO_REUSEPORT
@@ -249,20 +250,35 @@ struct bufferevent;
 struct http_conn *http_conn_alloc(const struct http_limits *lim);
 /* Put c at the tail of its worker's list for its state. */
 void http_conn_list_add(struct http_conn *c);
+/* Move to the tail of another state's list; its deadline restarts. */
+void http_conn_set_state(struct http_conn *c, enum http_cstate st);
+/* Free the request c is receiving, if any, and give back its charge. */
+void http_conn_rq_free(struct http_conn *c);
 /* The first byte arrived: c reads its requests from bev from now on. */
 void http_conn_attach(struct http_conn *c, struct bufferevent *bev);
-/* The worker's periodic check of the deadlines at its list heads. */
-void http_conn_tick(struct http_worker *w);
+/* Reply with a problem and close: for requests that never reach the
+ * handler. */
+void http_conn_error(struct http_conn *c, int status, const char *type,
+    int retry_after, const char *detail);
 /*
  * Close and free a connection. clean: end a TLS session with close_notify
  * (which also keeps the session resumable); not after a TLS error, where
  * OpenSSL forbids it, nor from the main thread at teardown.
  */
 void http_conn_free(struct http_conn *c, int clean);
-/* No more requests: free now if nothing is left to send, otherwise when
- * the write callback sees the output drained. */
-void http_conn_finish(struct http_conn *c);
+
+/* ------------------------------------------------------ http_close.c */
+
+/* No more requests: drop the input, let the queued answers drain, then
+ * linger (http_close_linger). A connection still waiting for its first
+ * byte is freed at once. */
+void http_close_begin(struct http_conn *c);
+/* Everything is sent: shut our side down (close_notify, FIN) and read
+ * until the client closes too, or HTTP_LINGER_S. */
+void http_close_linger(struct http_conn *c);
 /* Server stopping: close what is not in the middle of a request. */
-void http_conn_stop(struct http_conn *c);
+void http_close_stop(struct http_conn *c);
+/* The worker's periodic check of the deadlines at its list heads. */
+void http_close_tick(struct http_worker *w);
 
 #endif

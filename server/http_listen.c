@@ -97,7 +97,7 @@ http_listen_worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	http_conn_tick(arg);
+	http_close_tick(arg);
 }
 
 /* Runs on the worker: stop accepting, close idle connections, let busy
@@ -120,12 +120,12 @@ http_listen_worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 		w->lis[i] = NULL;
 	}
 	evtimer_del(w->resume_ev);
-	/* http_conn_stop frees c or moves it to the CLOSING list's tail,
+	/* http_close_stop frees c or moves it to the CLOSING list's tail,
 	 * never touching the others. */
 	for (st = 0; st < CS_NSTATES; st++) {
 		for (c = w->list[st].head; c != NULL; c = next) {
 			next = c->next;
-			http_conn_stop(c);
+			http_close_stop(c);
 		}
 	}
 	if (w->nconns == 0)
