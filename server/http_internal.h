@@ -1,9 +1,10 @@
 /*
  * http_internal.h: state shared by the files of trusteed's HTTP/1.1 front
  * end (plain or TLS): http.c (request/response helpers), http_accept.c
- * (admitting connections), http_conn.c (connections), http_write.c
- * (writing answers), http_close.c (closing connections, deadlines) and
- * http_listen.c (listeners, workers, start/stop).
+ * (admitting connections), http_conn.c (connections), http_parse.c
+ * (assembling requests), http_write.c (writing answers), http_close.c
+ * (closing connections, deadlines) and http_listen.c (listeners, workers,
+ * start/stop).
  * Not part of the daemon's API: that is the http section of trusteed.h.
  *
  * Shape: one event_base per worker thread, each with its own SO_REUSEPORT
@@ -233,6 +234,22 @@ int http_is_token(const char *s);
 void http_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg);
 
+/* ------------------------------------------------------ http_parse.c */
+
+/* The parser callbacks that fill c->rq; on_message_complete is
+ * http_conn_on_message_complete. */
+extern const http_parser_settings http_parse_settings;
+/* Bring c->rq's charge to the in-flight budget in line with what it holds;
+ * -1 when the budget is exceeded (the charge stays until it is freed). */
+int http_parse_charge(struct http_conn *c);
+/* The request as handlers see it, without its body. */
+void http_parse_request(struct http_conn *c, struct http_request *req);
+/* Make room for need bytes of body: the buffer doubles (never beyond the
+ * announced length), the old copy is wiped, the growth is charged. -1,
+ * with the error reply recorded in c->rq, when the budget is exceeded. */
+int http_parse_body_reserve(struct http_conn *c, size_t need,
+    uint64_t announced);
+
 /* ------------------------------------------------------ http_write.c */
 
 /*
@@ -256,6 +273,9 @@ void http_conn_set_state(struct http_conn *c, enum http_cstate st);
 void http_conn_rq_free(struct http_conn *c);
 /* The first byte arrived: c reads its requests from bev from now on. */
 void http_conn_attach(struct http_conn *c, struct bufferevent *bev);
+/* http_parser's on_message_complete: run the handler and queue its answer,
+ * then pause the parser. */
+int http_conn_on_message_complete(http_parser *p);
 /* Reply with a problem and close: for requests that never reach the
  * handler. */
 void http_conn_error(struct http_conn *c, int status, const char *type,
