@@ -1,6 +1,7 @@
 /*
- * mariadb_int.h: what the three files of the MariaDB backend share, for
+ * mariadb_int.h: what the files of the MariaDB backend share, for
  * store/store_mariadb.c (the backend table and the row operations),
+ * store/mariadb_bind.c (statement parameters and result rows),
  * store/mariadb_conn.c (the handle, its connection pool, the failure
  * classification and the retry rules) and store/mariadb_schema.c (schema
  * creation and migration at open) only.
@@ -29,6 +30,9 @@
 #define STORE_MARIADB_SCANS	128	/* scan statement shapes (7 flags) */
 #define STORE_MARIADB_MANY	8	/* rows per multi-row upsert */
 #define STORE_MARIADB_LOCK_NAME	64	/* GET_LOCK's limit */
+
+/* The columns a row query selects, in the order mariadb_bind_out binds. */
+#define STORE_MARIADB_COLS "tbl, id, kv, ord, exp, rev, `blob`"
 
 /* The statements every connection prepares on first use. */
 enum store_mariadb_sql {
@@ -83,6 +87,30 @@ struct store_mariadb {
 	pthread_cond_t cv;		/* a connection was given back */
 	struct store_mariadb_conn conns[STORE_MARIADB_POOL];
 	struct store_mariadb_lock locks[STORE_MARIADB_LOCKS];
+};
+
+/* A row copied out of a result (blob malloc'd), so that it outlives the
+ * statement and the connection. */
+struct store_mariadb_row {
+	char table[STORE_TABLE_MAX + 1];
+	struct store_row row;
+	uint8_t *blob;
+};
+
+/* The result columns of a STORE_MARIADB_COLS query. */
+struct store_mariadb_out {
+	MYSQL_BIND b[7];
+	char tbl[STORE_TABLE_MAX + 2];
+	unsigned long tbl_len;
+	uint8_t id[STORE_ID_LEN + 1];
+	unsigned long id_len;
+	uint32_t kv;
+	int64_t ord;
+	int64_t exp;
+	uint64_t rev;
+	unsigned long blob_len;
+	my_bool trunc[7];
+	my_bool null[7];
 };
 
 /* How a failed statement is handled. */
@@ -179,6 +207,27 @@ int mariadb_conn_run(struct store_mariadb *m,
  * before anything is written. STORE_OK, STORE_ERROR or STORE_UNAVAILABLE.
  */
 int mariadb_schema_ensure(struct store_mariadb *m, struct error *err);
+
+/* ----------------------------------------------- mariadb_bind.c */
+
+/* Bind a parameter to the caller's value (not copied: it must live
+ * until the statement has run). */
+void mariadb_bind_str(MYSQL_BIND *b, const char *s);
+void mariadb_bind_blob(MYSQL_BIND *b, const void *p, size_t len);
+void mariadb_bind_i64(MYSQL_BIND *b, const int64_t *v);
+void mariadb_bind_u64(MYSQL_BIND *b, const uint64_t *v);
+void mariadb_bind_u32(MYSQL_BIND *b, const uint32_t *v);
+/* Bind the result of a STORE_MARIADB_COLS query to o; 0 or -1 with
+ * c->err_* set. */
+int mariadb_bind_out(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
+    struct store_mariadb_out *o);
+/*
+ * Fetch the next row through o into out (blob malloc'd). 0 a row, 1 no
+ * more rows, -1 with c->err_* set (err_no 0 for a row with an impossible
+ * table name or id).
+ */
+int mariadb_bind_fetch_row(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
+    struct store_mariadb_out *o, struct store_mariadb_row *out);
 
 /* ----------------------------------------------- store_mariadb.c */
 

@@ -6,7 +6,8 @@
  * store_mariadb_call that mariadb_conn_run runs on a pooled connection
  * with the failure and retry rules of mariadb_conn.c; the schema the
  * statements below assume is created and migrated by mariadb_schema.c
- * when the handle opens.
+ * when the handle opens. The parameter and row bindings are in
+ * mariadb_bind.c.
  *
  * Galera: GET_LOCK is local to a node (Galera does not replicate it):
  * instances on different nodes do not exclude each other, so callers of
@@ -24,8 +25,6 @@
 
 #include "../lib/log.h"
 #include "mariadb_int.h"
-
-#define STORE_MARIADB_COLS "tbl, id, kv, ord, exp, rev, `blob`"
 
 static const char *const store_mariadb_sql[SQL_N] = {
 	/* LAST_INSERT_ID(expr) hands the new revision of an update back
@@ -58,170 +57,7 @@ static const char *const store_mariadb_sql[SQL_N] = {
 	[SQL_RELEASE_LOCK] = "SELECT RELEASE_LOCK(?)",
 };
 
-/* A copied row (scan), so callbacks run with no connection held. */
-struct store_mariadb_row {
-	char table[STORE_TABLE_MAX + 1];
-	struct store_row row;
-	uint8_t *blob;
-};
-
-/* The result columns of a STORE_MARIADB_COLS query. */
-struct store_mariadb_out {
-	MYSQL_BIND b[7];
-	char tbl[STORE_TABLE_MAX + 2];
-	unsigned long tbl_len;
-	uint8_t id[STORE_ID_LEN + 1];
-	unsigned long id_len;
-	uint32_t kv;
-	int64_t ord;
-	int64_t exp;
-	uint64_t rev;
-	unsigned long blob_len;
-	my_bool trunc[7];
-	my_bool null[7];
-};
-
-static void
-store_mariadb_bind_str(MYSQL_BIND *b, const char *s)
-{
-	memset(b, 0, sizeof(*b));
-	b->buffer_type = MYSQL_TYPE_STRING;
-	b->buffer = (void *)(uintptr_t)s;
-	b->buffer_length = strlen(s);
-}
-
-static void
-store_mariadb_bind_blob(MYSQL_BIND *b, const void *p, size_t len)
-{
-	memset(b, 0, sizeof(*b));
-	b->buffer_type = MYSQL_TYPE_BLOB;
-	b->buffer = (void *)(uintptr_t)(p != NULL ? p : "");
-	b->buffer_length = len;
-}
-
-static void
-store_mariadb_bind_i64(MYSQL_BIND *b, const int64_t *v)
-{
-	memset(b, 0, sizeof(*b));
-	b->buffer_type = MYSQL_TYPE_LONGLONG;
-	b->buffer = (void *)(uintptr_t)v;
-}
-
-static void
-store_mariadb_bind_u64(MYSQL_BIND *b, const uint64_t *v)
-{
-	store_mariadb_bind_i64(b, (const int64_t *)(const void *)v);
-	b->is_unsigned = 1;
-}
-
-static void
-store_mariadb_bind_u32(MYSQL_BIND *b, const uint32_t *v)
-{
-	memset(b, 0, sizeof(*b));
-	b->buffer_type = MYSQL_TYPE_LONG;
-	b->buffer = (void *)(uintptr_t)v;
-	b->is_unsigned = 1;
-}
-
 /* ------------------------------------------------------------ rows */
-
-/* Bind the result columns of a STORE_MARIADB_COLS query. */
-static int
-store_mariadb_bind_out(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
-    struct store_mariadb_out *o)
-{
-	MYSQL_BIND *b = o->b;
-	size_t i;
-
-	memset(b, 0, sizeof(o->b));
-	b[0].buffer_type = MYSQL_TYPE_STRING;
-	b[0].buffer = o->tbl;
-	b[0].buffer_length = sizeof(o->tbl);
-	b[0].length = &o->tbl_len;
-	b[1].buffer_type = MYSQL_TYPE_BLOB;
-	b[1].buffer = o->id;
-	b[1].buffer_length = sizeof(o->id);
-	b[1].length = &o->id_len;
-	b[2].buffer_type = MYSQL_TYPE_LONG;
-	b[2].buffer = &o->kv;
-	b[2].is_unsigned = 1;
-	b[3].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[3].buffer = &o->ord;
-	b[4].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[4].buffer = &o->exp;
-	b[5].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[5].buffer = &o->rev;
-	b[5].is_unsigned = 1;
-	/* No buffer: the length arrives with the row, then fetch_column. */
-	b[6].buffer_type = MYSQL_TYPE_BLOB;
-	b[6].length = &o->blob_len;
-	for (i = 0; i < 7; i++) {
-		b[i].error = &o->trunc[i];
-		b[i].is_null = &o->null[i];
-	}
-	if (mysql_stmt_bind_result(stmt, b) != 0) {
-		mariadb_conn_fail_stmt(c, stmt);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Fetch the next row into out (blob malloc'd). 0 a row, 1 no more rows,
- * -1 with c->err_* set. A row with an impossible table name or id is a
- * failure too (err_no 0: reported as an error, not as unavailable).
- */
-static int
-store_mariadb_fetch_row(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
-    struct store_mariadb_out *o, struct store_mariadb_row *out)
-{
-	MYSQL_BIND col;
-	size_t i;
-	int rc;
-
-	o->blob_len = 0;
-	rc = mysql_stmt_fetch(stmt);
-	if (rc == MYSQL_NO_DATA)
-		return 1;
-	if (rc == 1) {
-		mariadb_conn_fail_stmt(c, stmt);
-		return -1;
-	}
-	for (i = 0; i < 6; i++) {
-		if (o->null[i] || (rc == MYSQL_DATA_TRUNCATED && o->trunc[i]))
-			break;
-	}
-	if (i < 6 || o->tbl_len > STORE_TABLE_MAX ||
-	    o->id_len != STORE_ID_LEN) {
-		c->err_no = 0;
-		snprintf(c->err_msg, sizeof(c->err_msg), "a row has an "
-		    "invalid table name or a %lu-byte id", o->id_len);
-		return -1;
-	}
-	memcpy(out->table, o->tbl, o->tbl_len);
-	out->table[o->tbl_len] = '\0';
-	memcpy(out->row.id, o->id, STORE_ID_LEN);
-	out->row.kv = o->kv;
-	out->row.ord = o->ord;
-	out->row.exp = o->exp;
-	out->row.rev = o->rev;
-	out->row.len = o->blob_len;
-	out->blob = xmalloc(o->blob_len > 0 ? o->blob_len : 1);
-	if (o->blob_len > 0) {
-		memset(&col, 0, sizeof(col));
-		col.buffer_type = MYSQL_TYPE_BLOB;
-		col.buffer = out->blob;
-		col.buffer_length = o->blob_len;
-		if (mysql_stmt_fetch_column(stmt, &col, 6, 0) != 0) {
-			mariadb_conn_fail_stmt(c, stmt);
-			free(out->blob);
-			out->blob = NULL;
-			return -1;
-		}
-	}
-	out->row.blob = out->blob;
-	return 0;
-}
 
 struct store_mariadb_put {
 	const char *table;
@@ -247,20 +83,20 @@ store_mariadb_put_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	    store_mariadb_sql[q])) == NULL)
 		return -1;
 	if (q == SQL_PUT_REV) {
-		store_mariadb_bind_u32(&b[0], &r->kv);
-		store_mariadb_bind_i64(&b[1], &r->ord);
-		store_mariadb_bind_i64(&b[2], &r->exp);
-		store_mariadb_bind_blob(&b[3], r->blob, r->len);
-		store_mariadb_bind_str(&b[4], p->table);
-		store_mariadb_bind_blob(&b[5], r->id, STORE_ID_LEN);
-		store_mariadb_bind_u64(&b[6], &p->expect);
+		mariadb_bind_u32(&b[0], &r->kv);
+		mariadb_bind_i64(&b[1], &r->ord);
+		mariadb_bind_i64(&b[2], &r->exp);
+		mariadb_bind_blob(&b[3], r->blob, r->len);
+		mariadb_bind_str(&b[4], p->table);
+		mariadb_bind_blob(&b[5], r->id, STORE_ID_LEN);
+		mariadb_bind_u64(&b[6], &p->expect);
 	} else {
-		store_mariadb_bind_str(&b[0], p->table);
-		store_mariadb_bind_blob(&b[1], r->id, STORE_ID_LEN);
-		store_mariadb_bind_u32(&b[2], &r->kv);
-		store_mariadb_bind_i64(&b[3], &r->ord);
-		store_mariadb_bind_i64(&b[4], &r->exp);
-		store_mariadb_bind_blob(&b[5], r->blob, r->len);
+		mariadb_bind_str(&b[0], p->table);
+		mariadb_bind_blob(&b[1], r->id, STORE_ID_LEN);
+		mariadb_bind_u32(&b[2], &r->kv);
+		mariadb_bind_i64(&b[3], &r->ord);
+		mariadb_bind_i64(&b[4], &r->exp);
+		mariadb_bind_blob(&b[5], r->blob, r->len);
 	}
 	if (mariadb_conn_exec(c, stmt, b) == -1)
 		return q == SQL_PUT_NEW && c->err_no == ER_DUP_ENTRY ?
@@ -348,13 +184,13 @@ store_mariadb_many_put(struct store_mariadb_conn *c, const char *table,
 	if ((stmt = store_mariadb_many_stmt(c, n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		store_mariadb_bind_str(&b[6 * i], table);
-		store_mariadb_bind_blob(&b[6 * i + 1], rows[i].id,
+		mariadb_bind_str(&b[6 * i], table);
+		mariadb_bind_blob(&b[6 * i + 1], rows[i].id,
 		    STORE_ID_LEN);
-		store_mariadb_bind_u32(&b[6 * i + 2], &rows[i].kv);
-		store_mariadb_bind_i64(&b[6 * i + 3], &rows[i].ord);
-		store_mariadb_bind_i64(&b[6 * i + 4], &rows[i].exp);
-		store_mariadb_bind_blob(&b[6 * i + 5], rows[i].blob,
+		mariadb_bind_u32(&b[6 * i + 2], &rows[i].kv);
+		mariadb_bind_i64(&b[6 * i + 3], &rows[i].ord);
+		mariadb_bind_i64(&b[6 * i + 4], &rows[i].exp);
+		mariadb_bind_blob(&b[6 * i + 5], rows[i].blob,
 		    rows[i].len);
 	}
 	return mariadb_conn_exec(c, stmt, b) == -1 ? -1 : STORE_OK;
@@ -443,15 +279,15 @@ store_mariadb_get_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GET],
 	    store_mariadb_sql[SQL_GET])) == NULL)
 		return -1;
-	store_mariadb_bind_str(&b[0], g->table);
-	store_mariadb_bind_blob(&b[1], g->id, STORE_ID_LEN);
+	mariadb_bind_str(&b[0], g->table);
+	mariadb_bind_blob(&b[1], g->id, STORE_ID_LEN);
 	if (mariadb_conn_select(c, stmt, b) == -1)
 		return -1;
-	if (store_mariadb_bind_out(c, stmt, &o) == -1) {
+	if (mariadb_bind_out(c, stmt, &o) == -1) {
 		mysql_stmt_free_result(stmt);
 		return -1;
 	}
-	rc = store_mariadb_fetch_row(c, stmt, &o, &g->out);
+	rc = mariadb_bind_fetch_row(c, stmt, &o, &g->out);
 	mysql_stmt_free_result(stmt);
 	return rc == 1 ? STORE_ABSENT : rc;
 }
@@ -513,16 +349,16 @@ store_mariadb_get2_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	    store_mariadb_sql[SQL_GET2])) == NULL)
 		return -1;
 	for (i = 0; i < 2; i++) {
-		store_mariadb_bind_str(&b[2 * i], g->table[i]);
-		store_mariadb_bind_blob(&b[2 * i + 1], g->id[i], STORE_ID_LEN);
+		mariadb_bind_str(&b[2 * i], g->table[i]);
+		mariadb_bind_blob(&b[2 * i + 1], g->id[i], STORE_ID_LEN);
 	}
 	if (mariadb_conn_select(c, stmt, b) == -1)
 		return -1;
-	if (store_mariadb_bind_out(c, stmt, &o) == -1) {
+	if (mariadb_bind_out(c, stmt, &o) == -1) {
 		mysql_stmt_free_result(stmt);
 		return -1;
 	}
-	while ((rc = store_mariadb_fetch_row(c, stmt, &o, &r)) == 0) {
+	while ((rc = mariadb_bind_fetch_row(c, stmt, &o, &r)) == 0) {
 		used = 0;
 		for (i = 0; i < 2; i++) {
 			if (g->found[i] || strcmp(r.table, g->table[i]) != 0 ||
@@ -592,9 +428,9 @@ store_mariadb_del_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[q],
 	    store_mariadb_sql[q])) == NULL)
 		return -1;
-	store_mariadb_bind_str(&b[0], d->table);
-	store_mariadb_bind_blob(&b[1], d->id, STORE_ID_LEN);
-	store_mariadb_bind_u64(&b[2], &d->expect);
+	mariadb_bind_str(&b[0], d->table);
+	mariadb_bind_blob(&b[1], d->id, STORE_ID_LEN);
+	mariadb_bind_u64(&b[2], &d->expect);
 	if (mariadb_conn_exec(c, stmt, b) == -1)
 		return -1;
 	return mysql_stmt_affected_rows(stmt) > 0 ? STORE_OK : STORE_ABSENT;
@@ -699,29 +535,29 @@ store_mariadb_scan_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	if (stmt == NULL)
 		return -1;
 	if (shape & 1)
-		store_mariadb_bind_str(&b[p++], s->table);
+		mariadb_bind_str(&b[p++], s->table);
 	if (shape & 8) {
-		store_mariadb_bind_i64(&b[p++], &q->ord_min);
-		store_mariadb_bind_i64(&b[p++], &q->ord_max);
+		mariadb_bind_i64(&b[p++], &q->ord_min);
+		mariadb_bind_i64(&b[p++], &q->ord_max);
 	}
 	if (shape & 16)
-		store_mariadb_bind_u32(&b[p++], &kv_below);
+		mariadb_bind_u32(&b[p++], &kv_below);
 	if (shape & 32)
-		store_mariadb_bind_i64(&b[p++], &q->now_s);
+		mariadb_bind_i64(&b[p++], &q->now_s);
 	if ((shape & 5) == 4) {
-		store_mariadb_bind_str(&b[p++], q->after_table);
-		store_mariadb_bind_str(&b[p++], q->after_table);
+		mariadb_bind_str(&b[p++], q->after_table);
+		mariadb_bind_str(&b[p++], q->after_table);
 	}
 	if (shape & 4) {
-		store_mariadb_bind_i64(&b[p++], &q->after_ord);
-		store_mariadb_bind_i64(&b[p++], &q->after_ord);
-		store_mariadb_bind_blob(&b[p++], q->after_id, STORE_ID_LEN);
+		mariadb_bind_i64(&b[p++], &q->after_ord);
+		mariadb_bind_i64(&b[p++], &q->after_ord);
+		mariadb_bind_blob(&b[p++], q->after_id, STORE_ID_LEN);
 	}
 	if (shape & 64)
-		store_mariadb_bind_u64(&b[p++], &limit);
+		mariadb_bind_u64(&b[p++], &limit);
 	if (mariadb_conn_select(c, stmt, p > 0 ? b : NULL) == -1)
 		return -1;
-	if (store_mariadb_bind_out(c, stmt, &o) == -1) {
+	if (mariadb_bind_out(c, stmt, &o) == -1) {
 		mysql_stmt_free_result(stmt);
 		return -1;
 	}
@@ -730,7 +566,7 @@ store_mariadb_scan_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 			s->cap = s->cap ? s->cap * 2 : 16;
 			s->rows = xrealloc(s->rows, s->cap * sizeof(*s->rows));
 		}
-		rc = store_mariadb_fetch_row(c, stmt, &o, &s->rows[s->n]);
+		rc = mariadb_bind_fetch_row(c, stmt, &o, &s->rows[s->n]);
 		if (rc != 0)
 			break;
 		s->n++;
@@ -786,11 +622,11 @@ store_mariadb_count_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	    store_mariadb_sql[q])) == NULL)
 		return -1;
 	if (n->table != NULL)
-		store_mariadb_bind_str(&b[0], n->table);
+		mariadb_bind_str(&b[0], n->table);
 	if (mariadb_conn_select(c, stmt, n->table != NULL ? b : NULL) == -1)
 		return -1;
-	store_mariadb_bind_u32(&r[0], &kv);
-	store_mariadb_bind_u64(&r[1], &rows);
+	mariadb_bind_u32(&r[0], &kv);
+	mariadb_bind_u64(&r[1], &rows);
 	if (mysql_stmt_bind_result(stmt, r) != 0) {
 		mariadb_conn_fail_stmt(c, stmt);
 		mysql_stmt_free_result(stmt);
@@ -843,10 +679,10 @@ store_mariadb_purge_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_PURGE],
 	    store_mariadb_sql[SQL_PURGE])) == NULL)
 		return -1;
-	store_mariadb_bind_str(&b[0], p->table);
-	store_mariadb_bind_i64(&b[1], &p->exp_before);
-	store_mariadb_bind_i64(&b[2], &p->ord_before);
-	store_mariadb_bind_u64(&b[3], &p->limit);
+	mariadb_bind_str(&b[0], p->table);
+	mariadb_bind_i64(&b[1], &p->exp_before);
+	mariadb_bind_i64(&b[2], &p->ord_before);
+	mariadb_bind_u64(&b[3], &p->limit);
 	if (mariadb_conn_exec(c, stmt, b) == -1)
 		return -1;
 	p->n = (size_t)mysql_stmt_affected_rows(stmt);
@@ -886,7 +722,7 @@ store_mariadb_gen_bump_fn(struct store_mariadb *m,
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GEN_BUMP],
 	    store_mariadb_sql[SQL_GEN_BUMP])) == NULL)
 		return -1;
-	store_mariadb_bind_str(&b[0], g->table);
+	mariadb_bind_str(&b[0], g->table);
 	return mariadb_conn_exec(c, stmt, b) == -1 ? -1 : STORE_OK;
 }
 
@@ -915,10 +751,10 @@ store_mariadb_gen_get_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GEN_GET],
 	    store_mariadb_sql[SQL_GEN_GET])) == NULL)
 		return -1;
-	store_mariadb_bind_str(&b[0], g->table);
+	mariadb_bind_str(&b[0], g->table);
 	if (mariadb_conn_select(c, stmt, b) == -1)
 		return -1;
-	store_mariadb_bind_u64(&r[0], &g->n);
+	mariadb_bind_u64(&r[0], &g->n);
 	if (mysql_stmt_bind_result(stmt, r) != 0) {
 		mariadb_conn_fail_stmt(c, stmt);
 		mysql_stmt_free_result(stmt);
@@ -981,7 +817,7 @@ store_mariadb_get_lock(struct store_mariadb *m, struct store_mariadb_conn *c,
 		left = mariadb_conn_left_ms(&deadline);
 		step = m->timeout_ms / 2 > 0 ? m->timeout_ms / 2 : 1;
 		secs = (left < step ? left : step) / 1000.0;
-		store_mariadb_bind_str(&b[0], lname);
+		mariadb_bind_str(&b[0], lname);
 		memset(&b[1], 0, sizeof(b[1]));
 		b[1].buffer_type = MYSQL_TYPE_DOUBLE;
 		b[1].buffer = &secs;
@@ -1095,7 +931,7 @@ store_mariadb_unlock(void *handle, const char *name)
 	if (c == NULL)
 		return;
 	store_mariadb_lock_name(m, name, lname, sizeof(lname));
-	store_mariadb_bind_str(&b[0], lname);
+	mariadb_bind_str(&b[0], lname);
 	/* A connection that failed held the lock no longer either. */
 	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_RELEASE_LOCK],
 	    store_mariadb_sql[SQL_RELEASE_LOCK])) == NULL ||
