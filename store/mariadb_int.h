@@ -1,6 +1,7 @@
 /*
  * mariadb_int.h: what the files of the MariaDB backend share, for
- * store/store_mariadb.c (the backend table and the row operations),
+ * store/store_mariadb.c (the backend table, the row operations by key,
+ * named locks), store/mariadb_scan.c (scan, count, purge),
  * store/mariadb_bind.c (statement parameters and result rows),
  * store/mariadb_conn.c (the handle, its connection pool, the failure
  * classification and the retry rules) and store/mariadb_schema.c (schema
@@ -34,7 +35,8 @@
 /* The columns a row query selects, in the order mariadb_bind_out binds. */
 #define STORE_MARIADB_COLS "tbl, id, kv, ord, exp, rev, `blob`"
 
-/* The statements every connection prepares on first use. */
+/* The statements every connection prepares on first use (their SQL is
+ * in the file whose operations run them). */
 enum store_mariadb_sql {
 	SQL_PUT_ANY,
 	SQL_PUT_NEW,
@@ -228,6 +230,17 @@ int mariadb_bind_out(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
  */
 int mariadb_bind_fetch_row(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
     struct store_mariadb_out *o, struct store_mariadb_row *out);
+
+/* ----------------------------------------------- mariadb_scan.c */
+
+/* backend.h scan, count and purge. */
+int mariadb_scan_rows(void *handle, const char *table,
+    const struct store_scan *q, store_backend_row_cb cb, void *arg,
+    struct error *err);
+int mariadb_scan_count(void *handle, const char *table,
+    struct store_kv_count *out, size_t max, size_t *n, struct error *err);
+int mariadb_scan_purge(void *handle, const char *table, int64_t exp_before,
+    int64_t ord_before, size_t limit, size_t *n, struct error *err);
 
 /* ----------------------------------------------- store_mariadb.c */
 
