@@ -3,7 +3,8 @@
  * the DSN and session setup, connecting, taking and giving back pooled
  * connections, statement helpers, the classification of failures
  * (mariadb_conn_kind) and the retry rules every operation runs under
- * (mariadb_conn_run). The row operations are in store_mariadb.c.
+ * (mariadb_conn_run). The operations are in store_mariadb.c,
+ * mariadb_scan.c and mariadb_lock.c.
  *
  * A handle is a pool of up to STORE_MARIADB_POOL connections, each with
  * its own prepared statements (prepared on first use). An operation takes

@@ -1,11 +1,11 @@
 /*
- * mariadb_int.h: what the files of the MariaDB backend share, for
- * store/store_mariadb.c (the backend table, the row operations by key,
- * named locks), store/mariadb_scan.c (scan, count, purge),
- * store/mariadb_bind.c (statement parameters and result rows),
- * store/mariadb_conn.c (the handle, its connection pool, the failure
- * classification and the retry rules) and store/mariadb_schema.c (schema
- * creation and migration at open) only.
+ * mariadb_int.h: what the files of the MariaDB backend share, for them
+ * only: store/store_mariadb.c (the backend table and the operations by
+ * key), store/mariadb_scan.c (scan, count, purge), store/mariadb_lock.c
+ * (named locks), store/mariadb_bind.c (statement parameters and result
+ * rows), store/mariadb_conn.c (the handle, its connection pool, the
+ * failure classification and the retry rules) and
+ * store/mariadb_schema.c (schema creation and migration at open).
  *
  * A handle (struct store_mariadb) is a pool of up to STORE_MARIADB_POOL
  * connections; an operation is a struct store_mariadb_call run by
@@ -242,16 +242,20 @@ int mariadb_scan_count(void *handle, const char *table,
 int mariadb_scan_purge(void *handle, const char *table, int64_t exp_before,
     int64_t ord_before, size_t limit, size_t *n, struct error *err);
 
-/* ----------------------------------------------- store_mariadb.c */
+/* ----------------------------------------------- mariadb_lock.c */
 
 /* The GET_LOCK name of a store lock name (qualified by database). */
-void store_mariadb_lock_name(struct store_mariadb *m, const char *name,
+void mariadb_lock_name(struct store_mariadb *m, const char *name,
     char *out, size_t cap);
 /*
  * GET_LOCK on c, waiting up to wait_ms in steps shorter than the
  * statement time limit. 0 taken, 1 busy, -1 with c->err_* set.
  */
-int store_mariadb_get_lock(struct store_mariadb *m,
-    struct store_mariadb_conn *c, const char *lname, int wait_ms);
+int mariadb_lock_get(struct store_mariadb *m, struct store_mariadb_conn *c,
+    const char *lname, int wait_ms);
+/* backend.h lock and unlock. */
+int mariadb_lock_acquire(void *handle, const char *name, int timeout_ms,
+    struct error *err);
+void mariadb_lock_release(void *handle, const char *name);
 
 #endif

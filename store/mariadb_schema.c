@@ -229,8 +229,8 @@ mariadb_schema_ensure(struct store_mariadb *m, struct error *err)
 	mariadb_conn_deadline(m->timeout_ms, &deadline);
 	if ((rc = mariadb_conn_connect(m, c, &deadline, 0, err)) != 0)
 		goto done;
-	store_mariadb_lock_name(m, "#schema", lname, sizeof(lname));
-	rc = store_mariadb_get_lock(m, c, lname, m->timeout_ms >
+	mariadb_lock_name(m, "#schema", lname, sizeof(lname));
+	rc = mariadb_lock_get(m, c, lname, m->timeout_ms >
 	    STORE_MARIADB_SCHEMA_WAIT_MS ? m->timeout_ms :
 	    STORE_MARIADB_SCHEMA_WAIT_MS);
 	if (rc == -1 && c->err_no == ER_NOT_SUPPORTED_YET) {

@@ -1,32 +1,26 @@
 /*
  * store_mariadb.c: the MariaDB (and Galera) backend of the store
- * (backend.h), through MariaDB Connector/C: the backend table and the
- * row operations by key (put, put_many, get, get2, del, the generation
- * counters) and named locks. Each operation is a struct
- * store_mariadb_call that mariadb_conn_run runs on a pooled connection
- * with the failure and retry rules of mariadb_conn.c; the schema the
- * statements below assume is created and migrated by mariadb_schema.c
- * when the handle opens. The operations over many rows (scan, count,
- * purge) are in mariadb_scan.c, the parameter and row bindings in
- * mariadb_bind.c.
- *
- * Galera: GET_LOCK is local to a node (Galera does not replicate it):
- * instances on different nodes do not exclude each other, so callers of
- * lock() must stay correct without it (the store inserts with
- * STORE_REV_ABSENT and re-seals by CAS).
+ * (backend.h), through MariaDB Connector/C: the backend table, and the
+ * operations addressed by key: a row by table and id (put, put_many,
+ * get, get2, del) and a table's generation counter (gen_bump, gen_get).
+ * Each operation is a struct store_mariadb_call that mariadb_conn_run
+ * runs on a pooled connection with the failure and retry rules of
+ * mariadb_conn.c; the operations over many rows (scan, count, purge) are
+ * in mariadb_scan.c, the named locks in mariadb_lock.c, the parameter
+ * and row bindings in mariadb_bind.c. The schema the statements assume
+ * is created and migrated by mariadb_schema.c when the handle opens.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
 
-#include "../lib/log.h"
 #include "mariadb_int.h"
 
+/* The statements of this file's operations (the others are prepared by
+ * mariadb_scan.c and mariadb_lock.c). */
 static const char *const store_mariadb_sql[SQL_N] = {
 	/* LAST_INSERT_ID(expr) hands the new revision of an update back
 	 * without a second statement; an insert reports 1 affected row. */
@@ -48,8 +42,6 @@ static const char *const store_mariadb_sql[SQL_N] = {
 	[SQL_GEN_BUMP] = "INSERT INTO gen (tbl, n) VALUES (?, 1) "
 	    "ON DUPLICATE KEY UPDATE n = n + 1",
 	[SQL_GEN_GET] = "SELECT n FROM gen WHERE tbl = ?",
-	[SQL_GET_LOCK] = "SELECT GET_LOCK(?, ?)",
-	[SQL_RELEASE_LOCK] = "SELECT RELEASE_LOCK(?)",
 };
 
 /* ------------------------------------------------------------ rows */
@@ -443,6 +435,8 @@ store_mariadb_del(void *handle, const char *table,
 	return mariadb_conn_run(handle, &k, err);
 }
 
+/* ------------------------------------------------ generation counters */
+
 struct store_mariadb_gen {
 	const char *table;
 	uint64_t n;
@@ -521,168 +515,6 @@ store_mariadb_gen_get(void *handle, const char *table, uint64_t *n,
 	return rc;
 }
 
-/* ------------------------------------------------------------ locks */
-
-/* GET_LOCK names are global to the server: qualify ours by database. */
-void
-store_mariadb_lock_name(struct store_mariadb *m, const char *name, char *out,
-    size_t cap)
-{
-	snprintf(out, cap, "%s%s", m->lock_prefix, name);
-}
-
-/*
- * GET_LOCK on c, waiting up to wait_ms in steps shorter than the
- * statement time limit. 0 taken, 1 busy, -1 with c->err_* set.
- */
-int
-store_mariadb_get_lock(struct store_mariadb *m, struct store_mariadb_conn *c,
-    const char *lname, int wait_ms)
-{
-	struct timespec deadline;
-	MYSQL_STMT *stmt;
-	MYSQL_BIND b[2], r[1];
-	double secs;
-	int64_t got;
-	my_bool null;
-	int left, step, rc;
-
-	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GET_LOCK],
-	    store_mariadb_sql[SQL_GET_LOCK])) == NULL)
-		return -1;
-	mariadb_conn_deadline(wait_ms, &deadline);
-	for (;;) {
-		left = mariadb_conn_left_ms(&deadline);
-		step = m->timeout_ms / 2 > 0 ? m->timeout_ms / 2 : 1;
-		secs = (left < step ? left : step) / 1000.0;
-		mariadb_bind_str(&b[0], lname);
-		memset(&b[1], 0, sizeof(b[1]));
-		b[1].buffer_type = MYSQL_TYPE_DOUBLE;
-		b[1].buffer = &secs;
-		if (mariadb_conn_select(c, stmt, b) == -1)
-			return -1;
-		memset(r, 0, sizeof(r));
-		got = 0;
-		null = 0;
-		r[0].buffer_type = MYSQL_TYPE_LONGLONG;
-		r[0].buffer = &got;
-		r[0].is_null = &null;
-		if (mysql_stmt_bind_result(stmt, r) != 0 ||
-		    (rc = mysql_stmt_fetch(stmt)) == 1) {
-			mariadb_conn_fail_stmt(c, stmt);
-			mysql_stmt_free_result(stmt);
-			return -1;
-		}
-		mysql_stmt_free_result(stmt);
-		if (rc == 0 && !null && got == 1)
-			return 0;
-		if (rc != 0 || null) {
-			c->err_no = 0;
-			snprintf(c->err_msg, sizeof(c->err_msg),
-			    "GET_LOCK(%s) failed", lname);
-			return -1;
-		}
-		if (mariadb_conn_left_ms(&deadline) == 0)
-			return 1;
-	}
-}
-
-static int
-store_mariadb_lock(void *handle, const char *name, int timeout_ms,
-    struct error *err)
-{
-	struct store_mariadb *m = handle;
-	struct store_mariadb_lock *slot = NULL;
-	struct store_mariadb_conn *c;
-	struct timespec deadline;
-	char lname[STORE_MARIADB_LOCK_NAME + 1];
-	size_t i;
-	int rc;
-
-	if (strlen(name) == 0 || strlen(name) > STORE_TABLE_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
-		return error_set(err, "mariadb: %s: invalid lock name",
-		    m->redacted);
-	pthread_mutex_lock(&m->mu);
-	for (i = 0; i < STORE_MARIADB_LOCKS && slot == NULL; i++)
-		if (m->locks[i].conn == NULL && !m->locks[i].reserved)
-			slot = &m->locks[i];
-	if (slot != NULL)
-		slot->reserved = 1;
-	pthread_mutex_unlock(&m->mu);
-	if (slot == NULL)
-		return error_set(err, "mariadb: %s: lock '%s': too many named "
-		    "locks held", m->redacted, name);
-	store_mariadb_lock_name(m, name, lname, sizeof(lname));
-	mariadb_conn_deadline(m->timeout_ms, &deadline);
-	if ((rc = mariadb_conn_checkout(m, &deadline, &c, err)) != 0)
-		goto done;
-	rc = store_mariadb_get_lock(m, c, lname, timeout_ms > 0 ?
-	    timeout_ms : 0);
-	if (rc == 0) {
-		pthread_mutex_lock(&m->mu);
-		snprintf(slot->name, sizeof(slot->name), "%s", name);
-		slot->conn = c;		/* pinned until unlock */
-		slot->reserved = 0;
-		pthread_mutex_unlock(&m->mu);
-		return STORE_OK;
-	}
-	if (rc == 1) {
-		mariadb_conn_checkin(m, c);
-		rc = STORE_ABSENT;
-		goto done;
-	}
-	error_set(err, "mariadb: %s: lock '%s': %s (%u)", m->redacted, name,
-	    c->err_msg, c->err_no);
-	/* GET_LOCK answers NULL (err_no 0) when it is interrupted. */
-	rc = mariadb_conn_kind(c->err_no) == KIND_FAIL && c->err_no != 0 &&
-	    c->err_no < 2000 ? STORE_ERROR : STORE_UNAVAILABLE;
-	if (c->err_no >= 2000 || mariadb_conn_kind(c->err_no) != KIND_FAIL)
-		mariadb_conn_disconnect(c);
-	mariadb_conn_checkin(m, c);
-done:
-	pthread_mutex_lock(&m->mu);
-	slot->reserved = 0;
-	pthread_mutex_unlock(&m->mu);
-	return rc;
-}
-
-static void
-store_mariadb_unlock(void *handle, const char *name)
-{
-	struct store_mariadb *m = handle;
-	struct store_mariadb_conn *c = NULL;
-	char lname[STORE_MARIADB_LOCK_NAME + 1];
-	MYSQL_STMT *stmt;
-	MYSQL_BIND b[1];
-	size_t i;
-
-	pthread_mutex_lock(&m->mu);
-	for (i = 0; i < STORE_MARIADB_LOCKS && c == NULL; i++) {
-		if (m->locks[i].conn != NULL &&
-		    strcmp(m->locks[i].name, name) == 0) {
-			c = m->locks[i].conn;
-			m->locks[i].conn = NULL;
-		}
-	}
-	pthread_mutex_unlock(&m->mu);
-	if (c == NULL)
-		return;
-	store_mariadb_lock_name(m, name, lname, sizeof(lname));
-	mariadb_bind_str(&b[0], lname);
-	/* A connection that failed held the lock no longer either. */
-	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_RELEASE_LOCK],
-	    store_mariadb_sql[SQL_RELEASE_LOCK])) == NULL ||
-	    mariadb_conn_select(c, stmt, b) == -1) {
-		log_warnx("mariadb: %s: unlock '%s': %s (%u); closing the "
-		    "connection that held it", m->redacted, name, c->err_msg,
-		    c->err_no);
-		mariadb_conn_disconnect(c);
-	} else
-		mysql_stmt_free_result(stmt);
-	mariadb_conn_checkin(m, c);
-}
-
 /* ------------------------------------------------------------ handle */
 
 static int
@@ -723,6 +555,6 @@ const struct store_backend store_backend_mariadb = {
 	.purge = mariadb_scan_purge,
 	.gen_bump = store_mariadb_gen_bump,
 	.gen_get = store_mariadb_gen_get,
-	.lock = store_mariadb_lock,
-	.unlock = store_mariadb_unlock,
+	.lock = mariadb_lock_acquire,
+	.unlock = mariadb_lock_release,
 };
