@@ -76,35 +76,6 @@
 #define INSTANCE_FILE		"instance-id"
 #define INSTANCE_SCAN_MAX	256
 
-static void
-kr_be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-kr_be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void
-kr_be64_put(uint8_t *p, int64_t v)
-{
-	kr_be32_put(p, (uint32_t)((uint64_t)v >> 32));
-	kr_be32_put(p + 4, (uint32_t)v);
-}
-
-static int64_t
-kr_be64_get(const uint8_t *p)
-{
-	return (int64_t)((uint64_t)kr_be32_get(p) << 32 | kr_be32_get(p + 4));
-}
-
 void
 keyring_id_hex(const uint8_t id[STORE_INSTANCE_ID_LEN], char out[33])
 {
@@ -233,7 +204,7 @@ void
 keyring_key_row_id(uint32_t version, uint8_t rid[STORE_ID_LEN])
 {
 	memset(rid, 0, STORE_ID_LEN);
-	kr_be32_put(rid + STORE_ID_LEN - 4, version);
+	store_be32_put(rid + STORE_ID_LEN - 4, version);
 }
 
 void
@@ -246,7 +217,7 @@ static size_t
 kr_key_ad(uint32_t version, uint8_t ad[sizeof(KEY_AD) + 4])
 {
 	memcpy(ad, KEY_AD, sizeof(KEY_AD));	/* with its NUL */
-	kr_be32_put(ad + sizeof(KEY_AD), version);
+	store_be32_put(ad + sizeof(KEY_AD), version);
 	return sizeof(KEY_AD) + 4;
 }
 
@@ -258,7 +229,7 @@ keyring_key_wrap(const struct keyring_master *m, uint32_t version,
 	size_t adlen = kr_key_ad(version, ad);
 
 	memcpy(b, KEY_MAGIC, KEY_MAGIC_LEN);
-	kr_be32_put(b + KEY_MAGIC_LEN, version);
+	store_be32_put(b + KEY_MAGIC_LEN, version);
 	randombytes_buf(b + KEY_MAGIC_LEN + 4, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(b + KEY_MAGIC_LEN + 28,
 	    NULL, key, 32, ad, adlen, NULL, b + KEY_MAGIC_LEN + 4,
@@ -276,7 +247,7 @@ keyring_key_parse(const uint8_t *b, size_t len, uint32_t *version,
 		    len, KEY_ROW_LEN);
 	if (memcmp(b, KEY_MAGIC, KEY_MAGIC_LEN) != 0)
 		return error_set(err, "a data-key row has an unknown format");
-	*version = kr_be32_get(b + KEY_MAGIC_LEN);
+	*version = store_be32_get(b + KEY_MAGIC_LEN);
 	if (*version < 2)
 		return error_set(err, "a data-key row names version %" PRIu32
 		    " (rows exist for versions 2 and up)", *version);
@@ -310,7 +281,7 @@ keyring_floor_wrap(const struct keyring_master *m, uint32_t floor,
 {
 	uint8_t pt[4], *b = xmalloc(FLOOR_ROW_LEN);
 
-	kr_be32_put(pt, floor);
+	store_be32_put(pt, floor);
 	memcpy(b, FLOOR_MAGIC, KEY_MAGIC_LEN);
 	randombytes_buf(b + KEY_MAGIC_LEN, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(b + KEY_MAGIC_LEN + 24,
@@ -333,7 +304,7 @@ keyring_floor_unwrap(const struct keyring_master *m, const uint8_t *b,
 	    sizeof(FLOOR_AD), b + KEY_MAGIC_LEN, m->wrap_key) != 0)
 		return error_set(err, "the data-key floor row failed "
 		    "authentication");
-	*floor = kr_be32_get(pt);
+	*floor = store_be32_get(pt);
 	if (*floor == 0)
 		return error_set(err, "the data-key floor row names version 0");
 	return 0;
@@ -581,14 +552,14 @@ keyring_instance_build(const struct keyring_master *m,
 	b = xmalloc(n);
 	memcpy(b, INST_MAGIC, INST_MAGIC_LEN);
 	memcpy(b + INST_MAGIC_LEN, id, STORE_INSTANCE_ID_LEN);
-	kr_be64_put(b + INST_MAGIC_LEN + 16, created);
-	kr_be64_put(b + INST_MAGIC_LEN + 24, last_seen);
-	kr_be32_put(b + INST_MAGIC_LEN + 32, loaded);
+	store_be64_put(b + INST_MAGIC_LEN + 16, created);
+	store_be64_put(b + INST_MAGIC_LEN + 24, last_seen);
+	store_be32_put(b + INST_MAGIC_LEN + 32, loaded);
 	b[INST_FIXED_LEN] = (uint8_t)dlen;
 	for (i = 0; i < dlen; i++)	/* printable ASCII only */
 		b[INST_FIXED_LEN + 1 + i] = desc[i] >= 0x20 && desc[i] < 0x7f ?
 		    (uint8_t)desc[i] : '?';
-	kr_be32_put(b + INST_FIXED_LEN + 1 + dlen, (uint32_t)sealed_len);
+	store_be32_put(b + INST_FIXED_LEN + 1 + dlen, (uint32_t)sealed_len);
 	memcpy(b + INST_FIXED_LEN + 5 + dlen, sealed, sealed_len);
 	crypto_generichash(b + n - INST_MAC_LEN, INST_MAC_LEN, b,
 	    n - INST_MAC_LEN, m->mac_key, sizeof(m->mac_key));
@@ -610,9 +581,9 @@ keyring_instance_parse(const uint8_t *b, size_t len,
 	if (memcmp(b, INST_MAGIC, INST_MAGIC_LEN) != 0)
 		return error_set(err, "an instance row has an unknown format");
 	memcpy(out->id, b + INST_MAGIC_LEN, STORE_INSTANCE_ID_LEN);
-	out->created = kr_be64_get(b + INST_MAGIC_LEN + 16);
-	out->last_seen = kr_be64_get(b + INST_MAGIC_LEN + 24);
-	out->loaded = kr_be32_get(b + INST_MAGIC_LEN + 32);
+	out->created = store_be64_get(b + INST_MAGIC_LEN + 16);
+	out->last_seen = store_be64_get(b + INST_MAGIC_LEN + 24);
+	out->loaded = store_be32_get(b + INST_MAGIC_LEN + 32);
 	dlen = b[INST_FIXED_LEN];
 	off = INST_FIXED_LEN + 1;
 	if (dlen > INST_DESC_MAX || len - off < dlen + 4 + INST_MAC_LEN)
@@ -626,7 +597,7 @@ keyring_instance_parse(const uint8_t *b, size_t len,
 	}
 	out->desc[dlen] = '\0';
 	off += dlen;
-	slen = kr_be32_get(b + off);
+	slen = store_be32_get(b + off);
 	off += 4;
 	if (slen == 0 || slen > INST_SEALED_MAX ||
 	    len - off != (size_t)slen + INST_MAC_LEN)

@@ -702,29 +702,6 @@ store_delete_id(struct store *st, const char *table, const char *id_hex,
 
 /* ------------------------------------------------------------- scans */
 
-static void
-store_be64_put(uint8_t *p, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)u;
-		u >>= 8;
-	}
-}
-
-static int64_t
-store_be64_get(const uint8_t *p)
-{
-	uint64_t u = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		u = u << 8 | p[i];
-	return (int64_t)u;
-}
-
 /* The cursor after (ord, id): "c1." + base64url(i64be ord || id). */
 static void
 store_cursor_make(int64_t ord, const uint8_t id[STORE_ID_LEN], char *out)

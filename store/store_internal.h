@@ -53,6 +53,40 @@
 #define STORE_DEFAULT_POLL_MS	1000
 #define ROWCACHE_TABLES		8	/* tables store_cache may name */
 
+/* ---------------------------------------------- big-endian integers */
+
+/* The integers of the store's row formats and cursors (store_row.c,
+ * keyring.c, store.c). */
+static inline void
+store_be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+store_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static inline void
+store_be64_put(uint8_t *p, int64_t v)
+{
+	store_be32_put(p, (uint32_t)((uint64_t)v >> 32));
+	store_be32_put(p + 4, (uint32_t)v);
+}
+
+static inline int64_t
+store_be64_get(const uint8_t *p)
+{
+	return (int64_t)((uint64_t)store_be32_get(p) << 32 |
+	    store_be32_get(p + 4));
+}
+
 /* ------------------------------------------------------------ keyring */
 
 /* K_m and the keys derived from it (sodium_malloc, read-only). */

@@ -60,22 +60,6 @@
 #define ROW_PAD_MIN	64
 #define ROW_PAD_POW2_MAX 4096
 
-static void
-row_be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-row_be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static unsigned
 row_log2(size_t n)
 {
@@ -153,7 +137,7 @@ row_ad(int format, const char *table, const uint8_t id[STORE_ID_LEN],
 	memcpy(ad + n, id, STORE_ID_LEN);
 	n += STORE_ID_LEN;
 	if (format == ROW_FORMAT_V2) {
-		row_be32_put(ad + n, version);
+		store_be32_put(ad + n, version);
 		n += 4;
 	}
 	return n;
@@ -175,13 +159,13 @@ store_row_seal_v1(const struct keyring_dkey *dk, const char *table,
 	unsigned long long clen;
 
 	pt = xmalloc(ptlen);
-	row_be32_put(pt, (uint32_t)nlen);
+	store_be32_put(pt, (uint32_t)nlen);
 	memcpy(pt + 4, name, nlen);
 	if (vlen > 0)
 		memcpy(pt + 4 + nlen, val, vlen);
 	out = xmalloc(ROW_HDR_LEN + ptlen + ROW_TAG_LEN);
 	out[0] = ROW_FORMAT_V1;
-	row_be32_put(out + 1, dk->version);
+	store_be32_put(out + 1, dk->version);
 	randombytes_buf(out + 5, ROW_NONCE_LEN);
 	adlen = row_ad(ROW_FORMAT_V1, table, id, dk->version, ad);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + ROW_HDR_LEN, &clen,
@@ -208,15 +192,15 @@ store_row_seal(const struct keyring_dkey *dk, const char *table,
 
 	/* Zeroed: the padding. */
 	pt = xcalloc(1, ptlen);
-	row_be32_put(pt, (uint32_t)nlen);
-	row_be32_put(pt + 4, (uint32_t)vlen);
+	store_be32_put(pt, (uint32_t)nlen);
+	store_be32_put(pt + 4, (uint32_t)vlen);
 	memcpy(pt + 8, name, nlen);
 	if (vlen > 0)
 		memcpy(pt + 8 + nlen, val, vlen);
 
 	out = xmalloc(ROW_HDR_LEN + ptlen + ROW_TAG_LEN);
 	out[0] = ROW_FORMAT_V2;
-	row_be32_put(out + 1, dk->version);
+	store_be32_put(out + 1, dk->version);
 	randombytes_buf(out + 5, ROW_NONCE_LEN);
 	adlen = row_ad(ROW_FORMAT_V2, table, id, dk->version, ad);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + ROW_HDR_LEN, &clen,
@@ -233,7 +217,7 @@ store_row_version(const uint8_t *blob, size_t len)
 	if (blob == NULL || len < ROW_MIN_LEN ||
 	    (blob[0] != ROW_FORMAT_V1 && blob[0] != ROW_FORMAT_V2))
 		return 0;
-	return row_be32_get(blob + 1);
+	return store_be32_get(blob + 1);
 }
 
 int
@@ -259,7 +243,7 @@ store_row_open(const uint8_t key[32], uint32_t key_version, const char *table,
 	if (format != ROW_FORMAT_V1 && format != ROW_FORMAT_V2)
 		return store_row_corrupt(err, table, id, "has unknown format "
 		    "version %d", format);
-	kv = row_be32_get(blob + 1);
+	kv = store_be32_get(blob + 1);
 	if (kv != key_version)
 		return store_row_corrupt(err, table, id, "is sealed under "
 		    "data key version %" PRIu32 ", not %" PRIu32, kv,
@@ -283,7 +267,7 @@ store_row_open(const uint8_t key[32], uint32_t key_version, const char *table,
 		store_row_corrupt(err, table, id, "holds a malformed name");
 		goto done;
 	}
-	nlen = row_be32_get(pt);
+	nlen = store_be32_get(pt);
 	if (nlen == 0 || nlen > STORE_NAME_MAX || nlen > ptlen - hdr ||
 	    memchr(pt + hdr, 0, nlen) != NULL) {
 		store_row_corrupt(err, table, id, "holds a malformed name");
@@ -292,7 +276,7 @@ store_row_open(const uint8_t key[32], uint32_t key_version, const char *table,
 	if (format == ROW_FORMAT_V1)
 		n = (size_t)ptlen - hdr - nlen;
 	else {
-		n = row_be32_get(pt + 4);
+		n = store_be32_get(pt + 4);
 		if (n > ptlen - hdr - nlen) {
 			store_row_corrupt(err, table, id, "holds a malformed "
 			    "value length");
