@@ -63,7 +63,7 @@ static void
 check_internal(struct check_ctx *c, const char *table,
     const struct store_row *row)
 {
-	struct keyring_instance in;
+	struct instance_row in;
 	uint8_t rid[STORE_ID_LEN], key[32], *val;
 	struct error err;
 	uint32_t v;
@@ -81,31 +81,30 @@ check_internal(struct check_ctx *c, const char *table,
 		else
 			secret_free(val, vlen);
 	} else if (strcmp(table, STORE_KEYS_TABLE) == 0) {
-		keyring_floor_row_id(rid);
+		datakey_floor_row_id(rid);
 		if (memcmp(row->id, rid, STORE_ID_LEN) == 0) {
-			if (keyring_floor_unwrap(c->st->kr.m, row->blob,
+			if (datakey_floor_unwrap(c->st->kr.m, row->blob,
 			    row->len, &v, &err) != 0)
 				check_report(c, table, row->id, "%s", err.msg);
 			return;
 		}
-		if (keyring_key_unwrap(c->st->kr.m, row->blob, row->len, &v,
+		if (datakey_unwrap(c->st->kr.m, row->blob, row->len, &v,
 		    key, &err) != 0) {
 			check_report(c, table, row->id, "%s", err.msg);
 			return;
 		}
 		sodium_memzero(key, sizeof(key));
-		keyring_key_row_id(v, rid);
+		datakey_row_id(v, rid);
 		if (memcmp(row->id, rid, STORE_ID_LEN) != 0)
 			check_report(c, table, row->id, "holds data key "
 			    "version %" PRIu32 " under another version's id", v);
 	} else if (strcmp(table, STORE_INSTANCES_TABLE) == 0) {
-		if (keyring_instance_parse(row->blob, row->len, &in, &err) !=
-		    0 || keyring_instance_verify(c->st->kr.m, row->blob, &in,
-		    &err) != 0) {
+		if (instance_parse(row->blob, row->len, &in, &err) != 0 ||
+		    instance_verify(c->st->kr.m, row->blob, &in, &err) != 0) {
 			check_report(c, table, row->id, "%s", err.msg);
 			return;
 		}
-		keyring_instance_row_id(in.id, rid);
+		instance_row_id(in.id, rid);
 		if (memcmp(row->id, rid, STORE_ID_LEN) != 0)
 			check_report(c, table, row->id, "an instance row "
 			    "stored under another instance's id");

@@ -230,7 +230,7 @@ store_join_request(const struct store_options *o, const char *path,
 		return -1;
 	if (o->state_dir == NULL)
 		return error_set(err, "a join request needs a state directory");
-	if (keyring_instance_file(o->state_dir, 1, id, err) < 0)
+	if (instance_file(o->state_dir, 1, id, err) < 0)
 		return -1;
 	sk = sodium_malloc(32);
 	if (sk == NULL)
@@ -247,7 +247,7 @@ store_join_request(const struct store_options *o, const char *path,
 	if (rc != 0)
 		return -1;
 	s->describe(o->seal, desc, sizeof(desc));
-	keyring_id_hex(id, idhex);
+	instance_id_hex(id, idhex);
 	pkb64 = join_b64_encode(pk, sizeof(pk));
 	req = json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", JOIN_REQ_TYPE,
 	    "version", JOIN_VERSION, "instance", idhex, "public_key", pkb64,
@@ -286,7 +286,7 @@ store_join_export(struct store *st, const uint8_t *reqtext, size_t len,
 	    32);
 	crypto_box_seal(sealed, pt, JOIN_PT_LEN, req.public_key);
 	sodium_free(pt);
-	keyring_id_hex(req.instance, idhex);
+	instance_id_hex(req.instance, idhex);
 	b64 = join_b64_encode(sealed, sizeof(sealed));
 	o = json_pack("{s:s, s:i, s:s, s:s}", "type", JOIN_FILE_TYPE,
 	    "version", JOIN_VERSION, "instance", idhex, "sealed_key", b64);
@@ -313,7 +313,7 @@ store_join(const struct store_options *o, const char *path, struct error *err)
 
 	if (o->state_dir == NULL)
 		return error_set(err, "joining needs a state directory");
-	rc = keyring_instance_file(o->state_dir, 0, id, err);
+	rc = instance_file(o->state_dir, 0, id, err);
 	if (rc == 1)
 		return error_set(err, "%s/instance-id is missing: run "
 		    "`trusteed --join-request FILE` first", o->state_dir);
@@ -327,7 +327,7 @@ store_join(const struct store_options *o, const char *path, struct error *err)
 		return error_prefix(err, "%s", path);
 	rc = -1;
 	if (memcmp(jf.instance, id, STORE_INSTANCE_ID_LEN) != 0) {
-		keyring_id_hex(id, idhex);
+		instance_id_hex(id, idhex);
 		error_set(err, "%s was made for another instance (this one is "
 		    "%s)", path, idhex);
 		goto out;
@@ -370,7 +370,7 @@ store_join(const struct store_options *o, const char *path, struct error *err)
 	memcpy(st->instance, id, STORE_INSTANCE_ID_LEN);
 	if (keyring_init(&st->kr, keys + 64 + JOIN_MAGIC_LEN +
 	    STORE_INSTANCE_ID_LEN, err) != 0 ||
-	    keyring_check(st, 0, err) != 0 ||
+	    master_check(st, 0, err) != 0 ||
 	    keyring_refresh(st, err) != 0)
 		goto out;
 	{
@@ -381,11 +381,11 @@ store_join(const struct store_options *o, const char *path, struct error *err)
 		s->describe(o->seal, st->sealer_desc, sizeof(st->sealer_desc));
 		st->sealer_insecure = s->insecure;
 	}
-	if (keyring_enrol(st, err) != 0)
+	if (master_enrol(st, err) != 0)
 		goto out;
 	if (unlink(kpath) != 0)
 		log_warnx("%s: %s", kpath, strerror(errno));
-	keyring_id_hex(id, idhex);
+	instance_id_hex(id, idhex);
 	log_info("store: instance %s joined the deployment in %s (master key "
 	    "sealed by %s)", idhex, st->redacted, st->sealer_desc);
 	rc = 0;

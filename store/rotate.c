@@ -18,7 +18,7 @@
  *
  * When a pass finds nothing left under older versions, the old versions
  * are dropped only once
- *   1. every live instance (a heartbeat within keyring_live_seconds)
+ *   1. every live instance (a heartbeat within instance_live_seconds)
  *      reports in _instances that it has loaded N+1, so none can still be
  *      writing under an old version, and
  *   2. the count is still zero after a grace period of timeout_ms +
@@ -96,10 +96,10 @@ store_rotate(struct store *st, uint32_t *version, struct error *err)
 		    "idle", cur, left);
 	}
 	randombytes_buf(key, sizeof(key));
-	keyring_key_wrap(st->kr.m, cur + 1, key, &blob, &len);
+	datakey_wrap(st->kr.m, cur + 1, key, &blob, &len);
 	sodium_memzero(key, sizeof(key));
 	memset(&row, 0, sizeof(row));
-	keyring_key_row_id(cur + 1, row.id);
+	datakey_row_id(cur + 1, row.id);
 	row.ord = store_now_ms();
 	row.blob = blob;
 	row.len = len;
@@ -117,7 +117,7 @@ store_rotate(struct store *st, uint32_t *version, struct error *err)
 	if (keyring_refresh(st, err) != 0)
 		return STORE_ERROR;
 	*version = keyring_current(&st->kr);
-	if (keyring_heartbeat(st, err) < 0)
+	if (instance_heartbeat(st, err) < 0)
 		log_warnx("store: heartbeat: %s", err->msg);
 	log_info("store: data key version %" PRIu32 " created; rows under "
 	    "older versions are being re-sealed in the background", *version);
@@ -233,9 +233,9 @@ rotate_drop(struct store *st, uint32_t floor, uint32_t cur, struct error *err)
 	uint32_t v;
 	int rc;
 
-	keyring_floor_wrap(st->kr.m, cur, &blob, &len);
+	datakey_floor_wrap(st->kr.m, cur, &blob, &len);
 	memset(&row, 0, sizeof(row));
-	keyring_floor_row_id(row.id);
+	datakey_floor_row_id(row.id);
 	row.blob = blob;
 	row.len = len;
 	rc = st->be->put(st->handle, STORE_KEYS_TABLE, &row, STORE_REV_ANY,
@@ -244,7 +244,7 @@ rotate_drop(struct store *st, uint32_t floor, uint32_t cur, struct error *err)
 	if (rc != STORE_OK)
 		return rc;
 	for (v = floor < 2 ? 2 : floor; v < cur; v++) {
-		keyring_key_row_id(v, row.id);
+		datakey_row_id(v, row.id);
 		if (st->be->del(st->handle, STORE_KEYS_TABLE, row.id,
 		    STORE_REV_ANY, err) < 0)
 			log_warnx("store: deleting data key version %" PRIu32

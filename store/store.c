@@ -13,7 +13,8 @@
  * everything else keeps working; lists skip it and report it.
  *
  * Tables whose name starts with '_' belong to the store itself and are
- * refused here (keyring.c writes them through the backend).
+ * refused here (master.c, instance.c and rotate.c write them through the
+ * backend).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -215,8 +216,8 @@ store_open(const struct store_options *o, struct error *err)
 
 	if (store_connect(o, &st, err) != 0)
 		return NULL;
-	if (keyring_open(st, o, err) != 0 ||
-	    keyring_heartbeat(st, err) < 0 ||
+	if (master_open(st, o, err) != 0 ||
+	    instance_heartbeat(st, err) < 0 ||
 	    (o->background && watch_start(st, err) != 0)) {
 		store_close(st);
 		return NULL;
@@ -246,7 +247,7 @@ store_open_key(const struct store_backend *backend, const char *path,
 	    path != NULL ? path : "");
 	if (backend->open(&dsn, &st->handle, err) != 0 ||
 	    keyring_init(&st->kr, master_key, err) != 0 ||
-	    keyring_check(st, 1, err) != 0 ||
+	    master_check(st, 1, err) != 0 ||
 	    keyring_refresh(st, err) != 0) {
 		store_close(st);
 		return NULL;
@@ -287,7 +288,7 @@ store_info(struct store *st, struct store_info *out)
 	snprintf(out->sealer, sizeof(out->sealer), "%s", st->sealer_desc);
 	out->insecure_sealer = st->sealer_insecure;
 	if (st->has_instance)
-		keyring_id_hex(st->instance, out->instance);
+		instance_id_hex(st->instance, out->instance);
 	out->key_version = keyring_current(&st->kr);
 	out->key_oldest = keyring_floor(&st->kr);
 	out->cache = st->cache != NULL;

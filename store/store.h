@@ -321,7 +321,7 @@ const struct store_backend *store_dsn_backend(const struct store_dsn *dsn,
  * before parsing succeeded): never contains a password. */
 void store_dsn_redact(const char *text, char *out, size_t cap);
 
-/* -------------------------------------------------------------- keyring.c */
+/* ------------------------------------------------------------ keystatus.c */
 
 /* The data-key versions and their rows, for `trusteectl key status`. */
 #define STORE_KEY_VERSIONS_MAX	16

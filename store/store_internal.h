@@ -1,6 +1,8 @@
 /*
  * store_internal.h: what the files of store/ share about one open store
- * (store.c rows and API, store_row.c the row format, keyring.c keys,
+ * (store.c rows and API, store_row.c the row format, keyring.c the keys
+ * in memory, datakey.c the _keys rows, instance.c this instance and the
+ * _instances rows, master.c K_m at start, keystatus.c key status,
  * rotate.c rotation, watch.c the poller, join.c joining, check.c the
  * integrity scan). Nothing outside store/ includes it.
  *
@@ -43,12 +45,16 @@
 #define STORE_SUBKEY_WRAP	3
 #define STORE_SUBKEY_MAC	4
 
-/* Store-internal tables (written through the backend directly). */
+/*
+ * Store-internal tables (written through the backend directly). Their
+ * rows have kv = 0, so they never count as rows of a data-key version.
+ */
 #define STORE_CHECK_TABLE	"_store"	/* the key check row */
 #define STORE_KEYS_TABLE	"_keys"		/* data keys v >= 2, floor */
 #define STORE_INSTANCES_TABLE	"_instances"	/* sealed K_m per instance */
 
 #define STORE_INSTANCE_ID_LEN	16		/* bytes; 32 hex digits */
+#define STORE_INSTANCE_FILE	"instance-id"	/* in the state directory */
 #define STORE_DEFAULT_TIMEOUT_MS 5000
 #define STORE_DEFAULT_POLL_MS	1000
 #define ROWCACHE_TABLES		8	/* tables store_cache may name */
@@ -56,7 +62,7 @@
 /* ---------------------------------------------- big-endian integers */
 
 /* The integers of the store's row formats and cursors (store_row.c,
- * keyring.c, store.c). */
+ * datakey.c, instance.c, store.c). */
 static inline void
 store_be32_put(uint8_t *p, uint32_t v)
 {
@@ -115,8 +121,10 @@ struct keyring {
 	pthread_mutex_t refresh_mu;	/* one reload of _keys at a time */
 };
 
+/* ----------------------------------------------------------- instance */
+
 /* A parsed _instances row (points into the row's bytes). */
-struct keyring_instance {
+struct instance_row {
 	uint8_t id[STORE_INSTANCE_ID_LEN];
 	int64_t created;
 	int64_t last_seen;
@@ -272,6 +280,10 @@ void outage_note(struct store *st, int rc, int64_t t0);
 int keyring_init(struct keyring *kr, const uint8_t master[32],
     struct error *err);
 void keyring_free(struct keyring *kr);
+/* A copy of key as data-key version `version` in sodium memory, read-only
+ * (sodium_free), or NULL when that memory cannot be had. */
+struct keyring_dkey *keyring_dkey_new(uint32_t version, int64_t created_ms,
+    const uint8_t key[32]);
 /* Load _keys: every version in [floor, current] (wrapped keys are opened
  * with the wrap key); drops versions below floor from memory. */
 int keyring_refresh(struct store *st, struct error *err);
@@ -282,59 +294,68 @@ const struct keyring_dkey *keyring_acquire(struct keyring *kr, uint32_t v);
 void keyring_release(struct keyring *kr);
 uint32_t keyring_current(struct keyring *kr);
 uint32_t keyring_floor(struct keyring *kr);
+
+/* ----------------------------------------------------------- datakey.c */
+
+/* Parse a _keys version row (untrusted; fuzzed): its version, nonce and
+ * ciphertext positions. 0 or -1. */
+int datakey_parse(const uint8_t *b, size_t len, uint32_t *version,
+    struct error *err);
+/* Wrap / unwrap a data key for _keys. */
+void datakey_wrap(const struct keyring_master *m, uint32_t version,
+    const uint8_t key[32], uint8_t **out, size_t *len);
+int datakey_unwrap(const struct keyring_master *m, const uint8_t *b,
+    size_t len, uint32_t *version, uint8_t key[32], struct error *err);
+/* The _keys row ids. */
+void datakey_row_id(uint32_t version, uint8_t rid[STORE_ID_LEN]);
+void datakey_floor_row_id(uint8_t rid[STORE_ID_LEN]);
+/* Floor row (lowest version not dropped) build / open. */
+void datakey_floor_wrap(const struct keyring_master *m, uint32_t floor,
+    uint8_t **out, size_t *len);
+int datakey_floor_unwrap(const struct keyring_master *m, const uint8_t *b,
+    size_t len, uint32_t *floor, struct error *err);
+
+/* ---------------------------------------------------------- instance.c */
+
+/* Instance ids as hex. */
+void instance_id_hex(const uint8_t id[STORE_INSTANCE_ID_LEN], char out[33]);
+/* Read (or, with create, make) <state_dir>/instance-id. 0, 1 when absent
+ * and not created, -1 on error. */
+int instance_file(const char *state_dir, int create,
+    uint8_t id[STORE_INSTANCE_ID_LEN], struct error *err);
+/* The _instances row id of an instance id. */
+void instance_row_id(const uint8_t id[STORE_INSTANCE_ID_LEN],
+    uint8_t rid[STORE_ID_LEN]);
+/* Build an _instances row (malloc'd). */
+void instance_build(const struct keyring_master *m,
+    const uint8_t id[STORE_INSTANCE_ID_LEN], int64_t created,
+    int64_t last_seen, uint32_t loaded, const char *desc,
+    const uint8_t *sealed, size_t sealed_len, uint8_t **out, size_t *len);
+/* Parse an _instances row (untrusted bytes; fuzzed). 0 or -1. */
+int instance_parse(const uint8_t *b, size_t len, struct instance_row *out,
+    struct error *err);
+/* Check its MAC under the master's MAC key: 0 or -1. */
+int instance_verify(const struct keyring_master *m, const uint8_t *b,
+    const struct instance_row *in, struct error *err);
+/* Write this instance's _instances row with a fresh heartbeat. */
+int instance_heartbeat(struct store *st, struct error *err);
+/* Seconds an instance counts as live after its last heartbeat. */
+int64_t instance_live_seconds(const struct store *st);
+
+/* ------------------------------------------------------------ master.c */
+
 /*
  * Recover or create K_m for store_open (see store.h), set up st->kr and
  * this instance's row. (`trusteed -n` never gets here: it runs
  * store_options_check, which opens nothing.)
  */
-int keyring_open(struct store *st, const struct store_options *o,
+int master_open(struct store *st, const struct store_options *o,
     struct error *err);
 /* The key check row: create it for a new database (create != 0) or
  * authenticate it. 0, or STORE_ERROR "wrong master key". */
-int keyring_check(struct store *st, int create, struct error *err);
+int master_check(struct store *st, int create, struct error *err);
 /* Seal K_m with this instance's sealer and write its _instances row. */
-int keyring_enrol(struct store *st, struct error *err);
-/* Seconds an instance counts as live after its last heartbeat. */
-int64_t keyring_live_seconds(const struct store *st);
-/* Write this instance's _instances row with a fresh heartbeat. */
-int keyring_heartbeat(struct store *st, struct error *err);
-/* Build an _instances row (malloc'd). */
-void keyring_instance_build(const struct keyring_master *m,
-    const uint8_t id[STORE_INSTANCE_ID_LEN], int64_t created,
-    int64_t last_seen, uint32_t loaded, const char *desc,
-    const uint8_t *sealed, size_t sealed_len, uint8_t **out, size_t *len);
-/* Parse an _instances row (untrusted bytes; fuzzed). 0 or -1. */
-int keyring_instance_parse(const uint8_t *b, size_t len,
-    struct keyring_instance *out, struct error *err);
-/* Check its MAC under the master's MAC key: 0 or -1. */
-int keyring_instance_verify(const struct keyring_master *m,
-    const uint8_t *b, const struct keyring_instance *in, struct error *err);
-/* The _instances row id of an instance id. */
-void keyring_instance_row_id(const uint8_t id[STORE_INSTANCE_ID_LEN],
-    uint8_t rid[STORE_ID_LEN]);
-/* Parse a _keys version row (untrusted; fuzzed): its version, nonce and
- * ciphertext positions. 0 or -1. */
-int keyring_key_parse(const uint8_t *b, size_t len, uint32_t *version,
-    struct error *err);
-/* Wrap / unwrap a data key for _keys. */
-void keyring_key_wrap(const struct keyring_master *m, uint32_t version,
-    const uint8_t key[32], uint8_t **out, size_t *len);
-int keyring_key_unwrap(const struct keyring_master *m, const uint8_t *b,
-    size_t len, uint32_t *version, uint8_t key[32], struct error *err);
-/* The _keys row ids. */
-void keyring_key_row_id(uint32_t version, uint8_t rid[STORE_ID_LEN]);
-void keyring_floor_row_id(uint8_t rid[STORE_ID_LEN]);
-/* Floor row (lowest version not dropped) build / open. */
-void keyring_floor_wrap(const struct keyring_master *m, uint32_t floor,
-    uint8_t **out, size_t *len);
-int keyring_floor_unwrap(const struct keyring_master *m, const uint8_t *b,
-    size_t len, uint32_t *floor, struct error *err);
-/* Instance ids as hex. */
-void keyring_id_hex(const uint8_t id[STORE_INSTANCE_ID_LEN], char out[33]);
-/* Read (or, with create, make) <state_dir>/instance-id. 0, 1 when absent
- * and not created, -1 on error. */
-int keyring_instance_file(const char *state_dir, int create,
-    uint8_t id[STORE_INSTANCE_ID_LEN], struct error *err);
+int master_enrol(struct store *st, struct error *err);
 
 /* ------------------------------------------------------------ watch.c */
 

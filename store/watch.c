@@ -124,7 +124,7 @@ store_poll(struct store *st)
 	if (st->has_instance && (keyring_current(&st->kr) !=
 	    st->heartbeat_loaded || now - st->heartbeat_ms >=
 	    (int64_t)st->poll_ms * HEARTBEAT_POLLS)) {
-		if (keyring_heartbeat(st, &err) < 0)
+		if (instance_heartbeat(st, &err) < 0)
 			log_warnx("store: heartbeat: %s", err.msg);
 	}
 }

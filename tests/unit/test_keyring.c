@@ -453,7 +453,7 @@ static void
 test_instance_rows(void **state)
 {
 	struct keyring kr;
-	struct keyring_instance in;
+	struct instance_row in;
 	struct error err = { "" };
 	uint8_t master[32], id[16], *b, key[32], out[32];
 	uint32_t v;
@@ -463,9 +463,9 @@ test_instance_rows(void **state)
 	randombytes_buf(master, sizeof(master));
 	randombytes_buf(id, sizeof(id));
 	assert_int_equal(keyring_init(&kr, master, &err), 0);
-	keyring_instance_build(kr.m, id, 1000, 2000, 3, "file (x)",
+	instance_build(kr.m, id, 1000, 2000, 3, "file (x)",
 	    (const uint8_t *)"SEALED", 6, &b, &len);
-	assert_int_equal(keyring_instance_parse(b, len, &in, &err), 0);
+	assert_int_equal(instance_parse(b, len, &in, &err), 0);
 	assert_memory_equal(in.id, id, 16);
 	assert_int_equal(in.created, 1000);
 	assert_int_equal(in.last_seen, 2000);
@@ -473,32 +473,32 @@ test_instance_rows(void **state)
 	assert_string_equal(in.desc, "file (x)");
 	assert_int_equal(in.sealed_len, 6);
 	assert_memory_equal(in.sealed, "SEALED", 6);
-	assert_int_equal(keyring_instance_verify(kr.m, b, &in, &err), 0);
+	assert_int_equal(instance_verify(kr.m, b, &in, &err), 0);
 	/* Every truncation is refused; a flipped byte fails the MAC. */
 	for (cut = 0; cut < len; cut++)
-		assert_int_equal(keyring_instance_parse(b, cut, &in, &err), -1);
+		assert_int_equal(instance_parse(b, cut, &in, &err), -1);
 	b[30] ^= 1;
-	assert_int_equal(keyring_instance_parse(b, len, &in, &err), 0);
-	assert_int_equal(keyring_instance_verify(kr.m, b, &in, &err), -1);
+	assert_int_equal(instance_parse(b, len, &in, &err), 0);
+	assert_int_equal(instance_verify(kr.m, b, &in, &err), -1);
 	assert_non_null(strstr(err.msg, "failed authentication"));
 	free(b);
 
 	/* Data keys wrapped for _keys: the version is bound. */
 	randombytes_buf(key, sizeof(key));
-	keyring_key_wrap(kr.m, 7, key, &b, &len);
-	assert_int_equal(keyring_key_unwrap(kr.m, b, len, &v, out, &err), 0);
+	datakey_wrap(kr.m, 7, key, &b, &len);
+	assert_int_equal(datakey_unwrap(kr.m, b, len, &v, out, &err), 0);
 	assert_int_equal(v, 7);
 	assert_memory_equal(out, key, 32);
 	b[8] = 8;	/* claim version 8 */
-	assert_int_equal(keyring_key_unwrap(kr.m, b, len, &v, out, &err), -1);
+	assert_int_equal(datakey_unwrap(kr.m, b, len, &v, out, &err), -1);
 	b[8] = 1;	/* version 1 has no row */
-	assert_int_equal(keyring_key_parse(b, len, &v, &err), -1);
+	assert_int_equal(datakey_parse(b, len, &v, &err), -1);
 	free(b);
-	keyring_floor_wrap(kr.m, 5, &b, &len);
-	assert_int_equal(keyring_floor_unwrap(kr.m, b, len, &v, &err), 0);
+	datakey_floor_wrap(kr.m, 5, &b, &len);
+	assert_int_equal(datakey_floor_unwrap(kr.m, b, len, &v, &err), 0);
 	assert_int_equal(v, 5);
 	b[len - 1] ^= 1;
-	assert_int_equal(keyring_floor_unwrap(kr.m, b, len, &v, &err), -1);
+	assert_int_equal(datakey_floor_unwrap(kr.m, b, len, &v, &err), -1);
 	free(b);
 	keyring_free(&kr);
 }

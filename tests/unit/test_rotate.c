@@ -343,10 +343,10 @@ test_rotate_waits_for_instances(void **state)
 	fill(f->st, 10, "first");
 	/* Another live instance that has loaded version 1 only. */
 	memset(other, 0x42, sizeof(other));
-	keyring_instance_build(f->st->kr.m, other, 1, now_unix(), 1,
+	instance_build(f->st->kr.m, other, 1, now_unix(), 1,
 	    "file (other)", (const uint8_t *)"x", 1, &blob, &len);
 	memset(&row, 0, sizeof(row));
-	keyring_instance_row_id(other, row.id);
+	instance_row_id(other, row.id);
 	row.blob = blob;
 	row.len = len;
 	assert_int_equal(f->st->be->put(f->st->handle, "_instances", &row,
@@ -364,7 +364,7 @@ test_rotate_waits_for_instances(void **state)
 	assert_int_equal(keyring_floor(&f->st->kr), 1);	/* ... not dropped */
 
 	/* It reports version 2: the drop goes ahead (after the grace). */
-	keyring_instance_build(f->st->kr.m, other, 1, now_unix(), 2,
+	instance_build(f->st->kr.m, other, 1, now_unix(), 2,
 	    "file (other)", (const uint8_t *)"x", 1, &blob, &len);
 	row.blob = blob;
 	row.len = len;
