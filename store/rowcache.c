@@ -176,10 +176,15 @@ rowcache_lease(struct rowcache *rc, int tix, int64_t until_ms)
 int
 rowcache_serves(struct rowcache *rc, int tix)
 {
+	int64_t now;
+
 	if (rc == NULL || tix < 0)
 		return 0;
-	return !rc->leased || store_mono_ms() <
-	    atomic_load(&rc->lease_until[tix]);
+	if (!rc->leased)
+		return 1;
+	now = store_mono_ms();
+	atomic_store(&rc->last_get_ms, now);	/* a lookup: keep polling */
+	return now < atomic_load(&rc->lease_until[tix]);
 }
 
 int64_t

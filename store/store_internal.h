@@ -418,7 +418,8 @@ void join_file_free(struct join_file *jf);
  * (rowcache_lease; 0 at first); rowcache_last_get: the monotonic ms of
  * the last lookup; rowcache_count / rowcache_name: the cached tables.
  * rowcache_serves: 1 when table tix is cached and, if leased, its lease
- * runs (a lookup may be answered from memory now).
+ * runs (a lookup may be answered from memory now); it counts as a lookup
+ * for rowcache_last_get.
  */
 struct rowcache;
 struct rowcache *rowcache_new(int leased);

@@ -335,6 +335,20 @@ def test_resource_change_on_a_never_stale_on_b(ctx):
     # (Trustee's answer for a missing resource: 401, "not found".)
     H.expect_problem(g.get("resource/" + name), 401, "PluginInternalError",
                      "not found")
+    # After a pause longer than the poller's idle time (2 s), releases
+    # come from memory again (the first ones wake the lease poller).
+    alt = b"alternately-"
+    check(g.fetch("ha/key/alt").startswith(alt), "B before the pause")
+    time.sleep(2.5)
+    h2, _ = cache_reads(b)
+
+    def from_memory_again():
+        check(g.fetch("ha/key/alt").startswith(alt), "B after the pause")
+        time.sleep(0.05)
+        return cache_reads(b)[0] > h2
+
+    wait_for("B answering from memory after a pause", from_memory_again,
+             timeout=10, every=0)
     print("# a PUT on A took %.2f s to be acknowledged ([store] lease 0.2 s)"
           % took, flush=True)
 
