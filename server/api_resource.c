@@ -78,7 +78,7 @@ api_resource_get(struct api_req *r)
 	if (api_query_only(r, NULL) != 0 ||
 	    api_resource_name(r, name, sizeof(name)) != 0)
 		return;
-	rc = resource_get_meta(r->ctx->store, name, &meta, &err);
+	rc = resource_read_meta(r->ctx->store, name, &meta, &err);
 	if (rc < 0)
 		api_store_error(r, "reading a resource", rc, &err);
 	else if (rc == 1)
@@ -207,7 +207,7 @@ api_resource_versions(struct api_req *r)
 	if (api_query_only(r, NULL) != 0 ||
 	    api_resource_name(r, name, sizeof(name)) != 0)
 		return;
-	rc = resource_versions(r->ctx->store, name, &items, &err);
+	rc = resource_read_versions(r->ctx->store, name, &items, &err);
 	if (rc < 0)
 		api_store_error(r, "reading resource versions", rc, &err);
 	else if (rc == 1)
@@ -341,9 +341,9 @@ api_resource_reveal(struct api_req *r)
 		json_decref(body);
 		return;
 	}
-	rc = resource_get_meta(r->ctx->store, name, &meta, &err);
+	rc = resource_read_meta(r->ctx->store, name, &meta, &err);
 	if (rc == 0)
-		rc = resource_get_value(r->ctx->store, name, &val, &len, &err);
+		rc = resource_read_value(r->ctx->store, name, &val, &len, &err);
 	if (rc != 0) {
 		if (rc > 0)
 			api_problem(r, 404, "NotFound", "resource %s not found",

@@ -826,7 +826,7 @@ kbs_resource_get(struct kbs_req *r)
 		    "Verifier error: no tee-pubkey in the token claims");
 		goto out;
 	}
-	rc = resource_get_value(r->ctx->store, name, &val, &len, &err);
+	rc = resource_read_value(r->ctx->store, name, &val, &len, &err);
 	if (rc == STORE_UNAVAILABLE || rc == STORE_CORRUPT) {
 		/* storecore: an outage is retried later; a tampered row is
 		 * that item's problem only (the log names table and row). */

@@ -650,7 +650,7 @@ main(int argc, char **argv)
 	    policy_init(st, &cfg, &err) != 0 || !(up_policy = 1) ||
 	    token_init(st, cfg.token_lifetime_s, &err) != 0 ||
 	    !(up_token = 1) || resource_migrate(st, &err) != 0 ||
-	    resource_init(st, &err) != 0 ||
+	    resource_list_init(st, &err) != 0 ||
 	    trusteed_console_init(&cfg, st, &err) != 0) {
 		rc = not_starting(NULL, err.msg);
 		goto out;
@@ -748,7 +748,7 @@ out:
 		rvps_shutdown();
 	if (up_audit)
 		audit_shutdown();
-	resource_shutdown();
+	resource_list_shutdown();
 	store_close(st);
 out_early:
 	SSL_CTX_free(tls);

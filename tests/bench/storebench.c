@@ -262,10 +262,10 @@ bench_listing(struct store *st, long n, struct listing *l)
 			fatalx("resource_put: %s", err.msg);
 	}
 	l->fill_s = (double)(bench_now() - t0) / 1e9;
-	resource_shutdown();
+	resource_list_shutdown();
 	t0 = bench_now();
-	if (resource_init(st, &err) != 0)
-		fatalx("resource_init: %s", err.msg);
+	if (resource_list_init(st, &err) != 0)
+		fatalx("resource_list_init: %s", err.msg);
 	l->index_ms = (double)(bench_now() - t0) / 1e6;
 	bench_list_pages(st, NULL, NULL, 1, 2000, &l->first1_p50,
 	    &l->first1_p99);
@@ -356,7 +356,7 @@ main(int argc, char **argv)
 	st = bench_store(dir, &db);
 	bench_listing(st, n, &l);
 	rot = bench_rotation(st, &resealed);
-	resource_shutdown();
+	resource_list_shutdown();
 	store_close(st);
 	bench_rm(dir);
 	free(dir);

@@ -2,7 +2,7 @@
  * test_admin.c: admin authentication and authorization (admin.c), the
  * [admin] configuration (config_admin.c, both forms, errors with line numbers),
  * the native API's route and role table (api.c), the Rego detector
- * (api_policy.c), versioned resources (resource.c) and the audit trail
+ * (api_policy.c), versioned resources (resource*.c) and the audit trail
  * (audit.c) over a scratch SQLite store.
  */
 #include <stdarg.h>
@@ -977,7 +977,7 @@ test_resource_versions(void **state)
 	assert_int_equal(resource_put(st, "a/b", "x", 1, NULL, "t", NULL,
 	    NULL, &err), -1);
 
-	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	assert_int_equal(resource_read_value(st, "r/k/one", &val, &len, &err),
 	    1);
 	assert_int_equal(resource_put(st, "r/k/one", "v1", 2, NULL,
 	    "alice (admin)", &meta, &created, &err), 0);
@@ -997,12 +997,13 @@ test_resource_versions(void **state)
 		    "text/plain", "bob (operator)", NULL, &created, &err), 0);
 		assert_false(created);
 	}
-	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	assert_int_equal(resource_read_value(st, "r/k/one", &val, &len, &err),
 	    0);
 	assert_int_equal(len, 3);
 	assert_memory_equal(val, "v13", 3);
 	secret_free(val, len);
-	assert_int_equal(resource_versions(st, "r/k/one", &items, &err), 0);
+	assert_int_equal(resource_read_versions(st, "r/k/one", &items, &err),
+	    0);
 	assert_int_equal(json_array_size(items), RESOURCE_KEEP);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(
 	    items, 0), "version")), 13);
@@ -1022,7 +1023,7 @@ test_resource_versions(void **state)
 	    14);
 	assert_int_equal(json_integer_value(json_object_get(meta, "size")), 2);
 	json_decref(meta);
-	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	assert_int_equal(resource_read_value(st, "r/k/one", &val, &len, &err),
 	    0);
 	assert_memory_equal(val, "v5", 2);
 	secret_free(val, len);
@@ -1043,12 +1044,12 @@ test_resource_versions(void **state)
 		    rlen - 1), 0);
 		assert_int_equal(store_put(st, "resource_index", "r/k/one",
 		    "{\"active\":14}", 13, &err), 0);
-		assert_int_equal(resource_get_value(st, "r/k/one", &val, &len,
+		assert_int_equal(resource_read_value(st, "r/k/one", &val, &len,
 		    &err), STORE_CORRUPT);
 		assert_non_null(strstr(err.msg, "malformed"));
 		assert_int_equal(store_put(st, "resource_index", "r/k/one",
 		    row, rlen, &err), 0);
-		assert_int_equal(resource_get_value(st, "r/k/one", &val, &len,
+		assert_int_equal(resource_read_value(st, "r/k/one", &val, &len,
 		    &err), 0);
 		assert_memory_equal(val, "v5", 2);
 		secret_free(val, len);
@@ -1091,17 +1092,17 @@ test_resource_versions(void **state)
 	/* Delete removes every version. */
 	assert_int_equal(resource_delete(st, "r/k/one", &err), 0);
 	assert_int_equal(resource_delete(st, "r/k/one", &err), 1);
-	assert_int_equal(resource_get_meta(st, "r/k/one", &meta, &err), 1);
+	assert_int_equal(resource_read_meta(st, "r/k/one", &meta, &err), 1);
 	assert_int_equal(store_get(st, "resource_data", "r/k/one@14", &val,
 	    &len, &err), 1);
 	/* Releases guess the active version they saw last (14 here): a
 	 * deleted name is absent, a new history is read right. */
-	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	assert_int_equal(resource_read_value(st, "r/k/one", &val, &len, &err),
 	    1);
 	assert_int_equal(resource_put(st, "r/k/one", "again", 5, NULL, "t",
 	    NULL, &created, &err), 0);
 	assert_true(created);
-	assert_int_equal(resource_get_value(st, "r/k/one", &val, &len, &err),
+	assert_int_equal(resource_read_value(st, "r/k/one", &val, &len, &err),
 	    0);
 	assert_int_equal(len, 5);
 	assert_memory_equal(val, "again", 5);
@@ -1126,12 +1127,12 @@ test_resource_migration(void **state)
 	assert_int_equal(store_put(st, "resources", "bad name", "x", 1, &err),
 	    0);
 	assert_int_equal(resource_migrate(st, &err), 0);
-	assert_int_equal(resource_get_value(st, "default/key/old", &val, &len,
+	assert_int_equal(resource_read_value(st, "default/key/old", &val, &len,
 	    &err), 0);
 	assert_int_equal(len, 3);
 	assert_memory_equal(val, "sec", 3);
 	secret_free(val, len);
-	assert_int_equal(resource_get_meta(st, "default/key/old", &meta, &err),
+	assert_int_equal(resource_read_meta(st, "default/key/old", &meta, &err),
 	    0);
 	assert_string_equal(json_string_value(json_object_get(meta,
 	    "created_by")), "migrated");
