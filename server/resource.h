@@ -15,17 +15,18 @@
  * No digest of a value is ever computed or exposed: it would tell equal
  * secrets apart and allow offline guessing of weak ones.
  *
- * Writers in one process are serialized by a mutex; a put writes the new
- * value row first and the index last (the commit point), so a reader
- * never sees an index naming a missing active value.
+ * Writers are serialized by a mutex in one process and by the store's
+ * named lock across the processes sharing one store (resource.c); a put
+ * writes the new value row first and the index last (the commit point),
+ * so a reader never sees an index naming a missing active value. A write
+ * answers only after store_settle: then no instance releases the value
+ * as it was.
  *
  * Integrity: a resource_index row that fails authentication makes reads of
  * that name fail with STORE_CORRUPT (naming table and row id), listings
  * skip and report it, and a PUT (new history) or DELETE of the name
  * repairs it. Functions below return 0, 1 (absent) or the store.h codes
- * (-1 error, -2 unavailable, -3 corrupt). Several processes
- * sharing one store (MariaDB) are not serialized against each other: two
- * concurrent puts on the same name may lose one version.
+ * (-1 error, -2 unavailable, -3 corrupt).
  */
 #ifndef TRUSTEE_RESOURCE_H
 #define TRUSTEE_RESOURCE_H
