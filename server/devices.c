@@ -5,7 +5,7 @@
  * tee-evidence.additional_evidence is a JSON *string*: "" when the guest
  * has no device, else a serialized object {"<TEE name>": <evidence>, ...}
  * (e.g. {"nvidia": {...}, "sampledevice": {...}}). The primary evidence
- * binds that string as received (kbs.c); each device binds its own
+ * binds that string as received (kbs_rcar.c); each device binds its own
  * runtime data HASH(JCS({"nonce", "tee-pubkey"})) - no
  * "additional-evidence" member - with the session's hash algorithm.
  *

@@ -1,7 +1,9 @@
 /*
- * kbs_internal.h: what kbs.c (guest protocol, route table, dispatch) and
- * kbs_admin.c (Trustee's admin compatibility endpoints) share. Not a
- * public interface: routes.c hands /kbs/v0 requests to kbs_handle().
+ * kbs_internal.h: what kbs.c (route table, dispatch, reply helpers) and
+ * its handlers share: kbs_rcar.c (/auth, /attest), kbs_resource.c
+ * (resource GET) and kbs_admin.c (Trustee's admin compatibility
+ * endpoints). Not a public interface: routes.c hands /kbs/v0 requests to
+ * kbs_handle().
  */
 #ifndef TRUSTEE_KBS_INTERNAL_H
 #define TRUSTEE_KBS_INTERNAL_H
@@ -12,6 +14,9 @@
 #include "trusteed.h"
 
 #define KBS_MAX_SEGMENTS 16
+#define KBS_COOKIE "kbs-session-id"
+/* Retry-After when the (shared) session store cannot be reached. */
+#define KBS_UNAVAILABLE_RETRY 5
 
 /* One request under /kbs/v0/, as kbs_dispatch() splits it. */
 struct kbs_req {
@@ -31,8 +36,19 @@ void kbs_json_reply(struct http_response *resp, json_t *body);
 /* Parse a request body as a JSON object; NULL with a reason otherwise. */
 json_t *kbs_body_json(const struct http_request *req, struct error *err);
 
-/* Trustee's rule: exactly repo/type/tag, each [A-Za-z0-9_-][A-Za-z0-9_.-]*.
- * Writes "repo/type/tag" to out; -1 with the reason otherwise. */
+/* The shared session store is unreachable (SESSION_UNAVAILABLE): a 503
+ * the guest retries, never a 401 that would send it back to /auth. what
+ * names the endpoint in the log and the problem detail. */
+void kbs_session_unavailable(struct kbs_req *r, const char *what);
+
+/* Guest route handlers; each answers through r->resp. */
+void kbs_rcar_auth(struct kbs_req *r);		/* POST auth (kbs_rcar.c) */
+void kbs_rcar_attest(struct kbs_req *r);	/* POST attest (kbs_rcar.c) */
+void kbs_resource_get(struct kbs_req *r);	/* GET resource */
+
+/* kbs_resource.c. Trustee's rule: exactly repo/type/tag, each
+ * [A-Za-z0-9_-][A-Za-z0-9_.-]*. Writes "repo/type/tag" to out; -1 with
+ * the reason otherwise. */
 int kbs_resource_name(struct kbs_req *r, char *out, size_t cap,
     struct error *err);
 
