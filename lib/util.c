@@ -383,6 +383,30 @@ hex_digit_value(int c)
 	return -1;
 }
 
+size_t
+sorted_find(const char *key, size_t n,
+    const char *(*at)(const void *ctx, size_t i), const void *ctx,
+    int *found)
+{
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(at(ctx, mid), key);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int
 hex_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
 {

@@ -72,6 +72,12 @@ int file_write_atomic(const char *path, const void *data, size_t len,
 /* mkdir -p with mode for the created components. */
 int dir_create(const char *path, mode_t mode, struct error *err);
 
+/* In n strings in strcmp order, the i-th at(ctx, i): the index of key
+ * (*found = 1), else the index it would be inserted at (*found = 0). */
+size_t sorted_find(const char *key, size_t n,
+    const char *(*at)(const void *ctx, size_t i), const void *ctx,
+    int *found);
+
 /* Lowercase hex; out must hold 2*len+1. */
 void hex_encode(const uint8_t *in, size_t len, char *out);
 /* The value of one hex digit (either case), or -1 for any other char. */

@@ -65,27 +65,17 @@ attlog_index_push(struct attlog_ix *ix, const struct attlog_ent *e)
 	ix->v[ix->n++] = *e;
 }
 
+static const char *
+attlog_index_id_at(const void *ctx, size_t i)
+{
+	return ((const struct attlog_ix *)ctx)->v[i].id;
+}
+
 /* The position of id (or where it would go); *found. */
 static size_t
 attlog_index_find(const struct attlog_ix *ix, const char *id, int *found)
 {
-	size_t lo = 0, hi = ix->n, mid;
-	int c;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(ix->v[mid].id, id);
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sorted_find(id, ix->n, attlog_index_id_at, ix, found);
 }
 
 /* Insert in order unless present (appends are the usual case). */

@@ -36,28 +36,19 @@ static struct {
 	int loaded;
 } resource_ix = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
+static const char *
+resource_list_name_at(const void *ctx, size_t i)
+{
+	return ((char *const *)ctx)[i];
+}
+
 /* Position of name, or where it would go; *found set when present.
  * Caller holds resource_ix.lock. */
 static size_t
 resource_list_find(const char *name, int *found)
 {
-	size_t lo = 0, hi = resource_ix.n, mid;
-	int c;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(resource_ix.names[mid], name);
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sorted_find(name, resource_ix.n, resource_list_name_at,
+	    resource_ix.names, found);
 }
 
 void
