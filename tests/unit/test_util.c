@@ -24,25 +24,25 @@ at(const void *ctx, size_t i)
 static void
 test_sorted_find(void **state)
 {
-	int found = -1;
+	static const struct {
+		const char *key;
+		size_t n, at;
+		int found;
+	} cases[] = {
+		{ "d", 4, 1, 1 }, { "b", 4, 0, 1 }, { "h", 4, 3, 1 },
+		{ "a", 4, 0, 0 }, { "e", 4, 2, 0 }, { "z", 4, 4, 0 },
+		{ "dd", 4, 2, 0 }, { "d", 0, 0, 0 },
+	};
+	size_t i;
+	int found;
 
 	(void)state;
-	assert_int_equal(sorted_find("d", 4, at, names, &found), 1);
-	assert_int_equal(found, 1);
-	assert_int_equal(sorted_find("b", 4, at, names, &found), 0);
-	assert_int_equal(found, 1);
-	assert_int_equal(sorted_find("h", 4, at, names, &found), 3);
-	assert_int_equal(found, 1);
-	assert_int_equal(sorted_find("a", 4, at, names, &found), 0);
-	assert_int_equal(found, 0);
-	assert_int_equal(sorted_find("e", 4, at, names, &found), 2);
-	assert_int_equal(found, 0);
-	assert_int_equal(sorted_find("z", 4, at, names, &found), 4);
-	assert_int_equal(found, 0);
-	assert_int_equal(sorted_find("dd", 4, at, names, &found), 2);
-	assert_int_equal(found, 0);
-	assert_int_equal(sorted_find("d", 0, at, names, &found), 0);
-	assert_int_equal(found, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		found = -1;
+		assert_int_equal(sorted_find(cases[i].key, cases[i].n, at,
+		    names, &found), cases[i].at);
+		assert_int_equal(found, cases[i].found);
+	}
 }
 
 int
