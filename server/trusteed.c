@@ -77,6 +77,9 @@ usage(FILE *f)
 	    "      --login-lockout N    lock a console user after N failed logins\n"
 	    "      --login-delay-after N  delay console logins after N failures\n"
 	    "      --attestation-log-keep N  attestation log rows kept\n"
+	    "      --store-lease MS     shared store: resource rows from memory "
+	    "under a\n"
+	    "                           lease of MS ms ([store] lease; 0 off)\n"
 	    "  -V, --version            print the version\n");
 }
 
@@ -261,7 +264,7 @@ enum {
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
 	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_STORE, OPT_JOIN_REQUEST,
 	OPT_JOIN, OPT_LIMIT, OPT_CONSOLE_FILES, OPT_CONSOLE_IDLE,
-	OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP
+	OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP, OPT_STORE_LEASE
 };
 
 #define MAX_LIMIT_ARGS 64
@@ -348,6 +351,7 @@ main(int argc, char **argv)
 		    OPT_LOGIN_DELAY },
 		{ "attestation-log-keep", required_argument, NULL,
 		    OPT_ATTLOG_KEEP },
+		{ "store-lease", required_argument, NULL, OPT_STORE_LEASE },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
@@ -355,7 +359,7 @@ main(int argc, char **argv)
 	const char *store_dsn = NULL, *join_request = NULL, *join = NULL;
 	const char *console_files = NULL;
 	long console_idle = 0, login_lockout = 0, login_delay = 0;
-	long attlog_keep = 0;
+	long attlog_keep = 0, store_lease = -1;
 	const char *limit_args[MAX_LIMIT_ARGS];
 	int nlimits = 0;
 	struct timeval gc_every;
@@ -441,6 +445,10 @@ main(int argc, char **argv)
 		case OPT_ATTLOG_KEEP:
 			attlog_keep = arg_number("--attestation-log-keep",
 			    optarg, 1, 10000000);
+			break;
+		case OPT_STORE_LEASE:
+			store_lease = arg_number("--store-lease", optarg, 0,
+			    10000);
 			break;
 		default: usage(stderr); return 2;
 		}
@@ -531,6 +539,8 @@ main(int argc, char **argv)
 		cfg.login_delay_after = (int)login_delay;
 	if (attlog_keep > 0)
 		cfg.attlog_keep = (int)attlog_keep;
+	if (store_lease >= 0)
+		cfg.store_lease_ms = (int)store_lease;
 	cfg.debug = debug;
 	config_store_options(&cfg, &sc, &so);
 	if (cfg.store_dsn == NULL) {

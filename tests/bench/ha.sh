@@ -11,7 +11,9 @@
 #   mariadb     one instance on a private mariadbd (tests/integration/
 #               mariadb.py up: own datadir and socket, InnoDB with
 #               innodb_flush_log_at_trx_commit = 1, like SQLite's
-#               synchronous = FULL)
+#               synchronous = FULL), with --store-lease HA_LEASE_MS
+#               (default 200: resource rows from memory under a lease;
+#               HA_LEASE_MS=0 reads the database on every release)
 #   mariadb x2  two instances sharing a state directory and the database;
 #               kbsbench --url2 moves each guest between them as a load
 #               balancer without sticky sessions would: a flow attests on
@@ -132,6 +134,7 @@ run_setup() {
 		"$mdb_client" --no-defaults -S "$sock" -u root \
 		    -e "CREATE DATABASE \`$db\`" || return 1
 		args="--store mariadb://trustee@localhost/$db?socket=$sock"
+		args="$args --store-lease ${HA_LEASE_MS:-200}"
 	fi
 	urls=
 	i=0
