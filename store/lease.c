@@ -43,7 +43,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lib/log.h"
 #include "store_internal.h"
 
 #define LEASE_MARGIN_PCT	5
