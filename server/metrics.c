@@ -465,6 +465,11 @@ metrics_ours(struct buf *b, int64_t now)
 		    "result=\"hit\"", si.cache_hits);
 		metrics_value(b, "trustee_store_cache_reads_total",
 		    "result=\"miss\"", si.cache_misses);
+		metrics_head(b, "trustee_store_lease_waits_total", "counter",
+		    "Writes of cached store tables that waited out a lease "
+		    "another instance may hold before they answered.");
+		metrics_value(b, "trustee_store_lease_waits_total", "",
+		    si.lease_waits);
 	}
 	metrics_head(b, "trustee_sealer_info", "gauge",
 	    "The sealer that holds the data key.");

@@ -79,7 +79,7 @@ usage(FILE *f)
 	    "      --attestation-log-keep N  attestation log rows kept\n"
 	    "      --store-lease MS     shared store: resource rows from memory "
 	    "under a\n"
-	    "                           lease of MS ms ([store] lease; 0 off)\n"
+	    "                           lease of MS ms ([store] lease; 200; 0 off)\n"
 	    "  -V, --version            print the version\n");
 }
 

@@ -112,7 +112,7 @@ struct config {
 	int store_timeout_ms;		/* every database operation; 5000 */
 	int store_poll_ms;		/* watch / heartbeat period; 1000 */
 	int store_lease_ms;		/* shared store: resource rows from
-					 * memory under a lease; 0 (off) */
+					 * memory under a lease; 200, 0 off */
 	/* [sealer] per-kind settings (store/seal.h, struct seal_config) */
 	char *seal_tcti;		/* tpm2 */
 	char *seal_pcrs;		/* tpm2 */

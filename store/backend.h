@@ -118,6 +118,13 @@ struct store_dsn {
 	const char *redacted;	/* the DSN as it may be printed */
 };
 
+#define STORE_HOLDER_PREFIX	"lease:"
+enum store_holder_op {
+	STORE_HOLDER_BEAT,
+	STORE_HOLDER_DROP,
+	STORE_HOLDER_OTHERS
+};
+
 struct store_backend {
 	const char *name;
 	/*
@@ -178,6 +185,21 @@ struct store_backend {
 	int (*gen_bump)(void *handle, const char *table, struct error *err);
 	int (*gen_get)(void *handle, const char *table, uint64_t *n,
 	    struct error *err);
+	/*
+	 * Optional (NULL: a write to a leased table always waits out a
+	 * lease): the registry of the instances that answer reads from a
+	 * leased cache (lease.c). Its rows sit beside the generation
+	 * counters, named holder (STORE_HOLDER_PREFIX and an id), and are
+	 * timed by the database's own clock, in ms:
+	 *   STORE_HOLDER_BEAT    note holder as holding now; with ms > 0
+	 *                        also forget every holder not noted for ms;
+	 *   STORE_HOLDER_DROP    forget holder;
+	 *   STORE_HOLDER_OTHERS  *n = the holders other than holder noted
+	 *                        less than ms ago.
+	 * 0 or -1/-2 as above.
+	 */
+	int (*holder)(void *handle, enum store_holder_op op,
+	    const char *holder, int64_t ms, uint64_t *n, struct error *err);
 	/*
 	 * A named advisory lock held across instances (MariaDB GET_LOCK;
 	 * SQLite: a process-shared lock file beside the database), waiting

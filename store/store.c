@@ -143,6 +143,7 @@ store_alloc(void)
 
 	pthread_mutex_init(&st->watch_mu, NULL);
 	pthread_mutex_init(&st->thr_mu, NULL);
+	pthread_mutex_init(&st->lease_mu, NULL);
 	pthread_cond_init(&st->thr_cv, NULL);
 	st->timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
 	st->poll_ms = STORE_DEFAULT_POLL_MS;
@@ -201,10 +202,8 @@ store_connect(const struct store_options *o, struct store **out,
 	 * cache under a lease (lease.c). */
 	if (dsn->exclusive && strcmp(be->name, "sqlite") == 0)
 		st->cache = rowcache_new(0);
-	else if (o->lease_ms > 0) {
-		st->cache = rowcache_new(1);
-		st->lease_ms = o->lease_ms;
-	}
+	else if (o->lease_ms > 0)
+		lease_init(st, o->lease_ms);
 	*out = st;
 	return 0;
 }
@@ -275,6 +274,7 @@ store_close(struct store *st)
 	store_dsn_free(st->dsn);
 	pthread_mutex_destroy(&st->watch_mu);
 	pthread_mutex_destroy(&st->thr_mu);
+	pthread_mutex_destroy(&st->lease_mu);
 	pthread_cond_destroy(&st->thr_cv);
 	free(st);
 }
@@ -294,6 +294,7 @@ store_info(struct store *st, struct store_info *out)
 	out->cache = st->cache != NULL;
 	rowcache_stats(st->cache, &out->cache_hits, &out->cache_misses,
 	    &out->cache_bytes);
+	out->lease_waits = atomic_load(&st->lease_waits);
 }
 
 int
@@ -311,6 +312,12 @@ int
 store_lease_poll(struct store *st)
 {
 	return lease_poll(st, 1);
+}
+
+void
+store_lease_release(struct store *st)
+{
+	lease_release(st);
 }
 
 int

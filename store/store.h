@@ -248,6 +248,8 @@ struct store_info {
 					 * served from memory (store_cache) */
 	uint64_t cache_hits, cache_misses;
 	size_t cache_bytes;		/* sealed rows held */
+	uint64_t lease_waits;		/* writes that waited out another
+					 * instance's lease (lease.c) */
 };
 void store_info(struct store *st, struct store_info *out);
 /*
@@ -390,6 +392,9 @@ void store_poll(struct store *st);
  * the lease poller does this every lease_ms / 4 while lookups come). The
  * number of leases renewed. */
 int store_lease_poll(struct store *st);
+/* End this handle's leases now and leave the registry of lease holders
+ * (tests; the lease poller does this once lookups stopped for a while). */
+void store_lease_release(struct store *st);
 
 /* ----------------------------------------------------------------- join.c */
 

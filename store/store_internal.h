@@ -159,6 +159,14 @@ struct store {
 	int lease_ms;			/* lease.c; 0: no leased cache */
 	uint64_t lease_seen[ROWCACHE_TABLES];	/* generation last read */
 	int lease_seen_ok[ROWCACHE_TABLES];
+	/* lease.c: this handle in the registry of lease holders; all but
+	 * lease_waits under lease_mu */
+	pthread_mutex_t lease_mu;
+	char lease_holder[STORE_TABLE_MAX + 1];	/* its name there */
+	int lease_noted;		/* noted and not dropped since */
+	int64_t lease_noted_ms;		/* monotonic ms before the last note */
+	int64_t lease_last_ms;		/* the latest lease given */
+	_Atomic uint64_t lease_waits;	/* writes that waited out a lease */
 	struct store_dsn *dsn;		/* NULL for store_open_key */
 	char redacted[256];
 	struct keyring kr;
@@ -374,8 +382,14 @@ void *rotate_thread(void *arg);
 
 /* ------------------------------------------------------------ lease.c */
 
+/* Give st a leased cache of lease_ms (store_open) and a name in the
+ * registry of lease holders. */
+void lease_init(struct store *st, int lease_ms);
 /* Start the lease poller (watch_start; nothing without a leased cache). */
 int lease_start(struct store *st, struct error *err);
+/* End every lease of st now and leave the registry (watch_stop, after the
+ * poller ended; tests). */
+void lease_release(struct store *st);
 /* One poll of the cached tables' generations (force: even when no
  * lookup came lately). The number of tables whose lease it extended. */
 int lease_poll(struct store *st, int force);

@@ -19,6 +19,11 @@
 
 #include "mariadb_int.h"
 
+/* The server's clock, in ms since the epoch (signed: it is subtracted
+ * from). */
+#define STORE_MARIADB_NOW_MS \
+	"CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
+
 /* The statements of this file's operations (the others are prepared by
  * mariadb_scan.c and mariadb_lock.c). */
 static const char *const store_mariadb_sql[SQL_N] = {
@@ -42,6 +47,16 @@ static const char *const store_mariadb_sql[SQL_N] = {
 	[SQL_GEN_BUMP] = "INSERT INTO gen (tbl, n) VALUES (?, 1) "
 	    "ON DUPLICATE KEY UPDATE n = n + 1",
 	[SQL_GEN_GET] = "SELECT n FROM gen WHERE tbl = ?",
+	/* Lease holders: gen rows named STORE_HOLDER_PREFIX..., n = the
+	 * server's clock in ms when the holder was last noted. */
+	[SQL_HOLDER_BEAT] = "INSERT INTO gen (tbl, n) VALUES (?, "
+	    STORE_MARIADB_NOW_MS ") ON DUPLICATE KEY UPDATE n = VALUES(n)",
+	[SQL_HOLDER_FORGET] = "DELETE FROM gen WHERE tbl LIKE '"
+	    STORE_HOLDER_PREFIX "%' AND n < " STORE_MARIADB_NOW_MS " - ?",
+	[SQL_HOLDER_DROP] = "DELETE FROM gen WHERE tbl = ?",
+	[SQL_HOLDER_OTHERS] = "SELECT COUNT(*) FROM gen WHERE tbl LIKE '"
+	    STORE_HOLDER_PREFIX "%' AND tbl <> ? AND n > "
+	    STORE_MARIADB_NOW_MS " - ?",
 };
 
 /* ------------------------------------------------------------ rows */
@@ -469,24 +484,23 @@ store_mariadb_gen_bump(void *handle, const char *table, struct error *err)
 	return mariadb_conn_run(handle, &k, err);
 }
 
+/* Run the one-row, one-column query c->stmt[q] with params b: *n its
+ * value, 0 when there is no row. */
 static int
-store_mariadb_gen_get_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
-    void *arg)
+store_mariadb_select_u64(struct store_mariadb_conn *c, enum store_mariadb_sql q,
+    MYSQL_BIND *b, uint64_t *n)
 {
-	struct store_mariadb_gen *g = arg;
 	MYSQL_STMT *stmt;
-	MYSQL_BIND b[1], r[1];
+	MYSQL_BIND r[1];
 	int rc;
 
-	(void)m;
-	g->n = 0;
-	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GEN_GET],
-	    store_mariadb_sql[SQL_GEN_GET])) == NULL)
+	*n = 0;
+	if ((stmt = mariadb_conn_prepare(c, &c->stmt[q],
+	    store_mariadb_sql[q])) == NULL)
 		return -1;
-	mariadb_bind_str(&b[0], g->table);
 	if (mariadb_conn_select(c, stmt, b) == -1)
 		return -1;
-	mariadb_bind_u64(&r[0], &g->n);
+	mariadb_bind_u64(&r[0], n);
 	if (mysql_stmt_bind_result(stmt, r) != 0) {
 		mariadb_conn_fail_stmt(c, stmt);
 		mysql_stmt_free_result(stmt);
@@ -497,8 +511,20 @@ store_mariadb_gen_get_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 		mariadb_conn_fail_stmt(c, stmt);
 	mysql_stmt_free_result(stmt);
 	if (rc == MYSQL_NO_DATA)
-		g->n = 0;
+		*n = 0;
 	return rc == 0 || rc == MYSQL_NO_DATA ? STORE_OK : -1;
+}
+
+static int
+store_mariadb_gen_get_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
+    void *arg)
+{
+	struct store_mariadb_gen *g = arg;
+	MYSQL_BIND b[1];
+
+	(void)m;
+	mariadb_bind_str(&b[0], g->table);
+	return store_mariadb_select_u64(c, SQL_GEN_GET, b, &g->n);
 }
 
 static int
@@ -512,6 +538,77 @@ store_mariadb_gen_get(void *handle, const char *table, uint64_t *n,
 
 	rc = mariadb_conn_run(handle, &k, err);
 	*n = rc == STORE_OK ? g.n : 0;
+	return rc;
+}
+
+/* ------------------------------------------------------ lease holders */
+
+struct store_mariadb_holder {
+	enum store_holder_op op;
+	const char *holder;
+	int64_t ms;
+	uint64_t n;
+};
+
+/* Run c->stmt[q] with the holder name and, unless ms is NULL, ms. */
+static int
+store_mariadb_holder_exec(struct store_mariadb_conn *c,
+    enum store_mariadb_sql q, const char *holder, const int64_t *ms)
+{
+	MYSQL_STMT *stmt;
+	MYSQL_BIND b[2];
+	MYSQL_BIND *p = b;
+
+	if ((stmt = mariadb_conn_prepare(c, &c->stmt[q],
+	    store_mariadb_sql[q])) == NULL)
+		return -1;
+	if (holder != NULL)
+		mariadb_bind_str(p++, holder);
+	if (ms != NULL)
+		mariadb_bind_i64(p, ms);
+	return mariadb_conn_exec(c, stmt, b) == -1 ? -1 : STORE_OK;
+}
+
+static int
+store_mariadb_holder_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
+    void *arg)
+{
+	struct store_mariadb_holder *h = arg;
+	MYSQL_BIND b[2];
+
+	(void)m;
+	switch (h->op) {
+	case STORE_HOLDER_BEAT:
+		if (store_mariadb_holder_exec(c, SQL_HOLDER_BEAT, h->holder,
+		    NULL) == -1)
+			return -1;
+		return h->ms > 0 ? store_mariadb_holder_exec(c,
+		    SQL_HOLDER_FORGET, NULL, &h->ms) : STORE_OK;
+	case STORE_HOLDER_DROP:
+		return store_mariadb_holder_exec(c, SQL_HOLDER_DROP, h->holder,
+		    NULL);
+	case STORE_HOLDER_OTHERS:
+		mariadb_bind_str(&b[0], h->holder);
+		mariadb_bind_i64(&b[1], &h->ms);
+		return store_mariadb_select_u64(c, SQL_HOLDER_OTHERS, b,
+		    &h->n);
+	}
+	return -1;
+}
+
+static int
+store_mariadb_holder(void *handle, enum store_holder_op op, const char *holder,
+    int64_t ms, uint64_t *n, struct error *err)
+{
+	struct store_mariadb_holder h = { op, holder, ms, 0 };
+	/* Each is idempotent: noting, forgetting and counting again. */
+	struct store_mariadb_call k = { "lease holders in", "gen", 1,
+	    store_mariadb_holder_fn, &h };
+	int rc;
+
+	rc = mariadb_conn_run(handle, &k, err);
+	if (n != NULL)
+		*n = rc == STORE_OK ? h.n : 0;
 	return rc;
 }
 
@@ -555,6 +652,7 @@ const struct store_backend store_backend_mariadb = {
 	.purge = mariadb_scan_purge,
 	.gen_bump = store_mariadb_gen_bump,
 	.gen_get = store_mariadb_gen_get,
+	.holder = store_mariadb_holder,
 	.lock = mariadb_lock_acquire,
 	.unlock = mariadb_lock_release,
 };

@@ -910,6 +910,67 @@ store_sqlite_gen_get(void *handle, const char *table, uint64_t *n,
 	return rc;
 }
 
+/* The clock, in ms since the epoch, as SQL. */
+#define STORE_SQLITE_NOW_MS \
+	"CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+/* Lease holders: gen rows named STORE_HOLDER_PREFIX..., n = the clock in
+ * ms when the holder was last noted. Rare (a beat every few seconds, a
+ * count per write of a leased table): prepared per call. */
+static const char *const store_sqlite_holder_sql[] = {
+	[STORE_HOLDER_BEAT] = "INSERT INTO gen(tbl, n) VALUES(?1, "
+	    STORE_SQLITE_NOW_MS ") ON CONFLICT(tbl) DO UPDATE SET "
+	    "n = excluded.n",
+	[STORE_HOLDER_DROP] = "DELETE FROM gen WHERE tbl = ?1",
+	[STORE_HOLDER_OTHERS] = "SELECT COUNT(*) FROM gen WHERE tbl LIKE '"
+	    STORE_HOLDER_PREFIX "%' AND tbl <> ?1 AND n > "
+	    STORE_SQLITE_NOW_MS " - ?2",
+};
+static const char store_sqlite_holder_forget[] = "DELETE FROM gen WHERE "
+    "tbl LIKE '" STORE_HOLDER_PREFIX "%' AND n < " STORE_SQLITE_NOW_MS
+    " - ?2";
+
+/* Run one holder statement (?1 holder, ?2 ms); its first column to *n. */
+static int
+store_sqlite_holder_run(struct store_sqlite *s, const char *sql,
+    const char *holder, int64_t ms, uint64_t *n, struct error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = STORE_OK, step;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+	    (sqlite3_bind_parameter_index(stmt, "?1") > 0 &&
+	    sqlite3_bind_text(stmt, 1, holder, -1, SQLITE_STATIC) !=
+	    SQLITE_OK) || (sqlite3_bind_parameter_index(stmt, "?2") > 0 &&
+	    sqlite3_bind_int64(stmt, 2, ms) != SQLITE_OK))
+		rc = store_sqlite_fail(s, "lease holders: preparing", err);
+	else if ((step = sqlite3_step(stmt)) == SQLITE_ROW && n != NULL)
+		*n = (uint64_t)sqlite3_column_int64(stmt, 0);
+	else if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = store_sqlite_fail(s, "lease holders", err);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int
+store_sqlite_holder(void *handle, enum store_holder_op op, const char *holder,
+    int64_t ms, uint64_t *n, struct error *err)
+{
+	struct store_sqlite *s = handle;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = store_sqlite_holder_run(s, store_sqlite_holder_sql[op], holder,
+	    ms, n, err);
+	if (rc == STORE_OK && op == STORE_HOLDER_BEAT && ms > 0)
+		rc = store_sqlite_holder_run(s, store_sqlite_holder_forget,
+		    holder, ms, NULL, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static int
 store_sqlite_lock(void *handle, const char *name, int timeout_ms,
     struct error *err)
@@ -975,6 +1036,7 @@ const struct store_backend store_backend_sqlite = {
 	.purge = store_sqlite_purge,
 	.gen_bump = store_sqlite_gen_bump,
 	.gen_get = store_sqlite_gen_get,
+	.holder = store_sqlite_holder,
 	.lock = store_sqlite_lock,
 	.unlock = store_sqlite_unlock,
 	.put_many = store_sqlite_put_many,

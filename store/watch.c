@@ -229,5 +229,6 @@ watch_stop(struct store *st)
 		pthread_join(st->rotator, NULL);
 	if (st->leaser_up)
 		pthread_join(st->leaser, NULL);
+	lease_release(st);
 	st->poller_up = st->rotator_up = st->leaser_up = 0;
 }

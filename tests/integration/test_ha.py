@@ -295,16 +295,29 @@ def cache_reads(srv):
     return got["hit"], got["miss"]
 
 
+def lease_waits(srv):
+    """srv's resource writes that waited out another instance's lease."""
+    key = "trustee_store_lease_waits_total "
+    for line in srv.request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith(key):
+            return int(line[len(key):])
+    check(False, "no trustee_store_lease_waits_total on %s" % srv.name)
+    return None
+
+
 def test_resource_change_on_a_never_stale_on_b(ctx):
-    # With [store] lease (--store-lease), B answers releases from memory
-    # under a lease (docs/mariadb.md): a PUT, a restored version or a
-    # DELETE that A has acknowledged is never answered by B with the
+    # Under [store] lease (0.2 s by default), B answers releases from
+    # memory under a lease (docs/mariadb.md): a PUT, a restored version or
+    # a DELETE that A has acknowledged is never answered by B with the
     # value as it was, although B was answering that resource from
-    # memory just before.
-    a, b = pair(ctx, "lease", extra=["--store-lease", "200"])
+    # memory just before. A's writes wait out the lease only while B is
+    # noted as holding one.
+    a, b = pair(ctx, "lease")
     put_ok(a, "ha/key/alt", b"alternately-lease")
     name = "ha/key/lease"
     put_ok(a, name, b"lease-0")
+    check(lease_waits(a) == 0, "A waited although no instance held a "
+          "lease")
     g = H.PyGuest(b).handshake()
     check(g.fetch(name) == b"lease-0", "first release on B")
     h0, _ = cache_reads(b)
@@ -322,6 +335,8 @@ def test_resource_change_on_a_never_stale_on_b(ctx):
               "B after A's PUT %d was acknowledged: %r" % (i, got))
     h1, _ = cache_reads(b)
     check(h1 > h0, "B never answered from memory (hits %d -> %d)" % (h0, h1))
+    check(lease_waits(a) >= 8, "A's PUTs did not wait out B's lease (%d)"
+          % lease_waits(a))
     # Restoring a kept version on A.
     for _ in range(5):
         g.fetch(name)
@@ -343,6 +358,16 @@ def test_resource_change_on_a_never_stale_on_b(ctx):
     check(g.fetch("ha/key/alt").startswith(alt), "B before the pause")
     time.sleep(2.5)
     h2, _ = cache_reads(b)
+
+    # B idle: once its last lease ended it leaves the registry, and A's
+    # writes no longer wait.
+    def write_without_wait():
+        w = lease_waits(a)
+        put_ok(a, "ha/key/idle", b"idle")
+        return lease_waits(a) == w
+
+    wait_for("a write on A that does not wait (B idle)", write_without_wait,
+             timeout=10, every=0.2)
 
     def from_memory_again():
         check(g.fetch("ha/key/alt").startswith(alt), "B after the pause")

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "../../lib/log.h"
 #include "../../store/store_internal.h"
@@ -273,6 +274,117 @@ test_lease(void **state)
 	store_settle();
 }
 
+static uint64_t
+waits(struct store *st)
+{
+	struct store_info in;
+
+	store_info(st, &in);
+	return in.lease_waits;
+}
+
+/* Run sql on the fixture's database (beside the store's handles). */
+static void
+sql(struct fixture *f, const char *q)
+{
+	sqlite3 *h;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_exec(h, q, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", q, msg);
+	sqlite3_close(h);
+}
+
+static int
+sql_count(struct fixture *f, const char *q)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int n;
+
+	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, q, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+/*
+ * The registry of lease holders: a write waits out a lease only while
+ * another handle is noted as giving leases. A handle is noted by its
+ * first poll and leaves at store_lease_release (the poller does that
+ * once lookups stopped), after which it answers nothing from memory until
+ * it is noted again. Notes older than LEASE_LIVE_MS (30 s) do not count;
+ * a first note forgets those older than an hour.
+ */
+static void
+test_lease_registry(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+	uint64_t h;
+
+	f->st = storefix_open(f);
+	f->st2 = storefix_open(f);
+	assert_int_equal(store_cache(f->st, T, &err), 0);
+	assert_int_equal(store_cache(f->st2, T, &err), 0);
+	/* Nobody holds a lease: no wait. */
+	put(f->st2, T, "k", "1");
+	store_settle();
+	assert_int_equal(waits(f->st2), 0);
+	/* st's poll notes it: st2's writes wait, st's own do not. */
+	assert_int_equal(store_lease_poll(f->st), 1);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM gen WHERE tbl "
+	    "LIKE 'lease:%'"), 1);
+	assert_get(f->st, T, "k", "1");
+	put(f->st2, T, "k", "2");
+	store_settle();
+	assert_int_equal(waits(f->st2), 1);
+	put(f->st, T, "mine", "x");
+	store_settle();
+	assert_int_equal(waits(f->st), 0);
+	assert_get(f->st, T, "k", "2");
+	/* st leaves: no more waits, and st serves nothing from memory. */
+	store_lease_release(f->st);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM gen WHERE tbl "
+	    "LIKE 'lease:%'"), 0);
+	put(f->st2, T, "k", "3");
+	store_settle();
+	assert_int_equal(waits(f->st2), 1);
+	h = hits(f->st);
+	assert_get(f->st, T, "k", "3");
+	assert_get(f->st, T, "k", "3");
+	assert_int_equal(hits(f->st), h);
+	/* A note 31 s old (a holder that stopped without leaving) does
+	 * not count; a young one does. */
+	sql(f, "INSERT INTO gen(tbl, n) VALUES('lease:gone', " NOW_MS
+	    " - 31000), ('lease:ancient', " NOW_MS " - 7200000)");
+	put(f->st2, T, "k", "4");
+	store_settle();
+	assert_int_equal(waits(f->st2), 1);
+	sql(f, "UPDATE gen SET n = " NOW_MS " - 20000 WHERE tbl = "
+	    "'lease:gone'");
+	put(f->st2, T, "k", "5");
+	store_settle();
+	assert_int_equal(waits(f->st2), 2);
+	/* st noted again: it forgets the hour-old note, keeps the other. */
+	assert_int_equal(store_lease_poll(f->st), 1);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM gen WHERE tbl = "
+	    "'lease:ancient'"), 0);
+	assert_int_equal(sql_count(f, "SELECT COUNT(*) FROM gen WHERE tbl = "
+	    "'lease:gone'"), 1);
+	assert_get(f->st, T, "k", "5");
+	h = hits(f->st);
+	assert_get(f->st, T, "k", "5");
+	assert_true(hits(f->st) > h);
+}
+
 /* Readers hammer one row while it is rewritten: once a put returned,
  * no read that starts later sees an older value. */
 struct race {
@@ -432,6 +544,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rotation,
 		    setup_exclusive, storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_lease,
+		    setup_leased, storefix_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_registry,
 		    setup_leased, storefix_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_race_never_stale,
 		    setup_leased_short, storefix_teardown),
