@@ -585,6 +585,59 @@ test_generations(void **state)
 	assert_int_equal(g, 0);
 }
 
+/* Holders noted less than ms ago, other than holder. */
+static uint64_t
+holders(struct fixture *f, void *h, const char *holder, int64_t ms)
+{
+	struct error err = { "" };
+	uint64_t n = 99;
+
+	if (f->be->holder(h, STORE_HOLDER_OTHERS, holder, ms, &n, &err) !=
+	    STORE_OK)
+		fail_msg("holders: %s", err.msg);
+	return n;
+}
+
+static void
+holder_do(struct fixture *f, void *h, enum store_holder_op op,
+    const char *holder, int64_t ms)
+{
+	struct error err = { "" };
+
+	if (f->be->holder(h, op, holder, ms, NULL, &err) != STORE_OK)
+		fail_msg("holder %d %s: %s", (int)op, holder, err.msg);
+}
+
+/*
+ * The registry of lease holders (store/lease.c): a note counts for the
+ * others, not for its holder; a note older than the window asked for
+ * does not count; a drop forgets it; a beat with ms > 0 also forgets
+ * every note older than ms. Generations are not holders.
+ */
+static void
+test_holders(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = { "" };
+
+	assert_non_null(f->be->holder);
+	assert_int_equal(holders(f, f->h, "lease:a", 30000), 0);
+	holder_do(f, f->h, STORE_HOLDER_BEAT, "lease:a", 0);
+	holder_do(f, f->h, STORE_HOLDER_BEAT, "lease:a", 0);
+	assert_int_equal(f->be->gen_bump(f->h, "resource_data", &err), 0);
+	assert_int_equal(holders(f, f->h, "lease:a", 30000), 0);
+	assert_int_equal(holders(f, f->h, "lease:b", 30000), 1);
+	holder_do(f, f->h, STORE_HOLDER_BEAT, "lease:b", 0);
+	assert_int_equal(holders(f, f->h, "lease:a", 30000), 1);
+	assert_int_equal(holders(f, f->h, "lease:c", 30000), 2);
+	usleep(300000);
+	assert_int_equal(holders(f, f->h, "lease:c", 100), 0);
+	holder_do(f, f->h, STORE_HOLDER_BEAT, "lease:c", 100);
+	assert_int_equal(holders(f, f->h, "lease:z", 30000), 1);
+	holder_do(f, f->h, STORE_HOLDER_DROP, "lease:c", 0);
+	assert_int_equal(holders(f, f->h, "lease:z", 30000), 0);
+}
+
 struct lock_arg {
 	struct fixture *f;
 	int rc;
@@ -1367,6 +1420,12 @@ test_galera_nodes(void **state)
 	assert_int_equal(race(f, 3, 0, hs, 2, 8), 8);
 	assert_int_equal(f->be->gen_get(h2, "g", &g, &err), STORE_OK);
 	assert_int_equal(g, 80);
+	/* A lease holder noted on node 1 is counted on node 2 at once, and
+	 * its drop there is seen on node 1 (causal reads). */
+	holder_do(f, f->h, STORE_HOLDER_BEAT, "lease:n1", 0);
+	assert_int_equal(holders(f, h2, "lease:n2", 30000), 1);
+	holder_do(f, h2, STORE_HOLDER_DROP, "lease:n1", 0);
+	assert_int_equal(holders(f, f->h, "lease:n2", 30000), 0);
 
 	/* kill -9 of node 3: until the others declare it dead (Galera's
 	 * evs.suspect_timeout), commits wait, and a call answers in time,
@@ -1420,6 +1479,7 @@ test_galera_nodes(void **state)
 	    teardown), \
 	cmocka_unit_test_setup_teardown(test_purge, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_generations, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_holders, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_lock, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_reopen, setup, teardown)
 
