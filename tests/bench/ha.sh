@@ -12,8 +12,9 @@
 #               mariadb.py up: own datadir and socket, InnoDB with
 #               innodb_flush_log_at_trx_commit = 1, like SQLite's
 #               synchronous = FULL), with --store-lease HA_LEASE_MS
-#               (default 200: resource rows from memory under a lease;
-#               HA_LEASE_MS=0 reads the database on every release)
+#               (default 200, trusteed's own default: resource rows
+#               from memory under a lease; HA_LEASE_MS=0 reads the
+#               database on every release)
 #   mariadb x2  two instances sharing a state directory and the database;
 #               kbsbench --url2 moves each guest between them as a load
 #               balancer without sticky sessions would: a flow attests on
