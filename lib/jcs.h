@@ -29,7 +29,7 @@ char *jcs_compact(const json_t *v, size_t *len);
 
 /* Append s (n bytes) as a JSON string literal with the escaping above.
  * serde_json (what the guest uses to rebuild JWE headers) escapes
- * identically, so lib/jwe.c uses it too. */
+ * identically, so lib/jwe_header.c uses it too. */
 void jcs_append_string(struct buf *b, const char *s, size_t n);
 
 #endif
