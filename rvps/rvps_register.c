@@ -1,7 +1,7 @@
 /*
  * rvps_register.c: Trustee's RVPS message envelope (see rvps.h):
  * envelope parsing, extractor dispatch, and all-or-nothing registration
- * through the store half in rvps.c (shared parts in rvps_internal.h).
+ * through rvps_write in rvps_write.c (shared parts in rvps_internal.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -127,7 +127,7 @@ rvps_parse_envelope(const char *msg, size_t len, json_t **values,
 	}
 	json_object_foreach(out, name, value) {
 		if (rvps_check_name(name, err) == -1 ||
-		    rvps_value_check(name, value, err) == -1) {
+		    rvps_check_value(name, value, err) == -1) {
 			error_prefix(err, "the %s payload", type);
 			goto out;
 		}
@@ -152,7 +152,7 @@ rvps_register(const char *msg, size_t len, const char *who,
 
 	if (names != NULL)
 		*names = NULL;
-	if (rvps_text_check(who, RVPS_WHO_MAX, "admin identity", 1,
+	if (rvps_check_text(who, RVPS_WHO_MAX, "admin identity", 1,
 	    err) == -1 || rvps_parse_envelope(msg, len, &values, err) == -1)
 		return -1;
 	pthread_mutex_lock(&rvps_g.wlock);
