@@ -1,7 +1,10 @@
 /*
  * policy_internal.h: interfaces between the policy engine's files.
- *  - policy.c: the store (versions), the active-policy cache, the public
- *    API of policy.h;
+ *  - policy.c: the active-policy cache, evaluation and lifecycle of
+ *    policy.h, and the id and text checks;
+ *  - policy_doc.c: stored versions (policy_put, _get, _list, _versions,
+ *    _restore);
+ *  - policy_test.c: dry runs (policy_test);
  *  - policy_lua.c: per-thread sandboxed Lua states, budgets, the
  *    compiled-chunk cache, one evaluation (plua_run);
  *  - policy_lib.c: the trustee library policies call (policy_lib_*);
@@ -90,6 +93,51 @@ int plua_health(struct error *err);
 
 struct policy_stats;
 void plua_stats(struct policy_stats *s);
+
+/* ------------------------------ policy.c, policy_doc.c, policy_test.c */
+
+struct store;
+
+#define POLICY_TABLE "policies"
+#define POLICY_KEY_MAX (POLICY_ID_MAX + 32)	/* "<kind>:<id>" */
+#define POLICY_SHIPPED_BY "trusteed (shipped default)"
+
+/* The policy store (policy_init), or NULL: the shipped defaults only. */
+extern struct store *policy_store;
+
+struct policy_shipped {
+	const char *id;
+	const char *file;
+};
+/* The shipped attestation policies (policy.c), seeded into the store. */
+extern const struct policy_shipped policy_shipped_attestation[2];
+
+/* "attestation" or "resource". */
+const char *policy_kind_name(enum policy_kind kind);
+/* The shipped file for (kind, id), or NULL. */
+const char *policy_shipped_file(enum policy_kind kind, const char *id);
+/* Attestation ids: 1..POLICY_ID_MAX of [A-Za-z0-9._-], not starting
+ * with '.' ("default_cpu"); the resource policy id is fixed. */
+int policy_id_check(enum policy_kind kind, const char *id,
+    struct error *err);
+/* The meta row name "<kind>:<id>". */
+void policy_key(enum policy_kind kind, const char *id,
+    char key[POLICY_KEY_MAX]);
+/* A policy text: 1..POLICY_TEXT_MAX bytes of UTF-8 without NUL. */
+int policy_text_check(const char *text, size_t len, struct error *err);
+/* strlcpy: src cut to cap - 1 bytes. */
+void policy_copy(char *dst, size_t cap, const char *src);
+/* Unlink key (every entry when NULL) from the active-policy cache. */
+void policy_cache_drop(const char *key);
+
+/* Store row name: 0 found (*out new object), 1 absent, -1 error. */
+int policy_doc_row_get(const char *name, json_t **out, struct error *err);
+/* Integer member k of a meta row, 0 when absent or out of range. */
+int policy_doc_meta_int(const json_t *meta, const char *k);
+/* Text of version v (>= 1) of key: 0, 1 absent, -1 error. *rowp (if not
+ * NULL) gets the version row. */
+int policy_doc_version_text(const char *key, int v, char **text,
+    size_t *len, json_t **rowp, struct error *err);
 
 /* ------------------------------------- policy_lua.c <-> policy_lib.c */
 
