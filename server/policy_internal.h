@@ -5,8 +5,11 @@
  *  - policy_doc.c: stored versions (policy_put, _get, _list, _versions,
  *    _restore);
  *  - policy_test.c: dry runs (policy_test);
- *  - policy_lua.c: per-thread sandboxed Lua states, budgets, the
- *    compiled-chunk cache, one evaluation (plua_run);
+ *  - policy_lua.c: per-thread Lua states, the compiled-chunk cache, one
+ *    evaluation (plua_run);
+ *  - policy_lua_budget.c: instruction, wall-clock and memory budgets;
+ *  - policy_lua_sandbox.c: the sandbox (safe libraries, read-only
+ *    proxies, library cost wrappers);
  *  - policy_lib.c: the trustee library policies call (policy_lib_*);
  *  - policy_result.c: JSON <-> Lua conversion and the conversion of a
  *    policy's result into a trust vector or a decision (presult_*).
@@ -139,7 +142,7 @@ int policy_doc_meta_int(const json_t *meta, const char *k);
 int policy_doc_version_text(const char *key, int v, char **text,
     size_t *len, json_t **rowp, struct error *err);
 
-/* ------------------------------------- policy_lua.c <-> policy_lib.c */
+/* ---------------------- policy_lua*.c <-> policy_lib.c: the Lua states */
 
 enum plua_abort { PABORT_NONE, PABORT_BUDGET, PABORT_TIME };
 
@@ -178,18 +181,43 @@ plua_p(lua_State *L)
 {
 	return *(struct pstate **)lua_getextraspace(L);
 }
-/* Charge n instructions' worth of library work before doing it; raises
- * when a budget (instructions or wall clock) is exhausted. */
-void plua_charge(lua_State *L, double n, const char *what);
-/* The same without raising, for C code that must unwind first: 0, or -1
- * once a budget is exhausted (recorded; raise it with plua_raise). */
+
+/* ------------------------------------------------- policy_lua_budget.c */
+
+#define PLUA_HOOK_COUNT 100		/* instructions between count hooks */
+
+/* Charge n instructions' worth of library work without raising, for C
+ * code that must unwind first: 0, or -1 once a budget is exhausted
+ * (recorded; raise it with plua_raise). */
 int plua_spend(lua_State *L, double n, const char *what);
 /* Raise the recorded budget error (does not return). Once raised it is
  * raised again at every instruction, so pcall cannot swallow it. */
 int plua_raise(lua_State *L);
+/* Charge n instructions' worth of library work before doing it; raises
+ * when a budget (instructions or wall clock) is exhausted. Inline: every
+ * wrapped library call pays through it. */
+static inline void
+plua_charge(lua_State *L, double n, const char *what)
+{
+	if (plua_spend(L, n, what) != 0)
+		plua_raise(L);
+}
+/* The count hook plua_run installs (every PLUA_HOOK_COUNT instructions):
+ * pays for them, looks at the clock, raises once a budget is gone. */
+void plua_budget_hook(lua_State *L, lua_Debug *ar);
+/* The allocator of every state (ud: its struct pstate): refuses growth
+ * beyond p->limit and charges allocations during a call. */
+void *plua_budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* ------------------------------------------------ policy_lua_sandbox.c */
+
+/* Build the sandbox in a new state (runs protected, on an empty stack);
+ * sets the state's env_ref, cache_ref and names_ref. */
+int plua_sandbox_setup(lua_State *L);
 /* tostring without addresses: tables, functions, ... print their type. */
 const char *plua_tostring(lua_State *L, int idx);
-/* Push the trustee library table (with trustee.null = PRESULT_NULL). */
+/* Push the trustee library table (with trustee.null = PRESULT_NULL);
+ * defined in policy_lib.c. */
 void policy_lib_open(lua_State *L);
 
 /* ------------------------------------------------------ policy_probe.c */
