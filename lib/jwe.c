@@ -35,29 +35,6 @@
 /* The Rust rsa crate Trustee uses refuses larger moduli. */
 #define JWE_RSA_MAX_BITS	4096
 
-/* String member of a JSON object; NULL with err set ("<what>.<name>: ...")
- * when absent, not a string, or holding a NUL. */
-const char *
-jwe_member_string(const json_t *obj, const char *what, const char *name,
-    struct error *err)
-{
-	const json_t *v = json_object_get(obj, name);
-
-	if (v == NULL) {
-		error_set(err, "%s.%s: missing", what, name);
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		error_set(err, "%s.%s: not a string", what, name);
-		return NULL;
-	}
-	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		error_set(err, "%s.%s: contains a NUL character", what, name);
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
 /*
  * A recipient: the TEE public key parsed, validated and classified once,
  * then used for any number of responses (the session cache keeps one per
@@ -176,9 +153,9 @@ jwe_key_new(const json_t *tee_pubkey, struct error *err)
 		error_set(err, "tee-pubkey: not a JSON object");
 		return NULL;
 	}
-	if ((alg = jwe_member_string(tee_pubkey, "tee-pubkey", "alg",
+	if ((alg = jwk_member_string(tee_pubkey, "tee-pubkey", "alg",
 	    err)) == NULL ||
-	    (kty = jwe_member_string(tee_pubkey, "tee-pubkey", "kty",
+	    (kty = jwk_member_string(tee_pubkey, "tee-pubkey", "kty",
 	    err)) == NULL)
 		return NULL;
 	if (jwe_alg_from_name(alg, &a) != 0) {
@@ -194,7 +171,7 @@ jwe_key_new(const json_t *tee_pubkey, struct error *err)
 			    log_escape(kty, ex, sizeof(ex)), alg);
 			return NULL;
 		}
-		if ((crv = jwe_member_string(tee_pubkey, "tee-pubkey", "crv",
+		if ((crv = jwk_member_string(tee_pubkey, "tee-pubkey", "crv",
 		    err)) == NULL)
 			return NULL;
 		if (strcmp(crv, "P-256") != 0 && strcmp(crv, "P-521") != 0) {

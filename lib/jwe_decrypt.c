@@ -32,7 +32,7 @@ jwe_decrypt_get_b64(const json_t *jwe, const char *name, uint8_t **out,
 {
 	const char *s;
 
-	if ((s = jwe_member_string(jwe, "jwe", name, err)) == NULL)
+	if ((s = jwk_member_string(jwe, "jwe", name, err)) == NULL)
 		return -1;
 	/* libsodium 1.0.18 lets bytes >= 0x80 through inside a quantum. */
 	if (s[strspn(s, JWE_B64URL_ALPHABET)] != '\0' ||
@@ -62,10 +62,10 @@ jwe_decrypt_unwrap_ecdh(const json_t *hdr, EVP_PKEY *priv, const uint8_t *ek,
 	if (!json_is_object(epk))
 		return error_set(err, "jwe header.epk: missing or not an "
 		    "object");
-	if ((crv = jwe_member_string(epk, "jwe header.epk", "crv",
+	if ((crv = jwk_member_string(epk, "jwe header.epk", "crv",
 	    err)) == NULL ||
-	    (x = jwe_member_string(epk, "jwe header.epk", "x", err)) == NULL ||
-	    (y = jwe_member_string(epk, "jwe header.epk", "y", err)) == NULL)
+	    (x = jwk_member_string(epk, "jwe header.epk", "x", err)) == NULL ||
+	    (y = jwk_member_string(epk, "jwe header.epk", "y", err)) == NULL)
 		return -1;
 	if (strcmp(crv, mycrv) != 0)
 		return error_set(err, "jwe header.epk.crv: \"%s\" does not "
@@ -181,8 +181,8 @@ jwe_decrypt_to(const char *jwe, size_t len, EVP_PKEY *priv, int locked,
 		error_set(err, "jwe.protected: not a JSON object");
 		goto out;
 	}
-	if ((alg = jwe_member_string(hdr, "jwe header", "alg", err)) == NULL ||
-	    jwe_member_string(hdr, "jwe header", "enc", err) == NULL)
+	if ((alg = jwk_member_string(hdr, "jwe header", "alg", err)) == NULL ||
+	    jwk_member_string(hdr, "jwe header", "enc", err) == NULL)
 		goto out;
 	if (jwe_alg_from_name(alg, &a) != 0) {
 		error_set(err, "jwe header.alg: unsupported algorithm \"%s\"",

@@ -57,11 +57,6 @@ int jwe_alg_rsa(int enc, enum jwe_alg alg, EVP_PKEY *key, const uint8_t *in,
 
 /* ------------------------------------------------------------------ jwe.c */
 
-/* String member of a JSON object; NULL with err set ("<what>.<name>: ...")
- * when absent, not a string, or holding a NUL. */
-const char *jwe_member_string(const json_t *obj, const char *what,
-    const char *name, struct error *err);
-
 /* ----------------------------------------------------------- jwe_header.c */
 
 /* The AAD the guest computes for a protected header whose "alg" and

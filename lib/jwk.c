@@ -40,10 +40,7 @@ static const struct jwk_curve jwk_curves[] = {
 	{ "P-521", SN_secp521r1, 66 },
 };
 
-/* The string member `name` of obj, or NULL with err set ("<what>.<name>:
- * ..."). Strings with an embedded NUL are refused, so that C string
- * comparisons downstream see the whole value. */
-static const char *
+const char *
 jwk_member_string(const json_t *obj, const char *what, const char *name,
     struct error *err)
 {

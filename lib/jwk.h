@@ -34,4 +34,11 @@ json_t *jwk_from_pkey(EVP_PKEY *pkey, const char *alg);
  */
 json_t *jwk_tee_pubkey_normalize(const json_t *in, struct error *err);
 
+/* The string member `name` of obj, or NULL with err set ("<what>.<name>:
+ * missing / not a string / contains a NUL character"). Strings with an
+ * embedded NUL are refused, so that C string comparisons downstream see
+ * the whole value. */
+const char *jwk_member_string(const json_t *obj, const char *what,
+    const char *name, struct error *err);
+
 #endif
