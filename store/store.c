@@ -19,7 +19,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -31,67 +30,6 @@
 #define STORE_PAGE_DEFAULT	100
 #define STORE_PAGE_MAX		10000
 #define STORE_LIST_BATCH	512
-
-int64_t
-store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------ timing */
-
-const char *const store_op_names[STORE_NOPS] = {
-	"get", "put", "delete", "scan", "purge", "count"
-};
-
-static store_timing_cb store_timer;
-
-void
-store_set_timing(store_timing_cb cb)
-{
-	__atomic_store_n(&store_timer, cb, __ATOMIC_RELEASE);
-}
-
-/* The start of a timed call (0 without a hook). */
-static uint64_t
-store_timing_start(void)
-{
-	struct timespec ts;
-
-	if (__atomic_load_n(&store_timer, __ATOMIC_ACQUIRE) == NULL)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Report a call started at t0; returns rc, so a call site can wrap its
- * return. */
-static int
-store_timing_end(enum store_op op, uint64_t t0, int rc)
-{
-	store_timing_cb cb = __atomic_load_n(&store_timer, __ATOMIC_ACQUIRE);
-	struct timespec ts;
-	uint64_t now;
-
-	if (cb == NULL || t0 == 0)
-		return rc;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	cb(op, now > t0 ? now - t0 : 0);
-	return rc;
-}
-
-int64_t
-store_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Tables come from the daemon's code, but check anyway: the table name
  * goes into the associated data and to the backend as text. */

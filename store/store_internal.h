@@ -1,10 +1,11 @@
 /*
  * store_internal.h: what the files of store/ share about one open store
- * (store.c rows and API, store_row.c the row format, keyring.c the keys
- * in memory, datakey.c the _keys rows, instance.c this instance and the
- * _instances rows, master.c K_m at start, keystatus.c key status,
- * rotate.c rotation, watch.c the poller, join.c joining, check.c the
- * integrity scan). Nothing outside store/ includes it.
+ * (store.c rows and API, store_timing.c the clocks and the timing hook,
+ * store_row.c the row format, keyring.c the keys in memory, datakey.c the
+ * _keys rows, instance.c this instance and the _instances rows, master.c
+ * K_m at start, keystatus.c key status, rotate.c rotation, watch.c the
+ * poller, join.c joining, check.c the integrity scan). Nothing outside
+ * store/ includes it.
  *
  * Keys (keyring.c has the details):
  *   master key K_m   32 random bytes per deployment; outside memory only
@@ -24,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -264,9 +266,46 @@ int store_seal_put(struct store *st, const char *table, const uint8_t id[
     STORE_ID_LEN], const char *name, size_t nlen, const void *val,
     size_t vlen, int64_t ord, int64_t exp, uint64_t expect_rev,
     uint64_t *rev, struct error *err);
+
+/* -------------------------------------------------------- store_timing.c */
+
 /* Milliseconds since the epoch / monotonic. */
 int64_t store_now_ms(void);
 int64_t store_mono_ms(void);
+
+/* The hook of store_set_timing (NULL: none); read and written atomically. */
+extern store_timing_cb store_timing_hook;
+
+/* The start of a timed call (0 without a hook). Inline: every request-path
+ * call of store.c and store_scan.c runs it. */
+static inline uint64_t
+store_timing_start(void)
+{
+	struct timespec ts;
+
+	if (__atomic_load_n(&store_timing_hook, __ATOMIC_ACQUIRE) == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Report a call started at t0; returns rc, so a call site can wrap its
+ * return. */
+static inline int
+store_timing_end(enum store_op op, uint64_t t0, int rc)
+{
+	store_timing_cb cb = __atomic_load_n(&store_timing_hook,
+	    __ATOMIC_ACQUIRE);
+	struct timespec ts;
+	uint64_t now;
+
+	if (cb == NULL || t0 == 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	cb(op, now > t0 ? now - t0 : 0);
+	return rc;
+}
 
 /* ------------------------------------------------------------ outage.c */
 
