@@ -1,11 +1,12 @@
 /*
  * store_internal.h: what the files of store/ share about one open store
- * (store.c rows and API, store_timing.c the clocks and the timing hook,
- * store_row.c the row format, keyring.c the keys in memory, datakey.c the
- * _keys rows, instance.c this instance and the _instances rows, master.c
- * K_m at start, keystatus.c key status, rotate.c rotation, watch.c the
- * poller, join.c joining, check.c the integrity scan). Nothing outside
- * store/ includes it.
+ * (store.c rows and API, store_open.c opening and closing,
+ * store_timing.c the clocks and the timing hook, store_row.c the row
+ * format, keyring.c the keys in memory, datakey.c the _keys rows,
+ * instance.c this instance and the _instances rows, master.c K_m at
+ * start, keystatus.c key status, rotate.c rotation, watch.c the poller,
+ * join.c joining, check.c the integrity scan). Nothing outside store/
+ * includes it.
  *
  * Keys (keyring.c has the details):
  *   master key K_m   32 random bytes per deployment; outside memory only
@@ -249,10 +250,6 @@ int store_row_corrupt(struct error *err, const char *table,
 /* A table name is [a-z_]{1,32}; names starting with '_' are the store's
  * own and refused unless internal_ok. */
 int store_table_check(const char *table, int internal_ok, struct error *err);
-/* Parse the DSN and connect the backend (no keys yet): a bare store for
- * store_open and store_join. */
-int store_connect(const struct store_options *o, struct store **out,
-    struct error *err);
 /*
  * Open a row read from the backend, loading an unknown data-key version
  * from _keys once: as store_row_open, with the key chosen by the blob's
@@ -266,6 +263,13 @@ int store_seal_put(struct store *st, const char *table, const uint8_t id[
     STORE_ID_LEN], const char *name, size_t nlen, const void *val,
     size_t vlen, int64_t ord, int64_t exp, uint64_t expect_rev,
     uint64_t *rev, struct error *err);
+
+/* ---------------------------------------------------------- store_open.c */
+
+/* Parse the DSN and connect the backend (no keys yet): a bare store for
+ * store_open and store_join. */
+int store_connect(const struct store_options *o, struct store **out,
+    struct error *err);
 
 /* -------------------------------------------------------- store_timing.c */
 
