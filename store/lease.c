@@ -3,7 +3,7 @@
  * (MariaDB, Galera) answers reads of its cached tables (store_cache: the
  * resources' index and value rows) from rowcache.c without a round trip,
  * and still never answers with a row as it was before a write that
- * another instance has acknowledged. store.c gives such a handle a
+ * another instance has acknowledged. store_open.c gives such a handle a
  * leased cache when [store] lease (L, st->lease_ms) is not 0.
  *
  * The rules:

@@ -3,15 +3,16 @@
  * (store_cache), so that a hot read (a resource release reads the
  * resource's index row and its value row) costs no database round trip.
  *
- * When it may serve: every write path of store.c calls rowcache_wrote
- * after the backend call returns, whatever it returned, and that bumps
- * the table's generation. An entry is served only while its generation
- * is the table's current one, and it is filled only with the generation
- * read before the backend read began; so a row read before a write
- * completed can never be served after the write was acknowledged. That
- * is the whole rule for a handle that is the sole writer of its database
- * (the embedded SQLite store under its daemon lock, which every trusteed
- * process and tool opening that database takes).
+ * When it may serve: every write path of store.c and store_scan.c (purge)
+ * calls rowcache_wrote after the backend call returns, whatever it
+ * returned, and that bumps the table's generation. An entry is served
+ * only while its generation is the table's current one, and it is filled
+ * only with the generation read before the backend read began; so a row
+ * read before a write completed can never be served after the write was
+ * acknowledged. That is the whole rule for a handle that is the sole
+ * writer of its database (the embedded SQLite store under its daemon
+ * lock, which every trusteed process and tool opening that database
+ * takes).
  *
  * A handle on a database that other instances write (MariaDB, Galera)
  * has a leased cache (rowcache_new(1)): besides, a table's entries are

@@ -1,12 +1,12 @@
 /*
  * store_internal.h: what the files of store/ share about one open store
- * (store.c rows and API, store_open.c opening and closing,
- * store_timing.c the clocks and the timing hook, store_row.c the row
- * format, keyring.c the keys in memory, datakey.c the _keys rows,
- * instance.c this instance and the _instances rows, master.c K_m at
- * start, keystatus.c key status, rotate.c rotation, watch.c the poller,
- * join.c joining, check.c the integrity scan). Nothing outside store/
- * includes it.
+ * (store.c rows by name, store_scan.c scans, lists, purge and counts,
+ * store_open.c opening and closing, store_timing.c the clocks and the
+ * timing hook, store_row.c the row format, keyring.c the keys in memory,
+ * datakey.c the _keys rows, instance.c this instance and the _instances
+ * rows, master.c K_m at start, keystatus.c key status, rotate.c rotation,
+ * watch.c the poller, join.c joining, check.c the integrity scan).
+ * Nothing outside store/ includes it.
  *
  * Keys (keyring.c has the details):
  *   master key K_m   32 random bytes per deployment; outside memory only
@@ -65,7 +65,7 @@
 /* ---------------------------------------------- big-endian integers */
 
 /* The integers of the store's row formats and cursors (store_row.c,
- * datakey.c, instance.c, store.c). */
+ * datakey.c, instance.c, store_scan.c). */
 static inline void
 store_be32_put(uint8_t *p, uint32_t v)
 {
@@ -258,6 +258,14 @@ int store_table_check(const char *table, int internal_ok, struct error *err);
 int store_open_row(struct store *st, const char *table,
     const struct store_row *row, const char *want_name, char **name_out,
     uint8_t **val, size_t *vlen, struct error *err);
+/*
+ * After a write to table returned rc: tell the instances sharing the
+ * database (watch.c; lease.c for a table cached under a lease, whose
+ * generation is bumped whatever rc was). rc, or STORE_UNAVAILABLE for a
+ * successful write other instances could not be told of.
+ */
+int store_wrote(struct store *st, const char *table, int rc,
+    struct error *err);
 /* Seal and put one row under the current data key (CAS on expect_rev). */
 int store_seal_put(struct store *st, const char *table, const uint8_t id[
     STORE_ID_LEN], const char *name, size_t nlen, const void *val,
