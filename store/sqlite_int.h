@@ -1,7 +1,8 @@
 /*
  * sqlite_int.h: what the files of the SQLite backend share, for them
  * only: store/store_sqlite.c (the backend table, opening a handle and
- * the operations by key) and store/sqlite_scan.c (scan, count, purge).
+ * the operations by key), store/sqlite_scan.c (scan, count, purge) and
+ * store/sqlite_lock.c (the daemon lock and the named locks).
  *
  * A handle (struct store_sqlite) is one connection: s->lock guards the
  * connection and every statement, s->locks_mu the named locks' slots.
@@ -78,5 +79,15 @@ int sqlite_scan_count(void *handle, const char *table,
     struct store_kv_count *out, size_t max, size_t *n, struct error *err);
 int sqlite_scan_purge(void *handle, const char *table, int64_t exp_before,
     int64_t ord_before, size_t limit, size_t *n, struct error *err);
+
+/* ----------------------------------------------------- sqlite_lock.c */
+
+/* Take the daemon lock, "<s->path>.lock", into s->lock_fd: 0, or -1 with
+ * err set (another trusteed holds it, naming its pid when it can). */
+int sqlite_lock_daemon(struct store_sqlite *s, struct error *err);
+/* backend.h lock and unlock. */
+int sqlite_lock_acquire(void *handle, const char *name, int timeout_ms,
+    struct error *err);
+void sqlite_lock_release(void *handle, const char *name);
 
 #endif

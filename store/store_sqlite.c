@@ -1,7 +1,8 @@
 /*
  * store_sqlite.c: the embedded SQLite backend of the store (backend.h).
  * The operations over many rows (scan, count, purge) are in
- * sqlite_scan.c; what the backend's files share in sqlite_int.h.
+ * sqlite_scan.c, the lock files in sqlite_lock.c; what the backend's
+ * files share in sqlite_int.h.
  *
  * One database file with the schema backend.h describes. One connection
  * with its prepared statements, guarded by a mutex: the statements are
@@ -16,9 +17,8 @@
  * the permissions of the database file.
  *
  * An embedded store belongs to one daemon: with dsn->exclusive the open
- * takes an exclusive lock on "<db>.lock" (which records the holder's pid)
- * for the life of the handle, and a second daemon fails clearly. Named
- * locks (backend.h) are further lock files "<db>.lock-<name>".
+ * takes the daemon lock (sqlite_lock.c) for the life of the handle, and a
+ * second daemon fails clearly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -118,71 +116,6 @@ store_sqlite_prepare_file(const char *path, struct error *err)
 		return -1;
 	}
 	close(fd);
-	return 0;
-}
-
-/* Open (creating, 0600) and flock a lock file, waiting up to wait_ms.
- * Returns the fd, -1 on error, -2 when another holder has it. */
-static int
-store_sqlite_flock(const char *path, int wait_ms, struct error *err)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int fd, waited = 0;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		return error_set(err, "sqlite: %s: %s", path, strerror(errno));
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			error_set(err, "sqlite: %s: lock: %s", path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (waited >= wait_ms) {
-			close(fd);
-			return -2;
-		}
-		nanosleep(&ts, NULL);
-		waited += 10;
-	}
-}
-
-/* The daemon lock: one trusteed per embedded database. */
-static int
-store_sqlite_take_daemon_lock(struct store_sqlite *s, struct error *err)
-{
-	char *lp = xasprintf("%s.lock", s->path), pid[32], held[32] = "";
-	ssize_t n;
-	int fd;
-
-	fd = store_sqlite_flock(lp, 0, err);
-	if (fd == -2) {
-		fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd != -1) {
-			n = read(fd, held, sizeof(held) - 1);
-			held[n > 0 ? n : 0] = '\0';
-			held[strcspn(held, "\n")] = '\0';
-			close(fd);
-		}
-		error_set(err, "sqlite: %s is in use by another trusteed%s%s "
-		    "(an embedded store is opened by one daemon only; share a "
-		    "MariaDB store between instances instead)", s->path,
-		    held[0] != '\0' ? ", pid " : "", held);
-		free(lp);
-		return -1;
-	}
-	free(lp);
-	if (fd < 0)
-		return -1;
-	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 ||
-	    write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
-		log_warnx("sqlite: %s.lock: cannot record the pid: %s",
-		    s->path, strerror(errno));
-	s->lock_fd = fd;
 	return 0;
 }
 
@@ -351,7 +284,7 @@ store_sqlite_open(const struct store_dsn *dsn, void **handle,
 	pthread_mutex_init(&s->locks_mu, NULL);
 	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
 		s->locks[i].fd = -1;
-	if (dsn->exclusive && store_sqlite_take_daemon_lock(s, err) == -1)
+	if (dsn->exclusive && sqlite_lock_daemon(s, err) == -1)
 		goto fail;
 	/* NOMUTEX: s->lock already serialises every use of the connection. */
 	if (sqlite3_open_v2(dsn->path, &s->db, SQLITE_OPEN_READWRITE |
@@ -756,59 +689,6 @@ store_sqlite_holder(void *handle, enum store_holder_op op, const char *holder,
 	return rc;
 }
 
-static int
-store_sqlite_lock(void *handle, const char *name, int timeout_ms,
-    struct error *err)
-{
-	struct store_sqlite *s = handle;
-	struct store_sqlite_lock *slot = NULL;
-	char *lp;
-	size_t i;
-	int fd;
-
-	if (strlen(name) > STORE_TABLE_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz_") != strlen(name))
-		return error_set(err, "sqlite: invalid lock name");
-	pthread_mutex_lock(&s->locks_mu);
-	for (i = 0; i < STORE_SQLITE_LOCKS && slot == NULL; i++)
-		if (s->locks[i].fd == -1)
-			slot = &s->locks[i];
-	if (slot != NULL)
-		slot->fd = -3;		/* reserved while we wait */
-	pthread_mutex_unlock(&s->locks_mu);
-	if (slot == NULL)
-		return error_set(err, "sqlite: too many named locks held");
-	lp = xasprintf("%s.lock-%s", s->path, name);
-	fd = store_sqlite_flock(lp, timeout_ms, err);
-	free(lp);
-	pthread_mutex_lock(&s->locks_mu);
-	if (fd >= 0) {
-		snprintf(slot->name, sizeof(slot->name), "%s", name);
-		slot->fd = fd;
-	} else
-		slot->fd = -1;
-	pthread_mutex_unlock(&s->locks_mu);
-	return fd >= 0 ? STORE_OK : fd == -2 ? STORE_ABSENT : STORE_ERROR;
-}
-
-static void
-store_sqlite_unlock(void *handle, const char *name)
-{
-	struct store_sqlite *s = handle;
-	size_t i;
-
-	pthread_mutex_lock(&s->locks_mu);
-	for (i = 0; i < STORE_SQLITE_LOCKS; i++) {
-		if (s->locks[i].fd >= 0 &&
-		    strcmp(s->locks[i].name, name) == 0) {
-			close(s->locks[i].fd);	/* releases the flock */
-			s->locks[i].fd = -1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->locks_mu);
-}
-
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
@@ -822,7 +702,7 @@ const struct store_backend store_backend_sqlite = {
 	.gen_bump = store_sqlite_gen_bump,
 	.gen_get = store_sqlite_gen_get,
 	.holder = store_sqlite_holder,
-	.lock = store_sqlite_lock,
-	.unlock = store_sqlite_unlock,
+	.lock = sqlite_lock_acquire,
+	.unlock = sqlite_lock_release,
 	.put_many = store_sqlite_put_many,
 };
