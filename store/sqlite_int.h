@@ -1,7 +1,8 @@
 /*
  * sqlite_int.h: what the files of the SQLite backend share, for them
  * only: store/store_sqlite.c (the backend table, opening a handle and
- * the operations by key), store/sqlite_scan.c (scan, count, purge) and
+ * the operations by key), store/sqlite_schema.c (schema creation and
+ * migration at open), store/sqlite_scan.c (scan, count, purge) and
  * store/sqlite_lock.c (the daemon lock and the named locks).
  *
  * A handle (struct store_sqlite) is one connection: s->lock guards the
@@ -79,6 +80,13 @@ int sqlite_scan_count(void *handle, const char *table,
     struct store_kv_count *out, size_t max, size_t *n, struct error *err);
 int sqlite_scan_purge(void *handle, const char *table, int64_t exp_before,
     int64_t ord_before, size_t limit, size_t *n, struct error *err);
+
+/* --------------------------------------------------- sqlite_schema.c */
+
+/* Create the schema, or migrate an older one forward: 0, or with err
+ * set and nothing changed, -1 (a newer schema, or SQLite failed) or
+ * STORE_UNAVAILABLE (the database stayed locked past the busy timeout). */
+int sqlite_schema_init(struct store_sqlite *s, struct error *err);
 
 /* ----------------------------------------------------- sqlite_lock.c */
 

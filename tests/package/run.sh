@@ -376,7 +376,7 @@ if start_daemon new; then
 	# both builds write schema 2: see the top of this file for why the
 	# 1 -> 2 migration is tested in tests/unit/test_backend.c).
 	SCHEMA=$(grep -o 'define STORE_SQLITE_SCHEMA[[:space:]]*[0-9]*' \
-	    "$SRC/store/store_sqlite.c" | awk '{print $3}')
+	    "$SRC/store/sqlite_schema.c" | awk '{print $3}')
 	GOT=$(sqlite3 -readonly /var/lib/trustee/trustee.db \
 	    "select v from meta where k = 'schema_version'" 2>>"$WORK/log")
 	echo "# package: schema version after the upgrade: $GOT (build: $SCHEMA)"
