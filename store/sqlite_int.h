@@ -1,9 +1,11 @@
 /*
  * sqlite_int.h: what the files of the SQLite backend share, for them
- * only: store/store_sqlite.c (the backend table, opening a handle and
- * the operations by key), store/sqlite_schema.c (schema creation and
- * migration at open), store/sqlite_scan.c (scan, count, purge) and
- * store/sqlite_lock.c (the daemon lock and the named locks).
+ * only: store/store_sqlite.c (the backend table and the operations by
+ * key), store/sqlite_conn.c (the handle: the file, the connection, its
+ * prepared statements, the classification of failures),
+ * store/sqlite_schema.c (schema creation and migration at open),
+ * store/sqlite_scan.c (scan, count, purge) and store/sqlite_lock.c (the
+ * daemon lock and the named locks).
  *
  * A handle (struct store_sqlite) is one connection: s->lock guards the
  * connection and every statement, s->locks_mu the named locks' slots.
@@ -57,13 +59,20 @@ struct store_sqlite_row {
  * reads them. */
 #define STORE_SQLITE_COLS "tbl, id, kv, ord, exp, rev, blob"
 
+/* ----------------------------------------------------- sqlite_conn.c */
+
+/* backend.h open and close. */
+int sqlite_conn_open(const struct store_dsn *dsn, void **handle,
+    struct error *err);
+void sqlite_conn_close(void *handle);
+/* err = "sqlite: <path>: <what>: <SQLite's message>" of the connection's
+ * last call; STORE_UNAVAILABLE for a lock held past the busy timeout
+ * (SQLITE_BUSY, SQLITE_LOCKED), else STORE_ERROR. */
+int sqlite_conn_fail(struct store_sqlite *s, const char *what,
+    struct error *err);
+
 /* ---------------------------------------------------- store_sqlite.c */
 
-/* err = "sqlite: <path>: <what>: <SQLite's message>"; STORE_UNAVAILABLE
- * for a lock held past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED),
- * else STORE_ERROR. */
-int store_sqlite_fail(struct store_sqlite *s, const char *what,
-    struct error *err);
 /* Copy the current row of a SELECT STORE_SQLITE_COLS statement into out
  * (blob malloc'd); 0, or -1 with err set for an impossible table name or
  * id. */

@@ -76,7 +76,7 @@ sqlite_scan_rows(void *handle, const char *table, const struct store_scan *q,
 	sql = sqlite_scan_sql(table, q);
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		rc = store_sqlite_fail(s, "scan: preparing", err);
+		rc = sqlite_conn_fail(s, "scan: preparing", err);
 		goto unlock;
 	}
 	if (table != NULL)
@@ -102,7 +102,7 @@ sqlite_scan_rows(void *handle, const char *table, const struct store_scan *q,
 		ok &= sqlite3_bind_int64(stmt, p++, q->limit > INT64_MAX ?
 		    INT64_MAX : (sqlite3_int64)q->limit) == SQLITE_OK;
 	if (!ok) {
-		rc = store_sqlite_fail(s, "scan: binding", err);
+		rc = sqlite_conn_fail(s, "scan: binding", err);
 		goto unlock;
 	}
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -150,7 +150,7 @@ sqlite_scan_count(void *handle, const char *table,
 	    "ORDER BY kv", -1, &stmt, NULL) != SQLITE_OK ||
 	    (table != NULL && sqlite3_bind_text(stmt, 1, table, -1,
 	    SQLITE_STATIC) != SQLITE_OK)) {
-		rc = store_sqlite_fail(s, "count", err);
+		rc = sqlite_conn_fail(s, "count", err);
 		goto done;
 	}
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -161,7 +161,7 @@ sqlite_scan_count(void *handle, const char *table,
 		}
 	}
 	if (step != SQLITE_DONE) {
-		rc = store_sqlite_fail(s, "count", err);
+		rc = sqlite_conn_fail(s, "count", err);
 		goto done;
 	}
 	rc = STORE_OK;
@@ -190,11 +190,11 @@ sqlite_scan_purge(void *handle, const char *table, int64_t exp_before,
 	    sqlite3_bind_int64(stmt, 3, ord_before) != SQLITE_OK ||
 	    sqlite3_bind_int64(stmt, 4, limit > INT64_MAX ? INT64_MAX :
 	    (sqlite3_int64)limit) != SQLITE_OK) {
-		rc = store_sqlite_fail(s, "purge: preparing", err);
+		rc = sqlite_conn_fail(s, "purge: preparing", err);
 		goto done;
 	}
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		rc = store_sqlite_fail(s, "purge", err);
+		rc = sqlite_conn_fail(s, "purge", err);
 		goto done;
 	}
 	*n = (size_t)sqlite3_changes(s->db);

@@ -75,7 +75,7 @@ sqlite_schema_version(struct store_sqlite *s, sqlite3_int64 *version,
 	    "WHERE type = 'table' AND name = 'meta'", -1, &stmt, NULL) !=
 	    SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
 		sqlite3_finalize(stmt);
-		return store_sqlite_fail(s, "reading the schema", err);
+		return sqlite_conn_fail(s, "reading the schema", err);
 	}
 	rc = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
@@ -85,7 +85,7 @@ sqlite_schema_version(struct store_sqlite *s, sqlite3_int64 *version,
 	    "k = 'schema_version'", -1, &stmt, NULL) != SQLITE_OK ||
 	    sqlite3_step(stmt) != SQLITE_ROW) {
 		sqlite3_finalize(stmt);
-		return store_sqlite_fail(s, "reading the schema version", err);
+		return sqlite_conn_fail(s, "reading the schema version", err);
 	}
 	*version = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
@@ -106,7 +106,7 @@ sqlite_schema_init(struct store_sqlite *s, struct error *err)
 
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
-		return store_sqlite_fail(s, "starting schema transaction", err);
+		return sqlite_conn_fail(s, "starting schema transaction", err);
 	if (sqlite_schema_version(s, &version, err) != 0)
 		goto fail;
 	if (version > STORE_SQLITE_SCHEMA) {
@@ -121,7 +121,7 @@ sqlite_schema_init(struct store_sqlite *s, struct error *err)
 		    NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(s->db, sqlite_schema_v2, NULL, NULL,
 		    NULL) != SQLITE_OK) {
-			store_sqlite_fail(s, "creating the schema", err);
+			sqlite_conn_fail(s, "creating the schema", err);
 			goto fail;
 		}
 	} else {
@@ -129,7 +129,7 @@ sqlite_schema_init(struct store_sqlite *s, struct error *err)
 			if (sqlite3_exec(s->db,
 			    sqlite_schema_migrations[version - 1], NULL, NULL,
 			    NULL) != SQLITE_OK) {
-				store_sqlite_fail(s, "migrating the schema",
+				sqlite_conn_fail(s, "migrating the schema",
 				    err);
 				goto fail;
 			}
@@ -143,12 +143,12 @@ sqlite_schema_init(struct store_sqlite *s, struct error *err)
 	    STORE_SQLITE_SCHEMA);
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_free(sql);
-		store_sqlite_fail(s, "creating the schema", err);
+		sqlite_conn_fail(s, "creating the schema", err);
 		goto fail;
 	}
 	sqlite3_free(sql);
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		store_sqlite_fail(s, "committing the schema", err);
+		sqlite_conn_fail(s, "committing the schema", err);
 		goto fail;
 	}
 	return 0;

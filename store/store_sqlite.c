@@ -1,224 +1,29 @@
 /*
- * store_sqlite.c: the embedded SQLite backend of the store (backend.h).
- * The operations over many rows (scan, count, purge) are in
- * sqlite_scan.c, the lock files in sqlite_lock.c, the schema in
- * sqlite_schema.c; what the backend's files share in sqlite_int.h.
+ * store_sqlite.c: the embedded SQLite backend of the store (backend.h):
+ * the backend table and the operations addressed by key: a row by table
+ * and id (put, put_many, get, del) and a table's generation counter
+ * (gen_bump, gen_get). The handle, its connection and the prepared
+ * statements these operations bind are sqlite_conn.c's; the operations
+ * over many rows (scan, count, purge) are in sqlite_scan.c, the lock
+ * files in sqlite_lock.c, the schema in sqlite_schema.c; what the
+ * backend's files share in sqlite_int.h.
  *
- * One database file with the schema backend.h describes. One connection
- * with its prepared statements, guarded by a mutex: the statements are
- * point lookups that finish in microseconds, so a pool would only add
- * state. WAL lets `sqlite3` and backups read while trusteed writes;
- * synchronous=FULL makes every acknowledged write durable (a commit
- * fsyncs the WAL).
- *
- * The file holds sealed rows only, but it is still created 0600 and an
- * existing one that is group/world accessible is refused: an operator who
- * loosened it should hear about it. SQLite gives the -wal and -shm files
- * the permissions of the database file.
- *
- * An embedded store belongs to one daemon: with dsn->exclusive the open
- * takes the daemon lock (sqlite_lock.c) for the life of the handle, and a
- * second daemon fails clearly.
+ * Contracts: each operation runs its prepared statement under s->lock
+ * and resets it (clearing the bindings, which point at the caller's
+ * values) before it returns. put with an expected revision is a
+ * compare-and-swap (STORE_ABSENT when the condition did not hold), and
+ * returns the row's new revision; put_many is one transaction and one
+ * commit for all its rows, rolled back on any failure. A statement that
+ * stayed busy past the busy timeout reports STORE_UNAVAILABLE.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
-#include "../lib/log.h"
 #include "sqlite_int.h"
-
-static void store_sqlite_close(void *handle);
-
-int
-store_sqlite_fail(struct store_sqlite *s, const char *what, struct error *err)
-{
-	int code = sqlite3_errcode(s->db);
-
-	error_set(err, "sqlite: %s: %s: %s", s->path, what,
-	    sqlite3_errmsg(s->db));
-	/* A lock held past the busy timeout is "try again later". */
-	return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ?
-	    STORE_UNAVAILABLE : STORE_ERROR;
-}
-
-/* Create the file 0600 when missing (SQLite would honour the umask
- * instead); refuse an existing one that is too open. */
-static int
-store_sqlite_prepare_file(const char *path, struct error *err)
-{
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1) {
-		if (errno != EEXIST)
-			return error_set(err, "sqlite: %s: %s", path,
-			    strerror(errno));
-		return file_check_secret(path, err);
-	}
-	/* An unusual umask may have removed the owner's write bit. */
-	if (fchmod(fd, 0600) == -1) {
-		error_set(err, "sqlite: %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-static int
-store_sqlite_pragmas(struct store_sqlite *s, struct error *err)
-{
-	sqlite3_stmt *stmt = NULL;
-	const char *mode = NULL;
-	int rc;
-
-	if (sqlite3_busy_timeout(s->db, s->timeout_ms) != SQLITE_OK)
-		return store_sqlite_fail(s, "setting busy_timeout", err);
-	/* journal_mode answers with the mode in effect: WAL can be refused
-	 * (e.g. on a filesystem without shared memory). */
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &stmt,
-	    NULL) != SQLITE_OK)
-		return store_sqlite_fail(s, "setting journal_mode", err);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		mode = (const char *)sqlite3_column_text(stmt, 0);
-	if (rc != SQLITE_ROW) {
-		store_sqlite_fail(s, "setting journal_mode", err);
-		sqlite3_finalize(stmt);
-		return -1;
-	}
-	if (mode == NULL || strcmp(mode, "wal") != 0)
-		log_warnx("sqlite: %s: journal_mode is %s, not wal", s->path,
-		    mode != NULL ? mode : "unknown");
-	sqlite3_finalize(stmt);
-	/* A page cache of 16 MiB (the default is 2 MiB): the indexes of a
-	 * large store stay in memory instead of being read again (one
-	 * pread per page) by every lookup and insert. Statement journals
-	 * in memory: an upsert inside a batch's transaction otherwise
-	 * copies every page it changes to a file in /var/tmp first (a few
-	 * pages per statement, freed when it ends). */
-	if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL;"
-	    "PRAGMA foreign_keys=ON;PRAGMA cache_size=-16384;"
-	    "PRAGMA temp_store=MEMORY;", NULL, NULL, NULL) != SQLITE_OK)
-		return store_sqlite_fail(s, "setting pragmas", err);
-	return 0;
-}
-
-static int
-store_sqlite_prepare(struct store_sqlite *s, const char *sql,
-    sqlite3_stmt **stmt, struct error *err)
-{
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt,
-	    NULL) != SQLITE_OK)
-		return store_sqlite_fail(s, "preparing a statement", err);
-	return 0;
-}
-
-static int
-store_sqlite_open(const struct store_dsn *dsn, void **handle,
-    struct error *err)
-{
-	struct store_sqlite *s;
-	size_t i;
-
-	*handle = NULL;
-	if (dsn->path == NULL || dsn->path[0] == '\0')
-		return error_set(err, "sqlite: no database path");
-	if (store_sqlite_prepare_file(dsn->path, err) == -1)
-		return -1;
-
-	s = xcalloc(1, sizeof(*s));
-	s->path = xstrdup(dsn->path);
-	s->timeout_ms = dsn->timeout_ms > 0 ? dsn->timeout_ms : 5000;
-	s->lock_fd = -1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->locks_mu, NULL);
-	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
-		s->locks[i].fd = -1;
-	if (dsn->exclusive && sqlite_lock_daemon(s, err) == -1)
-		goto fail;
-	/* NOMUTEX: s->lock already serialises every use of the connection. */
-	if (sqlite3_open_v2(dsn->path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		if (s->db == NULL)
-			error_set(err, "sqlite: %s: cannot open", dsn->path);
-		else
-			store_sqlite_fail(s, "opening", err);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	if (store_sqlite_pragmas(s, err) == -1 ||
-	    sqlite_schema_init(s, err) == -1)
-		goto fail;
-	if (store_sqlite_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
-	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
-	    "DO UPDATE SET kv = excluded.kv, ord = excluded.ord, "
-	    "exp = excluded.exp, rev = rows.rev + 1, blob = excluded.blob "
-	    "RETURNING rev", &s->put_any, err) == -1 ||
-	    store_sqlite_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
-	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
-	    "DO NOTHING RETURNING rev", &s->put_new, err) == -1 ||
-	    store_sqlite_prepare(s, "UPDATE rows SET kv = ?3, ord = ?4, "
-	    "exp = ?5, rev = rev + 1, blob = ?6 WHERE tbl = ?1 AND id = ?2 AND "
-	    "rev = ?7 RETURNING rev", &s->put_rev, err) == -1 ||
-	    store_sqlite_prepare(s, "SELECT " STORE_SQLITE_COLS " FROM rows "
-	    "WHERE tbl = ?1 AND id = ?2", &s->get, err) == -1 ||
-	    store_sqlite_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2", &s->del_any, err) == -1 ||
-	    store_sqlite_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2 AND rev = ?3", &s->del_rev, err) == -1 ||
-	    store_sqlite_prepare(s, "INSERT INTO gen(tbl, n) VALUES(?1, 1) "
-	    "ON CONFLICT(tbl) DO UPDATE SET n = n + 1", &s->gen_bump,
-	    err) == -1 ||
-	    store_sqlite_prepare(s, "SELECT n FROM gen WHERE tbl = ?1",
-	    &s->gen_get, err) == -1)
-		goto fail;
-	*handle = s;
-	return 0;
-fail:
-	store_sqlite_close(s);
-	return -1;
-}
-
-static void
-store_sqlite_close(void *handle)
-{
-	struct store_sqlite *s = handle;
-	size_t i;
-
-	if (s == NULL)
-		return;
-	sqlite3_finalize(s->put_any);
-	sqlite3_finalize(s->put_new);
-	sqlite3_finalize(s->put_rev);
-	sqlite3_finalize(s->get);
-	sqlite3_finalize(s->del_any);
-	sqlite3_finalize(s->del_rev);
-	sqlite3_finalize(s->gen_bump);
-	sqlite3_finalize(s->gen_get);
-	/* The last connection to close checkpoints and removes the WAL. */
-	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
-		log_warnx("sqlite: %s: close: %s", s->path,
-		    sqlite3_errmsg(s->db));
-	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
-		if (s->locks[i].fd >= 0)
-			close(s->locks[i].fd);
-	if (s->lock_fd != -1)
-		close(s->lock_fd);
-	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->locks_mu);
-	free(s->path);
-	free(s);
-}
 
 static void
 store_sqlite_done(sqlite3_stmt *stmt)
@@ -270,7 +75,7 @@ store_sqlite_put(void *handle, const char *table, const struct store_row *row,
 	    (const uint8_t *)"", (int)row->len, SQLITE_STATIC) != SQLITE_OK ||
 	    (stmt == s->put_rev &&
 	    store_sqlite_bind_rev(stmt, 7, expect_rev) == -1)) {
-		rc = store_sqlite_fail(s, "put: binding", err);
+		rc = sqlite_conn_fail(s, "put: binding", err);
 		goto done;
 	}
 	step = sqlite3_step(stmt);
@@ -311,7 +116,7 @@ store_sqlite_put_many(void *handle, const char *table,
 	pthread_mutex_lock(&s->lock);
 	if ((step = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL,
 	    NULL)) != SQLITE_OK) {
-		rc = store_sqlite_fail(s, "put: starting a transaction", err);
+		rc = sqlite_conn_fail(s, "put: starting a transaction", err);
 		pthread_mutex_unlock(&s->lock);
 		return rc;
 	}
@@ -323,7 +128,7 @@ store_sqlite_put_many(void *handle, const char *table,
 		    sqlite3_bind_blob(stmt, 6, rows[i].blob != NULL ?
 		    rows[i].blob : (const uint8_t *)"", (int)rows[i].len,
 		    SQLITE_STATIC) != SQLITE_OK) {
-			rc = store_sqlite_fail(s, "put: binding", err);
+			rc = sqlite_conn_fail(s, "put: binding", err);
 			store_sqlite_done(stmt);
 			goto fail;
 		}
@@ -339,7 +144,7 @@ store_sqlite_put_many(void *handle, const char *table,
 		}
 	}
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = store_sqlite_fail(s, "put: committing", err);
+		rc = sqlite_conn_fail(s, "put: committing", err);
 		goto fail;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -396,7 +201,7 @@ store_sqlite_get(void *handle, const char *table,
 	memset(row, 0, sizeof(*row));
 	pthread_mutex_lock(&s->lock);
 	if (store_sqlite_bind_key(s->get, table, id) == -1) {
-		rc = store_sqlite_fail(s, "get: binding", err);
+		rc = sqlite_conn_fail(s, "get: binding", err);
 		goto done;
 	}
 	step = sqlite3_step(s->get);
@@ -434,7 +239,7 @@ store_sqlite_del(void *handle, const char *table,
 	if (store_sqlite_bind_key(stmt, table, id) == -1 ||
 	    (stmt == s->del_rev &&
 	    store_sqlite_bind_rev(stmt, 3, expect_rev) == -1)) {
-		rc = store_sqlite_fail(s, "delete: binding", err);
+		rc = sqlite_conn_fail(s, "delete: binding", err);
 		goto done;
 	}
 	step = sqlite3_step(stmt);
@@ -461,7 +266,7 @@ store_sqlite_gen_bump(void *handle, const char *table, struct error *err)
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_bind_text(s->gen_bump, 1, table, -1, SQLITE_STATIC) !=
 	    SQLITE_OK || sqlite3_step(s->gen_bump) != SQLITE_DONE)
-		rc = store_sqlite_fail(s, "bumping a generation", err);
+		rc = sqlite_conn_fail(s, "bumping a generation", err);
 	store_sqlite_done(s->gen_bump);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -478,11 +283,11 @@ store_sqlite_gen_get(void *handle, const char *table, uint64_t *n,
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_bind_text(s->gen_get, 1, table, -1, SQLITE_STATIC) !=
 	    SQLITE_OK)
-		rc = store_sqlite_fail(s, "reading a generation", err);
+		rc = sqlite_conn_fail(s, "reading a generation", err);
 	else if ((step = sqlite3_step(s->gen_get)) == SQLITE_ROW)
 		*n = (uint64_t)sqlite3_column_int64(s->gen_get, 0);
 	else if (step != SQLITE_DONE)
-		rc = store_sqlite_fail(s, "reading a generation", err);
+		rc = sqlite_conn_fail(s, "reading a generation", err);
 	store_sqlite_done(s->gen_get);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -521,11 +326,11 @@ store_sqlite_holder_run(struct store_sqlite *s, const char *sql,
 	    sqlite3_bind_text(stmt, 1, holder, -1, SQLITE_STATIC) !=
 	    SQLITE_OK) || (sqlite3_bind_parameter_index(stmt, "?2") > 0 &&
 	    sqlite3_bind_int64(stmt, 2, ms) != SQLITE_OK))
-		rc = store_sqlite_fail(s, "lease holders: preparing", err);
+		rc = sqlite_conn_fail(s, "lease holders: preparing", err);
 	else if ((step = sqlite3_step(stmt)) == SQLITE_ROW && n != NULL)
 		*n = (uint64_t)sqlite3_column_int64(stmt, 0);
 	else if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = store_sqlite_fail(s, "lease holders", err);
+		rc = sqlite_conn_fail(s, "lease holders", err);
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -551,8 +356,8 @@ store_sqlite_holder(void *handle, enum store_holder_op op, const char *holder,
 
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
-	.open = store_sqlite_open,
-	.close = store_sqlite_close,
+	.open = sqlite_conn_open,
+	.close = sqlite_conn_close,
 	.put = store_sqlite_put,
 	.get = store_sqlite_get,
 	.del = store_sqlite_del,
