@@ -121,7 +121,7 @@ testutil_tmpdb(const char *name, char *dir, size_t dircap, char *db,
 }
 
 /* Remove an SQLite database file, its -wal, -shm and -journal files and
- * the store's lock files (store_sqlite.c). */
+ * the store's lock files (sqlite_lock.c). */
 static inline void
 testutil_db_unlink(const char *db)
 {
