@@ -10,11 +10,12 @@
  *
  * Contracts: each operation runs its prepared statement under s->lock
  * and resets it (clearing the bindings, which point at the caller's
- * values) before it returns. put with an expected revision is a
- * compare-and-swap (STORE_ABSENT when the condition did not hold), and
- * returns the row's new revision; put_many is one transaction and one
- * commit for all its rows, rolled back on any failure. A statement that
- * stayed busy past the busy timeout reports STORE_UNAVAILABLE.
+ * values) before it returns. put returns the row's new revision; with
+ * an expected revision (or STORE_REV_ABSENT) it is conditional, and
+ * STORE_ABSENT when the condition did not hold; put_many is one
+ * transaction and one commit for all its rows, rolled back on any
+ * failure. A statement that stayed busy past the busy timeout reports
+ * STORE_UNAVAILABLE.
  */
 #include <pthread.h>
 #include <stdint.h>
