@@ -1,9 +1,10 @@
 /*
- * amd_certs.h: AMD SEV-SNP certificate handling for snp.c (internal):
- * the pinned ARK/ASK/ASVK per product line, the VCEK/VLEK chain check
- * with a bounded, thread-safe cache of verified chains, the AMD X.509
- * extensions (TCB SPLs, hwID) read by a small bounded DER reader, and the
- * lookup of a VCEK in the configuration, the offline cache or AMD KDS.
+ * amd_certs.h: AMD SEV-SNP certificate handling for snp_report_verify.c
+ * (internal): the pinned ARK/ASK/ASVK per product line, the VCEK/VLEK
+ * chain check with a bounded, thread-safe cache of verified chains, the
+ * AMD X.509 extensions (TCB SPLs, hwID) read by a small bounded DER
+ * reader, and the lookup of a VCEK in the configuration, the offline
+ * cache or AMD KDS.
  */
 #ifndef TRUSTEE_AMD_CERTS_H
 #define TRUSTEE_AMD_CERTS_H

@@ -1,7 +1,9 @@
 /*
  * snp.h: the AMD SEV-SNP attestation report, shared by the "snp" backend
  * (snp.c) and the Azure SNP vTPM verifier (az_snp_vtpm.c), which embeds a
- * raw SNP report in its HCL report.
+ * raw SNP report in its HCL report. Implemented in snp_report.c (parsing),
+ * snp_report_verify.c (verification), snp_report_json.c (the JSON form)
+ * and snp.c (claims).
  *
  * Layout and checks: reference/attestation-service.md §1.3. All offsets
  * little-endian; the PSP signs bytes 0x000..0x29F with ECDSA P-384 /

@@ -1,6 +1,6 @@
 /*
  * fuzz_snp_report.c: the SEV-SNP report parser, its serde JSON form and
- * the backend's evidence handling (verifier/snp.c).
+ * the backend's evidence handling (verifier/snp*.c).
  *
  * Input: one mode byte, then the payload.
  *   mode % 3 == 0: payload zero-padded/truncated to 1184 bytes, parsed;
