@@ -1,5 +1,5 @@
 /*
- * nvidia.h: the NVIDIA GPU verifier's parts (nvidia.c), exposed for the
+ * nvidia.h: the NVIDIA GPU verifier's parts (nvidia*.c), exposed for the
  * unit tests and fuzzers. The backend itself is verifier_nvidia
  * (verifier.h).
  *

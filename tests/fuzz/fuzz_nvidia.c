@@ -1,5 +1,5 @@
 /*
- * fuzz_nvidia.c: the "nvidia" verifier (verifier/nvidia.c) on hostile
+ * fuzz_nvidia.c: the "nvidia" verifier (verifier/nvidia*.c) on hostile
  * evidence JSON: the device list, the report encodings (hex or base64),
  * the base64 PEM chains, then the SPDM parser, the opaque data, the
  * chain to the pinned root, the FWID, the signature and the nonce. The

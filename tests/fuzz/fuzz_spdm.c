@@ -2,7 +2,7 @@
  * fuzz_spdm.c: the bounded parsers under the NVIDIA verifier: the SPDM
  * 1.1 GET_MEASUREMENTS request + MEASUREMENTS response parser
  * (verifier/spdm.c), NVIDIA's opaque data decoder and the FWID extension
- * reader (verifier/nvidia.c).
+ * reader (verifier/nvidia_claims.c, nvidia_fwid.c).
  *
  * Input: one mode byte, then the payload.
  *   mode % 3 == 0: a report (request || response, 96-byte signature);

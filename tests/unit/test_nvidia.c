@@ -1,5 +1,5 @@
 /*
- * test_nvidia.c: the "nvidia" verifier (verifier/nvidia.c) and its SPDM
+ * test_nvidia.c: the "nvidia" verifier (verifier/nvidia*.c) and its SPDM
  * parser (verifier/spdm.c) on the real H100 vector
  * (tests/vectors/nvidia-hopper-coco): it verifies with its expected
  * report data and yields every measurement and the driver/VBIOS
