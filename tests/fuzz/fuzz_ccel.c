@@ -1,6 +1,6 @@
 /*
  * fuzz_ccel.c: the CC event log parser and RTMR replay
- * (verifier/ccel.c) on any bytes. Properties: no crash or leak; on
+ * (verifier/ccel*.c) on any bytes. Properties: no crash or leak; on
  * success the entries serialize to JSON and the replay without entries
  * gives the same RTMRs; on failure the RTMRs are zero and no entries are
  * returned.

@@ -1,5 +1,5 @@
 /*
- * test_ccel.c: the CC event log parser and RTMR replay (verifier/ccel.c)
+ * test_ccel.c: the CC event log parser and RTMR replay (verifier/ccel*.c)
  * against the real logs in testvectors/eventlog (entry JSON equal to
  * Trustee's *_out.json) and testvectors/tdx-v4-ccel (the replay gives the
  * RTMRs of the quote, the entries equal Trustee's claims), plus crafted
