@@ -240,6 +240,118 @@ int dcap_source_fetch(const char *key, int tdx, const uint8_t fmspc[6],
     int platform_ca, struct dcap_raw *r, struct error *err);
 void dcap_raw_free(struct dcap_raw *r);
 
+/* ---- dcap_x509.c: chains, validity windows, CRLs ----------------------- */
+
+/* 1 when a and b have the same DER encoding. */
+int dcap_x509_der_equal(X509 *a, X509 *b);
+/*
+ * Verify sk[0] up to the pinned root, the other certificates of sk being
+ * untrusted intermediates. A self-issued certificate in sk must be
+ * byte-identical to the pinned root. Times are not checked here (the
+ * callers check every window at each verification time). what names the
+ * chain in messages.
+ */
+int dcap_x509_verify_to_root(STACK_OF(X509) *sk, const char *what,
+    struct error *err);
+/* x's notBefore / notAfter as unix seconds and its CN into cn. */
+int dcap_x509_cert_times(X509 *x, int64_t *nb, int64_t *na, char *cn,
+    size_t cap, struct error *err);
+/* 0 when from <= now <= to, else "<kind> expired: ..." / "<kind> not yet
+ * valid: ..." naming what and the bound (from_name / to_name). */
+int dcap_x509_check_window(const char *kind, const char *what, int64_t from,
+    int64_t to, const char *from_name, const char *to_name, int64_t now,
+    struct error *err);
+/* The CRL number extension, 0 when absent or negative. */
+long dcap_x509_crl_number(X509_CRL *crl);
+/* A whole DER CRL (at most 16 MiB) with thisUpdate and nextUpdate, or
+ * NULL naming what. */
+X509_CRL *dcap_x509_crl_parse(const struct buf *b, const char *what,
+    int64_t *this_upd, int64_t *next_upd, struct error *err);
+/* -1 naming x (CN, serial) and crlname when crl revokes x, else 0. */
+int dcap_x509_crl_check_cert(X509_CRL *crl, X509 *x, const char *crlname,
+    struct error *err);
+
+/* ---- dcap_cache.c: the verified-material caches ----------------------- */
+
+/* Verified PCK material (immutable once cached but for refs, dead,
+ * last_use, crl_gen, which the cache mutex guards). */
+struct dcap_pck_entry {
+	uint8_t *mat;			/* att key .. end of PCK chain */
+	size_t mat_len;
+	int refs, dead;
+	uint64_t last_use;
+	EVP_PKEY *att;			/* attestation key */
+	struct dcap_pck_ext ext;
+	int platform_ca;		/* 1 Platform CA, 0 Processor CA */
+	X509 *leaf, *inter;
+	int64_t nb[3], na[3];		/* leaf, intermediate, root */
+	char cn[3][64];
+	uint64_t crl_gen;		/* collateral gen that cleared it */
+};
+
+/* Verified collateral (immutable once cached but for refs, dead,
+ * last_use). */
+struct dcap_coll_entry {
+	char key[512];
+	int refs, dead;
+	uint64_t last_use, loaded_ns, gen;
+	int pccs;
+	struct dcap_tcb_info *tcb;
+	struct dcap_qe_identity *qe;
+	X509_CRL *pck_crl, *root_crl;
+	X509 *pck_crl_issuer;		/* from its issuer chain, or NULL */
+	int64_t signer_nb[2], signer_na[2];	/* TCB info, QE identity */
+	char signer_cn[2][64];
+	int64_t pck_crl_this, pck_crl_next, root_crl_this, root_crl_next;
+	long pck_crl_num, root_crl_num;
+	char *desc;
+};
+
+/* Free an entry that is in no cache (NULL is fine). */
+void dcap_cache_pck_free(struct dcap_pck_entry *e);
+void dcap_cache_coll_free(struct dcap_coll_entry *e);
+/* The cached PCK material of exactly these bytes (a new reference), or
+ * NULL. */
+struct dcap_pck_entry *dcap_cache_pck_lookup(const uint8_t *mat, size_t len);
+/* Insert e (refs 1 for the caller); an equal entry inserted meanwhile
+ * wins and is returned instead (e is then freed). */
+struct dcap_pck_entry *dcap_cache_pck_insert(struct dcap_pck_entry *e);
+/*
+ * The collateral cached under key while its time to live lasts (a new
+ * reference), else built from src by dcap_material_coll_build and cached
+ * (replacing an entry of that key), or NULL with the reason.
+ */
+struct dcap_coll_entry *dcap_cache_coll_get(const char *key, const char *src,
+    int tdx, const uint8_t fmspc[6], int platform_ca, struct error *err);
+/* Drop a reference from a lookup, insert or get. */
+void dcap_cache_pck_release(struct dcap_pck_entry *e);
+void dcap_cache_coll_release(struct dcap_coll_entry *e);
+/* p->crl_gen under the cache mutex: the collateral generation whose CRLs
+ * last cleared p's chain. */
+uint64_t dcap_cache_crl_gen(const struct dcap_pck_entry *p);
+void dcap_cache_set_crl_gen(struct dcap_pck_entry *p, uint64_t gen);
+
+/* ---- dcap_material.c: building and checking cached material ------------ */
+
+/* Verify a quote's PCK material (mat = attestation key .. end of the PCK
+ * chain) into a new uncached entry. */
+int dcap_material_pck_build(const struct dcap_quote *q, const uint8_t *mat,
+    size_t mat_len, struct dcap_pck_entry **out, struct error *err);
+/* Fetch and verify the collateral of (tdx, fmspc, platform_ca) from src
+ * into a new uncached entry under key. */
+int dcap_material_coll_build(const char *key, const char *src, int tdx,
+    const uint8_t fmspc[6], int platform_ca, struct dcap_coll_entry **out,
+    struct error *err);
+/*
+ * The per-call checks of collateral c against PCK material p at now:
+ * every window (an item past its nextUpdate / notAfter is appended to
+ * expired, not failed; not yet valid fails), then, unless c's generation
+ * already cleared p, revocation of p's chain by c's CRLs.
+ */
+int dcap_material_coll_check(struct dcap_coll_entry *c,
+    struct dcap_pck_entry *p, int64_t now, json_t *expired,
+    struct error *err);
+
 /* ---- tdx.c: event log -------------------------------------------------- */
 
 /*
