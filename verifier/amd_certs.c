@@ -8,201 +8,26 @@
  * signed by an ASK, a VLEK by an ASVK. Certificates from the evidence
  * are only ever checked against the pinned keys.
  *
- * Cache: a verified VEK (keyed by SHA-256 of its DER) keeps its public
- * key, product line, kind, AMD extensions and the validity windows of its
- * chain, so a warm verification needs no RSA work. Bounded (LRU), guarded
- * by one mutex held only for the lookup/insert itself.
+ * This file: the pinned roots and the chain verification. Certificates
+ * are read in amd_certs_ext.c, verified chains cached in
+ * amd_certs_cache.c, missing VCEKs found in amd_certs_find.c.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "../lib/embedded.h"
-#include "../lib/httpc.h"
-#include "amd_certs.h"
-#include "verifier.h"
-
-#define AMD_CERT_MAX		(64 * 1024)	/* largest VEK file read */
-#define AMD_CACHE_MAX		128		/* verified VEK chains */
-#define AMD_KDS_CACHE_MAX	64		/* fetched KDS answers */
-#define AMD_KDS_TIMEOUT_S	15
-
-/* DER contents of the AMD OIDs: 1.3.6.1.4.1.3704.1.3.x and .1.4 */
-static const uint8_t amd_oid_tcb[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x01, 0x03,
-};
-static const uint8_t amd_oid_hwid[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x01, 0x04,
-};
-
-/* ---- bounded DER readers for the extension values ---- */
-
-int
-amd_certs_ext_int(const uint8_t *p, size_t len, uint8_t *out,
-    struct error *err)
-{
-	size_t clen, i;
-
-	if (len < 3)
-		return error_set(err, "extension value is %zu bytes, too short "
-		    "for a DER INTEGER", len);
-	if (p[0] != 0x02)
-		return error_set(err, "extension value is not a DER INTEGER "
-		    "(tag 0x%02x)", p[0]);
-	if (p[1] & 0x80)
-		return error_set(err, "DER INTEGER uses a long-form length "
-		    "(0x%02x) for a small value", p[1]);
-	clen = p[1];
-	if (clen == 0 || clen != len - 2)
-		return error_set(err, "DER INTEGER length %zu does not match "
-		    "the %zu content bytes", clen, len - 2);
-	if (p[2] & 0x80)
-		return error_set(err, "DER INTEGER is negative");
-	for (i = 2; i + 1 < len && p[i] == 0; i++)
-		;
-	if (len - i > 1)
-		return error_set(err, "DER INTEGER exceeds 255");
-	*out = p[i];
-	return 0;
-}
-
-int
-amd_certs_ext_hwid(const uint8_t *p, size_t len, uint8_t out[64],
-    size_t *outlen, struct error *err)
-{
-	if (len >= 2 && p[0] == 0x04 && p[1] == len - 2 &&
-	    (len - 2 == 64 || len - 2 == 8)) {
-		memcpy(out, p + 2, len - 2);
-		*outlen = len - 2;
-		return 0;
-	}
-	if (len == 64 || len == 8) {
-		memcpy(out, p, len);
-		*outlen = len;
-		return 0;
-	}
-	return error_set(err, "hwID extension is %zu bytes: expected 64 (or "
-	    "8) raw bytes or a DER OCTET STRING of them", len);
-}
-
-/* Parse DER or PEM into an X509; DER must be consumed exactly. */
-static X509 *
-amd_certs_load(const uint8_t *buf, size_t len, const char *what,
-    struct error *err)
-{
-	X509 *x = NULL;
-
-	if (len == 0 || len > AMD_CERT_MAX) {
-		error_set(err, "%s certificate: %zu bytes", what, len);
-		return NULL;
-	}
-	if (len > 11 && memcmp(buf, "-----BEGIN ", 11) == 0) {
-		BIO *b = BIO_new_mem_buf(buf, (int)len);
-
-		if (b != NULL)
-			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-		BIO_free(b);
-	} else {
-		const unsigned char *q = buf;
-
-		x = d2i_X509(NULL, &q, (long)len);
-		if (x != NULL && q != buf + len) {
-			X509_free(x);
-			ERR_clear_error();
-			error_set(err, "%s certificate: %zu trailing bytes after "
-			    "the DER certificate", what, (size_t)(buf + len - q));
-			return NULL;
-		}
-	}
-	if (x == NULL) {
-		ERR_clear_error();
-		error_set(err, "%s certificate: not a DER or PEM X.509 "
-		    "certificate", what);
-	}
-	return x;
-}
-
-int
-amd_certs_vek_ext(const uint8_t *cert, size_t len, struct amd_vek_ext *out,
-    struct error *err)
-{
-	X509 *x;
-	int i, n, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if ((x = amd_certs_load(cert, len, "VEK", err)) == NULL)
-		return -1;
-	n = X509_get_ext_count(x);
-	for (i = 0; i < n; i++) {
-		X509_EXTENSION *e = X509_get_ext(x, i);
-		const ASN1_OBJECT *o = X509_EXTENSION_get_object(e);
-		const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(e);
-		const unsigned char *od = OBJ_get0_data(o);
-		size_t ol = OBJ_length(o);
-		const uint8_t *vd;
-		size_t vl;
-		uint8_t *dst = NULL;
-		int *has = NULL;
-		const char *name = NULL;
-
-		if (od == NULL || v == NULL)
-			continue;
-		vd = ASN1_STRING_get0_data(v);
-		vl = (size_t)ASN1_STRING_length(v);
-		if (ol == sizeof(amd_oid_hwid) &&
-		    memcmp(od, amd_oid_hwid, ol) == 0) {
-			if (out->hwid_len != 0) {
-				error_set(err, "VEK certificate has two hwID "
-				    "extensions");
-				goto out;
-			}
-			if (amd_certs_ext_hwid(vd, vl, out->hwid,
-			    &out->hwid_len, err) < 0) {
-				error_prefix(err, "VEK certificate");
-				goto out;
-			}
-			continue;
-		}
-		if (ol != sizeof(amd_oid_tcb) + 1 ||
-		    memcmp(od, amd_oid_tcb, sizeof(amd_oid_tcb)) != 0)
-			continue;
-		switch (od[sizeof(amd_oid_tcb)]) {
-		case 1: dst = &out->bl; has = &out->has_bl; name = "blSPL"; break;
-		case 2: dst = &out->tee; has = &out->has_tee; name = "teeSPL"; break;
-		case 3: dst = &out->snp; has = &out->has_snp; name = "snpSPL"; break;
-		case 8: dst = &out->ucode; has = &out->has_ucode; name = "ucodeSPL"; break;
-		case 9: dst = &out->fmc; has = &out->has_fmc; name = "fmcSPL"; break;
-		default: continue;
-		}
-		if (*has) {
-			error_set(err, "VEK certificate has two %s extensions",
-			    name);
-			goto out;
-		}
-		if (amd_certs_ext_int(vd, vl, dst, err) < 0) {
-			error_prefix(err, "VEK certificate %s extension", name);
-			goto out;
-		}
-		*has = 1;
-	}
-	rc = 0;
-out:
-	X509_free(x);
-	return rc;
-}
+#include "amd_certs_internal.h"
 
 /* ---- pinned roots ---- */
 
@@ -403,100 +228,6 @@ amd_certs_line(enum snp_product p, struct error *err)
 	return l;
 }
 
-/* ---- the cache of verified VEKs ---- */
-
-struct amd_cache_entry {
-	int used;
-	uint64_t stamp;
-	uint8_t key[SHA256_DIGEST_LENGTH];
-	struct amd_vek vek;
-};
-
-static pthread_mutex_t amd_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct amd_cache_entry amd_cache[AMD_CACHE_MAX];
-static uint64_t amd_cache_clock;
-
-void
-amd_vek_clear(struct amd_vek *v)
-{
-	EVP_PKEY_free(v->pkey);
-	memset(v, 0, sizeof(*v));
-}
-
-static int
-amd_cache_get(const uint8_t key[SHA256_DIGEST_LENGTH], struct amd_vek *out)
-{
-	size_t i;
-	int found = 0;
-
-	pthread_mutex_lock(&amd_cache_lock);
-	for (i = 0; i < AMD_CACHE_MAX; i++) {
-		struct amd_cache_entry *e = &amd_cache[i];
-
-		if (e->used && memcmp(e->key, key, SHA256_DIGEST_LENGTH) == 0) {
-			*out = e->vek;
-			EVP_PKEY_up_ref(out->pkey);
-			e->stamp = ++amd_cache_clock;
-			found = 1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&amd_cache_lock);
-	return found;
-}
-
-static void
-amd_cache_put(const uint8_t key[SHA256_DIGEST_LENGTH],
-    const struct amd_vek *v)
-{
-	struct amd_cache_entry *slot = NULL;
-	EVP_PKEY *old = NULL;
-	size_t i;
-
-	pthread_mutex_lock(&amd_cache_lock);
-	for (i = 0; i < AMD_CACHE_MAX; i++) {
-		struct amd_cache_entry *e = &amd_cache[i];
-
-		if (e->used && memcmp(e->key, key, SHA256_DIGEST_LENGTH) == 0) {
-			slot = NULL;	/* another thread was first */
-			goto out;
-		}
-		if (!e->used) {
-			if (slot == NULL || slot->used)
-				slot = e;
-		} else if (slot == NULL ||
-		    (slot->used && e->stamp < slot->stamp)) {
-			slot = e;
-		}
-	}
-	if (slot != NULL) {
-		if (slot->used)
-			old = slot->vek.pkey;
-		slot->used = 1;
-		slot->stamp = ++amd_cache_clock;
-		memcpy(slot->key, key, SHA256_DIGEST_LENGTH);
-		slot->vek = *v;
-		EVP_PKEY_up_ref(slot->vek.pkey);
-	}
-out:
-	pthread_mutex_unlock(&amd_cache_lock);
-	EVP_PKEY_free(old);
-}
-
-void
-amd_certs_cache_clear(void)
-{
-	size_t i;
-
-	pthread_mutex_lock(&amd_cache_lock);
-	for (i = 0; i < AMD_CACHE_MAX; i++) {
-		if (amd_cache[i].used)
-			EVP_PKEY_free(amd_cache[i].vek.pkey);
-		memset(&amd_cache[i], 0, sizeof(amd_cache[i]));
-	}
-	pthread_mutex_unlock(&amd_cache_lock);
-}
-
 /* ---- chain verification ---- */
 
 static void
@@ -612,7 +343,7 @@ amd_certs_vek_verify(const uint8_t *vek, size_t vek_len, const uint8_t *ask,
 	X509 *x = NULL, *ask_x = NULL;
 	struct amd_window ask_w = { 0, 0 };
 	enum snp_product p, ask_line = SNP_PRODUCT_UNKNOWN;
-	int der_len, rc = -1, cacheable = 1, found = 0;
+	int der_len = 0, rc = -1, cacheable = 1, found = 0;
 	const char *pkname;
 	EVP_PKEY *pk;
 	char cn[80];
@@ -709,7 +440,7 @@ amd_certs_vek_verify(const uint8_t *vek, size_t vek_len, const uint8_t *ask,
 			goto out;
 	}
 
-	if (cacheable && amd_cache_get(key, out)) {
+	if (cacheable && amd_certs_cache_get(key, out)) {
 		found = 1;
 	} else {
 		enum snp_product from = SNP_PRODUCT_MILAN, to = SNP_PRODUCT_TURIN;
@@ -767,7 +498,7 @@ amd_certs_vek_verify(const uint8_t *vek, size_t vek_len, const uint8_t *ask,
 			goto out;
 		}
 		if (cacheable)
-			amd_cache_put(key, out);
+			amd_certs_cache_put(key, out);
 	}
 	if (ask_line != SNP_PRODUCT_UNKNOWN && out->product != ask_line) {
 		error_set(err, "%s certificate chains to %s, but the evidence "
@@ -789,202 +520,4 @@ out:
 	X509_free(ask_x);
 	X509_free(x);
 	return rc;
-}
-
-/* ---- finding a VCEK ---- */
-
-struct amd_kds_entry {
-	char *url;
-	uint8_t *der;
-	size_t len;
-	uint64_t stamp;
-};
-
-static pthread_mutex_t amd_kds_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct amd_kds_entry amd_kds_cache[AMD_KDS_CACHE_MAX];
-static uint64_t amd_kds_clock;
-
-static int
-amd_kds_cache_get(const char *url, uint8_t **der, size_t *len)
-{
-	size_t i;
-	int found = 0;
-
-	pthread_mutex_lock(&amd_kds_lock);
-	for (i = 0; i < AMD_KDS_CACHE_MAX; i++) {
-		struct amd_kds_entry *e = &amd_kds_cache[i];
-
-		if (e->url != NULL && strcmp(e->url, url) == 0) {
-			*der = xmalloc(e->len);
-			memcpy(*der, e->der, e->len);
-			*len = e->len;
-			e->stamp = ++amd_kds_clock;
-			found = 1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&amd_kds_lock);
-	return found;
-}
-
-static void
-amd_kds_cache_put(const char *url, const uint8_t *der, size_t len)
-{
-	struct amd_kds_entry *slot = &amd_kds_cache[0];
-	size_t i;
-
-	pthread_mutex_lock(&amd_kds_lock);
-	for (i = 0; i < AMD_KDS_CACHE_MAX; i++) {
-		struct amd_kds_entry *e = &amd_kds_cache[i];
-
-		if (e->url == NULL) {
-			slot = e;
-			break;
-		}
-		if (e->stamp < slot->stamp)
-			slot = e;
-	}
-	free(slot->url);
-	free(slot->der);
-	slot->url = xstrdup(url);
-	slot->der = xmalloc(len);
-	memcpy(slot->der, der, len);
-	slot->len = len;
-	slot->stamp = ++amd_kds_clock;
-	pthread_mutex_unlock(&amd_kds_lock);
-}
-
-static int
-amd_certs_hwid(const struct snp_report *r, char hwid[129], struct error *err)
-{
-	static const uint8_t zero[64];
-	size_t n = r->product == SNP_PRODUCT_TURIN ? 8 : 64;
-
-	if (memcmp(r->chip_id, zero, sizeof(zero)) == 0)
-		return error_set(err, "no VCEK: CHIP_ID is masked (all zero), "
-		    "so none can be looked up by hwID; supply the VCEK");
-	hex_encode(r->chip_id, n, hwid);
-	return 0;
-}
-
-static int
-amd_certs_kds(const char *base, const struct snp_report *r,
-    enum snp_product p, const char *hwid, uint8_t **der, size_t *der_len,
-    struct error *err)
-{
-	const struct snp_tcb *t = &r->reported_tcb;
-	struct httpc_response resp;
-	struct httpc *c;
-	char path[512], fmc[24] = "";
-	char *url;
-	int rc = -1;
-
-	if (p == SNP_PRODUCT_TURIN)
-		snprintf(fmc, sizeof(fmc), "fmcSPL=%02d&", t->fmc);
-	snprintf(path, sizeof(path), "/vcek/v1/%s/%s?%sblSPL=%02d&teeSPL=%02d"
-	    "&snpSPL=%02d&ucodeSPL=%02d", snp_product_name(p), hwid, fmc,
-	    t->bootloader, t->tee, t->snp, t->microcode);
-	url = xasprintf("%s%s", base, path);
-	if (amd_kds_cache_get(url, der, der_len)) {
-		free(url);
-		return 0;
-	}
-	memset(&resp, 0, sizeof(resp));
-	if ((c = httpc_new(base, NULL, AMD_KDS_TIMEOUT_S, err)) == NULL) {
-		error_prefix(err, "AMD KDS %s", base);
-		goto out;
-	}
-	if (httpc_request(c, "GET", path, NULL, NULL, 0, &resp, err) < 0) {
-		error_prefix(err, "AMD KDS GET %s", url);
-		goto out;
-	}
-	if (resp.status != 200) {
-		error_set(err, "AMD KDS GET %s: HTTP status %d", url,
-		    resp.status);
-		goto out;
-	}
-	if (resp.body.len == 0 || resp.body.len > AMD_CERT_MAX) {
-		error_set(err, "AMD KDS GET %s: %zu-byte body", url,
-		    resp.body.len);
-		goto out;
-	}
-	*der = xmalloc(resp.body.len);
-	memcpy(*der, resp.body.data, resp.body.len);
-	*der_len = resp.body.len;
-	amd_kds_cache_put(url, *der, *der_len);
-	rc = 0;
-out:
-	httpc_response_clear(&resp);
-	httpc_free(c);
-	free(url);
-	return rc;
-}
-
-int
-amd_certs_find_vek(const struct snp_report *r, uint8_t **der,
-    size_t *der_len, struct error *err)
-{
-	const struct verifier_config *cfg = verifier_get_config();
-	const struct snp_tcb *t = &r->reported_tcb;
-	char hwid[129], fmc[16] = "";
-	char *path;
-	struct error e2;
-
-	*der = NULL;
-	*der_len = 0;
-	if (cfg->snp_vek_file != NULL && cfg->snp_vek_file[0] != '\0') {
-		if (file_read_all(cfg->snp_vek_file, AMD_CERT_MAX, der,
-		    der_len, err) < 0)
-			return error_prefix(err, "snp_vek_file");
-		return 0;
-	}
-	if (SNP_KEY_INFO_SIGNING_KEY(r->key_info) == SNP_SIGNING_VLEK)
-		return error_set(err, "no VLEK: the evidence carries no "
-		    "certificate and no snp_vek_file is configured (VLEKs "
-		    "are not looked up in the cert cache or KDS)");
-	if ((cfg->snp_cert_cache == NULL || cfg->snp_cert_cache[0] == '\0') &&
-	    (cfg->snp_kds_url == NULL || cfg->snp_kds_url[0] == '\0'))
-		return error_set(err, "no VCEK: the evidence carries no "
-		    "certificate and no cert cache/KDS is configured");
-	if (amd_certs_hwid(r, hwid, err) < 0)
-		return -1;
-	if (cfg->snp_cert_cache != NULL && cfg->snp_cert_cache[0] != '\0') {
-		if (r->product == SNP_PRODUCT_TURIN)
-			snprintf(fmc, sizeof(fmc), "_fmc%02d", t->fmc);
-		path = xasprintf("%s/vcek/%s/bl%02d_tee%02d_snp%02d_ucode%02d"
-		    "%s_vcek.der", cfg->snp_cert_cache, hwid, t->bootloader,
-		    t->tee, t->snp, t->microcode, fmc);
-		if (file_read_all(path, AMD_CERT_MAX, der, der_len, &e2) == 0) {
-			free(path);
-			return 0;
-		}
-		free(path);
-		path = xasprintf("%s/vcek/%s/vcek.der", cfg->snp_cert_cache,
-		    hwid);
-		if (file_read_all(path, AMD_CERT_MAX, der, der_len, &e2) == 0) {
-			free(path);
-			return 0;
-		}
-		if (cfg->snp_kds_url == NULL || cfg->snp_kds_url[0] == '\0') {
-			error_set(err, "no VCEK: the evidence carries no "
-			    "certificate, the cert cache has none for hwID "
-			    "%.16s... TCB bl%02d tee%02d snp%02d ucode%02d "
-			    "(nor %s), and no KDS is configured", hwid,
-			    t->bootloader, t->tee, t->snp, t->microcode, path);
-			free(path);
-			return -1;
-		}
-		free(path);
-	}
-	if (r->product != SNP_PRODUCT_UNKNOWN)
-		return amd_certs_kds(cfg->snp_kds_url, r, r->product, hwid,
-		    der, der_len, err);
-	/* a v2 report does not say its product line: ask for each */
-	if (amd_certs_kds(cfg->snp_kds_url, r, SNP_PRODUCT_MILAN, hwid, der,
-	    der_len, &e2) == 0)
-		return 0;
-	if (amd_certs_kds(cfg->snp_kds_url, r, SNP_PRODUCT_GENOA, hwid, der,
-	    der_len, err) == 0)
-		return 0;
-	return error_prefix(err, "as Milan: %s; as Genoa", e2.msg);
 }

@@ -1,7 +1,7 @@
 /*
  * snp_report_verify.c: the authenticity of a parsed SEV-SNP report
  * (snp_report_verify in snp.h): signatures and chains before content.
- * The VEK chain comes from amd_certs.c (pinned ARKs, verified-chain
+ * The VEK chain comes from amd_certs*.c (pinned ARKs, verified-chain
  * cache); here: the signing-key kind, the chain's validity window, the
  * ECDSA P-384/SHA-384 signature over bytes 0x000..0x29F, then the
  * product, the VEK's TCB extensions against REPORTED_TCB and, for a

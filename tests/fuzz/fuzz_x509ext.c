@@ -1,6 +1,6 @@
 /*
  * fuzz_x509ext.c: the bounded DER reader for the AMD VCEK/VLEK X.509
- * extensions (verifier/amd_certs.c).
+ * extensions (verifier/amd_certs_ext.c).
  *
  * Input: one mode byte, then the payload.
  *   mode % 3 == 0: an extension value as a TCB SPL (DER INTEGER 0..255);

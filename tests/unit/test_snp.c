@@ -1,5 +1,5 @@
 /*
- * test_snp.c: the AMD SEV-SNP verifier (verifier/snp*.c, amd_certs.c)
+ * test_snp.c: the AMD SEV-SNP verifier (verifier/snp*.c, amd_certs*.c)
  * against the real vectors in tests/vectors (or
  * $TRUSTEE_TESTVECTORS): snp-milan-vcek (v2 raw report + VCEK + ASK/ARK),
  * snp-genoa-vcek-2 (guest evidence.json), neg-snp-milan-measurement.
