@@ -2,9 +2,10 @@
  * tpm.h: TPM 2.0 quotes (TCG TPM 2.0 Library Part 2 structures): bounded
  * parsers for TPMS_ATTEST (quote), TPML_PCR_SELECTION and TPMT_SIGNATURE,
  * signature verification with an attestation key (AK), the PCR digest
- * check and the init-data PCR8 check. Used by the "tpm" verifier (tpm.c)
- * and by the Azure vTPM verifiers (az_*_vtpm.c), which compare the nonce
- * themselves (Azure: exact; tpm: regularized, see tpm.c).
+ * check and the init-data PCR8 check (tpm_parse.c, tpm_quote.c). Used by
+ * the "tpm" verifier (tpm.c) and by the Azure vTPM verifiers
+ * (az_*_vtpm.c), which compare the nonce themselves (Azure: exact; tpm:
+ * regularized, see tpm.c).
  *
  * All multi-byte TPM fields are big-endian. Parsed structures point into
  * the caller's buffer (no copies): keep the buffer alive while using them.

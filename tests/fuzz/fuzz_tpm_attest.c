@@ -1,9 +1,10 @@
 /*
- * fuzz_tpm_attest.c: the TPM 2.0 structure parsers (verifier/tpm.c) on
- * any bytes: TPMS_ATTEST, TPML_PCR_SELECTION and TPMT_SIGNATURE, the PCR
- * selection listing / digest check / claims on what parses, signature
- * verification against fixed RSA and EC keys (must fail: the fuzzer
- * cannot forge), and, when the input is JSON, the whole "tpm" verifier.
+ * fuzz_tpm_attest.c: the TPM 2.0 structure parsers and checks
+ * (verifier/tpm*.c) on any bytes: TPMS_ATTEST, TPML_PCR_SELECTION and
+ * TPMT_SIGNATURE, the PCR selection listing / digest check / claims on
+ * what parses, signature verification against fixed RSA and EC keys (must
+ * fail: the fuzzer cannot forge), and, when the input is JSON, the whole
+ * "tpm" verifier.
  * Properties: no crash, no leak, a parsed structure only points inside
  * the input, a verification never succeeds.
  */

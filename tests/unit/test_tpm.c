@@ -1,6 +1,6 @@
 /*
  * test_tpm.c: TPM 2.0 quote parsing and the "tpm" verifier
- * (verifier/tpm.c): the repository vector (testvectors/tpm-quote-rsa)
+ * (verifier/tpm*.c): the repository vector (testvectors/tpm-quote-rsa)
  * verifies and yields its expected values; tampering of every kind is
  * rejected with the right reason; quotes made here with fresh RSA and
  * EC keys cover RSAPSS, ECDSA (P-256, P-384), partial PCR selections,
