@@ -128,6 +128,7 @@ sqlite_conn_open(const struct store_dsn *dsn, void **handle,
 {
 	struct store_sqlite *s;
 	size_t i;
+	int rc = -1;
 
 	*handle = NULL;
 	if (dsn->path == NULL || dsn->path[0] == '\0')
@@ -143,7 +144,7 @@ sqlite_conn_open(const struct store_dsn *dsn, void **handle,
 	pthread_mutex_init(&s->locks_mu, NULL);
 	for (i = 0; i < STORE_SQLITE_LOCKS; i++)
 		s->locks[i].fd = -1;
-	if (dsn->exclusive && sqlite_lock_daemon(s, err) == -1)
+	if (dsn->exclusive && sqlite_lock_daemon(s, err) != 0)
 		goto fail;
 	/* NOMUTEX: s->lock already serialises every use of the connection. */
 	if (sqlite3_open_v2(dsn->path, &s->db, SQLITE_OPEN_READWRITE |
@@ -155,37 +156,39 @@ sqlite_conn_open(const struct store_dsn *dsn, void **handle,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	if (sqlite_conn_pragmas(s, err) == -1 ||
-	    sqlite_schema_init(s, err) == -1)
+	/* A busy database is STORE_UNAVAILABLE (-2): a failure too. */
+	if ((rc = sqlite_conn_pragmas(s, err)) != 0 ||
+	    (rc = sqlite_schema_init(s, err)) != 0)
 		goto fail;
+	rc = -1;
 	if (sqlite_conn_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
 	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
 	    "DO UPDATE SET kv = excluded.kv, ord = excluded.ord, "
 	    "exp = excluded.exp, rev = rows.rev + 1, blob = excluded.blob "
-	    "RETURNING rev", &s->put_any, err) == -1 ||
+	    "RETURNING rev", &s->put_any, err) != 0 ||
 	    sqlite_conn_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
 	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
-	    "DO NOTHING RETURNING rev", &s->put_new, err) == -1 ||
+	    "DO NOTHING RETURNING rev", &s->put_new, err) != 0 ||
 	    sqlite_conn_prepare(s, "UPDATE rows SET kv = ?3, ord = ?4, "
 	    "exp = ?5, rev = rev + 1, blob = ?6 WHERE tbl = ?1 AND id = ?2 AND "
-	    "rev = ?7 RETURNING rev", &s->put_rev, err) == -1 ||
+	    "rev = ?7 RETURNING rev", &s->put_rev, err) != 0 ||
 	    sqlite_conn_prepare(s, "SELECT " STORE_SQLITE_COLS " FROM rows "
-	    "WHERE tbl = ?1 AND id = ?2", &s->get, err) == -1 ||
+	    "WHERE tbl = ?1 AND id = ?2", &s->get, err) != 0 ||
 	    sqlite_conn_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2", &s->del_any, err) == -1 ||
+	    "id = ?2", &s->del_any, err) != 0 ||
 	    sqlite_conn_prepare(s, "DELETE FROM rows WHERE tbl = ?1 AND "
-	    "id = ?2 AND rev = ?3", &s->del_rev, err) == -1 ||
+	    "id = ?2 AND rev = ?3", &s->del_rev, err) != 0 ||
 	    sqlite_conn_prepare(s, "INSERT INTO gen(tbl, n) VALUES(?1, 1) "
 	    "ON CONFLICT(tbl) DO UPDATE SET n = n + 1", &s->gen_bump,
-	    err) == -1 ||
+	    err) != 0 ||
 	    sqlite_conn_prepare(s, "SELECT n FROM gen WHERE tbl = ?1",
-	    &s->gen_get, err) == -1)
+	    &s->gen_get, err) != 0)
 		goto fail;
 	*handle = s;
 	return 0;
 fail:
 	sqlite_conn_close(s);
-	return -1;
+	return rc;
 }
 
 void

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <mysql.h>
+#include <sqlite3.h>
 
 #include "../../lib/log.h"
 #include "../../store/backend.h"
@@ -696,6 +697,32 @@ test_reopen(void **state)
 }
 
 /* SQLite only: one daemon per embedded database. */
+/* A database another connection holds locked past the busy timeout: the
+ * open fails (it may not go on without its schema check), and works once
+ * the lock is gone. */
+static void
+test_sqlite_busy_open(void **state)
+{
+	struct fixture *f = *state;
+	struct store_dsn d = f->dsn;
+	struct error err = { "" };
+	sqlite3 *other;
+	void *h = NULL;
+
+	d.timeout_ms = 100;
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_true(f->be->open(&d, &h, &err) < 0);
+	assert_null(h);
+	assert_non_null(strstr(err.msg, "schema"));
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(f->be->open(&d, &h, &err), 0);
+	f->be->close(h);
+}
+
 static void
 test_sqlite_exclusive(void **state)
 {
@@ -1526,6 +1553,8 @@ main(void)
 	const struct CMUnitTest sqlite_tests[] = {
 		BACKEND_TESTS(setup_sqlite),
 		cmocka_unit_test_setup_teardown(test_sqlite_exclusive,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_busy_open,
 		    setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_migrate_v1,
 		    setup_sqlite, teardown),
