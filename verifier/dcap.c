@@ -2,8 +2,9 @@
  * dcap.c: ECDSA DCAP quote verification (what Intel's QVL does for
  * Trustee, reference/attestation-service.md §1.4 step 4), with two caches:
  *
- * - verified PCK material, keyed by SHA-256 of everything from the
- *   attestation key to the end of the PCK chain: the QE report signature,
+ * - verified PCK material, keyed by everything from the attestation key
+ *   to the end of the PCK chain (the bytes themselves, compared in full
+ *   on lookup): the QE report signature,
  *   the QE report-data binding, the PCK chain to the pinned root and the
  *   parsed SGX extension depend only on those bytes, so a warm quote costs
  *   one ECDSA verify (the quote signature) plus parsing. Certificate
