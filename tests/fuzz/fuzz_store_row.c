@@ -17,7 +17,7 @@ int store_row_open(const uint8_t row_key[32], uint32_t key_version,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The row key and row id of tests/unit/test_store.c's known answers
+/* The row key and row id of tests/unit/test_store_format.c's known answers
  * (data key 00 01 .. 1f, table "resource", name "default/key/one"), so
  * seeds can be made from real rows. */
 static const uint8_t fuzz_row_key[32] = {
