@@ -4,7 +4,7 @@
 # several developers editing one tree never race on the same objects.
 # Sources are synced (timestamps kept, build outputs not copied); the
 # mirror is configured once (again when options change), then make runs
-# there. Example: tools/devbuild.sh snp -- -j2 unit tests/unit/test_snp
+# there. Example: tools/devbuild.sh snp -- -j2 unit tests/unit/test_snp_report
 set -eu
 name=$1; shift
 src=$(cd "$(dirname "$0")/.." && pwd)
