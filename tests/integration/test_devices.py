@@ -213,7 +213,8 @@ def test_real_h100_refused_for_its_binding_only(ctx):
                 "5704820856b343fec is not the expected report data",
                 devices={"nvidia": h100_evidence()})
     # the nonce is compared last, after the report signature, the chain to
-    # the pinned root and the FWID (test_nvidia.c shows each one failing)
+    # the pinned root and the FWID (test_nvidia_vector.c shows each one
+    # failing)
     detail = r.json()["detail"]
     for word in ("signature", "chain", "FWID", "truncated"):
         check(word not in detail, "refused for %s: %r" % (word, detail))
