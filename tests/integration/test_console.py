@@ -249,14 +249,20 @@ def test_dashboard_live(ctx):
     b.go("dashboard")
     b.tid("card-attestations")
     big = '[data-testid="card-attestations"] .big'
-    b.wait(lambda d: b.text(big).strip().isdigit(), 15,
-           "the dashboard's first figures")
-    before = int(b.text(big))
+
+    # The card is rendered again on every refresh: read it once per try
+    # (as a string, "" while it is being rendered), never twice.
+    def figure():
+        t = b.text(big).strip()
+        return t if t.isdigit() else None
+
+    before = int(b.wait(lambda d: figure(), 15,
+                        "the dashboard's first figures"))
     check(before >= 2, "setup attestations not counted: %d" % before)
     check(len(b.els("svg.chart rect")) >= 1, "no bars in the attestation chart")
     check(b.els('[data-testid="health-store"] .badge')[0].text == "ok", "store health")
     H.PyGuest(ctx.shared).handshake()
-    b.wait(lambda d: b.text(big).strip().isdigit() and int(b.text(big)) > before, 20,
+    b.wait(lambda d: int(figure() or -1) > before, 20,
            "the dashboard to refresh by itself")
     b.shot("dashboard")
     b.not_pwned()
