@@ -129,18 +129,6 @@ snpfix_assert_err(int rc, const struct error *err, const char *want)
 		fail_msg("error \"%s\" does not contain \"%s\"", err->msg, want);
 }
 
-/* A byte array JSON value. */
-static inline json_t *
-snpfix_jbytes(const uint8_t *p, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_integer(p[i]));
-	return a;
-}
-
 /* Evidence for a raw report (wrap_raw) with optional chain entries. */
 static inline json_t *
 snpfix_evidence_for(const uint8_t *report, size_t len, const uint8_t *vek,
@@ -155,7 +143,7 @@ snpfix_evidence_for(const uint8_t *report, size_t len, const uint8_t *vek,
 		json_t *chain = json_array(), *ent = json_object();
 
 		json_object_set_new(ent, "cert_type", json_string(vek_type));
-		json_object_set_new(ent, "data", snpfix_jbytes(vek, vek_len));
+		json_object_set_new(ent, "data", testutil_json_bytes(vek, vek_len));
 		json_array_append_new(chain, ent);
 		json_object_set_new(e, "cert_chain", chain);
 	}
@@ -172,7 +160,7 @@ snpfix_chain_add(json_t *e, const char *type, const uint8_t *der, size_t len)
 		json_object_set_new(e, "cert_chain", chain);
 	}
 	json_object_set_new(ent, "cert_type", json_string(type));
-	json_object_set_new(ent, "data", snpfix_jbytes(der, len));
+	json_object_set_new(ent, "data", testutil_json_bytes(der, len));
 	json_array_append_new(chain, ent);
 }
 

@@ -355,18 +355,6 @@ test_hcl_tpm_bindings(void **state)
 	synth_free(&s);
 }
 
-/* A JSON array of byte values (v0 evidence). */
-static json_t *
-json_bytes(const uint8_t *p, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_integer(p[i]));
-	return a;
-}
-
 /*
  * az-snp-vtpm end to end on synthetic evidence around the REAL Milan
  * report and VCEK (there is no Azure SNP vector): the vTPM quote, the
@@ -484,11 +472,11 @@ test_az_snp_vtpm_synthetic(void **state)
 		X509_free(x);
 		pemlen = BIO_get_mem_data(bio, &pem);
 		for (i = 0; i < 24; i++)
-			json_array_append_new(pcrs, json_bytes(s.pcrs[i], 32));
+			json_array_append_new(pcrs, testutil_json_bytes(s.pcrs[i], 32));
 		q = json_pack("{s:o, s:o, s:o}", "signature",
-		    json_bytes(s.sig, s.sig_len), "message",
-		    json_bytes(s.attest, s.attest_len), "pcrs", pcrs);
-		arr = json_bytes(s.hcl, s.hcl_len);
+		    testutil_json_bytes(s.sig, s.sig_len), "message",
+		    testutil_json_bytes(s.attest, s.attest_len), "pcrs", pcrs);
+		arr = testutil_json_bytes(s.hcl, s.hcl_len);
 		ev = json_pack("{s:o, s:o, s:s%}", "quote", q, "report", arr,
 		    "vcek", pem, (size_t)pemlen);
 		BIO_free(bio);

@@ -95,6 +95,19 @@ testutil_json(const char *text)
 	return j;
 }
 
+/* A JSON array of the byte values of p[0..n) (the form serde gives a
+ * Vec<u8>: SNP and Azure v0 evidence). */
+static inline json_t *
+testutil_json_bytes(const uint8_t *p, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(p[i]));
+	return a;
+}
+
 /* A new scratch directory /tmp/NAME.XXXXXX (malloc'd path). */
 static inline char *
 testutil_tmpdir(const char *name)
