@@ -1,20 +1,23 @@
 #!/usr/bin/python3
 """
 test_mariadb_backend.py: the storage backend contract (tests/unit/
-test_backend.c) against a real MariaDB and a real Galera cluster.
+test_backend_*.c) against a real MariaDB and a real Galera cluster.
 
 Starts a private mariadbd (tests/integration/mariadb.py: own datadir,
 unix socket and loopback port, a `trustee` account with a password in a
-0600 file) and runs tests/unit/test_backend with TRUSTEE_TEST_BACKENDS=
-mariadb: every case of the SQLite contract on a fresh database each, and
-the MariaDB cases (compare-and-swap from 16 threads, four instances
-creating or migrating a schema at once, a newer schema refused, errors
-naming the redacted DSN, the server stopped and hung while a handle is in
-use). Then a 3-node Galera cluster on loopback and the galera group (CAS
-across nodes, a node killed and another stopped while handles on the
-others keep working, a node's handle working again after it rejoins).
+0600 file) and runs each tests/unit/test_backend_* binary with
+TRUSTEE_TEST_BACKENDS=mariadb: every case of the SQLite contract on a
+fresh database each (test_backend_rows, _scan, _coord), and the MariaDB
+cases (test_backend_mariadb: compare-and-swap from 16 threads, four
+instances creating or migrating a schema at once, a newer schema refused,
+errors naming the redacted DSN, the server stopped and hung while a
+handle is in use). Then a 3-node Galera cluster on loopback and each
+binary again with the galera group (test_backend_galera: CAS across
+nodes, a node killed and another stopped while handles on the others
+keep working, a node's handle working again after it rejoins).
 
-TEST_BACKEND= runs another build of the binary (a sanitizer build, say).
+TEST_BACKEND_DIR= runs the binaries of another build (a sanitizer build,
+say) from that directory. A binary without cases of a group runs none.
 Each cmocka case is one PASS/FAIL line; the total is cmocka's count
 ("N passed, M failed"). Needs mariadb-server, galera-4, rsync and root
 (Galera nodes run as `mysql`); without them: SKIPPED by hand, a failure
@@ -32,8 +35,10 @@ import harness  # noqa: E402
 import mariadb  # noqa: E402
 
 SUITE = "mariadb_backend"
-BINARY = os.environ.get("TEST_BACKEND", os.path.join(
-    harness.REPO, "tests", "unit", "test_backend"))
+BINARY_DIR = os.environ.get("TEST_BACKEND_DIR", os.path.join(
+    harness.REPO, "tests", "unit"))
+BINARIES = [os.path.join(BINARY_DIR, "test_backend_" + n) for n in (
+    "rows", "scan", "coord", "sqlite", "mariadb", "galera")]
 MODULE = os.path.join(harness.HERE, "mariadb.py")
 RUN_TIMEOUT = 900
 
@@ -42,12 +47,18 @@ END = re.compile(r"^\[ *(OK|FAILED|SKIPPED|ERROR) *\] (\S+)$")
 
 
 def run_group(group, env, totals):
-    """Run test_backend's group with env; one PASS/FAIL line per case."""
+    """Run each binary's group with env; one PASS/FAIL line per case."""
+    for binary in BINARIES:
+        run_binary(binary, group, env, totals)
+
+
+def run_binary(binary, group, env, totals):
+    """Run binary's group with env; one PASS/FAIL line per case."""
     full = dict(os.environ)
     full.update(env)
     full["TRUSTEE_TEST_BACKENDS"] = group
     try:
-        p = subprocess.run([BINARY], env=full, cwd=harness.REPO,
+        p = subprocess.run([binary], env=full, cwd=harness.REPO,
                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT)
         out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
@@ -79,8 +90,8 @@ def run_group(group, env, totals):
             detail.append(line.strip())
     if rc != 0 and seen_fail == 0:
         totals[1] += 1
-        print("FAIL %s.%s: test_backend exited with %s:\n%s"
-              % (SUITE, group, rc, "\n".join(
+        print("FAIL %s.%s: %s exited with %s:\n%s"
+              % (SUITE, group, os.path.basename(binary), rc, "\n".join(
                   "    | " + l for l in out.splitlines()[-30:])), flush=True)
     if current is not None:
         totals[1] += 1
@@ -95,8 +106,9 @@ def ctl(path):
 
 def main():
     missing = mariadb.missing(galera=True)
-    if not os.access(BINARY, os.X_OK):
-        missing.append("%s not built (make unit)" % BINARY)
+    for binary in BINARIES:
+        if not os.access(binary, os.X_OK):
+            missing.append("%s not built (make unit)" % binary)
     harness.require(SUITE, missing)
     tmp = tempfile.mkdtemp(prefix="trustee-itest-%s-" % SUITE)
     totals = [0, 0]
