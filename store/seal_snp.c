@@ -38,7 +38,7 @@
  *
  * The ioctl itself is one function (seal_snp_ioctl); request building,
  * response parsing, key derivation and the payload are separate and
- * tested with a fake guest request (tests/unit/test_seal.c). What needs
+ * tested with a fake guest request (tests/unit/test_seal_snp.c). What needs
  * real hardware: that the firmware accepts the request and that the key
  * is stable across restarts and changes with the measurement.
  */

@@ -501,7 +501,7 @@ class Server:
         return "mariadb://%s@localhost/%s?socket=%s" % (u, db, self.socket)
 
     def test_dsn(self, database="trustee_t", user=None, tcp=False):
-        """The key=value form tests/unit/test_backend.c reads from
+        """The key=value form tests/unit/test_backend_*.c read from
         TRUSTEE_TEST_MARIADB_DSN (database: the prefix of the per-test
         databases)."""
         u = user or self.user

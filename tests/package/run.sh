@@ -31,7 +31,7 @@
 #
 # What "older" means here. No packaged release has written another SQLite
 # schema: schema 2 predates debian/ (the 1 -> 2 migration, and reading
-# schema-1 files, are tested in tests/unit/test_backend.c on SQLite and
+# schema-1 files, are tested in tests/unit/test_backend_sqlite.c and test_backend_mariadb.c on SQLite and
 # MariaDB). What real deployments do hold from earlier builds is rows in
 # the previous row format (format 1: no padding, the data-key version
 # outside the associated data), which every build reads and a rotation
@@ -374,7 +374,7 @@ if start_daemon new; then
 	check console-login-after-rotation console_login_ok rotated
 	# The schema: what the new build writes (SQLite meta.schema_version;
 	# both builds write schema 2: see the top of this file for why the
-	# 1 -> 2 migration is tested in tests/unit/test_backend.c).
+	# 1 -> 2 migration is tested in tests/unit/test_backend_sqlite.c).
 	SCHEMA=$(grep -o 'define STORE_SQLITE_SCHEMA[[:space:]]*[0-9]*' \
 	    "$SRC/store/sqlite_schema.c" | awk '{print $3}')
 	GOT=$(sqlite3 -readonly /var/lib/trustee/trustee.db \
