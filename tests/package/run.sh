@@ -31,8 +31,8 @@
 #
 # What "older" means here. No packaged release has written another SQLite
 # schema: schema 2 predates debian/ (the 1 -> 2 migration, and reading
-# schema-1 files, are tested in tests/unit/test_backend_sqlite.c and test_backend_mariadb.c on SQLite and
-# MariaDB). What real deployments do hold from earlier builds is rows in
+# schema-1 files, are tested on SQLite and MariaDB in
+# tests/unit/test_backend_sqlite.c and test_backend_mariadb.c). What real deployments do hold from earlier builds is rows in
 # the previous row format (format 1: no padding, the data-key version
 # outside the associated data), which every build reads and a rotation
 # re-seals. So the older package is this tree built with
