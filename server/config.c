@@ -490,6 +490,7 @@ config_defaults(struct config *cfg)
 	cfg->store_timeout_ms = 5000;
 	cfg->store_poll_ms = 1000;
 	cfg->store_lease_ms = 200;
+	cfg->store_stateless_auth = 1;
 	cfg->audit_admin_retention_days = 365;
 	cfg->audit_guest_records = 10000;
 	cfg->audit_guest_per_minute = 600;

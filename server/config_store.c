@@ -214,6 +214,8 @@ const struct key_def config_store_table[] = {
 	    60000, NULL },
 	{ "store", "lease", set_seconds_ms, OFF(store_lease_ms), 0, 10000,
 	    NULL },
+	{ "store", "stateless_auth", config_set_bool,
+	    OFF(store_stateless_auth), 0, 0, NULL },
 	{ "sealer", "kind", config_set_string, OFF(sealer), 0, 0, seal_kinds },
 	{ "sealer", "key_file", config_set_path, OFF(data_key_file), 0, 0,
 	    NULL },

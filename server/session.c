@@ -80,9 +80,11 @@ session_init(int lifetime_s)
 }
 
 void
-session_share(struct store *st, size_t cache_max, size_t cache_bytes)
+session_share(struct store *st, size_t cache_max, size_t cache_bytes,
+    int stateless)
 {
-	session_shared_init(st, session_lifetime, cache_max, cache_bytes);
+	session_shared_init(st, session_lifetime, cache_max, cache_bytes,
+	    stateless);
 	session_in_store = 1;
 }
 

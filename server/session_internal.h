@@ -12,10 +12,23 @@
  * random bits, standard base64) into s, from one draw of the CSPRNG. */
 void session_mint(struct session *s);
 
+/*
+ * Stateless challenges (session_challenge.c). mint: s->nonce from s's id,
+ * TEE, hash and expiry under key; -1 (s unchanged) when they do not fit
+ * (a TEE name over 12 bytes): the session's challenge is then stored.
+ * open: 0 when nonce is one that mint made for id under key, and *out
+ * the session it describes (unattested, rev STORE_REV_ABSENT, expiry
+ * not checked); -1 for anything else (a random nonce included).
+ */
+int session_challenge_mint(const uint8_t key[32], struct session *s);
+int session_challenge_open(const uint8_t key[32], const char *id,
+    const char *nonce, struct session *out);
+
 /* Serve sessions from st from now on. cache_max / cache_bytes bound the
- * per-instance cache of attested sessions (0: no cache). */
+ * per-instance cache of attested sessions (0: no cache). stateless: /auth
+ * mints stateless challenges instead of writing rows (session_share). */
 void session_shared_init(struct store *st, int lifetime_s, size_t cache_max,
-    size_t cache_bytes);
+    size_t cache_bytes, int stateless);
 /* Drop the cache; the rows stay (other instances serve them). */
 void session_shared_shutdown(void);
 int session_shared_new(const char *tee, enum hash_alg hash,

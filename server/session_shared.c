@@ -29,6 +29,23 @@
  * rows are left to session_shared_gc (store_purge on the collection
  * tick, by every instance) and are ignored when read.
  *
+ * Stateless challenges (session_share's stateless, the default): /auth
+ * writes no row. Its nonce carries the session's TEE, hash and expiry
+ * under a MAC bound to the id (session_challenge.c), so /attest on any
+ * instance reads the session from the nonce the guest echoes when the
+ * id has no row, and spends it by inserting the row (STORE_REV_ABSENT):
+ * the attested record, or for a failed attestation a spent one (the
+ * unattested record after 44 zero bytes). Such a session has rev
+ * STORE_REV_ABSENT until then. Here a row means spent, its absence
+ * (with an unexpired nonce) unspent; the nonce is spent exactly once as
+ * long as the row outlives the nonce on every instance's clock, so rows
+ * expire SS_ROW_GRACE after their session. Stateless nonces are accepted
+ * whatever this instance mints (an instance that still stores
+ * challenges, during a rolling change of the setting, attests the
+ * sessions of those that do not); instances of releases before this one
+ * cannot attest them. /auth then costs nothing in the store, and /attest
+ * one write (a session made elsewhere: a read and a write).
+ *
  * An attested session never changes again (same token, same expiry), so
  * this instance keeps a bounded cache of the attested sessions it has
  * seen and serves resource GETs from it without a round trip. The cache
@@ -84,6 +101,9 @@
 /* What the quota counts for a session record: the struct and the row's
  * overhead (the token is added once attested). */
 #define SS_RECORD_BYTES		(sizeof(struct session) + 128)
+/* Seconds a row outlives its session: instances whose clocks differ by
+ * less never purge the row of a nonce another one still accepts. */
+#define SS_ROW_GRACE		120
 
 struct ss_cached {
 	struct session s;		/* owns s.token when attested */
@@ -102,6 +122,8 @@ struct ss_evicted {
 static struct {
 	struct store *st;
 	int lifetime;
+	int stateless;			/* /auth mints, writes nothing */
+	uint8_t *ckey;			/* challenge key (sodium_malloc) */
 	pthread_mutex_t lock;		/* the cache */
 	struct ss_cached *tab[SS_CACHE_BUCKETS];
 	struct ss_cached *oldest, *newest;
@@ -298,15 +320,23 @@ ss_cache_unlink_locked(struct ss_cached **pp)
 	free(e);
 }
 
-static void
+/* Drop id's cached copy: 1 when it was an unattested session with a
+ * stateless challenge that no /attest has taken (it has no row), else
+ * 0. */
+static int
 ss_cache_drop(const char *id)
 {
 	struct ss_cached **pp;
+	int rowless = 0;
 
 	pthread_mutex_lock(&ss.lock);
-	if (*(pp = ss_cache_find_locked(id)) != NULL)
+	if (*(pp = ss_cache_find_locked(id)) != NULL) {
+		rowless = (*pp)->s.state == SESSION_AUTHED &&
+		    (*pp)->s.rev == STORE_REV_ABSENT && !(*pp)->taken;
 		ss_cache_unlink_locked(pp);
+	}
 	pthread_mutex_unlock(&ss.lock);
+	return rowless;
 }
 
 /* Keep a copy of s (attested, or unattested and created here, with its
@@ -451,7 +481,8 @@ ss_evict_run(struct ss_evicted *ev)
 	int rc;
 
 	for (i = 0; i < ev->n; i++) {
-		ss_cache_drop(ev->ids[i]);
+		if (ss_cache_drop(ev->ids[i]) == 1)
+			continue;	/* an unspent stateless one: no row */
 		if ((rc = store_delete(ss.st, SS_NONCES, ev->ids[i], &err)) >= 0)
 			rc = store_delete(ss.st, SS_TABLE, ev->ids[i], &err);
 		if (rc < 0)
@@ -480,9 +511,12 @@ ss_reconcile(const struct source_addr *src, struct ss_evicted *ev)
 		rc = ss_read(SS_NONCES, ids[i], &s);
 		if (rc == SESSION_UNAVAILABLE)
 			return SESSION_UNAVAILABLE;
-		if (rc == 0 && s.state == SESSION_AUTHED) {
+		if ((rc == 0 && s.state == SESSION_AUTHED &&
+		    s.nonce[0] != '\0') || (rc == -1 && ss.stateless)) {
+			/* Its nonce is still unspent: a stored one, or (no
+			 * row) a stateless one as this instance mints. */
 			session_clear(&s);
-			continue;	/* its nonce is still unspent */
+			continue;
 		}
 		session_clear(&s);
 		/* Attested, or its nonce spent otherwise: the cached
@@ -499,12 +533,17 @@ ss_reconcile(const struct source_addr *src, struct ss_evicted *ev)
 
 void
 session_shared_init(struct store *st, int lifetime_s, size_t cache_max,
-    size_t cache_bytes)
+    size_t cache_bytes, int stateless)
 {
 	ss.st = st;
 	ss.lifetime = lifetime_s;
 	ss.max_n = cache_max;
 	ss.max_bytes = cache_bytes;
+	ss.stateless = stateless;
+	if ((ss.ckey = sodium_malloc(32)) == NULL)
+		fatalx("cannot allocate secure memory for the challenge key");
+	store_derive_key(st, STORE_PURPOSE_CHALLENGE, ss.ckey);
+	sodium_mprotect_readonly(ss.ckey);
 }
 
 void
@@ -514,6 +553,8 @@ session_shared_shutdown(void)
 	while (ss.oldest != NULL)
 		ss_cache_unlink_locked(ss_cache_find_locked(ss.oldest->s.id));
 	pthread_mutex_unlock(&ss.lock);
+	sodium_free(ss.ckey);
+	ss.ckey = NULL;
 	ss.st = NULL;
 }
 
@@ -562,6 +603,12 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	ss_evict_run(&ev);
 	if (rc != 0)
 		return rc;
+	if (ss.stateless && session_challenge_mint(ss.ckey, &s) == 0) {
+		s.rev = STORE_REV_ABSENT;	/* no row until /attest */
+		ss_cache_put(&s);
+		*out = s;
+		return 0;
+	}
 
 	rec = ss_encode(&s, NULL, &len);
 	row = xmalloc(SESSION_NONCE_LEN + len);
@@ -626,7 +673,36 @@ session_shared_known(const char *id, struct session *out)
 	session_clear(&ss_peek);
 	if ((rc = ss_lookup(id, out)) == 0 && out->state == SESSION_AUTHED)
 		ss_peek = *out;	/* for this request's session_take_nonce */
+	else if (rc == -1) {
+		/* No row: perhaps a stateless challenge that another
+		 * instance made. The nonce tells (session_take_nonce); until
+		 * then the TEE is unknown (""), and this request's take
+		 * need not read the row again. */
+		memset(out, 0, sizeof(*out));
+		memcpy(out->id, id, SESSION_ID_LEN + 1);
+		out->state = SESSION_AUTHED;
+		out->expires = now_unix() + 60;
+		out->rev = STORE_REV_ABSENT;
+		ss_peek = *out;
+		rc = 0;
+	}
 	return rc;
+}
+
+/* session_take_nonce of a session without a row: 0 and *s when nonce is
+ * a stateless challenge for id and unexpired; 1 when it is none (the
+ * caller says why the session is unknown); -1 and err when expired. */
+static int
+ss_stateless_take(const char *id, const char *nonce, struct session *s,
+    struct error *err)
+{
+	if (session_challenge_open(ss.ckey, id, nonce, s) != 0)
+		return 1;
+	if (s->expires <= now_unix()) {
+		session_clear(s);
+		return error_set(err, "session expired; run /auth again");
+	}
+	return 0;
 }
 
 /* session_take_nonce of a session this instance has no copy of: the row
@@ -640,14 +716,17 @@ ss_store_take(const char *id, const char *nonce, struct session *s,
 	if (strcmp(ss_peek.id, id) == 0) {
 		*s = ss_peek;	/* read by this request's session_known */
 		sodium_memzero(&ss_peek, sizeof(ss_peek));
-		rc = s->expires > now_unix() ? 0 : -1;
+		/* An empty TEE: there was no row. */
+		rc = s->tee[0] != '\0' && s->expires > now_unix() ? 0 : -1;
 	} else
 		rc = ss_read(SS_NONCES, id, s);
 	if (rc == SESSION_UNAVAILABLE) {
 		error_set(err, "the session store is unavailable");
 		return SESSION_UNAVAILABLE;
 	}
-	if (rc == 0 && s->state == SESSION_AUTHED) {
+	if (rc == -1 && (rc = ss_stateless_take(id, nonce, s, err)) != 1)
+		return rc;
+	if (rc == 0 && s->state == SESSION_AUTHED && s->nonce[0] != '\0') {
 		if (strlen(nonce) == SESSION_NONCE_LEN &&
 		    secret_equal(s->nonce, nonce, SESSION_NONCE_LEN))
 			return 0;
@@ -662,8 +741,11 @@ ss_store_take(const char *id, const char *nonce, struct session *s,
 		return error_set(err, "the challenge nonce of this session was "
 		    "already used; run /auth again");
 	}
-	return error_set(err, "session not found, expired, or its challenge "
-	    "nonce already used; run /auth again");
+	/* No row, and not a stateless challenge for id: an unknown or
+	 * expired session, a spent stored challenge, or a wrong nonce. */
+	return error_set(err, "session not found, expired or its challenge "
+	    "nonce already used, or the runtime-data nonce does not match "
+	    "its challenge; run /auth again");
 }
 
 int
@@ -712,9 +794,10 @@ session_shared_set_attested_copy(const struct session *taken,
 	row = xcalloc(1, SESSION_NONCE_LEN + len);	/* no nonce */
 	memcpy(row + SESSION_NONCE_LEN, rec, len);
 	secret_free(rec, len);
-	/* Spend the nonce: replace the revision read, once. */
+	/* Spend the nonce: replace the revision read (a stateless
+	 * challenge: insert the row), once. */
 	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
-	    0, s.expires, taken->rev, &s.rev, &err);
+	    0, s.expires + SS_ROW_GRACE, taken->rev, &s.rev, &err);
 	secret_free(row, SESSION_NONCE_LEN + len);
 	if (rc > 0) {
 		ss_cache_drop(s.id);
@@ -752,6 +835,29 @@ session_shared_set_attested(const char *id, const char *token)
 	return rc;
 }
 
+/* Spend a stateless challenge that failed: insert its row, the
+ * unattested record after 44 zero bytes (no nonce matches them). 0, 1
+ * when a row was there (spent already), < 0 as store_put_ex. */
+static int
+ss_put_spent(const struct session *taken, struct error *err)
+{
+	struct session s = *taken;
+	uint8_t *rec, *row;
+	size_t len;
+	int rc;
+
+	s.token = NULL;
+	rec = ss_encode(&s, NULL, &len);
+	row = xcalloc(1, SESSION_NONCE_LEN + len);
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
+	free(rec);
+	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
+	    0, s.expires + SS_ROW_GRACE, STORE_REV_ABSENT, NULL, err);
+	free(row);
+	sodium_memzero(&s, sizeof(s));
+	return rc;
+}
+
 void
 session_shared_abandon(const struct session *taken)
 {
@@ -760,8 +866,12 @@ session_shared_abandon(const struct session *taken)
 
 	if (!ss_id_ok(taken->id) || !taken->nonce_used)
 		return;
-	ss_cache_drop(taken->id);
-	rc = store_delete_ex(ss.st, SS_NONCES, taken->id, taken->rev, &err);
+	(void)ss_cache_drop(taken->id);
+	if (taken->rev == STORE_REV_ABSENT)
+		rc = ss_put_spent(taken, &err);
+	else
+		rc = store_delete_ex(ss.st, SS_NONCES, taken->id, taken->rev,
+		    &err);
 	if (rc < 0)
 		log_warnx("session %.8s: spending the nonce of a failed "
 		    "attestation: %s (it expires with the session)", taken->id,

@@ -80,6 +80,9 @@ usage(FILE *f)
 	    "      --store-lease MS     shared store: resource rows from memory "
 	    "under a\n"
 	    "                           lease of MS ms ([store] lease; 200; 0 off)\n"
+	    "      --no-stateless-auth  shared store: /auth stores its challenge "
+	    "([store]\n"
+	    "                           stateless_auth = false)\n"
 	    "  -V, --version            print the version\n");
 }
 
@@ -254,9 +257,11 @@ trusteed_share_sessions(const struct config *cfg, struct store *st)
 	if (strcmp(info.backend, "sqlite") == 0)
 		return;
 	session_share(st, (size_t)cfg->limits.max_sessions,
-	    (size_t)cfg->limits.session_memory_mib << 20);
+	    (size_t)cfg->limits.session_memory_mib << 20,
+	    cfg->store_stateless_auth);
 	log_info("KBS sessions are kept in the %s store, shared with the "
-	    "other instances", info.backend);
+	    "other instances%s", info.backend, cfg->store_stateless_auth ?
+	    " (stateless challenges: /auth writes no row)" : "");
 }
 
 enum {
@@ -264,7 +269,8 @@ enum {
 	OPT_WORKERS, OPT_SESSION_LIFETIME, OPT_TOKEN_LIFETIME, OPT_MAX_BODY,
 	OPT_SNP_CERT_CACHE, OPT_DCAP_COLLATERAL, OPT_STORE, OPT_JOIN_REQUEST,
 	OPT_JOIN, OPT_LIMIT, OPT_CONSOLE_FILES, OPT_CONSOLE_IDLE,
-	OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP, OPT_STORE_LEASE
+	OPT_LOGIN_LOCKOUT, OPT_LOGIN_DELAY, OPT_ATTLOG_KEEP, OPT_STORE_LEASE,
+	OPT_NO_STATELESS_AUTH
 };
 
 #define MAX_LIMIT_ARGS 64
@@ -352,6 +358,8 @@ main(int argc, char **argv)
 		{ "attestation-log-keep", required_argument, NULL,
 		    OPT_ATTLOG_KEEP },
 		{ "store-lease", required_argument, NULL, OPT_STORE_LEASE },
+		{ "no-stateless-auth", no_argument, NULL,
+		    OPT_NO_STATELESS_AUTH },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *conffile = NULL, *state_dir = NULL;
@@ -360,6 +368,7 @@ main(int argc, char **argv)
 	const char *console_files = NULL;
 	long console_idle = 0, login_lockout = 0, login_delay = 0;
 	long attlog_keep = 0, store_lease = -1;
+	int no_stateless_auth = 0;
 	const char *limit_args[MAX_LIMIT_ARGS];
 	int nlimits = 0;
 	struct timeval gc_every;
@@ -449,6 +458,9 @@ main(int argc, char **argv)
 		case OPT_STORE_LEASE:
 			store_lease = arg_number("--store-lease", optarg, 0,
 			    10000);
+			break;
+		case OPT_NO_STATELESS_AUTH:
+			no_stateless_auth = 1;
 			break;
 		default: usage(stderr); return 2;
 		}
@@ -541,6 +553,8 @@ main(int argc, char **argv)
 		cfg.attlog_keep = (int)attlog_keep;
 	if (store_lease >= 0)
 		cfg.store_lease_ms = (int)store_lease;
+	if (no_stateless_auth)
+		cfg.store_stateless_auth = 0;
 	cfg.debug = debug;
 	config_store_options(&cfg, &sc, &so);
 	if (cfg.store_dsn == NULL) {

@@ -113,6 +113,8 @@ struct config {
 	int store_poll_ms;		/* watch / heartbeat period; 1000 */
 	int store_lease_ms;		/* shared store: resource rows from
 					 * memory under a lease; 200, 0 off */
+	int store_stateless_auth;	/* shared store: /auth writes no row
+					 * (session_share); 1 */
 	/* [sealer] per-kind settings (store/seal.h, struct seal_config) */
 	char *seal_tcti;		/* tpm2 */
 	char *seal_pcrs;		/* tpm2 */
@@ -408,8 +410,13 @@ void session_init(int lifetime_s);
  * cache_bytes; 0 = no cache), and with them the unattested ones it
  * created, for their /attest only (their state is read from st).
  * session_count then counts the live sessions this instance created.
+ * With stateless, /auth writes no row: the nonce carries the session,
+ * authenticated under a key every instance derives from st
+ * (session_challenge.c), and /attest inserts the row. Instances accept
+ * stateless challenges whatever they mint themselves.
  */
-void session_share(struct store *st, size_t cache_max, size_t cache_bytes);
+void session_share(struct store *st, size_t cache_max, size_t cache_bytes,
+    int stateless);
 /* 1 after session_share. */
 int session_is_shared(void);
 void session_shutdown(void);

@@ -9,6 +9,8 @@
  *             when K_m is its data.key, so its databases open unchanged)
  *   subkey 3  wrap key: wraps data keys >= 2 in _keys (datakey.c)
  *   subkey 4  MAC key: authenticates _instances rows (instance.c)
+ *   subkey 64 + p  the key of store_derive_key's purpose p (users of the
+ *             store: the KBS challenge key), never used by the store
  * Data keys of version >= 2 are random, created by rotation (rotate.c);
  * keyring_refresh loads them from _keys. The current version (of new
  * writes) is the highest in _keys, else 1; the floor (the lowest not
@@ -288,4 +290,12 @@ out:
 	for (i = 0; i < s.n; i++)
 		free(s.rows[i].blob);
 	return rc;
+}
+
+void
+store_derive_key(struct store *st, enum store_purpose purpose,
+    uint8_t out[32])
+{
+	crypto_kdf_derive_from_key(out, 32, STORE_SUBKEY_PURPOSE +
+	    (uint64_t)purpose, STORE_KDF_CONTEXT, st->kr.m->master);
 }

@@ -354,6 +354,21 @@ struct store_key_status {
 int store_key_status(struct store *st, struct store_key_status *out,
     struct error *err);
 
+/* ---------------------------------------------------------- keyring.c */
+
+/*
+ * Keys for the store's users, derived from the deployment's master key:
+ * every instance that shares the store derives the same key for a
+ * purpose, no two purposes the same key, and none is a key the store
+ * itself uses. Never rotated (store_rotate changes data keys only). The
+ * caller keeps out in guarded memory and wipes it.
+ */
+enum store_purpose {
+	STORE_PURPOSE_CHALLENGE = 1	/* KBS challenge nonces (session) */
+};
+void store_derive_key(struct store *st, enum store_purpose purpose,
+    uint8_t out[32]);
+
 /* --------------------------------------------------------------- rotate.c */
 
 /*

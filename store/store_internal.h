@@ -47,6 +47,8 @@
 #define STORE_SUBKEY_V1		2
 #define STORE_SUBKEY_WRAP	3
 #define STORE_SUBKEY_MAC	4
+/* store_derive_key: purpose p is subkey STORE_SUBKEY_PURPOSE + p. */
+#define STORE_SUBKEY_PURPOSE	64
 
 /*
  * Store-internal tables (written through the backend directly). Their

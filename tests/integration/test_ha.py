@@ -41,6 +41,7 @@ Needs mariadb-server (and galera-4, rsync, root for the Galera test):
 SKIPPED by hand without them, a failure under CI=true.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -224,7 +225,7 @@ def test_two_instances_serve_one_guest_alternately(ctx):
                      "AttestationError")
     g4.srv = b
     H.expect_problem(g4.attest(expect_ok=False), 401, "AttestationError",
-                     "not found")
+                     "already used")
 
 
 def test_nonce_race_across_instances(ctx):
@@ -259,6 +260,67 @@ def test_nonce_race_across_instances(ctx):
         wins.append(ok[0])
     print("# nonce race: %d rounds, one winner each (A %d, B %d)"
           % (rounds, wins.count(a.name), wins.count(b.name)), flush=True)
+
+
+def test_stored_and_stateless_challenges_mix(ctx):
+    """A with stored challenges (--no-stateless-auth, as during an
+    upgrade), B stateless: /auth on B writes no row, on A one; each
+    attests the other's sessions; a stateless nonce is spent once and a
+    forged one refused on both."""
+    mariadb_env()
+    state = ctx.path("mix-state")
+    store = H.store_args(state, mariadb=True)
+    db = store[1].split("?", 1)[0].rsplit("/", 1)[1]
+    a = ctx.server("mix-a", state_dir=state,
+                   args=store + ["--no-stateless-auth"])
+    b = ctx.server("mix-b", state_dir=state, args=store)
+    secret = b"mix-" + os.urandom(8).hex().encode()
+    put_ok(a, "ha/key/mix", secret)
+    srv = H.mariadb_server()
+
+    def nonce_rows():
+        return int(srv.value("SELECT COUNT(*) FROM `%s`.rows WHERE "
+                             "tbl = 'session_nonces'" % db))
+
+    before = nonce_rows()
+    gb = H.PyGuest(b)
+    gb.auth()
+    check(nonce_rows() == before, "/auth on B wrote a row")
+    ga = H.PyGuest(a)
+    ga.auth()
+    check(nonce_rows() == before + 1, "/auth on A wrote no row")
+    gb.srv, ga.srv = a, b
+    gb.attest()                        # B's stateless nonce, on A
+    ga.attest()                        # A's stored nonce, on B
+    check(nonce_rows() == before + 2, "the attested rows")
+    for g in (ga, gb):
+        for s in (a, b):
+            g.srv = s
+            check(g.fetch("ha/key/mix") == secret, "GET on " + s.name)
+    # Spent once: B's nonce again, on B.
+    g = H.PyGuest(b)
+    g.auth()
+    body = g.attest_body()
+    hdrs = dict(g.cookie_header(), **{"Content-Type": "application/json"})
+    H.expect_status(a.request("POST", "/kbs/v0/attest", body=body,
+                              headers=hdrs), 200)
+    H.expect_problem(b.request("POST", "/kbs/v0/attest", body=body,
+                               headers=hdrs), 401, "AttestationError",
+                     "already used")
+    # A forged nonce (B's format, another MAC) is refused on both and
+    # writes nothing.
+    g = H.PyGuest(b)
+    g.auth()
+    raw = bytearray(base64.b64decode(g.nonce))
+    raw[-1] ^= 1
+    rows = nonce_rows()
+    for s in (a, b):
+        g.srv = s
+        H.expect_problem(g.attest(expect_ok=False,
+                                  nonce=base64.b64encode(raw).decode()),
+                         401, "AttestationError", "does not match")
+    check(nonce_rows() == rows, "a forged nonce wrote a row")
+    g.attest()
 
 
 def test_policy_on_a_enforced_by_b(ctx):
@@ -606,14 +668,15 @@ def test_kill9_during_admin_writes_on_two_instances(ctx):
 
 def outage_checks(srv, attested, authed, label):
     """Every request that needs the database answers a 503 problem with
-    Retry-After (or, for /readyz, not ready); /healthz answers. Returns
-    the slowest answer's seconds."""
+    Retry-After (or, for /readyz, not ready); /healthz and /auth (a
+    stateless challenge) answer. Returns the slowest answer's seconds."""
     slowest = 0.0
     hdr = auth_hdr(srv)
     r, t = timed(srv.request, "POST", "/kbs/v0/auth",
                  body={"version": H.PROTOCOL_VERSION, "tee": "sample",
                        "extra-params": ""})
-    expect_unavailable(r, label + " /auth")
+    H.expect_status(r, 200)
+    check(len(r.json()["nonce"]) == 44, "%s /auth: %r" % (label, r.json()))
     slowest = max(slowest, t)
     r, t = timed(authed.attest, expect_ok=False)
     expect_unavailable(r, label + " /attest")
@@ -674,7 +737,14 @@ def test_mariadb_stopped_while_serving(ctx):
         finally:
             db.thaw()
         wait_for("/readyz after the thaw", lambda: ready(srv), timeout=60)
-        authed2.attest()
+        # The /attest during the freeze sent its write and timed out: the
+        # thawed server may have carried it out, spending the nonce (at
+        # most once); the guest's retry then hears so, and a new /auth
+        # works.
+        r = authed2.attest(expect_ok=False)
+        if r.status != 200:
+            H.expect_problem(r, 401, "AttestationError", "already used")
+            authed2 = H.PyGuest(srv).handshake()
         check(authed2.fetch("ha/key/after") == b"written after", "thawed")
         print("# database stopped: slowest answer %.2f s; frozen: %.2f s "
               "(store timeout 5 s)" % (slow_stop, slow_freeze), flush=True)

@@ -1,9 +1,11 @@
 /*
  * test_session.c: KBS sessions kept in a shared store (session_share,
- * server/session_shared.c), on an SQLite store file standing in for
- * MariaDB (the store API is the same; tests/integration/test_ha.py runs
- * two daemons on a real MariaDB). A second store handle on the same file
- * plays "another instance" where one is needed.
+ * server/session_shared.c) with stored challenges (/auth writes the
+ * nonce row; test_session_stateless.c has the stateless ones), on an
+ * SQLite store file standing in for MariaDB (sessionfix.h;
+ * tests/integration/test_ha.py runs two daemons on a real MariaDB). A
+ * second store handle on the same file plays "another instance" where
+ * one is needed.
  *
  * - the handshake: unattested sessions read from the store (but taken
  *   from this instance's copy when it made them), a wrong nonce spends
@@ -32,46 +34,12 @@
 
 #include "../../server/trusteed.h"
 #include "testutil.h"
-
-struct fixture {
-	char dir[64];
-	char db[128];
-	uint8_t key[32];
-	struct store *st;
-};
-
-static void
-quota(size_t max_sessions, size_t per_source)
-{
-	struct session_quota_config q = { .max_sessions = max_sessions,
-	    .max_unattested_per_source = per_source };
-
-	session_quota_init(&q);
-}
-
-static int
-setup_lifetime(void **state, int lifetime)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct error err = { "" };
-
-	testutil_tmpdb("test_session", f->dir, sizeof(f->dir), f->db,
-	    sizeof(f->db));
-	randombytes_buf(f->key, sizeof(f->key));
-	f->st = store_open_key(&store_backend_sqlite, f->db, f->key, &err);
-	if (f->st == NULL)
-		fail_msg("store_open_key: %s", err.msg);
-	quota(0, 0);
-	session_init(lifetime);
-	session_share(f->st, 1000, 1 << 20);
-	*state = f;
-	return 0;
-}
+#include "sessionfix.h"
 
 static int
 setup(void **state)
 {
-	return setup_lifetime(state, 300);
+	return sessionfix_setup(state, 300, 0);
 }
 
 static int
@@ -79,48 +47,10 @@ setup_expired(void **state)
 {
 	/* Sessions that are born expired: what the collection tick
 	 * meets after a lifetime. */
-	return setup_lifetime(state, -10);
+	return sessionfix_setup(state, -10, 0);
 }
 
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	session_shutdown();
-	session_quota_shutdown();
-	store_close(f->st);
-	testutil_db_unlink(f->db);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct source_addr
-src_n(uint8_t n)
-{
-	struct source_addr s;
-
-	memset(&s, 0, sizeof(s));
-	s.b[10] = 0xff;
-	s.b[11] = 0xff;
-	s.b[12] = 192;
-	s.b[15] = n;
-	return s;
-}
-
-static int
-row_exists(struct store *st, const char *table, const char *id)
-{
-	struct error err = { "" };
-	uint8_t *val = NULL;
-	size_t len = 0;
-	int rc = store_get(st, table, id, &val, &len, &err);
-
-	secret_free(val, len);
-	assert_true(rc == 0 || rc == 1);
-	return rc == 0;
-}
+#define teardown sessionfix_teardown
 
 static void
 test_handshake(void **state)
@@ -210,7 +140,7 @@ test_handshake(void **state)
 	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), 0);
 	assert_int_equal(session_set_attested_copy(&g, "tok"), SESSION_SPENT);
 	session_clear(&g);
-	assert_int_equal(session_known(t.id, &g), -1);
+	assert_rowless(t.id);
 	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), -1);
 	assert_non_null(strstr(err.msg, "not found"));
 	session_clear(&t);
@@ -221,7 +151,7 @@ test_handshake(void **state)
 	session_abandon(&g);
 	session_clear(&g);
 	assert_false(row_exists(f->st, "session_nonces", t.id));
-	assert_int_equal(session_known(t.id, &g), -1);
+	assert_rowless(t.id);
 	assert_int_equal(session_take_nonce(t.id, t.nonce, &g, &err), -1);
 	session_clear(&t);
 	session_clear(&s);
@@ -324,8 +254,7 @@ test_nonce_spent_once(void **state)
 	 * another instance): two takers both read the row, both may
 	 * verify, exactly one write wins. */
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
-	session_shutdown();
-	session_share(f->st, 1000, 1 << 20);
+	sessionfix_other_instance(f);
 	assert_int_equal(session_take_nonce(s.id, s.nonce, &t, &err), 0);
 	assert_int_equal(session_take_nonce(s.id, s.nonce, &t2, &err), 0);
 	assert_int_equal(t.rev, t2.rev);
@@ -413,7 +342,7 @@ test_eviction_deletes_rows(void **state)
 	/* The oldest went, rows, cached copy and all. */
 	assert_false(row_exists(f->st, "session_nonces", s[0].id));
 	assert_int_equal(session_get(s[0].id, &g), -1);
-	assert_int_equal(session_known(s[0].id, &g), -1);
+	assert_rowless(s[0].id);
 	assert_int_equal(session_known(s[1].id, &g), 0);
 	session_clear(&g);
 	assert_true(row_exists(f->st, "session_nonces", s[1].id));
@@ -470,8 +399,7 @@ test_bad_record_is_not_found(void **state)
 
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
 	/* As another instance reads it (without this one's copy). */
-	session_shutdown();
-	session_share(f->st, 1000, 1 << 20);
+	sessionfix_other_instance(f);
 	memcpy(row, s.nonce, SESSION_NONCE_LEN);
 	/* A nonce row too short for its nonce. */
 	assert_int_equal(store_put(f->st, "session_nonces", s.id, row, 20,
