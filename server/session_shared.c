@@ -32,8 +32,8 @@
  * Stateless challenges (session_share's stateless, the default): /auth
  * writes no row. Its nonce carries the session's TEE, hash and expiry
  * under a MAC bound to the id (session_challenge.c), so /attest on any
- * instance reads the session from the nonce the guest echoes when the
- * id has no row, and spends it by inserting the row (STORE_REV_ABSENT):
+ * instance reads the session from the nonce the guest echoes, without
+ * reading the row, and spends it by inserting the row (STORE_REV_ABSENT):
  * the attested record, or for a failed attestation a spent one (the
  * unattested record after 44 zero bytes). Such a session has rev
  * STORE_REV_ABSENT until then. Here a row means spent, its absence
@@ -44,7 +44,9 @@
  * challenges, during a rolling change of the setting, attests the
  * sessions of those that do not); instances of releases before this one
  * cannot attest them. /auth then costs nothing in the store, and /attest
- * one write (a session made elsewhere: a read and a write).
+ * one write, wherever the session was made: a stateless challenge is
+ * taken without a read (the spending insert finds a row that spent it),
+ * and session_shared_known reads nothing (the nonce is in the body).
  *
  * An attested session never changes again (same token, same expiry), so
  * this instance keeps a bounded cache of the attested sessions it has
@@ -562,13 +564,6 @@ session_shared_shutdown(void)
  * session_set_attested(id). */
 static _Thread_local struct session ss_taken;
 
-/* The nonce row this thread read last (session_shared_known), with its
- * revision: /attest looks the session up (for its attestation-log
- * record, then before reading its body), then takes the nonce; the
- * second lookup and the take use this copy instead of reading the row
- * again. A stale copy is harmless: the spend is revision-checked. */
-static _Thread_local struct session ss_peek;
-
 int
 session_shared_new(const char *tee, enum hash_alg hash,
     const struct source_addr *src, struct session *out)
@@ -660,72 +655,46 @@ session_shared_get(const char *id, struct session *out)
 int
 session_shared_known(const char *id, struct session *out)
 {
-	int rc;
-
 	if (!ss_id_ok(id))
 		return -1;
 	if (ss_cache_get(id, 1, out))
 		return 0;
-	if (strcmp(ss_peek.id, id) == 0 && ss_peek.expires > now_unix()) {
-		*out = ss_peek;	/* read earlier in this request */
-		return 0;
-	}
-	session_clear(&ss_peek);
-	if ((rc = ss_lookup(id, out)) == 0 && out->state == SESSION_AUTHED)
-		ss_peek = *out;	/* for this request's session_take_nonce */
-	else if (rc == -1) {
-		/* No row: perhaps a stateless challenge that another
-		 * instance made. The nonce tells (session_take_nonce); until
-		 * then the TEE is unknown (""), and this request's take
-		 * need not read the row again. */
-		memset(out, 0, sizeof(*out));
-		memcpy(out->id, id, SESSION_ID_LEN + 1);
-		out->state = SESSION_AUTHED;
-		out->expires = now_unix() + 60;
-		out->rev = STORE_REV_ABSENT;
-		ss_peek = *out;
-		rc = 0;
-	}
-	return rc;
-}
-
-/* session_take_nonce of a session without a row: 0 and *s when nonce is
- * a stateless challenge for id and unexpired; 1 when it is none (the
- * caller says why the session is unknown); -1 and err when expired. */
-static int
-ss_stateless_take(const char *id, const char *nonce, struct session *s,
-    struct error *err)
-{
-	if (session_challenge_open(ss.ckey, id, nonce, s) != 0)
-		return 1;
-	if (s->expires <= now_unix()) {
-		session_clear(s);
-		return error_set(err, "session expired; run /auth again");
-	}
+	/*
+	 * Not cached: what the session is, session_take_nonce finds out
+	 * from the nonce in the body (a stateless challenge, whose spending
+	 * insert needs no read first) or from its row. Until then its TEE
+	 * is unknown ("").
+	 */
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, id, SESSION_ID_LEN + 1);
+	out->state = SESSION_AUTHED;
+	out->expires = now_unix() + 1;
 	return 0;
 }
 
-/* session_take_nonce of a session this instance has no copy of: the row
- * read earlier in this request, else read now. */
+/*
+ * session_take_nonce of a session this instance has no copy of. A
+ * stateless challenge for id is taken without a read: the insert that
+ * spends it (session_set_attested_copy, session_abandon) fails when a
+ * row exists, i.e. when it was spent. Else the nonce row decides.
+ */
 static int
 ss_store_take(const char *id, const char *nonce, struct session *s,
     struct error *err)
 {
 	int rc;
 
-	if (strcmp(ss_peek.id, id) == 0) {
-		*s = ss_peek;	/* read by this request's session_known */
-		sodium_memzero(&ss_peek, sizeof(ss_peek));
-		/* An empty TEE: there was no row. */
-		rc = s->tee[0] != '\0' && s->expires > now_unix() ? 0 : -1;
-	} else
-		rc = ss_read(SS_NONCES, id, s);
+	if (session_challenge_open(ss.ckey, id, nonce, s) == 0) {
+		if (s->expires > now_unix())
+			return 0;
+		session_clear(s);
+		return error_set(err, "session expired; run /auth again");
+	}
+	rc = ss_read(SS_NONCES, id, s);
 	if (rc == SESSION_UNAVAILABLE) {
 		error_set(err, "the session store is unavailable");
 		return SESSION_UNAVAILABLE;
 	}
-	if (rc == -1 && (rc = ss_stateless_take(id, nonce, s, err)) != 1)
-		return rc;
 	if (rc == 0 && s->state == SESSION_AUTHED && s->nonce[0] != '\0') {
 		if (strlen(nonce) == SESSION_NONCE_LEN &&
 		    secret_equal(s->nonce, nonce, SESSION_NONCE_LEN))
@@ -735,7 +704,7 @@ ss_store_take(const char *id, const char *nonce, struct session *s,
 		    "session's challenge");
 	}
 	/* Attested, or spent (here or elsewhere), expired or evicted: only
-	 * an attested row tells of a success. */
+	 * a row tells of a spending. */
 	if (rc == 0 || ss_read(SS_TABLE, id, s) == 0) {
 		session_clear(s);
 		return error_set(err, "the challenge nonce of this session was "

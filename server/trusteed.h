@@ -435,12 +435,14 @@ int session_get(const char *id, struct session *out);
 /*
  * 0 and a copy when id names a live session as far as this instance
  * knows: what /attest looks up before it reads its body, and the
- * attestation log for the session's TEE. The same as session_get, except
- * that with a shared store an unattested session this instance created,
- * or read earlier in this request, is not read again: the copy's TEE,
- * hash and expiry are the session's, its state may be stale (another
- * instance may have attested it since; session_take_nonce and
- * session_set_attested_copy find out). -1; SESSION_UNAVAILABLE.
+ * attestation log for the session's TEE. In memory the same as
+ * session_get. With a shared store nothing is read: the copy is this
+ * instance's cached one (an unattested session it created: TEE, hash
+ * and expiry are the session's, its state may be stale), else a
+ * placeholder with an empty TEE for any well-formed id, since only the
+ * nonce in the body (a stateless challenge) or the row tells
+ * (session_take_nonce, session_set_attested_copy). -1 for a malformed
+ * id; SESSION_UNAVAILABLE.
  */
 int session_known(const char *id, struct session *out);
 /*
