@@ -8,6 +8,7 @@
  * the time and the program name itself.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,4 +157,41 @@ log_escape(const char *s, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+static pthread_mutex_t log_limit_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void
+log_warnx_limited(struct log_limit *lim, int every_s, const char *fmt, ...)
+{
+	char msg[2048];
+	struct timespec ts;
+	unsigned long long now;
+	unsigned long held;
+	va_list ap;
+
+	if (!log_enabled(LOG_LVL_WARN))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec * 1000000000ull +
+	    (unsigned long long)ts.tv_nsec;
+	pthread_mutex_lock(&log_limit_mu);
+	if (lim->last_ns != 0 && now - lim->last_ns <
+	    (unsigned long long)every_s * 1000000000ull) {
+		lim->held++;
+		pthread_mutex_unlock(&log_limit_mu);
+		return;
+	}
+	held = lim->held;
+	lim->held = 0;
+	lim->last_ns = now;
+	pthread_mutex_unlock(&log_limit_mu);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (held > 0)
+		log_warnx("%s (%lu more like it in the last %d s)", msg,
+		    held, every_s);
+	else
+		log_warnx("%s", msg);
 }

@@ -22,6 +22,19 @@ void log_warnx(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void fatalx(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 void fatal(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
+/*
+ * A warning that a background job repeats while something stays broken
+ * (the heartbeat of a store whose database is down): printed when lim
+ * last printed more than every_s seconds ago, or never, then with how
+ * many were held back since; otherwise only counted. One zeroed static
+ * struct per call site; thread-safe.
+ */
+struct log_limit {
+	unsigned long long last_ns;	/* monotonic; 0: never printed */
+	unsigned long held;
+};
+void log_warnx_limited(struct log_limit *lim, int every_s, const char *fmt,
+    ...) ATTR_PRINTF(3, 4);
 /* Copy s into out (size cap) with non-printable bytes as \xNN and the
  * result truncated with "..." when too long. Returns out. */
 const char *log_escape(const char *s, char *out, size_t cap);

@@ -268,6 +268,9 @@ attlog_nth_cb(const char *name, const uint8_t *val, size_t len,
 	return --t->left == 0;
 }
 
+/* The retention pass repeats while the store is away: warn once a minute. */
+static struct log_limit attlog_retention_lim;
+
 static int64_t
 attlog_count_floor(struct store *st, uint64_t rows)
 {
@@ -291,7 +294,8 @@ attlog_count_floor(struct store *st, uint64_t rows)
 	t.ord = 0;
 	if (store_scan(st, ATTLOG_TABLE, &q, attlog_nth_cb, NULL, &t, NULL,
 	    &err) != STORE_OK) {
-		log_warnx("attestation log: retention: %s", err.msg);
+		log_warnx_limited(&attlog_retention_lim, 60, "attestation "
+		    "log: retention: %s", err.msg);
 		return 0;
 	}
 	return t.ord != 0 ? t.ord + 1 : 0;
@@ -308,7 +312,8 @@ attlog_purge(struct store *st, int64_t ord_before)
 	for (i = 0; i < ATTLOG_PURGE_ROUNDS; i++) {
 		if (store_purge(st, ATTLOG_TABLE, ord_before,
 		    ATTLOG_PURGE_BATCH, &n, &err) != STORE_OK) {
-			log_warnx("attestation log: retention: %s", err.msg);
+			log_warnx_limited(&attlog_retention_lim, 60,
+			    "attestation log: retention: %s", err.msg);
 			break;
 		}
 		total += n;

@@ -21,6 +21,10 @@
 #define GCOMMIT_STOP_TRIES	3	/* commits tried at stop when unavailable */
 #define GCOMMIT_FLUSH_WAIT_MS	5000	/* a flush waits at most this long */
 #define GCOMMIT_TABLE_MAX	32	/* as the store's table names */
+/* While the store stays unavailable, its rows are retried every delay
+ * but reported at most this often (a long outage must not flood the
+ * log). */
+#define GCOMMIT_WARN_EVERY_NS	(30ull * 1000000000u)
 
 struct gcommit_row {
 	struct gcommit_row *next;
@@ -47,6 +51,9 @@ struct gcommit {
 	uint64_t first_ns;		/* when the oldest queued row came */
 	int flush_req, stop;
 	uint64_t rows, batches, refused, dropped;
+	/* The writer thread's own: when it last reported rows waiting for
+	 * the store (0: none wait), and how many retries since. */
+	uint64_t warned_ns, retries;
 };
 
 static void
@@ -63,6 +70,22 @@ gcommit_deadline(struct timespec *ts, uint64_t mono_ns)
 	/* The condition variables run on CLOCK_MONOTONIC (gcommit_new). */
 	ts->tv_sec = (time_t)(mono_ns / 1000000000u);
 	ts->tv_nsec = (long)(mono_ns % 1000000000u);
+}
+
+/* Rows wait for an unavailable store: say so at the first failure, then
+ * at most every GCOMMIT_WARN_EVERY_NS. Writer thread only. */
+static void
+gcommit_report_waiting(struct gcommit *g, size_t k, const struct error *err)
+{
+	uint64_t now = now_mono_ns();
+
+	g->retries++;
+	if (g->warned_ns != 0 && now - g->warned_ns < GCOMMIT_WARN_EVERY_NS)
+		return;
+	log_warnx("%s: %zu record(s) wait for the store (retried every %d "
+	    "ms; %llu tries so far): %s", g->what, k, g->delay_ms,
+	    (unsigned long long)g->retries, err->msg);
+	g->warned_ns = now;
 }
 
 /* Commit a detached list, one store_put_many per table (rows of a table
@@ -111,8 +134,7 @@ gcommit_commit(struct gcommit *g, struct gcommit_row *list, uint64_t *nrows,
 		if (rc == STORE_OK)
 			*nrows += k;
 		else if (rc == STORE_UNAVAILABLE)
-			log_warnx("%s: %zu record(s) wait for the store: %s",
-			    g->what, k, err.msg);
+			gcommit_report_waiting(g, k, &err);
 		else {
 			log_warnx("%s: %zu record(s) lost: %s", g->what, k,
 			    err.msg);
@@ -210,6 +232,13 @@ gcommit_main(void *arg)
 			continue;
 		}
 		tries = 0;
+		if (g->warned_ns != 0) {
+			log_info("%s: the store took the records that waited "
+			    "for it (after %llu tries)", g->what,
+			    (unsigned long long)g->retries);
+			g->warned_ns = 0;
+			g->retries = 0;
+		}
 		if (last > g->done_seq)
 			g->done_seq = last;
 		pthread_cond_broadcast(&g->done);

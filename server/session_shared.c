@@ -854,6 +854,7 @@ int
 session_shared_gc(void)
 {
 	static const char *const tables[] = { SS_TABLE, SS_NONCES };
+	static struct log_limit lim;	/* repeats while the store is away */
 	struct ss_cached *e, *next;
 	int64_t now = now_unix();
 	struct error err;
@@ -866,7 +867,8 @@ session_shared_gc(void)
 			rc = store_purge(ss.st, tables[i], INT64_MIN,
 			    SS_PURGE_BATCH, &n, &err);
 			if (rc < 0) {
-				log_warnx("expiring sessions: %s", err.msg);
+				log_warnx_limited(&lim, 60, "expiring "
+				    "sessions: %s", err.msg);
 				break;
 			}
 			total += n;	/* a session has one row or the other */

@@ -115,12 +115,13 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 static void
 trusteed_console_gc(void)
 {
+	static struct log_limit lim;	/* repeats while the store is away */
 	struct error err;
 	int64_t now = now_unix();
 	int n;
 
 	if ((n = consess_gc(&err)) < 0)
-		log_warnx("console sessions: %s", err.msg);
+		log_warnx_limited(&lim, 60, "console sessions: %s", err.msg);
 	else if (n > 0)
 		log_debug("dropped %d expired console sessions", n);
 	if ((n = attlog_expire(now)) > 0)

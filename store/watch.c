@@ -124,8 +124,12 @@ store_poll(struct store *st)
 	if (st->has_instance && (keyring_current(&st->kr) !=
 	    st->heartbeat_loaded || now - st->heartbeat_ms >=
 	    (int64_t)st->poll_ms * HEARTBEAT_POLLS)) {
-		if (instance_heartbeat(st, &err) < 0)
-			log_warnx("store: heartbeat: %s", err.msg);
+		if (instance_heartbeat(st, &err) < 0) {
+			static struct log_limit lim;
+
+			log_warnx_limited(&lim, 60, "store: heartbeat: %s",
+			    err.msg);
+		}
 	}
 }
 

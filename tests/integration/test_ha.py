@@ -748,6 +748,18 @@ def test_mariadb_stopped_while_serving(ctx):
         check(authed2.fetch("ha/key/after") == b"written after", "thawed")
         print("# database stopped: slowest answer %.2f s; frozen: %.2f s "
               "(store timeout 5 s)" % (slow_stop, slow_freeze), flush=True)
+        # Background jobs retrying against the missing database say so
+        # once (then at most every 30 or 60 s), not at every retry: two
+        # outages of seconds, two group-commit queues (audit, attestation
+        # log), one heartbeat.
+        with open(srv.logpath, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+        waits = log.count("record(s) wait for the store")
+        beats = log.count("store: heartbeat:")
+        check(waits <= 4 and beats <= 2, "log flood during the outages: %d "
+              "'wait for the store', %d heartbeat lines" % (waits, beats))
+        check("the store took the records that waited" in log,
+              "no line says the waiting records were committed")
         srv.stop()
     finally:
         db.stop()
