@@ -560,6 +560,32 @@ session_shared_shutdown(void)
 	ss.st = NULL;
 }
 
+/*
+ * Write s's session_nonces row: nonce (44 characters; NULL: 44 zero
+ * bytes, no nonce) then the record of s with token (NULL: none), the
+ * row expiring at exp, under store_put_ex's condition expect_rev.
+ * store_put_ex's return, *rev set on success (rev may be NULL).
+ */
+static int
+ss_put_row(const struct session *s, const char *nonce, const char *token,
+    int64_t exp, uint64_t expect_rev, uint64_t *rev, struct error *err)
+{
+	uint8_t *rec, *row;
+	size_t len;
+	int rc;
+
+	rec = ss_encode(s, token, &len);
+	row = xcalloc(1, SESSION_NONCE_LEN + len);
+	if (nonce != NULL)
+		memcpy(row, nonce, SESSION_NONCE_LEN);
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
+	secret_free(rec, len);
+	rc = store_put_ex(ss.st, SS_NONCES, s->id, row, SESSION_NONCE_LEN + len,
+	    0, exp, expect_rev, rev, err);
+	secret_free(row, SESSION_NONCE_LEN + len);
+	return rc;
+}
+
 /* The copy of the nonce this thread took last (session_take_nonce), for
  * session_set_attested(id). */
 static _Thread_local struct session ss_taken;
@@ -571,8 +597,6 @@ session_shared_new(const char *tee, enum hash_alg hash,
 	struct ss_evicted ev = { 0 };
 	struct session s;
 	struct error err;
-	uint8_t *rec, *row;
-	size_t len;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -605,14 +629,8 @@ session_shared_new(const char *tee, enum hash_alg hash,
 		return 0;
 	}
 
-	rec = ss_encode(&s, NULL, &len);
-	row = xmalloc(SESSION_NONCE_LEN + len);
-	memcpy(row, s.nonce, SESSION_NONCE_LEN);
-	memcpy(row + SESSION_NONCE_LEN, rec, len);
-	free(rec);
-	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
-	    0, s.expires, STORE_REV_ABSENT, &s.rev, &err);
-	secret_free(row, SESSION_NONCE_LEN + len);
+	rc = ss_put_row(&s, s.nonce, NULL, s.expires, STORE_REV_ABSENT, &s.rev,
+	    &err);
 	if (rc != STORE_OK) {
 		session_quota_forget(s.id);
 		if (rc != STORE_UNAVAILABLE)
@@ -746,8 +764,6 @@ session_shared_set_attested_copy(const struct session *taken,
 	struct ss_evicted ev = { 0 };
 	struct session s;
 	struct error err;
-	uint8_t *rec, *row;
-	size_t len;
 	int rc;
 
 	if (!ss_id_ok(taken->id) || taken->state != SESSION_AUTHED ||
@@ -759,15 +775,10 @@ session_shared_set_attested_copy(const struct session *taken,
 	/* This thread's slot has served its purpose. */
 	if (taken != &ss_taken && strcmp(ss_taken.id, s.id) == 0)
 		session_clear(&ss_taken);
-	rec = ss_encode(&s, token, &len);
-	row = xcalloc(1, SESSION_NONCE_LEN + len);	/* no nonce */
-	memcpy(row + SESSION_NONCE_LEN, rec, len);
-	secret_free(rec, len);
 	/* Spend the nonce: replace the revision read (a stateless
-	 * challenge: insert the row), once. */
-	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
-	    0, s.expires + SS_ROW_GRACE, taken->rev, &s.rev, &err);
-	secret_free(row, SESSION_NONCE_LEN + len);
+	 * challenge: insert the row), once. No nonce in the row. */
+	rc = ss_put_row(&s, NULL, token, s.expires + SS_ROW_GRACE, taken->rev,
+	    &s.rev, &err);
 	if (rc > 0) {
 		ss_cache_drop(s.id);
 		sodium_memzero(&s, sizeof(s));
@@ -810,21 +821,8 @@ session_shared_set_attested(const char *id, const char *token)
 static int
 ss_put_spent(const struct session *taken, struct error *err)
 {
-	struct session s = *taken;
-	uint8_t *rec, *row;
-	size_t len;
-	int rc;
-
-	s.token = NULL;
-	rec = ss_encode(&s, NULL, &len);
-	row = xcalloc(1, SESSION_NONCE_LEN + len);
-	memcpy(row + SESSION_NONCE_LEN, rec, len);
-	free(rec);
-	rc = store_put_ex(ss.st, SS_NONCES, s.id, row, SESSION_NONCE_LEN + len,
-	    0, s.expires + SS_ROW_GRACE, STORE_REV_ABSENT, NULL, err);
-	free(row);
-	sodium_memzero(&s, sizeof(s));
-	return rc;
+	return ss_put_row(taken, NULL, NULL, taken->expires + SS_ROW_GRACE,
+	    STORE_REV_ABSENT, NULL, err);
 }
 
 void

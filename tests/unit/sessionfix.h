@@ -96,6 +96,55 @@ row_exists(struct store *st, const char *table, const char *id)
 	return rc == 0;
 }
 
+struct sessionfix_racer {
+	const struct session *s;
+	pthread_barrier_t *go;
+	int attest;
+	int rc;
+};
+
+static inline void *
+sessionfix_racer_run(void *arg)
+{
+	struct sessionfix_racer *r = arg;
+	struct error err;
+	struct session t;
+
+	pthread_barrier_wait(r->go);
+	r->rc = session_take_nonce(r->s->id, r->s->nonce, &t, &err);
+	if (r->rc == 0) {
+		if (r->attest)
+			r->rc = session_set_attested_copy(&t, "raced");
+		session_clear(&t);
+	}
+	return NULL;
+}
+
+/* n (at most 16) threads take s's nonce at once, and with attest then
+ * attest it (token "raced"); rc[i] is thread i's outcome. */
+static inline void
+sessionfix_race(const struct session *s, int attest, int n, int rc[])
+{
+	struct sessionfix_racer r[16];
+	pthread_t tid[16];
+	pthread_barrier_t go;
+	int i;
+
+	assert_true(n > 0 && n <= 16);
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	for (i = 0; i < n; i++) {
+		r[i].s = s;
+		r[i].go = &go;
+		r[i].attest = attest;
+		pthread_create(&tid[i], NULL, sessionfix_racer_run, &r[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(tid[i], NULL);
+		rc[i] = r[i].rc;
+	}
+	pthread_barrier_destroy(&go);
+}
+
 /* session_known of an id without a row: known as far as this instance
  * can tell (a stateless challenge of another instance has no row either;
  * the nonce decides at session_take_nonce), its TEE unknown. */

@@ -169,55 +169,25 @@ test_handshake(void **state)
 	session_clear(&s);
 }
 
-struct racer {
-	const struct session *s;
-	pthread_barrier_t *go;
-	int rc;
-};
-
-static void *
-racer_run(void *arg)
-{
-	struct racer *r = arg;
-	struct error err;
-	struct session t;
-
-	pthread_barrier_wait(r->go);
-	r->rc = session_take_nonce(r->s->id, r->s->nonce, &t, &err);
-	if (r->rc == 0)
-		session_clear(&t);
-	return NULL;
-}
-
 static void
 test_nonce_spent_once(void **state)
 {
 	struct fixture *f = *state;
 	struct source_addr a = src_n(2);
-	struct racer r[8];
-	pthread_t tid[8];
-	pthread_barrier_t go;
 	struct session s, t, t2;
 	struct store_meta meta;
 	struct store *other;
 	struct error err = { "" };
 	uint8_t *val = NULL;
 	size_t len = 0;
-	int i, wins = 0;
+	int i, rc[8], wins = 0;
 
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
-	pthread_barrier_init(&go, NULL, 8);
+	sessionfix_race(&s, 0, 8, rc);
 	for (i = 0; i < 8; i++) {
-		r[i].s = &s;
-		r[i].go = &go;
-		pthread_create(&tid[i], NULL, racer_run, &r[i]);
+		assert_true(rc[i] == 0 || rc[i] == -1);
+		wins += rc[i] == 0;
 	}
-	for (i = 0; i < 8; i++) {
-		pthread_join(tid[i], NULL);
-		assert_true(r[i].rc == 0 || r[i].rc == -1);
-		wins += r[i].rc == 0;
-	}
-	pthread_barrier_destroy(&go);
 	assert_int_equal(wins, 1);
 	session_clear(&s);
 

@@ -223,58 +223,24 @@ test_expired(void **state)
 	session_clear(&s);
 }
 
-struct racer {
-	const struct session *s;
-	pthread_barrier_t *go;
-	int rc;
-};
-
-static void *
-racer_run(void *arg)
-{
-	struct racer *r = arg;
-	struct error err;
-	struct session t;
-
-	pthread_barrier_wait(r->go);
-	r->rc = session_take_nonce(r->s->id, r->s->nonce, &t, &err);
-	if (r->rc == 0) {
-		r->rc = session_set_attested_copy(&t, "raced");
-		session_clear(&t);
-	}
-	return NULL;
-}
-
 static void
 test_spent_once(void **state)
 {
 	struct fixture *f = *state;
 	struct source_addr a = src_n(6);
-	struct racer r[8];
-	pthread_t tid[8];
-	pthread_barrier_t go;
 	struct session s, t, g;
 	struct error err = { "" };
-	int i, wins = 0, spent = 0;
+	int i, rc[8], wins = 0;
 
 	/* Made here, raced by 8 threads of an instance without a copy:
 	 * all may take it, one insert wins. */
 	assert_int_equal(session_new("sample", HASH_SHA384, &a, &s), 0);
 	sessionfix_other_instance(f);
-	pthread_barrier_init(&go, NULL, 8);
+	sessionfix_race(&s, 1, 8, rc);
 	for (i = 0; i < 8; i++) {
-		r[i].s = &s;
-		r[i].go = &go;
-		pthread_create(&tid[i], NULL, racer_run, &r[i]);
+		assert_true(rc[i] == 0 || rc[i] == -1 || rc[i] == SESSION_SPENT);
+		wins += rc[i] == 0;
 	}
-	for (i = 0; i < 8; i++) {
-		pthread_join(tid[i], NULL);
-		assert_true(r[i].rc == 0 || r[i].rc == -1 ||
-		    r[i].rc == SESSION_SPENT);
-		wins += r[i].rc == 0;
-		spent += r[i].rc == SESSION_SPENT;
-	}
-	pthread_barrier_destroy(&go);
 	assert_int_equal(wins, 1);
 	assert_int_equal(rows(f->st), 1);
 	session_clear(&s);
