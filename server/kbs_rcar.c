@@ -440,8 +440,11 @@ kbs_rcar_attest(struct kbs_req *r)
 	if (rc == SESSION_UNAVAILABLE)
 		goto unavailable;
 	if (rc == SESSION_SPENT) {
+		/* Shared store: a row spent it (an attestation, a failed
+		 * one, or the session cap's eviction). */
 		error_set(&err, "the challenge nonce of this session was "
-		    "already used; run /auth again");
+		    "already used, or the session was evicted; run /auth "
+		    "again");
 		goto fail;
 	}
 	/* The attestation log records what was signed without decoding

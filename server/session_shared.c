@@ -322,23 +322,25 @@ ss_cache_unlink_locked(struct ss_cached **pp)
 	free(e);
 }
 
-/* Drop id's cached copy: 1 when it was an unattested session with a
- * stateless challenge that no /attest has taken (it has no row), else
- * 0. */
+/* Drop id's cached copy. 1 when it was an unattested session with a
+ * stateless challenge that no /attest has taken (it has no row), with
+ * a copy in *rowless (may be NULL), else 0. */
 static int
-ss_cache_drop(const char *id)
+ss_cache_drop(const char *id, struct session *rowless)
 {
 	struct ss_cached **pp;
-	int rowless = 0;
+	int rc = 0;
 
 	pthread_mutex_lock(&ss.lock);
 	if (*(pp = ss_cache_find_locked(id)) != NULL) {
-		rowless = (*pp)->s.state == SESSION_AUTHED &&
+		rc = (*pp)->s.state == SESSION_AUTHED &&
 		    (*pp)->s.rev == STORE_REV_ABSENT && !(*pp)->taken;
+		if (rc && rowless != NULL)
+			*rowless = (*pp)->s;	/* no token: unattested */
 		ss_cache_unlink_locked(pp);
 	}
 	pthread_mutex_unlock(&ss.lock);
-	return rowless;
+	return rc;
 }
 
 /* Keep a copy of s (attested, or unattested and created here, with its
@@ -458,6 +460,43 @@ ss_cache_untake(const char *id)
 	pthread_mutex_unlock(&ss.lock);
 }
 
+/*
+ * Write s's session_nonces row: nonce (44 characters; NULL: 44 zero
+ * bytes, no nonce) then the record of s with token (NULL: none), the
+ * row expiring at exp, under store_put_ex's condition expect_rev.
+ * store_put_ex's return, *rev set on success (rev may be NULL).
+ */
+static int
+ss_put_row(const struct session *s, const char *nonce, const char *token,
+    int64_t exp, uint64_t expect_rev, uint64_t *rev, struct error *err)
+{
+	uint8_t *rec, *row;
+	size_t len;
+	int rc;
+
+	rec = ss_encode(s, token, &len);
+	row = xcalloc(1, SESSION_NONCE_LEN + len);
+	if (nonce != NULL)
+		memcpy(row, nonce, SESSION_NONCE_LEN);
+	memcpy(row + SESSION_NONCE_LEN, rec, len);
+	secret_free(rec, len);
+	rc = store_put_ex(ss.st, SS_NONCES, s->id, row, SESSION_NONCE_LEN + len,
+	    0, exp, expect_rev, rev, err);
+	secret_free(row, SESSION_NONCE_LEN + len);
+	return rc;
+}
+
+/* Spend a stateless challenge that failed or was evicted: insert its
+ * row, the unattested record after 44 zero bytes (no nonce matches
+ * them). 0, 1
+ * when a row was there (spent already), < 0 as store_put_ex. */
+static int
+ss_put_spent(const struct session *taken, struct error *err)
+{
+	return ss_put_row(taken, NULL, NULL, taken->expires + SS_ROW_GRACE,
+	    STORE_REV_ABSENT, NULL, err);
+}
+
 /* ---------------------------------------------------------- eviction */
 
 /* session_quota_evict_fn: note the id (the quota's lock is held, so no
@@ -474,22 +513,27 @@ ss_evict_note(const char *id, void *arg)
 	memcpy(ev->ids[ev->n++], id, SESSION_ID_LEN + 1);
 }
 
-/* Delete the sessions the quota evicted (both rows; the cache copy). */
+/* End the sessions the quota evicted: delete their rows (and the cache
+ * copy); an unattested one with a stateless challenge has none, so its
+ * nonce is spent by a spent row instead, on every instance alike. */
 static void
 ss_evict_run(struct ss_evicted *ev)
 {
+	struct session s;
 	struct error err;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < ev->n; i++) {
-		if (ss_cache_drop(ev->ids[i]) == 1)
-			continue;	/* an unspent stateless one: no row */
-		if ((rc = store_delete(ss.st, SS_NONCES, ev->ids[i], &err)) >= 0)
+		if (ss_cache_drop(ev->ids[i], &s) == 1) {
+			rc = ss_put_spent(&s, &err);
+			sodium_memzero(&s, sizeof(s));
+		} else if ((rc = store_delete(ss.st, SS_NONCES, ev->ids[i],
+		    &err)) >= 0)
 			rc = store_delete(ss.st, SS_TABLE, ev->ids[i], &err);
 		if (rc < 0)
-			log_warnx("evicting session %.8s: %s (its rows expire "
-			    "with it)", ev->ids[i], err.msg);
+			log_warnx("evicting session %.8s: %s (it ends when it "
+			    "expires)", ev->ids[i], err.msg);
 	}
 	free(ev->ids);
 	memset(ev, 0, sizeof(*ev));
@@ -523,7 +567,7 @@ ss_reconcile(const struct source_addr *src, struct ss_evicted *ev)
 		session_clear(&s);
 		/* Attested, or its nonce spent otherwise: the cached
 		 * unattested copy is stale. */
-		ss_cache_drop(ids[i]);
+		ss_cache_drop(ids[i], NULL);
 		if (session_quota_attested(ids[i], SS_RECORD_BYTES,
 		    ss_evict_note, ev) == 0)
 			moved = 1;
@@ -558,32 +602,6 @@ session_shared_shutdown(void)
 	sodium_free(ss.ckey);
 	ss.ckey = NULL;
 	ss.st = NULL;
-}
-
-/*
- * Write s's session_nonces row: nonce (44 characters; NULL: 44 zero
- * bytes, no nonce) then the record of s with token (NULL: none), the
- * row expiring at exp, under store_put_ex's condition expect_rev.
- * store_put_ex's return, *rev set on success (rev may be NULL).
- */
-static int
-ss_put_row(const struct session *s, const char *nonce, const char *token,
-    int64_t exp, uint64_t expect_rev, uint64_t *rev, struct error *err)
-{
-	uint8_t *rec, *row;
-	size_t len;
-	int rc;
-
-	rec = ss_encode(s, token, &len);
-	row = xcalloc(1, SESSION_NONCE_LEN + len);
-	if (nonce != NULL)
-		memcpy(row, nonce, SESSION_NONCE_LEN);
-	memcpy(row + SESSION_NONCE_LEN, rec, len);
-	secret_free(rec, len);
-	rc = store_put_ex(ss.st, SS_NONCES, s->id, row, SESSION_NONCE_LEN + len,
-	    0, exp, expect_rev, rev, err);
-	secret_free(row, SESSION_NONCE_LEN + len);
-	return rc;
 }
 
 /* The copy of the nonce this thread took last (session_take_nonce), for
@@ -780,7 +798,7 @@ session_shared_set_attested_copy(const struct session *taken,
 	rc = ss_put_row(&s, NULL, token, s.expires + SS_ROW_GRACE, taken->rev,
 	    &s.rev, &err);
 	if (rc > 0) {
-		ss_cache_drop(s.id);
+		ss_cache_drop(s.id, NULL);
 		sodium_memzero(&s, sizeof(s));
 		return SESSION_SPENT;
 	}
@@ -815,16 +833,6 @@ session_shared_set_attested(const char *id, const char *token)
 	return rc;
 }
 
-/* Spend a stateless challenge that failed: insert its row, the
- * unattested record after 44 zero bytes (no nonce matches them). 0, 1
- * when a row was there (spent already), < 0 as store_put_ex. */
-static int
-ss_put_spent(const struct session *taken, struct error *err)
-{
-	return ss_put_row(taken, NULL, NULL, taken->expires + SS_ROW_GRACE,
-	    STORE_REV_ABSENT, NULL, err);
-}
-
 void
 session_shared_abandon(const struct session *taken)
 {
@@ -833,7 +841,7 @@ session_shared_abandon(const struct session *taken)
 
 	if (!ss_id_ok(taken->id) || !taken->nonce_used)
 		return;
-	(void)ss_cache_drop(taken->id);
+	(void)ss_cache_drop(taken->id, NULL);
 	if (taken->rev == STORE_REV_ABSENT)
 		rc = ss_put_spent(taken, &err);
 	else

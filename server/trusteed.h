@@ -395,8 +395,9 @@ struct session {
  * session_take_nonce and session_set_attested return it, and only after
  * session_share. */
 #define SESSION_UNAVAILABLE (-3)
-/* Shared store: another instance spent the nonce while this one verified
- * the evidence (session_set_attested_copy). */
+/* Shared store: the nonce was spent while this instance verified the
+ * evidence, by another attestation or the session cap's eviction
+ * (session_set_attested_copy). */
 #define SESSION_SPENT (-4)
 
 void session_init(int lifetime_s);

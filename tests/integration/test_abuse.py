@@ -464,7 +464,10 @@ def test_global_cap_evicts_oldest_unattested(ctx):
     newcomer.auth()
     newcomer.attest()
     r = oldest.attest(expect_ok=False)
-    H.expect_problem(r, 401, "AttestationError", "session not found")
+    # In memory or with a stored challenge the session is gone; with a
+    # stateless one (a shared store) a spent row ended it.
+    d = H.expect_problem(r, 401, "AttestationError")
+    check("session not found" in d or "evicted" in d, d)
     check(keeper.fetch("default/abuse/key") == b"k",
           "the attested session was evicted before unattested ones")
     check("limits: session cap reached, oldest sessions evicted"

@@ -15,7 +15,7 @@
  *   stored and stateless instances attest each other's sessions;
  * - rows outlive their session by the clock-skew grace;
  * - the per-source cap learns of sessions spent elsewhere from their
- *   rows; evicting an unspent stateless session touches no row.
+ *   rows; evicting an unspent stateless session spends its nonce.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,9 +362,9 @@ test_quota(void **state)
 	session_clear(&s2);
 	session_clear(&s3);
 
-	/* Evicting unspent stateless sessions deletes nothing (there is
-	 * nothing), and the evicted nonces still attest: eviction bounds
-	 * what is kept, it revokes nothing. */
+	/* Evicting an unspent stateless session spends its nonce with a
+	 * spent row, as evicting a stored one deletes its row: the guest
+	 * runs /auth again, wherever it attests. */
 	quota(2, 0);
 	for (i = 0; i < 3; i++) {
 		b = src_n((uint8_t)(20 + i));
@@ -372,11 +372,24 @@ test_quota(void **state)
 		    0);
 	}
 	assert_int_equal(session_count(), 2);
-	assert_int_equal(rows(f->st), 1);
-	assert_rowless(g[0].id);
+	assert_int_equal(rows(f->st), 2);
+	assert_true(row_exists(f->st, "session_nonces", g[0].id));
+	assert_false(row_exists(f->st, "session_nonces", g[1].id));
 	assert_int_equal(session_take_nonce(g[0].id, g[0].nonce, &t, &err),
 	    0);
-	session_abandon(&t);
+	assert_int_equal(session_set_attested_copy(&t, "late"),
+	    SESSION_SPENT);
+	session_clear(&t);
+	sessionfix_other_instance(f);
+	assert_int_equal(session_take_nonce(g[0].id, g[0].nonce, &t, &err),
+	    0);
+	assert_int_equal(session_set_attested_copy(&t, "late"),
+	    SESSION_SPENT);
+	session_clear(&t);
+	/* The others attest. */
+	assert_int_equal(session_take_nonce(g[1].id, g[1].nonce, &t, &err),
+	    0);
+	assert_int_equal(session_set_attested_copy(&t, "tok"), 0);
 	session_clear(&t);
 	for (i = 0; i < 3; i++)
 		session_clear(&g[i]);
