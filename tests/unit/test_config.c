@@ -577,6 +577,7 @@ test_store_sealer(void **state)
 	    "dsn = 'sqlite:db/t.db'\n"
 	    "timeout = 2.5\n"
 	    "poll_interval = 1\n"
+	    "stateless_auth = false\n"
 	    "[sealer]\n"
 	    "kind = 'tpm2'\n"
 	    "tcti = 'swtpm:host=127.0.0.1,port=2321'\n"
@@ -590,6 +591,7 @@ test_store_sealer(void **state)
 	(void)state;
 	path = write_conf("store.toml", good);
 	config_defaults(&cfg);
+	assert_int_equal(cfg.store_stateless_auth, 1);
 	out = load_capture(path, &cfg, &nerr);
 	assert_string_equal(out, "");
 	assert_int_equal(nerr, 0);
@@ -597,8 +599,9 @@ test_store_sealer(void **state)
 	assert_string_equal(cfg.store_dsn, want);
 	assert_int_equal(cfg.store_timeout_ms, 2500);
 	assert_int_equal(cfg.store_poll_ms, 1000);
+	assert_int_equal(cfg.store_stateless_auth, 0);
 	assert_string_equal(cfg.sealer, "tpm2");
-	assert_int_equal(config_line(&cfg, "sealer", "pcrs"), 12);
+	assert_int_equal(config_line(&cfg, "sealer", "pcrs"), 13);
 	assert_int_equal(config_line(&cfg, "store", "nothing"), 0);
 	config_store_options(&cfg, &sc, &so);
 	assert_string_equal(sc.kind, "tpm2");
