@@ -9,10 +9,16 @@
  * most keep + ATTLOG_SLACK entries, gets this process's appends, and
  * follows other instances (attlog_index_changed, store_watch's callback
  * on the store's poller thread): each time another instance writes, the
- * rows from ATTLOG_WINDOW_MS before the newest known one onward are read
- * again and the missing ones added (the window covers a write that took
- * its time to commit and clocks a little apart); every ATTLOG_REBUILD_S
- * while others write, the whole index is rebuilt. A row the index names
+ * rows from ATTLOG_FOLLOW_MS before the newest row another instance wrote
+ * onward are read and the missing ones added (the margin covers batches
+ * of several writers committing a little out of order). Every
+ * ATTLOG_SWEEP_S such a catch-up reads from ATTLOG_WINDOW_MS before the
+ * newest known row instead (a write that took its time to commit, a
+ * writer whose clock is behind), and every ATTLOG_REBUILD_S while others
+ * write the whole index is rebuilt. So a row another instance wrote is
+ * read about (1 s poll + ATTLOG_FOLLOW_MS) / 1 s + 1 times, not once per
+ * poll for ATTLOG_WINDOW_MS: a filtered page shows it within a poll, or
+ * a sweep when it came late, and unfiltered pages read the store. A row the index names
  * but another instance dropped is forgotten when a page finds it gone
  * (attlog_index_forget).
  *
@@ -30,6 +36,8 @@
 #define ATTLOG_SCAN_PAGE 500
 #define ATTLOG_SLACK 1000		/* index entries beyond keep */
 #define ATTLOG_WINDOW_MS ((int64_t)30000)
+#define ATTLOG_FOLLOW_MS ((int64_t)2000)
+#define ATTLOG_SWEEP_S 30
 #define ATTLOG_REBUILD_S 600
 
 static struct {
@@ -37,6 +45,8 @@ static struct {
 	int64_t hw;			/* highest ord the index knows */
 	int foreign;			/* others wrote since the last build */
 	int64_t built_mono_ms;		/* when the index was last built */
+	int64_t follow_from;		/* the next catch-up reads from here */
+	int64_t swept_mono_ms;		/* the last catch-up of the window */
 	int rebuilding;
 } idx;
 
@@ -78,8 +88,9 @@ attlog_index_find(const struct attlog_ix *ix, const char *id, int *found)
 	return sorted_find(id, ix->n, attlog_index_id_at, ix, found);
 }
 
-/* Insert in order unless present (appends are the usual case). */
-static void
+/* Insert in order unless present (appends are the usual case): 1 when
+ * inserted, 0 when present. */
+static int
 attlog_index_insert(struct attlog_ix *ix, const struct attlog_ent *e)
 {
 	size_t at;
@@ -87,15 +98,16 @@ attlog_index_insert(struct attlog_ix *ix, const struct attlog_ent *e)
 
 	if (ix->n == 0 || strcmp(ix->v[ix->n - 1].id, e->id) < 0) {
 		attlog_index_push(ix, e);
-		return;
+		return 1;
 	}
 	at = attlog_index_find(ix, e->id, &found);
 	if (found)
-		return;
+		return 0;
 	attlog_index_push(ix, e);	/* grow */
 	memmove(ix->v + at + 1, ix->v + at, (ix->n - 1 - at) *
 	    sizeof(*ix->v));
 	ix->v[at] = *e;
+	return 1;
 }
 
 static void
@@ -135,7 +147,8 @@ attlog_index_take_locked(struct attlog_ix *ix, int64_t hw)
 	idx.hw = hw;
 	idx.foreign = 0;
 	idx.rebuilding = 0;
-	idx.built_mono_ms = attlog_index_mono_ms();
+	idx.built_mono_ms = idx.swept_mono_ms = attlog_index_mono_ms();
+	idx.follow_from = hw > ATTLOG_WINDOW_MS ? hw - ATTLOG_WINDOW_MS : 0;
 }
 
 void
@@ -336,23 +349,29 @@ attlog_index_rebuild(struct store *st)
 	if (l.hw > idx.hw)
 		idx.hw = l.hw;
 	idx.foreign = 0;
-	idx.built_mono_ms = attlog_index_mono_ms();
+	idx.built_mono_ms = idx.swept_mono_ms = attlog_index_mono_ms();
+	if (idx.hw - ATTLOG_WINDOW_MS > idx.follow_from)
+		idx.follow_from = idx.hw - ATTLOG_WINDOW_MS;
 	attlog_index_trim_locked(attlog_age_floor(now_unix()));
 	pthread_mutex_unlock(&attlog_state.lock);
 }
 
-/* Add the rows from ATTLOG_WINDOW_MS before the newest known on. */
+/* Add the rows other instances wrote since the last catch-up (from
+ * idx.follow_from), or every ATTLOG_SWEEP_S those of the window. */
 static void
 attlog_index_catch_up(struct store *st)
 {
 	struct attlog_ix got = { 0 };
 	struct attlog_index_scan l = { &got, 0, 0 };
 	struct error err;
-	int64_t from;
+	int64_t from, window, newest = INT64_MIN, now = attlog_index_mono_ms();
 	size_t i;
+	int sweep;
 
 	pthread_mutex_lock(&attlog_state.lock);
-	from = idx.hw > ATTLOG_WINDOW_MS ? idx.hw - ATTLOG_WINDOW_MS : 0;
+	window = idx.hw > ATTLOG_WINDOW_MS ? idx.hw - ATTLOG_WINDOW_MS : 0;
+	sweep = now - idx.swept_mono_ms >= (int64_t)ATTLOG_SWEEP_S * 1000;
+	from = sweep || idx.follow_from < window ? window : idx.follow_from;
 	pthread_mutex_unlock(&attlog_state.lock);
 	if (attlog_index_scan(st, from, &l, &err) != 0) {
 		log_warnx("attestation log: following other instances: %s",
@@ -361,13 +380,29 @@ attlog_index_catch_up(struct store *st)
 		return;
 	}
 	pthread_mutex_lock(&attlog_state.lock);
+	/* This process inserts its own rows as it writes them: a row new
+	 * here is another instance's. */
 	for (i = 0; attlog_state.st == st && i < got.n; i++)
-		attlog_index_insert(&idx.ix, &got.v[i]);
+		if (attlog_index_insert(&idx.ix, &got.v[i]) &&
+		    got.v[i].ord > newest)
+			newest = got.v[i].ord;
+	if (newest != INT64_MIN && newest - ATTLOG_FOLLOW_MS > idx.follow_from)
+		idx.follow_from = newest - ATTLOG_FOLLOW_MS;
+	if (sweep)
+		idx.swept_mono_ms = now;
 	if (l.hw > idx.hw)
 		idx.hw = l.hw;
 	attlog_index_trim_locked(attlog_age_floor(now_unix()));
 	pthread_mutex_unlock(&attlog_state.lock);
 	attlog_index_free(&got);
+}
+
+void
+attlog_index_sweep_next(void)
+{
+	pthread_mutex_lock(&attlog_state.lock);
+	idx.swept_mono_ms = INT64_MIN / 2;
+	pthread_mutex_unlock(&attlog_state.lock);
 }
 
 void

@@ -83,6 +83,9 @@ size_t attlog_count(void);
 /* Write the rows still waiting for their group commit now (attlog.c;
  * reads and attlog_shutdown do it themselves). */
 void attlog_flush(void);
+/* (tests) The index's next catch-up with other instances is a sweep of
+ * the whole window, as every ATTLOG_SWEEP_S (attlog_index.c). */
+void attlog_index_sweep_next(void);
 
 /* ----------------------------------------------------------- attlog_read.c */
 
