@@ -18,9 +18,9 @@
  * write the whole index is rebuilt. So a row another instance wrote is
  * read about (1 s poll + ATTLOG_FOLLOW_MS) / 1 s + 1 times, not once per
  * poll for ATTLOG_WINDOW_MS: a filtered page shows it within a poll, or
- * a sweep when it came late, and unfiltered pages read the store. A row the index names
- * but another instance dropped is forgotten when a page finds it gone
- * (attlog_index_forget).
+ * a sweep when it came late, and unfiltered pages read the store. A row
+ * the index names but another instance dropped is forgotten when a page
+ * finds it gone (attlog_index_forget).
  *
  * The index is under attlog_state.lock; scans of the store run without
  * it.

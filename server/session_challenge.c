@@ -76,7 +76,8 @@ session_challenge_mint(const uint8_t key[32], struct session *s)
 	for (i = 0; i < sizeof(sc_hash) / sizeof(sc_hash[0]); i++)
 		if (sc_hash[i].alg == s->hash)
 			code = sc_hash[i].code;
-	if (tl == 0 || tl > SC_TEE_LEN || code == 0 || strlen(s->id) != SESSION_ID_LEN ||
+	if (tl == 0 || tl > SC_TEE_LEN || code == 0 ||
+	    strlen(s->id) != SESSION_ID_LEN ||
 	    s->expires <= 0 || s->expires > UINT32_MAX)
 		return -1;
 	memset(b, 0, sizeof(b));

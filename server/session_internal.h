@@ -24,6 +24,17 @@ int session_challenge_mint(const uint8_t key[32], struct session *s);
 int session_challenge_open(const uint8_t key[32], const char *id,
     const char *nonce, struct session *out);
 
+/*
+ * A session's record (session_record.c). encode: of s, with token when
+ * attested (NULL: none); malloc'd, *len set; it holds the token: release
+ * with secret_free. decode: fill *s (id set by the caller; token
+ * malloc'd when attested); 0, or -1 and err for a record it cannot read.
+ */
+uint8_t *session_record_encode(const struct session *s, const char *token,
+    size_t *len);
+int session_record_decode(const uint8_t *b, size_t len, struct session *s,
+    struct error *err);
+
 /* Serve sessions from st from now on. cache_max / cache_bytes bound the
  * per-instance cache of attested sessions (0: no cache). stateless: /auth
  * mints stateless challenges instead of writing rows (session_share). */

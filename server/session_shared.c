@@ -67,12 +67,8 @@
  * cap here: then the oldest of them are looked up and those whose nonce
  * is spent are counted as attested before the cap is enforced.
  *
- * Record format, version 1 (a `sessions` row's value; a
- * `session_nonces` row's value is the 44-character nonce, or 44 zero
- * bytes once attested, then the record):
- *   u8 version (1) | u8 state (0 authed, 1 attested) | be64 expires |
- *   u8 n, n bytes TEE name | u8 m, m bytes hash name | token (the rest;
- *   empty unless attested)
+ * A row's value: the 44-character nonce (44 zero bytes once spent), then
+ * the session's record (session_record.c).
  *
  * session_set_attested_copy takes the copy session_take_nonce hands
  * out (with the revision to replace); session_set_attested(id) finds it
@@ -92,7 +88,6 @@
 
 #define SS_TABLE		"sessions"
 #define SS_NONCES		"session_nonces"
-#define SS_RECORD_VERSION	1
 #define SS_CACHE_BUCKETS	4096
 /* How many of a source's oldest unattested sessions are looked up in
  * the store when it reaches its cap here. */
@@ -159,79 +154,6 @@ ss_id_ok(const char *id)
 	return id[SESSION_ID_LEN] == '\0';
 }
 
-/* The record of s (with token when attested); malloc'd, *len set.
- * Holds the token: release with secret_free. */
-static uint8_t *
-ss_encode(const struct session *s, const char *token, size_t *len)
-{
-	const char *hash = hash_alg_name(s->hash);
-	size_t tl = strlen(s->tee), hl = strlen(hash);
-	size_t kl = token != NULL ? strlen(token) : 0;
-	uint8_t *b, *p;
-	int i;
-
-	*len = 1 + 1 + 8 + 1 + tl + 1 + hl + kl;
-	p = b = xmalloc(*len);
-	*p++ = SS_RECORD_VERSION;
-	*p++ = s->state == SESSION_ATTESTED ? 1 : 0;
-	for (i = 7; i >= 0; i--)
-		*p++ = (uint8_t)((uint64_t)s->expires >> (8 * i));
-	*p++ = (uint8_t)tl;
-	memcpy(p, s->tee, tl);
-	p += tl;
-	*p++ = (uint8_t)hl;
-	memcpy(p, hash, hl);
-	p += hl;
-	if (kl > 0)
-		memcpy(p, token, kl);
-	return b;
-}
-
-/* Fill *s (id set by the caller; token malloc'd when attested) from a
- * record. The row authenticated, but check every length anyway. */
-static int
-ss_decode(const uint8_t *b, size_t len, struct session *s, struct error *err)
-{
-	const uint8_t *p = b, *end = b + len;
-	char name[16];
-	uint64_t exp = 0;
-	size_t n;
-	int i;
-
-	if (len < 12 || p[0] != SS_RECORD_VERSION || p[1] > 1)
-		return error_set(err, "session record: unknown format");
-	s->state = p[1] == 1 ? SESSION_ATTESTED : SESSION_AUTHED;
-	p += 2;
-	for (i = 0; i < 8; i++)
-		exp = exp << 8 | *p++;
-	s->expires = (int64_t)exp;
-	n = *p++;
-	if (n >= sizeof(s->tee) || (size_t)(end - p) < n + 1)
-		return error_set(err, "session record: bad TEE name");
-	memcpy(s->tee, p, n);
-	s->tee[n] = '\0';
-	p += n;
-	n = *p++;
-	if (n >= sizeof(name) || (size_t)(end - p) < n)
-		return error_set(err, "session record: bad hash name");
-	memcpy(name, p, n);
-	name[n] = '\0';
-	p += n;
-	if (hash_alg_from_name(name, &s->hash) != 0)
-		return error_set(err, "session record: unknown hash '%s'",
-		    name);
-	s->nonce_used = s->state == SESSION_ATTESTED;
-	if (s->state == SESSION_ATTESTED) {
-		if (p == end)
-			return error_set(err, "session record: attested "
-			    "without a token");
-		s->token = xmalloc((size_t)(end - p) + 1);
-		memcpy(s->token, p, (size_t)(end - p));
-		s->token[end - p] = '\0';
-	}
-	return 0;
-}
-
 /* Map a store return code to session.c's: 0, -1 (absent or unusable),
  * SESSION_UNAVAILABLE. */
 static int
@@ -274,7 +196,7 @@ ss_read(const char *table, const char *id, struct session *s)
 		memcpy(s->nonce, val, SESSION_NONCE_LEN);
 		s->nonce[SESSION_NONCE_LEN] = '\0';
 	}
-	rc = ss_decode(val + off, len - off, s, &err);
+	rc = session_record_decode(val + off, len - off, s, &err);
 	secret_free(val, len);
 	if (rc != 0) {
 		log_warnx("session %.8s: %s", id, err.msg);
@@ -474,7 +396,7 @@ ss_put_row(const struct session *s, const char *nonce, const char *token,
 	size_t len;
 	int rc;
 
-	rec = ss_encode(s, token, &len);
+	rec = session_record_encode(s, token, &len);
 	row = xcalloc(1, SESSION_NONCE_LEN + len);
 	if (nonce != NULL)
 		memcpy(row, nonce, SESSION_NONCE_LEN);

@@ -169,6 +169,20 @@ def health_store(srv):
 
 # ------------------------------------------------------------------ two instances
 
+def spent_once(auth_on, first, second):
+    """/auth on auth_on; the same /attest body is accepted by first, then
+    refused by second: the nonce is spent once across instances."""
+    g = H.PyGuest(auth_on)
+    g.auth()
+    body = g.attest_body()
+    hdrs = dict(g.cookie_header(), **{"Content-Type": "application/json"})
+    H.expect_status(first.request("POST", "/kbs/v0/attest", body=body,
+                                  headers=hdrs), 200)
+    H.expect_problem(second.request("POST", "/kbs/v0/attest", body=body,
+                                    headers=hdrs), 401, "AttestationError",
+                     "already used")
+
+
 def test_two_instances_serve_one_guest_alternately(ctx):
     a, b = pair(ctx, "alt")
     ctx.data["alt"] = (a, b)
@@ -197,15 +211,7 @@ def test_two_instances_serve_one_guest_alternately(ctx):
 
     # A nonce spent on A is refused on B (and the other way round).
     for first, second in ((a, b), (b, a)):
-        g2 = H.PyGuest(first)
-        g2.auth()
-        body = g2.attest_body()
-        hdrs = dict(g2.cookie_header(), **{"Content-Type": "application/json"})
-        H.expect_status(first.request("POST", "/kbs/v0/attest", body=body,
-                                      headers=hdrs), 200)
-        H.expect_problem(second.request("POST", "/kbs/v0/attest", body=body,
-                                        headers=hdrs), 401,
-                         "AttestationError", "already used")
+        spent_once(first, first, second)
     # A wrong nonce on one instance spends nothing: the right one works on
     # the other.
     g3 = H.PyGuest(b)
@@ -297,16 +303,8 @@ def test_stored_and_stateless_challenges_mix(ctx):
         for s in (a, b):
             g.srv = s
             check(g.fetch("ha/key/mix") == secret, "GET on " + s.name)
-    # Spent once: B's nonce again, on B.
-    g = H.PyGuest(b)
-    g.auth()
-    body = g.attest_body()
-    hdrs = dict(g.cookie_header(), **{"Content-Type": "application/json"})
-    H.expect_status(a.request("POST", "/kbs/v0/attest", body=body,
-                              headers=hdrs), 200)
-    H.expect_problem(b.request("POST", "/kbs/v0/attest", body=body,
-                               headers=hdrs), 401, "AttestationError",
-                     "already used")
+    # Spent once: B's nonce attested on A, then again on B.
+    spent_once(b, a, b)
     # A forged nonce (B's format, another MAC) is refused on both and
     # writes nothing.
     g = H.PyGuest(b)
