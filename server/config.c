@@ -31,6 +31,9 @@
 #define DEFAULT_MAX_BODY	((size_t)2 * 1024 * 1024)
 #define DEFAULT_LIFETIME	300
 #define MAX_DEFAULT_WORKERS	16
+/* Event-loop workers per CPU on a store over the network (see
+ * config_default_workers). */
+#define NETWORK_WORKERS_PER_CPU	4
 #define CONFIG_MAX_FILE		((size_t)1024 * 1024)
 
 void
@@ -451,18 +454,26 @@ load_document(struct loader *ld, struct config *cfg, json_t *doc)
 	config_store_paths(cfg, doc);
 }
 
-void
-config_defaults(struct config *cfg)
+int
+config_default_workers(int networked)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
+	if (n < 1)
+		n = 1;
+	if (networked)
+		n *= NETWORK_WORKERS_PER_CPU;
+	return n > MAX_DEFAULT_WORKERS ? MAX_DEFAULT_WORKERS : (int)n;
+}
+
+void
+config_defaults(struct config *cfg)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->listen[0] = xstrdup(DEFAULT_LISTEN);
 	cfg->nlisten = 1;
 	cfg->tls_min_version = xstrdup("1.2");
 	cfg->max_body = DEFAULT_MAX_BODY;
-	cfg->workers = n < 1 ? 1 : n > MAX_DEFAULT_WORKERS ?
-	    MAX_DEFAULT_WORKERS : (int)n;
 	cfg->session_lifetime_s = DEFAULT_LIFETIME;
 	cfg->token_lifetime_s = DEFAULT_LIFETIME;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/trustee");

@@ -244,6 +244,17 @@ limits_apply(const struct config *cfg)
 	sesscache_init(0, (size_t)l->session_memory_mib << 18);
 }
 
+/* 1 for the embedded store (SQLite: one daemon, a local file), 0 for
+ * one that other instances share over the network. */
+static int
+trusteed_store_embedded(struct store *st)
+{
+	struct store_info info;
+
+	store_info(st, &info);
+	return strcmp(info.backend, "sqlite") == 0;
+}
+
 /*
  * A store other instances share (MariaDB, Galera): KBS sessions become
  * its rows, so a guest may use any instance for any step (session.c,
@@ -254,9 +265,9 @@ trusteed_share_sessions(const struct config *cfg, struct store *st)
 {
 	struct store_info info;
 
-	store_info(st, &info);
-	if (strcmp(info.backend, "sqlite") == 0)
+	if (trusteed_store_embedded(st))
 		return;
+	store_info(st, &info);
 	session_share(st, (size_t)cfg->limits.max_sessions,
 	    (size_t)cfg->limits.session_memory_mib << 20,
 	    cfg->store_stateless_auth);
@@ -690,6 +701,9 @@ main(int argc, char **argv)
 	session_init(cfg.session_lifetime_s);
 	limits_apply(&cfg);
 	trusteed_share_sessions(&cfg, st);
+	if (cfg.workers == 0)
+		cfg.workers = config_default_workers(
+		    !trusteed_store_embedded(st));
 
 	kctx.cfg = &cfg;
 	kctx.store = st;
@@ -723,6 +737,7 @@ main(int argc, char **argv)
 		    tls != NULL ? "https" : "http", (int)(colon - a), a,
 		    http_server_port(srv, (size_t)i));
 	}
+	log_info("%d event-loop workers", cfg.workers);
 
 	base = event_base_new();
 	if (base == NULL)

@@ -87,7 +87,8 @@ struct config {
 	char *tls_key;			/* PEM private key (0600) */
 	char *tls_min_version;		/* "1.2" (default) or "1.3" */
 	size_t max_body;		/* bytes; default 2 MiB */
-	int workers;			/* event loops; default = CPUs */
+	int workers;			/* event loops; 0 (the default):
+					 * config_default_workers */
 	/* [attestation] */
 	int session_lifetime_s;		/* default 300 */
 	int token_lifetime_s;		/* EAR exp - iat; default 300 */
@@ -167,6 +168,14 @@ struct config {
 
 /* Fill *cfg with the built-in defaults (no allocation failures). */
 void config_defaults(struct config *cfg);
+/*
+ * The event-loop workers when the configuration names none: the online
+ * CPUs; with networked (a store other instances share, over the network)
+ * four per CPU, since a request waits for the database on its worker
+ * (its commit, a session read) and the worker's other connections wait
+ * with it. At most 16.
+ */
+int config_default_workers(int networked);
 /*
  * Parse the TOML config file at path into *cfg (on top of defaults).
  * Every problem is printed to stderr as "path:line: message" (all of them,

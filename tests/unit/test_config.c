@@ -88,6 +88,20 @@ teardown(void **state)
 	return rmdir(tmpdir);
 }
 
+/* Without workers configured: the CPUs; four per CPU on a networked
+ * store; never more than 16. */
+static void
+test_default_workers(void **state)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	assert_int_equal(config_default_workers(0), n > 16 ? 16 : n);
+	assert_int_equal(config_default_workers(1), 4 * n > 16 ? 16 : 4 * n);
+	assert_in_range(config_default_workers(1), config_default_workers(0),
+	    16);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -103,9 +117,7 @@ test_defaults(void **state)
 	assert_null(cfg.tls_key);
 	assert_string_equal(cfg.tls_min_version, "1.2");
 	assert_int_equal(cfg.max_body, 2 * 1024 * 1024);
-	assert_in_range(cfg.workers, 1, 16);
-	assert_int_equal(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN) > 16 ? 16 :
-	    sysconf(_SC_NPROCESSORS_ONLN));
+	assert_int_equal(cfg.workers, 0);	/* config_default_workers */
 	assert_int_equal(cfg.session_lifetime_s, 300);
 	assert_int_equal(cfg.token_lifetime_s, 300);
 	assert_string_equal(cfg.state_dir, LOCALSTATEDIR "/lib/trustee");
@@ -671,6 +683,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_default_workers),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_minimal_insecure),
 		cmocka_unit_test(test_relative_paths),
