@@ -195,8 +195,9 @@ kbs_resource_audit(struct kbs_req *r, const struct session *s,
 /*
  * A resource release. The token (the session's, or a Bearer token) goes
  * through the verified-token cache: the session store is asked whether
- * the session exists on every GET (session_get), the token's signature
- * only the first time it is seen (token_check); its claims and the parsed
+ * the session exists on every GET (session_get), a Bearer token's
+ * signature only the first time it is seen (token_check; a session's own
+ * token is not verified again, token_check_own); its claims and the parsed
  * TEE key come from the cache, so a GET costs the policy, the store read
  * and the JWE.
  */
@@ -234,9 +235,9 @@ kbs_resource_get(struct kbs_req *r)
 		    "<token>");
 		goto out;
 	}
-	if ((token == s.token && s.token_keyed ? token_check_key(token,
-	    strlen(token), s.token_key, &ent, &err) : token_check(token,
-	    strlen(token), &ent, &err)) != 0) {
+	if ((token == s.token ? token_check_own(token, strlen(token),
+	    s.token_keyed ? s.token_key : NULL, &ent, &err) :
+	    token_check(token, strlen(token), &ent, &err)) != 0) {
 		http_problem(r->resp, 401, "TokenVerifierError", "Token "
 		    "Verifier error: %s", err.msg);
 		goto out;

@@ -13,7 +13,8 @@
  * Verified tokens are remembered in the verified-token cache
  * (sesscache.c): token_check verifies a token only the first time it is
  * presented, and /attest remembers the tokens it issues (it built their
- * claims, there is nothing to verify). The cache is flushed whenever the
+ * claims, there is nothing to verify). An attested session's own token
+ * (token_check_own) is parsed, not verified, when not cached. The cache is flushed whenever the
  * signing key is (re)loaded or dropped.
  */
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static EVP_PKEY *token_key;
 static json_t *token_header;	/* {"typ","alg","jwk","kid"} */
 static char *token_jwks_text;
 static char *token_header_text;	/* token_header, serialized */
+static char *token_header_b64;	/* the same as a token's first part */
 static int token_lifetime = 300;
 
 /* Private key from its PKCS#8 PEM held in memory. */
@@ -153,11 +155,14 @@ token_init(struct store *st, int lifetime_s, struct error *err)
 	/* What jws_sign serializes the header to: the same call. */
 	token_header_text = token_header != NULL ?
 	    jcs_compact(token_header, NULL) : NULL;
+	token_header_b64 = token_header_text != NULL ?
+	    b64_encode((const uint8_t *)token_header_text,
+	    strlen(token_header_text), B64_URL_NOPAD) : NULL;
 	json_decref(pub);
 	json_decref(jwk);
 	free(kid);
 	if (token_header == NULL || token_jwks_text == NULL ||
-	    token_header_text == NULL)
+	    token_header_text == NULL || token_header_b64 == NULL)
 		return error_set(err, "cannot build the token header");
 	return 0;
 }
@@ -174,6 +179,8 @@ token_shutdown(void)
 	token_jwks_text = NULL;
 	free(token_header_text);
 	token_header_text = NULL;
+	free(token_header_b64);
+	token_header_b64 = NULL;
 }
 
 char *
@@ -223,13 +230,28 @@ token_issue_claims(json_t *submods, json_t **claims_out, char **payload_out,
 	return jwt;
 }
 
-int
-token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
+/*
+ * token_verify, or with own a token this deployment made itself: one
+ * that /attest issued here, or that an attested session's sealed store
+ * row holds. Such a row's AEAD proves that an instance holding the
+ * deployment's keys wrote it, and instances write only tokens they
+ * signed, so its signature is not checked again; it must still carry
+ * the current signing key's header (a token signed before the key was
+ * replaced is refused, as token_verify refuses it) and an unexpired exp.
+ */
+static int
+token_open(const char *jwt, size_t len, int own, json_t **claims,
+    struct error *err)
 {
 	struct jws *j;
 	json_t *exp;
+	size_t hlen = token_header_b64 != NULL ? strlen(token_header_b64) : 0;
 
 	*claims = NULL;
+	if (own && (hlen == 0 || len <= hlen ||
+	    memcmp(jwt, token_header_b64, hlen) != 0 || jwt[hlen] != '.'))
+		return error_set(err, "token not signed by this trustee's "
+		    "current key");
 	j = jws_parse(jwt, len, err);
 	if (j == NULL)
 		return -1;
@@ -237,7 +259,7 @@ token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
 		error_set(err, "token alg %s is not ES256", j->alg);
 		goto fail;
 	}
-	if (jws_verify(j, token_key, err) != 0) {
+	if (!own && jws_verify(j, token_key, err) != 0) {
 		error_prefix(err, "token not signed by this trustee");
 		goto fail;
 	}
@@ -256,6 +278,12 @@ token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
 fail:
 	jws_free(j);
 	return -1;
+}
+
+int
+token_verify(const char *jwt, size_t len, json_t **claims, struct error *err)
+{
+	return token_open(jwt, len, 0, claims, err);
 }
 
 /* What a cache entry is estimated to hold: the parsed claims take about
@@ -305,10 +333,12 @@ token_remember(const char *jwt, size_t len, json_t *claims,
 	token_remember_key(key, len, claims, tee_key);
 }
 
-int
-token_check_key(const char *jwt, size_t len,
-    const uint8_t key[SESSION_TOKEN_KEY_LEN], struct sesscache_ent **out,
-    struct error *err)
+/* token_check given the token's cache key; own: a token of the
+ * deployment's own (token_open). */
+static int
+token_check_at(const char *jwt, size_t len,
+    const uint8_t key[SESSION_TOKEN_KEY_LEN], int own,
+    struct sesscache_ent **out, struct error *err)
 {
 	struct error kerr;
 	struct jwe_key *k;
@@ -317,7 +347,7 @@ token_check_key(const char *jwt, size_t len,
 
 	if ((*out = sesscache_get(key, now)) != NULL)
 		return 0;
-	if (token_verify(jwt, len, &claims, err) != 0)
+	if (token_open(jwt, len, own, &claims, err) != 0)
 		return -1;
 	/* A key the claims name but that cannot be used is NULL here; the
 	 * resource GET reports why when it needs the key. */
@@ -334,7 +364,20 @@ token_check(const char *jwt, size_t len, struct sesscache_ent **out,
 	uint8_t key[SESSCACHE_KEY_LEN];
 
 	sesscache_digest(jwt, len, key);
-	return token_check_key(jwt, len, key, out, err);
+	return token_check_at(jwt, len, key, 0, out, err);
+}
+
+int
+token_check_own(const char *jwt, size_t len,
+    const uint8_t *key, struct sesscache_ent **out, struct error *err)
+{
+	uint8_t digest[SESSCACHE_KEY_LEN];
+
+	if (key == NULL) {
+		sesscache_digest(jwt, len, digest);
+		key = digest;
+	}
+	return token_check_at(jwt, len, key, 1, out, err);
 }
 
 const json_t *

@@ -630,16 +630,21 @@ struct sesscache_ent;
 struct jwe_key;
 int token_check(const char *jwt, size_t len, struct sesscache_ent **out,
     struct error *err);
-/* The same, given the token's cache key (sesscache_digest of jwt, len),
- * which a session keeps with its token (struct session.token_key). */
-int token_check_key(const char *jwt, size_t len,
-    const uint8_t key[SESSION_TOKEN_KEY_LEN], struct sesscache_ent **out,
-    struct error *err);
+/*
+ * The same for an attested session's token (struct session.token: issued
+ * here, or read from the session's sealed row): when not cached, its
+ * signature is not verified again, only its header (the current signing
+ * key's) and exp (token_open in token.c says why that suffices). key:
+ * its cache key (sesscache_digest of jwt, len), which a session keeps
+ * with its token (struct session.token_key), or NULL to compute it.
+ */
+int token_check_own(const char *jwt, size_t len, const uint8_t *key,
+    struct sesscache_ent **out, struct error *err);
 /* Remember a token this instance just issued as verified: takes over the
  * references to claims (from token_issue_claims) and tee_key (or NULL). */
 void token_remember(const char *jwt, size_t len, json_t *claims,
     struct jwe_key *tee_key);
-/* The same given its cache key (token_check_key) and length. */
+/* The same given its cache key (sesscache_digest) and length. */
 void token_remember_key(const uint8_t key[SESSION_TOKEN_KEY_LEN], size_t len,
     json_t *claims, struct jwe_key *tee_key);
 /* submods.cpu0["ear.veraison.annotated-evidence"].runtime_data_claims

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "../../lib/b64.h"
 #include "../../lib/jwe.h"
 #include "../../lib/jwk.h"
 #include "../../server/sesscache.h"
@@ -536,7 +537,7 @@ test_session_token_key(void **state)
 	assert_true(g.token_keyed);
 	assert_memory_equal(g.token_key, want, sizeof(want));
 	sesscache_stats(&st0);
-	assert_int_equal(token_check_key(g.token, strlen(g.token), g.token_key,
+	assert_int_equal(token_check_own(g.token, strlen(g.token), g.token_key,
 	    &e, &err), 0);
 	sesscache_stats(&st);
 	assert_int_equal(st.hits, st0.hits + 1);
@@ -621,6 +622,91 @@ test_token_refused_not_cached(void **state)
 	EVP_PKEY_free(priv);
 }
 
+/*
+ * A session's own token (token_check_own), not cached: parsed and cached
+ * without a signature check. Refused and not cached: another header
+ * than the current key's (a token signed before the key was replaced),
+ * an expired one, a malformed one.
+ */
+static void
+test_token_own(void **state)
+{
+	struct sesscache_stats st0, st;
+	struct sesscache_ent *e = NULL;
+	struct error err = { "" };
+	EVP_PKEY *priv;
+	json_t *sub = submods_with_key(&priv);
+	char *tok = token_issue(sub, &err), *bad, *hdr;
+	const char *dot;
+	uint8_t key[SESSCACHE_KEY_LEN];
+
+	(void)state;
+	assert_non_null(tok);
+	sesscache_flush();
+	sesscache_stats(&st0);
+	assert_int_equal(token_check_own(tok, strlen(tok), NULL, &e, &err), 0);
+	assert_non_null(sesscache_tee_key(e));
+	assert_true(json_integer_value(json_object_get(sesscache_claims(e),
+	    "exp")) > now_unix());
+	sesscache_release(e);
+	sesscache_digest(tok, strlen(tok), key);
+	assert_int_equal(token_check_own(tok, strlen(tok), key, &e, &err), 0);
+	sesscache_release(e);
+	sesscache_stats(&st);
+	assert_int_equal(st.misses, st0.misses + 1);
+	assert_int_equal(st.hits, st0.hits + 1);
+
+	/* Another key's header over the same payload and signature. */
+	sesscache_flush();
+	hdr = b64_encode((const uint8_t *)"{\"alg\":\"ES256\",\"typ\":"
+	    "\"JWT\"}", 27, B64_URL_NOPAD);
+	dot = strchr(tok, '.');
+	bad = xasprintf("%s%s", hdr, dot);
+	assert_int_equal(token_check_own(bad, strlen(bad), NULL, &e, &err),
+	    -1);
+	assert_null(e);
+	assert_string_equal(err.msg,
+	    "token not signed by this trustee's current key");
+	free(bad);
+	free(hdr);
+	/* Malformed after a right header. */
+	bad = xasprintf("%.*s.!!!.x", (int)(dot - tok), tok);
+	assert_int_equal(token_check_own(bad, strlen(bad), NULL, &e, &err),
+	    -1);
+	free(bad);
+	assert_int_equal(token_check_own(tok, (size_t)(dot - tok), NULL, &e,
+	    &err), -1);
+
+	/* The signing key replaced: the old key's token is refused. */
+	assert_int_equal(store_delete(tk_store, "keys", "ear-signer", &err), 0);
+	token_shutdown();
+	if (token_init(tk_store, 300, &err) != 0)
+		fail_msg("token_init: %s", err.msg);
+	assert_int_equal(token_check_own(tok, strlen(tok), NULL, &e, &err),
+	    -1);
+	assert_string_equal(err.msg,
+	    "token not signed by this trustee's current key");
+	free(tok);
+
+	/* Expired. */
+	token_shutdown();
+	if (token_init(tk_store, 0, &err) != 0)
+		fail_msg("token_init: %s", err.msg);
+	tok = token_issue(sub, &err);
+	assert_non_null(tok);
+	assert_int_equal(token_check_own(tok, strlen(tok), NULL, &e, &err),
+	    -1);
+	assert_string_equal(err.msg, "token expired");
+	sesscache_stats(&st);
+	assert_int_equal(st.entries, 0);
+	free(tok);
+	token_shutdown();
+	if (token_init(tk_store, 300, &err) != 0)
+		fail_msg("token_init: %s", err.msg);
+	json_decref(sub);
+	EVP_PKEY_free(priv);
+}
+
 /* Claims without a usable tee-pubkey: verified and cached, key NULL. */
 static void
 test_token_without_key(void **state)
@@ -661,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_token_remembered),
 		cmocka_unit_test(test_session_token_key),
 		cmocka_unit_test(test_token_refused_not_cached),
+		cmocka_unit_test(test_token_own),
 		cmocka_unit_test(test_token_without_key),
 	};
 	int rc;
