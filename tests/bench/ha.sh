@@ -11,7 +11,10 @@
 #   mariadb     one instance on a private mariadbd (tests/integration/
 #               mariadb.py up: own datadir and socket, InnoDB with
 #               innodb_flush_log_at_trx_commit = 1, like SQLite's
-#               synchronous = FULL), with --store-lease HA_LEASE_MS
+#               synchronous = FULL; a 256 MiB buffer pool and redo log,
+#               as a database server would have, where the tests'
+#               servers spare memory with 64 and 32 MiB), with
+#               --store-lease HA_LEASE_MS
 #               (default 200, trusteed's own default: resource rows
 #               from memory under a lease; HA_LEASE_MS=0 reads the
 #               database on every release)
@@ -92,7 +95,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "$me: starting a private mariadbd in $work" >&2
-if ! "$python" "$mdb" up "$work" >"$work/mariadb-up.log" 2>&1; then
+if ! "$python" "$mdb" up "$work" --option innodb-buffer-pool-size=256M \
+    --option innodb-log-file-size=256M >"$work/mariadb-up.log" 2>&1; then
 	cat "$work/mariadb-up.log" >&2
 	echo "$me: FAILED: cannot start mariadbd" >&2
 	status=1

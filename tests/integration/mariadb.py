@@ -47,6 +47,7 @@ import json
 import os
 import pwd
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -180,7 +181,7 @@ class Server:
     own my.cnf under root/name. galera: the wsrep settings (Galera.node)."""
 
     def __init__(self, root, name="mariadb", galera=None, port=None,
-                 password_file=None):
+                 password_file=None, options=()):
         self.root = os.path.abspath(root)
         self.name = name
         self.dir = os.path.join(self.root, name)
@@ -191,6 +192,9 @@ class Server:
         self.log = os.path.join(self.dir, "error.log")
         self.galera = galera
         self.port = port
+        # Extra mariadbd options ("name=value"), after (so overriding)
+        # the defaults below.
+        self.options = list(options)
         self.password_file = password_file or os.path.join(
             self.root, "mariadb-password")
         self.user = USER
@@ -204,7 +208,8 @@ class Server:
 
     def _state(self):
         return {"name": self.name, "port": self.port, "galera": self.galera,
-                "password_file": self.password_file}
+                "password_file": self.password_file,
+                "options": self.options}
 
     @classmethod
     def load(cls, d):
@@ -213,7 +218,8 @@ class Server:
             st = json.load(f)
         return cls(os.path.dirname(os.path.abspath(d)), st["name"],
                    galera=st["galera"], port=st["port"],
-                   password_file=st["password_file"])
+                   password_file=st["password_file"],
+                   options=st.get("options", ()))
 
     def _chown(self, path):
         if self.as_root:
@@ -265,6 +271,7 @@ class Server:
                 "wsrep-sst-method=rsync",
                 "wsrep-slave-threads=2",
             ]
+        lines += self.options
         with open(self.cnf, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.chmod(self.cnf, 0o644)
@@ -624,9 +631,12 @@ USAGE = """usage: mariadb.py ctl DIR ACTION [NODE]
   ACTION  stop | kill | start | restart | freeze | thaw | wait
        mariadb.py serve ROOT      start one server, print its DSNs, run
                                   until interrupted
-       mariadb.py up ROOT         start one server in ROOT (new or existing)
+       mariadb.py up ROOT [--option NAME=VALUE]...
+                                  start one server in ROOT (new or existing)
                                   that outlives this process; print its
-                                  directory (for `ctl DIR stop` later)
+                                  directory (for `ctl DIR stop` later);
+                                  each option is added to a new server's
+                                  my.cnf after the defaults
        mariadb.py missing         print what a private server lacks; exit
                                   1 if anything
 """
@@ -683,11 +693,16 @@ def _serve(argv):
 
 
 def _up(argv):
+    options = []
+    while len(argv) >= 3 and argv[1] == "--option" and \
+            re.fullmatch(r"[a-z0-9_-]+=[^\n]*", argv[2]):
+        options.append(argv[2])
+        argv = argv[:1] + argv[3:]
     if len(argv) != 1:
         sys.stderr.write(USAGE)
         return 2
     os.makedirs(argv[0], exist_ok=True)
-    srv = Server(argv[0])
+    srv = Server(argv[0], options=options)
     if os.path.exists(os.path.join(srv.dir, "server.json")):
         srv = Server.load(srv.dir)
     srv.start()
