@@ -47,6 +47,7 @@
 
 #define STORE_ID_LEN		32
 #define STORE_TABLE_MAX		32
+#define STORE_GET_MANY_MAX	64	/* ids per get_many */
 
 #define STORE_OK		0
 #define STORE_ABSENT		1
@@ -87,6 +88,10 @@ struct store_scan {
 	int live_only;		/* skip rows with exp != 0 && exp <= now_s */
 	int64_t now_s;
 	size_t limit;		/* at most this many rows; 0 = no limit */
+	int ids_only;		/* rows without their blob: only table, id
+				 * and ord are filled (kv, exp, rev 0, an
+				 * empty blob), so that the database can
+				 * answer from its (tbl, ord, id) index */
 };
 
 /* table: the row's table (also when the scan covers every table). */
@@ -161,6 +166,14 @@ struct store_backend {
 	int (*get2)(void *handle, const char *const table[2],
 	    const uint8_t *const id[2], struct store_row rows[2], int found[2],
 	    struct error *err);
+	/* Optional (NULL: store.c calls get once per id): the rows of
+	 * table with the n ids (1 <= n <= STORE_GET_MANY_MAX) in one
+	 * statement. found[i] is 1 when rows[i] was filled (blob malloc'd,
+	 * as get), 0 when that row is absent. STORE_OK or < 0 as get (then
+	 * nothing is filled). */
+	int (*get_many)(void *handle, const char *table,
+	    const uint8_t (*id)[STORE_ID_LEN], size_t n, struct store_row *rows,
+	    int *found, struct error *err);
 	/* Delete when the revision matches (STORE_REV_ANY: always). 1 when
 	 * absent or the revision differs: exactly one of several concurrent
 	 * deleters of one row gets 0 (this is how a nonce is spent once). */

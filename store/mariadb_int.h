@@ -28,12 +28,15 @@
 
 #define STORE_MARIADB_POOL	16	/* connections per handle */
 #define STORE_MARIADB_LOCKS	4	/* named locks held at once */
-#define STORE_MARIADB_SCANS	128	/* scan statement shapes (7 flags) */
+#define STORE_MARIADB_SCANS	256	/* scan statement shapes (8 flags) */
 #define STORE_MARIADB_MANY	8	/* rows per multi-row upsert */
 #define STORE_MARIADB_LOCK_NAME	64	/* GET_LOCK's limit */
 
-/* The columns a row query selects, in the order mariadb_bind_out binds. */
+/* The columns a row query selects, in the order mariadb_bind_out binds;
+ * a scan's ids_only selects the same shape from the (tbl, ord, id)
+ * index alone. */
 #define STORE_MARIADB_COLS "tbl, id, kv, ord, exp, rev, `blob`"
+#define STORE_MARIADB_COLS_IDS "tbl, id, 0, ord, 0, 0, ''"
 
 /* The statements every connection prepares on first use (their SQL is
  * in the file whose operations run them). */
@@ -43,6 +46,7 @@ enum store_mariadb_sql {
 	SQL_PUT_REV,
 	SQL_GET,
 	SQL_GET2,
+	SQL_GET_MANY,
 	SQL_DEL_ANY,
 	SQL_DEL_REV,
 	SQL_COUNT_ALL,

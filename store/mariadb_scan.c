@@ -31,7 +31,8 @@ mariadb_scan_shape(const char *table, const struct store_scan *q)
 {
 	return (table != NULL) | (q->desc ? 2 : 0) | (q->have_after ? 4 : 0) |
 	    (q->ord_range ? 8 : 0) | (q->kv_below != 0 ? 16 : 0) |
-	    (q->live_only ? 32 : 0) | (q->limit > 0 ? 64 : 0);
+	    (q->live_only ? 32 : 0) | (q->limit > 0 ? 64 : 0) |
+	    (q->ids_only ? 128 : 0);
 }
 
 /* The SQL of a scan shape; parameters are bound by mariadb_scan_rows_fn
@@ -44,7 +45,8 @@ mariadb_scan_sql(unsigned shape)
 	    "";
 	struct buf b = { 0 };
 
-	buf_addstr(&b, "SELECT " STORE_MARIADB_COLS " FROM `rows` WHERE 1");
+	buf_printf(&b, "SELECT %s FROM `rows` WHERE 1", shape & 128 ?
+	    STORE_MARIADB_COLS_IDS : STORE_MARIADB_COLS);
 	if (shape & 1)
 		buf_addstr(&b, " AND tbl = ?");
 	if (shape & 8)

@@ -58,6 +58,8 @@ struct store_sqlite_row {
 /* The columns a row query selects, in the order store_sqlite_row_copy
  * reads them. */
 #define STORE_SQLITE_COLS "tbl, id, kv, ord, exp, rev, blob"
+/* A scan's ids_only: the same shape from the (tbl, ord, id) index. */
+#define STORE_SQLITE_COLS_IDS "tbl, id, 0, ord, 0, 0, NULL"
 
 /* ----------------------------------------------------- sqlite_conn.c */
 

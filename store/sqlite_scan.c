@@ -39,7 +39,8 @@ sqlite_scan_sql(const char *table, const struct store_scan *q)
 	const char *cmp = q->desc ? "<" : ">", *dir = q->desc ? " DESC" : "";
 	struct buf b = { 0 };
 
-	buf_addstr(&b, "SELECT " STORE_SQLITE_COLS " FROM rows WHERE 1");
+	buf_printf(&b, "SELECT %s FROM rows WHERE 1", q->ids_only ?
+	    STORE_SQLITE_COLS_IDS : STORE_SQLITE_COLS);
 	if (table != NULL)
 		buf_addstr(&b, " AND tbl = ?");
 	if (q->ord_range)

@@ -289,6 +289,7 @@ opened:
 		meta->exp = row.exp;
 		meta->rev = row.rev;
 		meta->kv = row.kv;
+		meta->tag = store_id_tag(id);
 	}
 	free((void *)row.blob);
 	if (rc == STORE_CORRUPT)	/* names table and id, never data */
@@ -410,6 +411,21 @@ store_row_id_hex(struct store *st, const char *table, const char *name,
 		return STORE_ERROR;
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	hex_encode(id, STORE_ID_LEN, out);
+	return 0;
+}
+
+int
+store_row_tag(struct store *st, const char *table, const char *name,
+    uint64_t *tag, struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+	size_t nlen;
+
+	if (store_table_check(table, 0, err) == -1 ||
+	    store_check_name(name, &nlen, err) == -1)
+		return STORE_ERROR;
+	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	*tag = store_id_tag(id);
 	return 0;
 }
 

@@ -135,6 +135,7 @@ struct store_meta {
 	int64_t exp;		/* unix seconds it expires at; 0 = never */
 	uint64_t rev;		/* revision: 1 on insert, +1 per replace */
 	uint32_t kv;		/* data-key version that sealed it */
+	uint64_t tag;		/* the row's tag (store_row_tag) */
 };
 
 /*
@@ -197,6 +198,14 @@ struct store_page {
 	int ord_range;		/* only ord_min <= ord <= ord_max */
 	int64_t ord_min, ord_max;
 	int live_only;		/* skip rows whose exp has passed */
+	/* Optional: asked with each row's ord and tag (store_row_tag), with
+	 * the scan's arg, before the row is read; non-zero skips the row:
+	 * it is neither fetched nor unsealed and the callback does not see
+	 * it, but it counts towards the page. The scan then reads the
+	 * page's ids first and fetches only the other rows (64 to a
+	 * statement on MariaDB). For a caller that knows most rows of a
+	 * range already (a log following other writers). */
+	int (*skip)(int64_t ord, uint64_t tag, void *arg);
 };
 typedef int (*store_row_cb)(const char *name, const uint8_t *val, size_t len,
     const struct store_meta *meta, void *arg);
@@ -227,6 +236,14 @@ int store_count(struct store *st, const char *table, uint64_t *n,
  * it was told about to a name it knows. 0 or -1. */
 int store_row_id_hex(struct store *st, const char *table, const char *name,
     char *out, struct error *err);
+
+/* A row's tag: the first 8 bytes of its id, which a scan's skip and
+ * store_meta show, so that a caller can recognise a row it wrote or read
+ * before without opening it again. Rows of one table with equal ord
+ * share a tag with probability 2^-64 (the id is a keyed hash). 0 or -1
+ * (a name store_put would refuse). */
+int store_row_tag(struct store *st, const char *table, const char *name,
+    uint64_t *tag, struct error *err);
 
 /* Delete a row by its id (hex), whatever it holds: the repair for a row
  * that store_check reports and whose name nobody knows. Tables of the

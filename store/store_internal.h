@@ -98,6 +98,13 @@ store_be64_get(const uint8_t *p)
 	    store_be32_get(p + 4));
 }
 
+/* A row's tag (store_row_tag): the first 8 bytes of its id. */
+static inline uint64_t
+store_id_tag(const uint8_t id[STORE_ID_LEN])
+{
+	return (uint64_t)store_be64_get(id);
+}
+
 /* ------------------------------------------------------------ keyring */
 
 /* K_m and the keys derived from it (sodium_malloc, read-only). */

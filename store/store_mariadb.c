@@ -2,7 +2,7 @@
  * store_mariadb.c: the MariaDB (and Galera) backend of the store
  * (backend.h), through MariaDB Connector/C: the backend table, and the
  * operations addressed by key: a row by table and id (put, put_many,
- * get, get2, del) and a table's generation counter (gen_bump, gen_get).
+ * get, get2, get_many, del) and a table's generation counter (gen_bump, gen_get).
  * Each operation is a struct store_mariadb_call that mariadb_conn_run
  * runs on a pooled connection with the failure and retry rules of
  * mariadb_conn.c; the operations over many rows (scan, count, purge) are
@@ -24,6 +24,10 @@
 #define STORE_MARIADB_NOW_MS \
 	"CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 
+/* Eight parameters; SQL_GET_MANY has eight times eight. */
+#define SQL_Q8 "?, ?, ?, ?, ?, ?, ?, ?"
+_Static_assert(STORE_GET_MANY_MAX == 64, "SQL_GET_MANY lists 64 ids");
+
 /* The statements of this file's operations (the others are prepared by
  * mariadb_scan.c and mariadb_lock.c). */
 static const char *const store_mariadb_sql[SQL_N] = {
@@ -41,6 +45,9 @@ static const char *const store_mariadb_sql[SQL_N] = {
 	    "WHERE tbl = ? AND id = ?",
 	[SQL_GET2] = "SELECT " STORE_MARIADB_COLS " FROM `rows` "
 	    "WHERE (tbl = ? AND id = ?) OR (tbl = ? AND id = ?)",
+	[SQL_GET_MANY] = "SELECT " STORE_MARIADB_COLS " FROM `rows` "
+	    "WHERE tbl = ? AND id IN (" SQL_Q8 ", " SQL_Q8 ", " SQL_Q8 ", "
+	    SQL_Q8 ", " SQL_Q8 ", " SQL_Q8 ", " SQL_Q8 ", " SQL_Q8 ")",
 	[SQL_DEL_ANY] = "DELETE FROM `rows` WHERE tbl = ? AND id = ?",
 	[SQL_DEL_REV] = "DELETE FROM `rows` WHERE tbl = ? AND id = ? AND "
 	    "rev = ?",
@@ -313,19 +320,26 @@ store_mariadb_get(void *handle, const char *table,
 	return rc;
 }
 
-struct store_mariadb_get2 {
-	const char *const *table;
+/*
+ * A set of rows asked for by (table, id) in one statement (get2,
+ * get_many): sql is SQL_GET2 (two pairs) or SQL_GET_MANY (one table,
+ * STORE_GET_MANY_MAX ids, the unused places repeating the first id).
+ */
+struct store_mariadb_getn {
+	enum store_mariadb_sql sql;
+	const char *const *table;	/* n of them */
 	const uint8_t *const *id;
-	struct store_mariadb_row out[2];
-	int found[2];
+	size_t n;
+	struct store_mariadb_row *out;	/* n */
+	int *found;			/* n */
 };
 
 static void
-store_mariadb_get2_clear(struct store_mariadb_get2 *g)
+store_mariadb_getn_clear(struct store_mariadb_getn *g)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < g->n; i++) {
 		if (g->found[i])
 			free(g->out[i].blob);
 		g->found[i] = 0;
@@ -335,24 +349,32 @@ store_mariadb_get2_clear(struct store_mariadb_get2 *g)
 
 /* Each row the statement returns goes to the request(s) it answers. */
 static int
-store_mariadb_get2_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
+store_mariadb_getn_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
     void *arg)
 {
-	struct store_mariadb_get2 *g = arg;
+	struct store_mariadb_getn *g = arg;
 	struct store_mariadb_out o;
 	struct store_mariadb_row r;
 	MYSQL_STMT *stmt;
-	MYSQL_BIND b[4];
-	int i, rc, used;
+	MYSQL_BIND b[1 + STORE_GET_MANY_MAX];
+	size_t i;
+	int p = 0, rc, used;
 
 	(void)m;
-	store_mariadb_get2_clear(g);	/* a retried call starts over */
-	if ((stmt = mariadb_conn_prepare(c, &c->stmt[SQL_GET2],
-	    store_mariadb_sql[SQL_GET2])) == NULL)
+	store_mariadb_getn_clear(g);	/* a retried call starts over */
+	if ((stmt = mariadb_conn_prepare(c, &c->stmt[g->sql],
+	    store_mariadb_sql[g->sql])) == NULL)
 		return -1;
-	for (i = 0; i < 2; i++) {
-		mariadb_bind_str(&b[2 * i], g->table[i]);
-		mariadb_bind_blob(&b[2 * i + 1], g->id[i], STORE_ID_LEN);
+	if (g->sql == SQL_GET2) {
+		for (i = 0; i < 2; i++) {
+			mariadb_bind_str(&b[p++], g->table[i]);
+			mariadb_bind_blob(&b[p++], g->id[i], STORE_ID_LEN);
+		}
+	} else {
+		mariadb_bind_str(&b[p++], g->table[0]);
+		for (i = 0; i < STORE_GET_MANY_MAX; i++)
+			mariadb_bind_blob(&b[p++], g->id[i < g->n ? i : 0],
+			    STORE_ID_LEN);
 	}
 	if (mariadb_conn_select(c, stmt, b) == -1)
 		return -1;
@@ -362,7 +384,7 @@ store_mariadb_get2_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	}
 	while ((rc = mariadb_bind_fetch_row(c, stmt, &o, &r)) == 0) {
 		used = 0;
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < g->n; i++) {
 			if (g->found[i] || strcmp(r.table, g->table[i]) != 0 ||
 			    memcmp(r.row.id, g->id[i], STORE_ID_LEN) != 0)
 				continue;
@@ -381,8 +403,32 @@ store_mariadb_get2_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	}
 	mysql_stmt_free_result(stmt);
 	if (rc == -1)
-		store_mariadb_get2_clear(g);
+		store_mariadb_getn_clear(g);
 	return rc == -1 ? -1 : STORE_OK;
+}
+
+/* Run g; rows[i] and found[i] as backend.h's get2 and get_many say. */
+static int
+store_mariadb_getn(void *handle, struct store_mariadb_getn *g,
+    struct store_row *rows, int *found, struct error *err)
+{
+	struct store_mariadb_call k = { "get from", g->table[0], 1,
+	    store_mariadb_getn_fn, g };
+	size_t i;
+	int rc;
+
+	memset(g->found, 0, g->n * sizeof(*g->found));
+	memset(g->out, 0, g->n * sizeof(*g->out));
+	rc = mariadb_conn_run(handle, &k, err);
+	if (rc != STORE_OK)
+		store_mariadb_getn_clear(g);
+	for (i = 0; i < g->n; i++) {
+		memset(&rows[i], 0, sizeof(rows[i]));
+		found[i] = g->found[i];
+		if (found[i])
+			rows[i] = g->out[i].row;
+	}
+	return rc;
 }
 
 static int
@@ -390,24 +436,32 @@ store_mariadb_get2(void *handle, const char *const table[2],
     const uint8_t *const id[2], struct store_row rows[2], int found[2],
     struct error *err)
 {
-	struct store_mariadb_get2 g;
-	struct store_mariadb_call k = { "get from", table[0], 1,
-	    store_mariadb_get2_fn, &g };
-	int i, rc;
+	struct store_mariadb_row out[2];
+	int f[2];
+	struct store_mariadb_getn g = { SQL_GET2, table, id, 2, out, f };
 
-	memset(&g, 0, sizeof(g));
-	g.table = table;
-	g.id = id;
-	rc = mariadb_conn_run(handle, &k, err);
-	if (rc != STORE_OK)
-		store_mariadb_get2_clear(&g);
-	for (i = 0; i < 2; i++) {
-		memset(&rows[i], 0, sizeof(rows[i]));
-		found[i] = g.found[i];
-		if (found[i])
-			rows[i] = g.out[i].row;
+	return store_mariadb_getn(handle, &g, rows, found, err);
+}
+
+static int
+store_mariadb_get_many(void *handle, const char *table,
+    const uint8_t (*id)[STORE_ID_LEN], size_t n, struct store_row *rows,
+    int *found, struct error *err)
+{
+	struct store_mariadb_row out[STORE_GET_MANY_MAX];
+	const char *tables[STORE_GET_MANY_MAX];
+	const uint8_t *ids[STORE_GET_MANY_MAX];
+	int f[STORE_GET_MANY_MAX];
+	struct store_mariadb_getn g = { SQL_GET_MANY, tables, ids, n, out, f };
+	size_t i;
+
+	if (n == 0 || n > STORE_GET_MANY_MAX)
+		return error_set(err, "mariadb: get_many of %zu rows", n);
+	for (i = 0; i < n; i++) {
+		tables[i] = table;
+		ids[i] = id[i];
 	}
-	return rc;
+	return store_mariadb_getn(handle, &g, rows, found, err);
 }
 
 struct store_mariadb_del {
@@ -646,6 +700,7 @@ const struct store_backend store_backend_mariadb = {
 	.put_many = store_mariadb_put_many,
 	.get = store_mariadb_get,
 	.get2 = store_mariadb_get2,
+	.get_many = store_mariadb_get_many,
 	.del = store_mariadb_del,
 	.scan = mariadb_scan_rows,
 	.count = mariadb_scan_count,

@@ -5,7 +5,10 @@
  *
  * Contracts: a scan opens every row as store.c's reads do
  * (store_open_row) and also checks that the sealed name hashes to the
- * row's id; a row that fails is logged and reported to the bad callback,
+ * row's id; with the query's skip, it walks the page's ids (the
+ * backend's ids_only) and then reads only the rows skip does not know
+ * (get_many, or get row by row), in scan order, leaving out any deleted
+ * meanwhile; a row that fails is logged and reported to the bad callback,
  * never to the row callback, and the scan goes on. The cursor is
  * "c1." + base64url(i64be ord || id) of the last row seen, handed out
  * when the callback stopped the page or the page was full; it is opaque
@@ -64,6 +67,7 @@ store_scan_cursor_parse(const char *c, int64_t *ord, uint8_t id[STORE_ID_LEN],
 struct store_scan_ctx {
 	struct store *st;
 	const char *table;
+	int (*skip)(int64_t ord, uint64_t tag, void *arg);
 	store_row_cb cb;
 	store_bad_cb bad;
 	void *arg;
@@ -72,13 +76,17 @@ struct store_scan_ctx {
 	int failed;		/* the backend or an unexpected error */
 	int64_t last_ord;
 	uint8_t last_id[STORE_ID_LEN];
+	/* With skip: the rows it does not know, to be read (ids_only). */
+	uint8_t (*want)[STORE_ID_LEN];
+	size_t nwant;
 	struct error *err;
 };
 
+/* Open row and hand it to the callback (a bad one to bad); 1 when the
+ * callback stopped the scan. */
 static int
-store_scan_row(const char *table, const struct store_row *row, void *arg)
+store_scan_open(struct store_scan_ctx *c, const struct store_row *row)
 {
-	struct store_scan_ctx *c = arg;
 	struct store_meta meta;
 	uint8_t check[STORE_ID_LEN], *val;
 	char *name, hex[STORE_ID_HEX_LEN + 1];
@@ -86,10 +94,6 @@ store_scan_row(const char *table, const struct store_row *row, void *arg)
 	size_t vlen;
 	int rc, stop = 0;
 
-	(void)table;	/* the scan is of c->table */
-	c->seen++;
-	c->last_ord = row->ord;
-	memcpy(c->last_id, row->id, STORE_ID_LEN);
 	rc = store_open_row(c->st, c->table, row, NULL, &name, &val, &vlen,
 	    &rerr);
 	if (rc == 0) {
@@ -117,12 +121,92 @@ store_scan_row(const char *table, const struct store_row *row, void *arg)
 	meta.exp = row->exp;
 	meta.rev = row->rev;
 	meta.kv = row->kv;
+	meta.tag = store_id_tag(row->id);
 	stop = c->cb(name, val, vlen, &meta, c->arg);
 	secret_free(val, vlen);
 	secret_strfree(name);
 	if (stop)
 		c->stopped = 1;
 	return stop;
+}
+
+static int
+store_scan_row(const char *table, const struct store_row *row, void *arg)
+{
+	struct store_scan_ctx *c = arg;
+
+	(void)table;	/* the scan is of c->table */
+	c->seen++;
+	c->last_ord = row->ord;
+	memcpy(c->last_id, row->id, STORE_ID_LEN);
+	return store_scan_open(c, row);
+}
+
+/* An ids_only row of a scan with skip: noted for reading unless skip
+ * knows it. */
+static int
+store_scan_id(const char *table, const struct store_row *row, void *arg)
+{
+	struct store_scan_ctx *c = arg;
+
+	(void)table;
+	c->seen++;
+	c->last_ord = row->ord;
+	memcpy(c->last_id, row->id, STORE_ID_LEN);
+	if (!c->skip(row->ord, store_id_tag(row->id), c->arg))
+		memcpy(c->want[c->nwant++], row->id, STORE_ID_LEN);
+	return 0;
+}
+
+/*
+ * Read the rows store_scan_id noted, STORE_GET_MANY_MAX at a time (one
+ * statement each where the backend can), and open them in scan order; a
+ * row deleted meanwhile is left out. When the callback stops, the cursor
+ * is moved back to that row.
+ */
+static int
+store_scan_wanted(struct store_scan_ctx *c, struct error *err)
+{
+	const struct store_backend *be = c->st->be;
+	struct store_row rows[STORE_GET_MANY_MAX];
+	int found[STORE_GET_MANY_MAX];
+	size_t at, n, i, j;
+	int rc = STORE_OK;
+
+	for (at = 0; rc == STORE_OK && at < c->nwant; at += n) {
+		n = c->nwant - at < STORE_GET_MANY_MAX ? c->nwant - at :
+		    STORE_GET_MANY_MAX;
+		if (be->get_many != NULL)
+			rc = be->get_many(c->st->handle, c->table, c->want + at,
+			    n, rows, found, err);
+		else
+			for (i = 0; rc == STORE_OK && i < n; i++) {
+				rc = be->get(c->st->handle, c->table,
+				    c->want[at + i], &rows[i], err);
+				found[i] = rc == STORE_OK;
+				if (rc == STORE_ABSENT)
+					rc = STORE_OK;
+				else if (rc != STORE_OK)
+					while (i-- > 0)
+						if (found[i])
+							free((void *)
+							    rows[i].blob);
+			}
+		for (i = 0; rc == STORE_OK && i < n; i++) {
+			if (!found[i] || c->stopped)
+				continue;
+			if (store_scan_open(c, &rows[i])) {
+				c->last_ord = rows[i].ord;
+				memcpy(c->last_id, rows[i].id, STORE_ID_LEN);
+			}
+		}
+		for (j = 0; rc == STORE_OK && j < n; j++)
+			if (found[j])
+				free((void *)rows[j].blob);
+		if (c->stopped)
+			break;
+	}
+	return rc;
 }
 
 int
@@ -160,6 +244,7 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 	memset(&c, 0, sizeof(c));
 	c.st = st;
 	c.table = table;
+	c.skip = q->skip;
 	c.cb = cb;
 	c.bad = bad;
 	c.arg = arg;
@@ -167,7 +252,19 @@ store_scan(struct store *st, const char *table, const struct store_page *q,
 	t0 = store_timing_start();
 	if ((rc = outage_enter(st, &ot0, err)) != 0)
 		return rc;
-	rc = st->be->scan(st->handle, table, &bq, store_scan_row, &c, err);
+	if (q->skip == NULL)
+		rc = st->be->scan(st->handle, table, &bq, store_scan_row, &c,
+		    err);
+	else {
+		/* The ids first, then only the rows skip does not know. */
+		bq.ids_only = 1;
+		c.want = xmalloc(bq.limit * sizeof(*c.want));
+		rc = st->be->scan(st->handle, table, &bq, store_scan_id, &c,
+		    err);
+		if (rc == STORE_OK)
+			rc = store_scan_wanted(&c, err);
+		free(c.want);
+	}
 	outage_note(st, rc, ot0);
 	store_timing_end(STORE_OP_SCAN, t0, rc);
 	if (rc != STORE_OK)

@@ -1,7 +1,7 @@
 /*
  * test_backend_rows.c: the storage backend contract (store/backend.h) for
  * rows: upsert, insert-only and compare-and-swap puts with revisions,
- * get2, put_many, revision-checked deletes, durability across reopen.
+ * get2, get_many, put_many, revision-checked deletes, durability across reopen.
  * Runs on SQLite, and on MariaDB under
  * tests/integration/test_mariadb_backend.py (befix.h: the environment).
  */
@@ -126,6 +126,75 @@ test_get2(void **state)
 		assert_memory_equal(r[i].blob, "one", 3);
 		free((void *)r[i].blob);
 	}
+}
+
+/* get_many, where the backend has it (MariaDB; SQLite leaves it to
+ * store.c): up to STORE_GET_MANY_MAX rows of one table in one statement,
+ * in the order asked, each found or absent on its own, another table's
+ * row with the same id not found, an id asked for twice. */
+static void
+test_get_many(void **state)
+{
+	struct fixture *f = *state;
+	struct store_row r[STORE_GET_MANY_MAX];
+	struct error err = { "" };
+	uint8_t ids[STORE_GET_MANY_MAX][STORE_ID_LEN];
+	char v[16];
+	int found[STORE_GET_MANY_MAX];
+	unsigned i;
+
+	if (f->be->get_many == NULL) {
+		assert_string_equal(f->be->name, "sqlite");
+		return;
+	}
+	/* t/1..70 with ord 100 + n, except the multiples of 5. */
+	for (i = 1; i <= 70; i++) {
+		if (i % 5 == 0)
+			continue;
+		snprintf(v, sizeof(v), "v%u", i);
+		assert_int_equal(befix_put(f, "t", i, 100 + i, 0, 1, v,
+		    STORE_REV_ANY, NULL), STORE_OK);
+	}
+	assert_int_equal(befix_put(f, "u", 5, 1, 0, 1, "other table",
+	    STORE_REV_ANY, NULL), STORE_OK);
+	/* 64 ids, 66 down to 3. */
+	for (i = 0; i < STORE_GET_MANY_MAX; i++)
+		befix_id(ids[i], 66 - i);
+	if (f->be->get_many(f->h, "t", ids, STORE_GET_MANY_MAX, r, found,
+	    &err) != STORE_OK)
+		fail_msg("get_many: %s", err.msg);
+	for (i = 0; i < STORE_GET_MANY_MAX; i++) {
+		unsigned n = 66 - i;
+
+		assert_int_equal(found[i], n % 5 != 0);
+		if (!found[i]) {
+			assert_null(r[i].blob);
+			continue;
+		}
+		snprintf(v, sizeof(v), "v%u", n);
+		assert_int_equal(r[i].len, strlen(v));
+		assert_memory_equal(r[i].blob, v, strlen(v));
+		assert_int_equal(r[i].ord, 100 + n);
+		assert_memory_equal(r[i].id, ids[i], STORE_ID_LEN);
+		free((void *)r[i].blob);
+	}
+	/* Fewer ids, one of them twice: two copies. */
+	befix_id(ids[0], 7);
+	befix_id(ids[1], 9);
+	befix_id(ids[2], 7);
+	if (f->be->get_many(f->h, "t", ids, 3, r, found, &err) != STORE_OK)
+		fail_msg("get_many: %s", err.msg);
+	assert_true(found[0] && found[1] && found[2]);
+	assert_ptr_not_equal(r[0].blob, r[2].blob);
+	assert_memory_equal(r[2].blob, "v7", 2);
+	assert_memory_equal(r[1].blob, "v9", 2);
+	for (i = 0; i < 3; i++)
+		free((void *)r[i].blob);
+	/* Out of bounds. */
+	assert_int_equal(f->be->get_many(f->h, "t", ids, 0, r, found, &err),
+	    STORE_ERROR);
+	assert_int_equal(f->be->get_many(f->h, "t", ids,
+	    STORE_GET_MANY_MAX + 1, r, found, &err), STORE_ERROR);
 }
 
 /* Unconditional and revision-checked deletes: exactly one of two
@@ -270,6 +339,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_rev, befix_setup,
 		    befix_teardown),
 		cmocka_unit_test_setup_teardown(test_get2, befix_setup,
+		    befix_teardown),
+		cmocka_unit_test_setup_teardown(test_get_many, befix_setup,
 		    befix_teardown),
 		cmocka_unit_test_setup_teardown(test_delete, befix_setup,
 		    befix_teardown),

@@ -1,6 +1,7 @@
 /*
  * test_backend_scan.c: the storage backend contract (store/backend.h) for
- * walking rows: scan order by (ord, id), cursors, ranges and limits, kv
+ * walking rows: scan order by (ord, id), cursors, ranges and limits,
+ * ids_only, kv
  * filters, expiry, the all-tables scan, counts, and purge.
  * Runs on SQLite, and on MariaDB under
  * tests/integration/test_mariadb_backend.py (befix.h: the environment).
@@ -156,6 +157,77 @@ test_scan_kv_live_all(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* An ids_only row: its ord and blob length. */
+struct ids_row {
+	int64_t ord;
+	size_t len;
+	int n;
+};
+
+static int
+ids_row_cb(const char *table, const struct store_row *row, void *arg)
+{
+	struct ids_row *got = arg;
+
+	assert_string_equal(table, "log");
+	assert_int_equal(row->id[STORE_ID_LEN - 1], 4);	/* ord 0: 4, 8, 12 */
+	got->ord = row->ord;
+	got->len = row->len;
+	got->n++;
+	return 0;
+}
+
+/* ids_only: the same rows in the same order and pages, with table, id
+ * and ord, and no blob. */
+static void
+test_scan_ids_only(void **state)
+{
+	struct fixture *f = *state;
+	struct store_scan q;
+	struct befix_seen a, b;
+	unsigned i;
+
+	for (i = 1; i <= 12; i++)
+		assert_int_equal(befix_put(f, "log", i, (int64_t)(i % 4) * 10,
+		    0, 2, "a value of some length", STORE_REV_ANY, NULL),
+		    STORE_OK);
+	memset(&q, 0, sizeof(q));
+	befix_scan(f, "log", &q, &a);
+	q.ids_only = 1;
+	befix_scan(f, "log", &q, &b);
+	assert_int_equal(b.n, 12);
+	assert_memory_equal(a.ids, b.ids, sizeof(a.ids));
+	/* A descending page in a range, after a cursor. */
+	q.desc = 1;
+	q.limit = 3;
+	q.ord_range = 1;
+	q.ord_min = 10;
+	q.ord_max = 30;
+	q.have_after = 1;
+	q.after_ord = 30;
+	befix_id(q.after_id, 7);
+	q.ids_only = 0;
+	befix_scan(f, "log", &q, &a);
+	q.ids_only = 1;
+	befix_scan(f, "log", &q, &b);
+	assert_int_equal(b.n, 3);
+	assert_memory_equal(a.ids, b.ids, sizeof(a.ids));
+	/* What an ids_only row holds. */
+	memset(&q, 0, sizeof(q));
+	q.ids_only = 1;
+	q.limit = 1;
+	{
+		struct error err = { "" };
+		struct ids_row got = { 0, 0, 0 };
+
+		assert_int_equal(f->be->scan(f->h, "log", &q, ids_row_cb, &got,
+		    &err), STORE_OK);
+		assert_int_equal(got.n, 1);
+		assert_int_equal(got.ord, 0);
+		assert_int_equal(got.len, 0);
+	}
+}
+
 /* Purge by expiry and by ord, bounded by limit. */
 static void
 test_purge(void **state)
@@ -201,6 +273,8 @@ main(void)
 		    befix_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_kv_live_all,
 		    befix_setup, befix_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_ids_only, befix_setup,
+		    befix_teardown),
 		cmocka_unit_test_setup_teardown(test_purge, befix_setup,
 		    befix_teardown),
 	};
