@@ -11,13 +11,17 @@
  * on the store's poller thread): each time another instance writes, the
  * rows from ATTLOG_FOLLOW_MS before the newest row another instance wrote
  * onward are read and the missing ones added (the margin covers batches
- * of several writers committing a little out of order). Every
+ * of several writers committing a little out of order). A catch-up
+ * reads only the rows the index does not know: the scan walks the
+ * range's ids and the index's entries, by ord and store tag, tell which
+ * to skip (this process's own rows, those an earlier catch-up read), so
+ * each row another instance wrote is fetched and opened about once. Every
  * ATTLOG_SWEEP_S such a catch-up reads from ATTLOG_WINDOW_MS before the
  * newest known row instead (a write that took its time to commit, a
  * writer whose clock is behind), and every ATTLOG_REBUILD_S while others
  * write the whole index is rebuilt. So a row another instance wrote is
- * read about (1 s poll + ATTLOG_FOLLOW_MS) / 1 s + 1 times, not once per
- * poll for ATTLOG_WINDOW_MS: a filtered page shows it within a poll, or
+ * listed about (1 s poll + ATTLOG_FOLLOW_MS) / 1 s + 1 times (its id
+ * and ord only), and read once: a filtered page shows it within a poll, or
  * a sweep when it came late, and unfiltered pages read the store. A row
  * the index names but another instance dropped is forgotten when a page
  * finds it gone (attlog_index_forget).
@@ -48,6 +52,7 @@ static struct {
 	int64_t follow_from;		/* the next catch-up reads from here */
 	int64_t swept_mono_ms;		/* the last catch-up of the window */
 	int rebuilding;
+	uint64_t rows_read;		/* opened by catch-ups */
 } idx;
 
 static int64_t
@@ -241,6 +246,15 @@ struct attlog_index_scan {
 	struct attlog_ix *ix;
 	int64_t hw;
 	size_t bad;
+	/* A catch-up: the rows the index knows from its start on (ord
+	 * order), which it skips unread. */
+	struct attlog_known *known;
+	size_t nknown;
+};
+
+struct attlog_known {
+	int64_t ord;
+	uint64_t tag;
 };
 
 static int
@@ -251,17 +265,38 @@ attlog_index_scan_cb(const char *name, const uint8_t *val, size_t len,
 	struct attlog_ent e;
 	json_t *rec;
 
-	(void)meta;
 	if (!attlog_row_id_valid(name))
 		return 0;
 	rec = attlog_row_summary_parse(val, len);
 	if (attlog_row_ent(name, rec, &e) == 0) {
+		e.tag = meta->tag;
 		attlog_index_push(l->ix, &e);
 		if (e.ord > l->hw)
 			l->hw = e.ord;
 	} else
 		l->bad++;
 	json_decref(rec);
+	return 0;
+}
+
+/* store_page.skip of a catch-up: whether the index knew the row with
+ * this ord and tag when the catch-up began. */
+static int
+attlog_index_scan_skip(int64_t ord, uint64_t tag, void *arg)
+{
+	const struct attlog_index_scan *l = arg;
+	size_t lo = 0, hi = l->nknown, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (l->known[mid].ord < ord)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < l->nknown && l->known[lo].ord == ord; lo++)
+		if (l->known[lo].tag == tag && tag != 0)
+			return 1;
 	return 0;
 }
 
@@ -286,6 +321,7 @@ attlog_index_scan(struct store *st, int64_t ord_min,
 	q.ord_range = 1;
 	q.ord_min = ord_min;
 	q.ord_max = INT64_MAX;
+	q.skip = l->known != NULL ? attlog_index_scan_skip : NULL;
 	for (;;) {
 		q.cursor = cursor;
 		rc = store_scan(st, ATTLOG_TABLE, &q, attlog_index_scan_cb,
@@ -308,7 +344,7 @@ int
 attlog_index_load(struct store *st, struct attlog_ix *ix, int64_t *hw,
     struct error *err)
 {
-	struct attlog_index_scan l = { ix, 0, 0 };
+	struct attlog_index_scan l = { ix, 0, 0, NULL, 0 };
 	int rc;
 
 	rc = attlog_index_scan(st, 0, &l, err);
@@ -325,7 +361,7 @@ static void
 attlog_index_rebuild(struct store *st)
 {
 	struct attlog_ix fresh = { 0 };
-	struct attlog_index_scan l = { &fresh, 0, 0 };
+	struct attlog_index_scan l = { &fresh, 0, 0, NULL, 0 };
 	struct error err;
 	int64_t start = (int64_t)time(NULL) * 1000 - ATTLOG_WINDOW_MS;
 	size_t i;
@@ -356,13 +392,36 @@ attlog_index_rebuild(struct store *st)
 	pthread_mutex_unlock(&attlog_state.lock);
 }
 
+/* The (ord, tag) of the index's entries with ord >= from into l->known
+ * (ord order: the index is in id order, whose first part is the ord). */
+static void
+attlog_index_known_from_locked(int64_t from, struct attlog_index_scan *l)
+{
+	size_t lo = 0, hi = idx.ix.n, mid, i;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (idx.ix.v[mid].ord < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	l->nknown = idx.ix.n - lo;
+	l->known = l->nknown > 0 ? xmalloc(l->nknown * sizeof(*l->known)) :
+	    NULL;
+	for (i = 0; i < l->nknown; i++) {
+		l->known[i].ord = idx.ix.v[lo + i].ord;
+		l->known[i].tag = idx.ix.v[lo + i].tag;
+	}
+}
+
 /* Add the rows other instances wrote since the last catch-up (from
  * idx.follow_from), or every ATTLOG_SWEEP_S those of the window. */
 static void
 attlog_index_catch_up(struct store *st)
 {
 	struct attlog_ix got = { 0 };
-	struct attlog_index_scan l = { &got, 0, 0 };
+	struct attlog_index_scan l = { &got, 0, 0, NULL, 0 };
 	struct error err;
 	int64_t from, window, newest = INT64_MIN, now = attlog_index_mono_ms();
 	size_t i;
@@ -372,14 +431,18 @@ attlog_index_catch_up(struct store *st)
 	window = idx.hw > ATTLOG_WINDOW_MS ? idx.hw - ATTLOG_WINDOW_MS : 0;
 	sweep = now - idx.swept_mono_ms >= (int64_t)ATTLOG_SWEEP_S * 1000;
 	from = sweep || idx.follow_from < window ? window : idx.follow_from;
+	attlog_index_known_from_locked(from, &l);
 	pthread_mutex_unlock(&attlog_state.lock);
 	if (attlog_index_scan(st, from, &l, &err) != 0) {
 		log_warnx("attestation log: following other instances: %s",
 		    err.msg);
+		free(l.known);
 		attlog_index_free(&got);
 		return;
 	}
+	free(l.known);
 	pthread_mutex_lock(&attlog_state.lock);
+	idx.rows_read += got.n + l.bad;
 	/* This process inserts its own rows as it writes them: a row new
 	 * here is another instance's. */
 	for (i = 0; attlog_state.st == st && i < got.n; i++)
@@ -395,6 +458,17 @@ attlog_index_catch_up(struct store *st)
 	attlog_index_trim_locked(attlog_age_floor(now_unix()));
 	pthread_mutex_unlock(&attlog_state.lock);
 	attlog_index_free(&got);
+}
+
+uint64_t
+attlog_index_rows_read(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&attlog_state.lock);
+	n = idx.rows_read;
+	pthread_mutex_unlock(&attlog_state.lock);
+	return n;
 }
 
 void

@@ -46,6 +46,7 @@ struct attlog_ent {
 	uint8_t tee;			/* observe_tee_index */
 	uint8_t verdict;		/* enum observe_verdict */
 	char source[ATTLOG_SOURCE_MAX];
+	uint64_t tag;			/* its row's store_row_tag; 0 unknown */
 };
 
 /* 1 when s is "<16 hex>-<8 hex>" (lowercase), *ms (when not NULL) the

@@ -86,6 +86,10 @@ void attlog_flush(void);
 /* (tests) The index's next catch-up with other instances is a sweep of
  * the whole window, as every ATTLOG_SWEEP_S (attlog_index.c). */
 void attlog_index_sweep_next(void);
+/* (tests) Rows the index's catch-ups have opened so far: rows it knew
+ * already (this process wrote them, or an earlier catch-up read them)
+ * are skipped unopened. */
+uint64_t attlog_index_rows_read(void);
 
 /* ----------------------------------------------------------- attlog_read.c */
 

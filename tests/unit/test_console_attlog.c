@@ -285,6 +285,7 @@ test_attlog_shared(void **state)
 	uint8_t key[32], *val;
 	size_t len;
 	int64_t ms = (int64_t)now_unix() * 1000 - 5000;
+	uint64_t read0;
 	json_t *r;
 	int i;
 
@@ -338,8 +339,10 @@ test_attlog_shared(void **state)
 	assert_int_equal(attlog_walk(&flt, 2), 5);
 	/* Filtered pages: after the poll that sees the other's writes. */
 	flt.source = "10.7.7.7";
+	read0 = attlog_index_rows_read();
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 3);
+	assert_int_equal(attlog_index_rows_read(), read0 + 3);
 	/* The next poll reads on from the other's newest row (less a 2 s
 	 * margin for writers a little out of order): a newer row and one
 	 * 1 s older come in; one 10 s older (committed late, or a writer's
@@ -362,6 +365,9 @@ test_attlog_shared(void **state)
 	}
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 5);
+	/* Read from 2 s before the newest row known: the two new rows in
+	 * that span opened, the three known ones skipped unopened. */
+	assert_int_equal(attlog_index_rows_read(), read0 + 3 + 2);
 	attlog_index_sweep_next();
 	/* (another source's row: the write that makes the next poll look) */
 	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)(ms + 9),
@@ -375,6 +381,9 @@ test_attlog_shared(void **state)
 	json_decref(r);
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 6);
+	/* The sweep of the window opened the late row and the new one
+	 * only. */
+	assert_int_equal(attlog_index_rows_read(), read0 + 3 + 2 + 2);
 	memset(&flt, 0, sizeof(flt));
 	flt.verdict = -1;
 	assert_int_equal(attlog_walk(&flt, 100), 9);
