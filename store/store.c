@@ -399,17 +399,29 @@ store_delete(struct store *st, const char *table, const char *name,
 	return store_delete_ex(st, table, name, STORE_REV_ANY, err);
 }
 
-int
-store_row_id_hex(struct store *st, const char *table, const char *name,
-    char *out, struct error *err)
+/* The id name has in table; 0 or -1 (a table or name store_put would
+ * refuse). */
+static int
+store_name_id(struct store *st, const char *table, const char *name,
+    uint8_t id[STORE_ID_LEN], struct error *err)
 {
-	uint8_t id[STORE_ID_LEN];
 	size_t nlen;
 
 	if (store_table_check(table, 0, err) == -1 ||
 	    store_check_name(name, &nlen, err) == -1)
 		return STORE_ERROR;
 	store_row_id(st->kr.m->name_key, table, name, nlen, id);
+	return 0;
+}
+
+int
+store_row_id_hex(struct store *st, const char *table, const char *name,
+    char *out, struct error *err)
+{
+	uint8_t id[STORE_ID_LEN];
+
+	if (store_name_id(st, table, name, id, err) != 0)
+		return STORE_ERROR;
 	hex_encode(id, STORE_ID_LEN, out);
 	return 0;
 }
@@ -419,12 +431,9 @@ store_row_tag(struct store *st, const char *table, const char *name,
     uint64_t *tag, struct error *err)
 {
 	uint8_t id[STORE_ID_LEN];
-	size_t nlen;
 
-	if (store_table_check(table, 0, err) == -1 ||
-	    store_check_name(name, &nlen, err) == -1)
+	if (store_name_id(st, table, name, id, err) != 0)
 		return STORE_ERROR;
-	store_row_id(st->kr.m->name_key, table, name, nlen, id);
 	*tag = store_id_tag(id);
 	return 0;
 }

@@ -565,6 +565,34 @@ test_session_token_key(void **state)
 	EVP_PKEY_free(priv);
 }
 
+/* A token issued with lifetime 0 is refused as expired by token_check
+ * (own: token_check_own) and not cached; the lifetime is 300 again
+ * after. */
+static void
+expect_expired(json_t *sub, int own)
+{
+	struct sesscache_stats st;
+	struct sesscache_ent *e = NULL;
+	struct error err = { "" };
+	char *tok;
+
+	token_shutdown();
+	if (token_init(tk_store, 0, &err) != 0)
+		fail_msg("token_init: %s", err.msg);
+	tok = token_issue(sub, &err);
+	assert_non_null(tok);
+	assert_int_equal(own ? token_check_own(tok, strlen(tok), NULL, &e,
+	    &err) : token_check(tok, strlen(tok), &e, &err), -1);
+	assert_string_equal(err.msg, "token expired");
+	assert_null(e);
+	sesscache_stats(&st);
+	assert_int_equal(st.entries, 0);
+	free(tok);
+	token_shutdown();
+	if (token_init(tk_store, 300, &err) != 0)
+		fail_msg("token_init: %s", err.msg);
+}
+
 /* A forged or expired token is refused and never cached; a new signing
  * key (token_init) forgets every verified token. */
 static void
@@ -605,19 +633,7 @@ test_token_refused_not_cached(void **state)
 	free(tok);
 
 	/* Lifetime 0: expired as soon as issued. */
-	token_shutdown();
-	if (token_init(tk_store, 0, &err) != 0)
-		fail_msg("token_init: %s", err.msg);
-	tok = token_issue(sub, &err);
-	assert_non_null(tok);
-	assert_int_equal(token_check(tok, strlen(tok), &e, &err), -1);
-	assert_string_equal(err.msg, "token expired");
-	sesscache_stats(&st);
-	assert_int_equal(st.entries, 0);
-	free(tok);
-	token_shutdown();
-	if (token_init(tk_store, 300, &err) != 0)
-		fail_msg("token_init: %s", err.msg);
+	expect_expired(sub, 0);
 	json_decref(sub);
 	EVP_PKEY_free(priv);
 }
@@ -688,21 +704,7 @@ test_token_own(void **state)
 	    "token not signed by this trustee's current key");
 	free(tok);
 
-	/* Expired. */
-	token_shutdown();
-	if (token_init(tk_store, 0, &err) != 0)
-		fail_msg("token_init: %s", err.msg);
-	tok = token_issue(sub, &err);
-	assert_non_null(tok);
-	assert_int_equal(token_check_own(tok, strlen(tok), NULL, &e, &err),
-	    -1);
-	assert_string_equal(err.msg, "token expired");
-	sesscache_stats(&st);
-	assert_int_equal(st.entries, 0);
-	free(tok);
-	token_shutdown();
-	if (token_init(tk_store, 300, &err) != 0)
-		fail_msg("token_init: %s", err.msg);
+	expect_expired(sub, 1);
 	json_decref(sub);
 	EVP_PKEY_free(priv);
 }
