@@ -73,7 +73,6 @@ struct store_scan_ctx {
 	void *arg;
 	size_t seen;
 	int stopped;
-	int failed;		/* the backend or an unexpected error */
 	int64_t last_ord;
 	uint8_t last_id[STORE_ID_LEN];
 	/* With skip: the rows it does not know, to be read (ids_only). */
@@ -158,6 +157,28 @@ store_scan_id(const char *table, const struct store_row *row, void *arg)
 	return 0;
 }
 
+/* backend.h's get_many for a backend without it: get row by row. */
+static int
+store_scan_get_each(struct store *st, const char *table,
+    const uint8_t (*id)[STORE_ID_LEN], size_t n, struct store_row *rows,
+    int *found, struct error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = st->be->get(st->handle, table, id[i], &rows[i], err);
+		if (rc < 0) {
+			while (i-- > 0)
+				if (found[i])
+					free((void *)rows[i].blob);
+			return rc;
+		}
+		found[i] = rc == STORE_OK;
+	}
+	return STORE_OK;
+}
+
 /*
  * Read the rows store_scan_id noted, STORE_GET_MANY_MAX at a time (one
  * statement each where the backend can), and open them in scan order; a
@@ -167,46 +188,32 @@ store_scan_id(const char *table, const struct store_row *row, void *arg)
 static int
 store_scan_wanted(struct store_scan_ctx *c, struct error *err)
 {
-	const struct store_backend *be = c->st->be;
 	struct store_row rows[STORE_GET_MANY_MAX];
 	int found[STORE_GET_MANY_MAX];
-	size_t at, n, i, j;
-	int rc = STORE_OK;
+	size_t at, n, i;
+	int rc;
 
-	for (at = 0; rc == STORE_OK && at < c->nwant; at += n) {
+	for (at = 0; at < c->nwant && !c->stopped; at += n) {
 		n = c->nwant - at < STORE_GET_MANY_MAX ? c->nwant - at :
 		    STORE_GET_MANY_MAX;
-		if (be->get_many != NULL)
-			rc = be->get_many(c->st->handle, c->table, c->want + at,
-			    n, rows, found, err);
-		else
-			for (i = 0; rc == STORE_OK && i < n; i++) {
-				rc = be->get(c->st->handle, c->table,
-				    c->want[at + i], &rows[i], err);
-				found[i] = rc == STORE_OK;
-				if (rc == STORE_ABSENT)
-					rc = STORE_OK;
-				else if (rc != STORE_OK)
-					while (i-- > 0)
-						if (found[i])
-							free((void *)
-							    rows[i].blob);
-			}
-		for (i = 0; rc == STORE_OK && i < n; i++) {
-			if (!found[i] || c->stopped)
-				continue;
-			if (store_scan_open(c, &rows[i])) {
+		rc = c->st->be->get_many != NULL ?
+		    c->st->be->get_many(c->st->handle, c->table, c->want + at,
+		    n, rows, found, err) :
+		    store_scan_get_each(c->st, c->table, c->want + at, n, rows,
+		    found, err);
+		if (rc != STORE_OK)
+			return rc;
+		for (i = 0; i < n; i++) {
+			if (found[i] && !c->stopped &&
+			    store_scan_open(c, &rows[i])) {
 				c->last_ord = rows[i].ord;
 				memcpy(c->last_id, rows[i].id, STORE_ID_LEN);
 			}
+			if (found[i])
+				free((void *)rows[i].blob);
 		}
-		for (j = 0; rc == STORE_OK && j < n; j++)
-			if (found[j])
-				free((void *)rows[j].blob);
-		if (c->stopped)
-			break;
 	}
-	return rc;
+	return STORE_OK;
 }
 
 int
