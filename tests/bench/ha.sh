@@ -27,8 +27,10 @@
 # that a change of the shared machine's load hits all of them; each
 # figure is the median of its rounds. Every plaintext is checked.
 #
-# Besides throughput and latency, the CPU time of the trusteed processes
-# and of mariadbd over each phase (/proc/PID/stat), per operation: on this
+# Besides throughput and latency, the statements mariadbd received and
+# the bytes it sent per operation (SHOW GLOBAL STATUS), and the CPU time
+# of the trusteed processes and of mariadbd over each phase
+# (/proc/PID/stat), per operation: on this
 # benchmark everything shares the same cores, so MariaDB's own work is
 # paid by the throughput figures; in production it runs elsewhere.
 # Prints a table (stderr as it goes, the table on stdout), or with --json
@@ -119,6 +121,14 @@ ticks() {
 	echo $_t
 }
 
+# mstat: statements received and bytes sent by the private mariadbd so
+# far (its Questions and Bytes_sent; the query itself counts one).
+mstat() {
+	"$mdb_client" --no-defaults -S "$sock" -u root -N -e "SHOW GLOBAL \
+STATUS WHERE Variable_name IN ('Questions', 'Bytes_sent')" 2>/dev/null |
+	    awk '{ v[$1] = $2 } END { print v["Questions"] + 0, v["Bytes_sent"] + 0 }'
+}
+
 # stop_all: stop every server started for the current setup.
 stop_all() {
 	for p in $pids; do
@@ -162,6 +172,7 @@ run_setup() {
 		echo "$me: $name (round $round): $ph" >&2
 		t0=$(ticks $pids)
 		m0=$(ticks "$(cat "$work/mariadb/mariadbd.pid")")
+		s0=$(mstat)
 		# shellcheck disable=SC2086 # option lists are split on purpose
 		"$kbsbench" $extra --cacert "$state/tls/cert.pem" \
 		    --admin-key "$state/admin/private.pem" $pidopt --json \
@@ -169,9 +180,11 @@ run_setup() {
 		rc=$?
 		t1=$(ticks $pids)
 		m1=$(ticks "$(cat "$work/mariadb/mariadbd.pid")")
+		s1=$(mstat)
 		[ $rc -eq 0 ] || status=1
+		# shellcheck disable=SC2086 # s0, s1 are two numbers each
 		echo "$name $round $ph $work/$tag-$ph.json $((t1 - t0))" \
-		    "$((m1 - m0))" >>"$work/index"
+		    "$((m1 - m0))" $s0 $s1 >>"$work/index"
 	done
 	stop_all
 }
@@ -199,7 +212,7 @@ index, as_json, hz = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 runs = {}
 failed = 0
 for line in open(index):
-    name, rnd, ph, path, tt, mt = line.split()
+    name, rnd, ph, path, tt, mt, q0, b0, q1, b1 = line.split()
     try:
         with open(path) as f:
             doc = json.load(f)
@@ -210,6 +223,11 @@ for line in open(index):
     n = p.get("count", 0) or 1
     p["trusteed_us"] = int(tt) * 1e6 / hz / n
     p["mariadbd_us"] = int(mt) * 1e6 / hz / n
+    # What the database did for trusteed (SQLite: nothing of mariadbd's;
+    # the two status queries are taken off).
+    p["statements"] = max(int(q1) - int(q0) - 2, 0) / n if name != \
+        "sqlite" else 0
+    p["kb_sent"] = (int(b1) - int(b0)) / 1024 / n if name != "sqlite" else 0
     r = runs.setdefault(name, {}).setdefault(ph, [])
     r.append(p)
 
@@ -228,6 +246,8 @@ for name in ("sqlite", "mariadb", "mariadb-x2"):
         ph: {"throughput": med(name, ph, "throughput"),
              "trusteed_cpu_us_per_op": med(name, ph, "trusteed_us"),
              "mariadbd_cpu_us_per_op": med(name, ph, "mariadbd_us"),
+             "mariadb_statements_per_op": med(name, ph, "statements"),
+             "mariadb_kb_sent_per_op": med(name, ph, "kb_sent"),
              "p50_ms": med(name, ph, "p50_ms"),
              "p99_ms": med(name, ph, "p99_ms"),
              "ok": total(name, ph, "count"),
@@ -268,6 +288,13 @@ else:
                   f["errors"] + g["errors"]))
     print("(trusteed, mariadbd: CPU time per operation, all trusteed "
           "processes of the setup; every process shares the same cores)")
+    print("MariaDB per operation (statements received, KB sent by "
+          "mariadbd): %s" % "; ".join(
+              "%s %s %.2f, %.2f KB" % (name, ph,
+                                       s[name][ph]["mariadb_statements_per_op"],
+                                       s[name][ph]["mariadb_kb_sent_per_op"])
+              for name in ("mariadb", "mariadb-x2")
+              for ph in ("flows", "gets")))
     print("median of %d round(s); MariaDB within 30%% of SQLite: %s; "
           "two instances without a failed request: %s; load %.2f %.2f %.2f"
           % ((out["rounds"], "yes" if out["meets"]["mariadb_within_30pct"]
