@@ -7,6 +7,12 @@
 #                           on a free 127.0.0.1 port (extra flags from
 #                           TRUSTEED_ARGS), output to LOG; wait up to 30 s
 #                           for GET /healthz; sets srv_pid, port, url.
+#                           The server gets the GLIBC_TUNABLES the
+#                           package's systemd unit gives trusteed (its
+#                           Environment= line: glibc's heap on huge
+#                           pages), so that the figures are the packaged
+#                           service's; BENCH_TUNABLES replaces them
+#                           ("-": none, glibc's defaults).
 #                           Returns 1 (with the log's tail on stderr) if
 #                           the server exits or does not answer.
 #   bench_stop              SIGTERM the server bench_start started (by its
@@ -28,6 +34,7 @@
 # shellcheck shell=sh disable=SC2154,SC2034 # me and top come from the caller; the bench_* variables are for it
 
 bench_trusteed=$top/server/trusteed
+bench_unit=$top/debian/trustee-appliance.trusteed.service
 bench_python=/usr/bin/python3
 bench_start_wait=30	# seconds to wait for /healthz
 bench_stop_wait=10	# seconds to wait for exit after SIGTERM
@@ -107,11 +114,14 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])') || return 1
 	url=https://127.0.0.1:$port
+	_tun=${BENCH_TUNABLES:-$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' \
+	    "$bench_unit")}
+	[ "$_tun" = - ] && _tun=
 	# The load generator is one source address doing thousands of guest
 	# flows a second: lift the per-source rate limits ([limits]) for it.
 	# shellcheck disable=SC2086 # TRUSTEED_ARGS is split on purpose
 	# shellcheck disable=SC2086 # bench_on_srv is a command prefix
-	$bench_on_srv "$bench_trusteed" --dev --state-dir "$_state" \
+	$bench_on_srv env GLIBC_TUNABLES="$_tun" "$bench_trusteed" --dev --state-dir "$_state" \
 	    --listen "127.0.0.1:$port" --limit auth_rate=0 \
 	    --limit attest_rate=0 --limit attestation_rate=0 \
 	    --limit max_unattested_per_source=0 \

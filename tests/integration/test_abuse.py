@@ -243,16 +243,59 @@ def test_token_limit(ctx):
     srv.stop()
 
 
+def unit_tunables():
+    """The GLIBC_TUNABLES the package's systemd unit gives trusteed."""
+    unit = os.path.join(H.REPO, "debian", "trustee-appliance.trusteed.service")
+    with open(unit) as f:
+        for line in f:
+            if line.startswith("Environment=GLIBC_TUNABLES="):
+                return line.split("=", 2)[2].strip()
+    raise AssertionError("no GLIBC_TUNABLES in " + unit)
+
+
 def test_session_memory_bounded_and_returned(ctx):
     """100 guests attest with 256 KiB of init-data each (a ~350 KB token
     each, 35 MB in all) under session_memory_mib = 8: the oldest sessions
     are evicted (their cookie gets 401, the newest one's works), the RSS
     stays within the cap plus slack, and once the sessions expire the
     memory goes back to the kernel."""
-    srv = limited(ctx, "sessmem", "session_memory_mib=8",
-                  "max_init_data=262144", "max_token=1048576",
-                  "attest_rate=0", "auth_rate=0",
-                  extra=["--session-lifetime", "10"])
+    session_memory(ctx, "sessmem", {"GLIBC_TUNABLES": ""})
+
+
+def test_session_memory_on_huge_pages(ctx):
+    """The same with the heap the package's unit configures (one glibc
+    arena on transparent huge pages, trusteed(8) "Memory"): the cap
+    holds and malloc_trim still gives the memory back."""
+    srv = session_memory(ctx, "sessmem-thp",
+                         {"GLIBC_TUNABLES": unit_tunables()})
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        mode = re.search(r"\[(\w+)\]", f.read()).group(1)
+    if mode == "never" or SANITIZED:
+        print("# huge pages not asserted: transparent_hugepage is %s%s"
+              % (mode, ", sanitizer build" if SANITIZED else ""))
+    else:
+        # The peak's huge pages, as session_memory saw them.
+        check(srv.peak_huge > 0, "no AnonHugePages at the peak: the "
+              "unit's GLIBC_TUNABLES put nothing on huge pages")
+        print("# AnonHugePages at the peak: %d KiB" % (srv.peak_huge // 1024))
+
+
+def huge_pages(srv):
+    """AnonHugePages of the server process, in bytes."""
+    with open("/proc/%d/smaps_rollup" % srv.proc.pid) as f:
+        for line in f:
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def session_memory(ctx, name, env):
+    """The body of the two tests above; returns the stopped server, with
+    peak_huge its AnonHugePages at the peak."""
+    srv = ctx.server(name, env=env, args=[
+        "--limit", "session_memory_mib=8", "--limit", "max_init_data=262144",
+        "--limit", "max_token=1048576", "--limit", "attest_rate=0",
+        "--limit", "auth_rate=0", "--session-lifetime", "10"])
     H.expect_status(H.admin_put(srv, "default/abuse/key", b"k"), 200)
     # Every worker (up to 16: four per CPU with MariaDB) and pooled
     # database connection has carried such a guest first, and those
@@ -274,6 +317,7 @@ def test_session_memory_bounded_and_returned(ctx):
         g.attest(init_data=init_data(256 * 1024))
         guests.append(g)
     peak = rss(srv)
+    srv.peak_huge = huge_pages(srv)
     print("# 100 sessions of ~350 KB tokens under an 8 MiB cap: RSS %.1f -> "
           "%.1f MiB" % (before / MiB, peak / MiB))
     H.expect_problem(guests[0].get("resource/default/abuse/key"), 401,
@@ -293,6 +337,7 @@ def test_session_memory_bounded_and_returned(ctx):
                  lambda: rss(srv) - before < 6 * MiB, 40)
     print("# after the sessions expired: RSS %.1f MiB" % (rss(srv) / MiB))
     srv.stop()
+    return srv
 
 
 # ------------------------------------------- 2. one client cannot lock out

@@ -213,13 +213,16 @@ export TRUSTEE_URL=https://localhost:$PORT
 export TRUSTEE_CACERT=/etc/trustee/tls/cert.pem
 export TRUSTEE_ADMIN_KEY=/etc/trustee/admin/private.pem
 
-# start_daemon NAME: as systemd would: the unit's User, UMask 0077, the
-# credential decrypted into a private $CREDENTIALS_DIRECTORY, a notify
-# socket; waits for READY=1.
+# start_daemon NAME: as systemd would: the unit's User and Environment,
+# UMask 0077, the credential decrypted into a private
+# $CREDENTIALS_DIRECTORY, a notify socket; waits for READY=1.
 start_daemon() {
 	cred=$WORK/credentials-$1
 	rm -rf "$cred"
 	mkdir -m 0700 "$cred"
+	# The installed unit's Environment= lines (glibc's heap tunables),
+	# one VAR=value each, read again after an upgrade.
+	unitenv=$(sed -n 's/^Environment=//p' "$UNIT")
 	spec=$(sed -n 's/^LoadCredentialEncrypted=//p' "$DROPIN")
 	systemd-creds decrypt --name="${spec%%:*}" "${spec#*:}" \
 	    "$cred/${spec%%:*}" 2>>"$WORK/log"
@@ -237,11 +240,11 @@ while True:
 	NOTIFYD=$!
 	i=0
 	while [ ! -S "$WORK/notify.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	# shellcheck disable=SC2086 # ExecStart is a command line
+	# shellcheck disable=SC2086 # ExecStart and unitenv are split on purpose
 	(umask 077 && cd / && exec setpriv --reuid="$SVCUSER" \
 	    --regid="$SVCUSER" --init-groups --inh-caps=-all --no-new-privs \
-	    env CREDENTIALS_DIRECTORY="$cred" NOTIFY_SOCKET="$WORK/notify.sock" \
-	    $EXEC) >"$WORK/daemon-$1.log" 2>&1 &
+	    env $unitenv CREDENTIALS_DIRECTORY="$cred" \
+	    NOTIFY_SOCKET="$WORK/notify.sock" $EXEC) >"$WORK/daemon-$1.log" 2>&1 &
 	DAEMON=$!
 	i=0
 	while ! grep -q 'READY=1' "$WORK/notify-$1.txt" 2>/dev/null; do
@@ -343,6 +346,9 @@ check upgraded-version sh -c "[ \"\$(dpkg-query -W -f '\${Version}' \
 check conffile-kept grep -q '^kind = "passphrase"' /etc/trustee/trusteed.toml
 check state-kept test -s /var/lib/trustee/trustee.db
 if start_daemon new; then
+	# (glibc cuts the variable at its first ':' as it parses it)
+	check daemon-gets-unit-environment grep -qz \
+	    '^GLIBC_TUNABLES=glibc.malloc.hugetlb=1' "/proc/$DAEMON/environ"
 	check attest-after-upgrade sh -c 'trusteectl attest --tee sample \
 	    --resource default/pkgtest/1 --out "$0/got-new" &&
 	    cmp -s "$0/got-new" "$0/secret"' "$WORK"
