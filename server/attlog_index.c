@@ -19,16 +19,19 @@
  * ATTLOG_SWEEP_S such a catch-up reads from ATTLOG_WINDOW_MS before the
  * newest known row instead (a write that took its time to commit, a
  * writer whose clock is behind), and every ATTLOG_REBUILD_S while others
- * write the whole index is rebuilt. So a row another instance wrote is
- * listed about (1 s poll + ATTLOG_FOLLOW_MS) / 1 s + 1 times (its id
- * and ord only), and read once: a filtered page shows it within a poll, or
+ * write the whole index is rebuilt: every row's id and ord listed, the
+ * rows it does not know read, the entries whose rows were not listed
+ * dropped. So a row another instance wrote is listed about (1 s poll +
+ * ATTLOG_FOLLOW_MS) / 1 s + 1 times, and once per rebuild (its id and
+ * ord only), and read once: a filtered page shows it within a poll, or
  * a sweep when it came late, and unfiltered pages read the store. A row
  * the index names but another instance dropped is forgotten when a page
- * finds it gone (attlog_index_forget).
+ * finds it gone (attlog_index_forget), or at the next rebuild.
  *
  * The index is under attlog_state.lock; scans of the store run without
  * it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +258,46 @@ struct attlog_index_scan {
 struct attlog_known {
 	int64_t ord;
 	uint64_t tag;
+	int listed;		/* the scan came across its row */
 };
+
+/* The first of n elements of size bytes at v, in ord order, whose
+ * int64_t at offset off (its ord) is >= ord; n when none is. */
+static size_t
+attlog_index_ord_bound(const void *v, size_t n, size_t size, size_t off,
+    int64_t ord)
+{
+	size_t lo = 0, hi = n, mid;
+	int64_t o;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		memcpy(&o, (const char *)v + mid * size + off, sizeof(o));
+		if (o < ord)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The known row with this ord and tag, or NULL (tag 0, unknown, never
+ * matches). */
+static struct attlog_known *
+attlog_index_known_find(const struct attlog_index_scan *l, int64_t ord,
+    uint64_t tag)
+{
+	size_t i;
+
+	if (tag == 0)
+		return NULL;
+	i = attlog_index_ord_bound(l->known, l->nknown, sizeof(*l->known),
+	    offsetof(struct attlog_known, ord), ord);
+	for (; i < l->nknown && l->known[i].ord == ord; i++)
+		if (l->known[i].tag == tag)
+			return &l->known[i];
+	return NULL;
+}
 
 static int
 attlog_index_scan_cb(const char *name, const uint8_t *val, size_t len,
@@ -279,25 +321,17 @@ attlog_index_scan_cb(const char *name, const uint8_t *val, size_t len,
 	return 0;
 }
 
-/* store_page.skip of a catch-up: whether the index knew the row with
- * this ord and tag when the catch-up began. */
+/* store_page.skip of a catch-up or rebuild: whether the index knew the
+ * row with this ord and tag when the scan began (noted as listed). */
 static int
 attlog_index_scan_skip(int64_t ord, uint64_t tag, void *arg)
 {
-	const struct attlog_index_scan *l = arg;
-	size_t lo = 0, hi = l->nknown, mid;
+	struct attlog_known *k = attlog_index_known_find(arg, ord, tag);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (l->known[mid].ord < ord)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < l->nknown && l->known[lo].ord == ord; lo++)
-		if (l->known[lo].tag == tag && tag != 0)
-			return 1;
-	return 0;
+	if (k == NULL)
+		return 0;
+	k->listed = 1;
+	return 1;
 }
 
 static int
@@ -354,65 +388,99 @@ attlog_index_load(struct store *st, struct attlog_ix *ix, int64_t *hw,
 
 /* ------------------------------------------------- following other writers */
 
-/* Build the whole index again (off the request path); entries this
- * process added meanwhile (newer than the scan's start, less the window)
- * are kept. */
-static void
-attlog_index_rebuild(struct store *st)
-{
-	struct attlog_ix fresh = { 0 };
-	struct attlog_index_scan l = { &fresh, 0, 0, NULL, 0 };
-	struct error err;
-	int64_t start = (int64_t)time(NULL) * 1000 - ATTLOG_WINDOW_MS;
-	size_t i;
-
-	if (attlog_index_scan(st, 0, &l, &err) != 0) {
-		log_warnx("attestation log: rebuilding the index: %s", err.msg);
-		attlog_index_free(&fresh);
-		return;
-	}
-	pthread_mutex_lock(&attlog_state.lock);
-	if (attlog_state.st != st) {	/* shut down meanwhile */
-		pthread_mutex_unlock(&attlog_state.lock);
-		attlog_index_free(&fresh);
-		return;
-	}
-	for (i = 0; i < idx.ix.n; i++)
-		if (idx.ix.v[i].ord >= start)
-			attlog_index_insert(&fresh, &idx.ix.v[i]);
-	attlog_index_free(&idx.ix);
-	idx.ix = fresh;
-	if (l.hw > idx.hw)
-		idx.hw = l.hw;
-	idx.foreign = 0;
-	idx.built_mono_ms = idx.swept_mono_ms = attlog_index_mono_ms();
-	if (idx.hw - ATTLOG_WINDOW_MS > idx.follow_from)
-		idx.follow_from = idx.hw - ATTLOG_WINDOW_MS;
-	attlog_index_trim_locked(attlog_age_floor(now_unix()));
-	pthread_mutex_unlock(&attlog_state.lock);
-}
-
 /* The (ord, tag) of the index's entries with ord >= from into l->known
  * (ord order: the index is in id order, whose first part is the ord). */
 static void
 attlog_index_known_from_locked(int64_t from, struct attlog_index_scan *l)
 {
-	size_t lo = 0, hi = idx.ix.n, mid, i;
+	size_t lo, i;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (idx.ix.v[mid].ord < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = attlog_index_ord_bound(idx.ix.v, idx.ix.n, sizeof(*idx.ix.v),
+	    offsetof(struct attlog_ent, ord), from);
 	l->nknown = idx.ix.n - lo;
 	l->known = l->nknown > 0 ? xmalloc(l->nknown * sizeof(*l->known)) :
 	    NULL;
 	for (i = 0; i < l->nknown; i++) {
 		l->known[i].ord = idx.ix.v[lo + i].ord;
 		l->known[i].tag = idx.ix.v[lo + i].tag;
+		l->known[i].listed = 0;
 	}
+}
+
+/* The index, entries whose rows a rebuild's scan (l) did not list
+ * dropped, unless from start on (this process's own rows may wait in a
+ * group-committed batch, not yet in the store), merged with got (sorted
+ * by id, the rows the scan read). */
+static void
+attlog_index_merge_locked(struct attlog_ix *got,
+    const struct attlog_index_scan *l, int64_t start)
+{
+	struct attlog_ix out = { 0 };
+	const struct attlog_known *k;
+	const struct attlog_ent *e;
+	size_t i = 0, j = 0;
+	int c;
+
+	out.cap = idx.ix.n + got->n;
+	out.v = out.cap > 0 ? xmalloc(out.cap * sizeof(*out.v)) : NULL;
+	while (i < idx.ix.n || j < got->n) {
+		if (i == idx.ix.n)
+			c = 1;
+		else if (j == got->n)
+			c = -1;
+		else
+			c = strcmp(idx.ix.v[i].id, got->v[j].id);
+		if (c > 0) {
+			out.v[out.n++] = got->v[j++];
+			continue;
+		}
+		if (c == 0)
+			j++;
+		e = &idx.ix.v[i++];
+		k = attlog_index_known_find(l, e->ord, e->tag);
+		if (k == NULL || k->listed || e->ord >= start)
+			out.v[out.n++] = *e;
+	}
+	attlog_index_free(&idx.ix);
+	idx.ix = out;
+}
+
+/* Build the whole index again (off the request path), reading only the
+ * rows it does not know: the scan lists every row's id and ord, skips
+ * the rows the index knows, reads the others, and the entries whose
+ * rows it did not list go (attlog_index_merge_locked). */
+static void
+attlog_index_rebuild(struct store *st)
+{
+	struct attlog_ix got = { 0 };
+	struct attlog_index_scan l = { &got, 0, 0, NULL, 0 };
+	struct error err;
+	int64_t start = (int64_t)time(NULL) * 1000 - ATTLOG_WINDOW_MS;
+
+	pthread_mutex_lock(&attlog_state.lock);
+	attlog_index_known_from_locked(INT64_MIN, &l);
+	pthread_mutex_unlock(&attlog_state.lock);
+	if (attlog_index_scan(st, 0, &l, &err) != 0) {
+		log_warnx("attestation log: rebuilding the index: %s", err.msg);
+		free(l.known);
+		attlog_index_free(&got);
+		return;
+	}
+	pthread_mutex_lock(&attlog_state.lock);
+	if (attlog_state.st == st) {	/* not shut down meanwhile */
+		idx.rows_read += got.n + l.bad;
+		attlog_index_merge_locked(&got, &l, start);
+		if (l.hw > idx.hw)
+			idx.hw = l.hw;
+		idx.foreign = 0;
+		idx.built_mono_ms = idx.swept_mono_ms = attlog_index_mono_ms();
+		if (idx.hw - ATTLOG_WINDOW_MS > idx.follow_from)
+			idx.follow_from = idx.hw - ATTLOG_WINDOW_MS;
+		attlog_index_trim_locked(attlog_age_floor(now_unix()));
+	}
+	pthread_mutex_unlock(&attlog_state.lock);
+	free(l.known);
+	attlog_index_free(&got);
 }
 
 /* Add the rows other instances wrote since the last catch-up (from
@@ -461,21 +529,26 @@ attlog_index_catch_up(struct store *st)
 }
 
 uint64_t
-attlog_index_rows_read(void)
+attlog_index_rows_read(size_t *entries)
 {
 	uint64_t n;
 
 	pthread_mutex_lock(&attlog_state.lock);
 	n = idx.rows_read;
+	if (entries != NULL)
+		*entries = idx.ix.n;
 	pthread_mutex_unlock(&attlog_state.lock);
 	return n;
 }
 
 void
-attlog_index_sweep_next(void)
+attlog_index_sweep_next(int rebuild)
 {
 	pthread_mutex_lock(&attlog_state.lock);
-	idx.swept_mono_ms = INT64_MIN / 2;
+	if (rebuild)
+		idx.built_mono_ms = INT64_MIN / 2;
+	else
+		idx.swept_mono_ms = INT64_MIN / 2;
 	pthread_mutex_unlock(&attlog_state.lock);
 }
 

@@ -84,12 +84,14 @@ size_t attlog_count(void);
  * reads and attlog_shutdown do it themselves). */
 void attlog_flush(void);
 /* (tests) The index's next catch-up with other instances is a sweep of
- * the whole window, as every ATTLOG_SWEEP_S (attlog_index.c). */
-void attlog_index_sweep_next(void);
-/* (tests) Rows the index's catch-ups have opened so far: rows it knew
- * already (this process wrote them, or an earlier catch-up read them)
- * are skipped unopened. */
-uint64_t attlog_index_rows_read(void);
+ * the whole window, as every ATTLOG_SWEEP_S, or with rebuild a rebuild,
+ * as every ATTLOG_REBUILD_S (attlog_index.c). */
+void attlog_index_sweep_next(int rebuild);
+/* (tests) Rows the index's catch-ups and rebuilds have opened so far:
+ * rows it knew already (this process wrote them, or an earlier catch-up
+ * read them) are skipped unopened; *entries (when not NULL) the index's
+ * size. */
+uint64_t attlog_index_rows_read(size_t *entries);
 
 /* ----------------------------------------------------------- attlog_read.c */
 

@@ -286,6 +286,7 @@ test_attlog_shared(void **state)
 	size_t len;
 	int64_t ms = (int64_t)now_unix() * 1000 - 5000;
 	uint64_t read0;
+	size_t n0, n1;
 	json_t *r;
 	int i;
 
@@ -339,10 +340,10 @@ test_attlog_shared(void **state)
 	assert_int_equal(attlog_walk(&flt, 2), 5);
 	/* Filtered pages: after the poll that sees the other's writes. */
 	flt.source = "10.7.7.7";
-	read0 = attlog_index_rows_read();
+	read0 = attlog_index_rows_read(NULL);
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 3);
-	assert_int_equal(attlog_index_rows_read(), read0 + 3);
+	assert_int_equal(attlog_index_rows_read(NULL), read0 + 3);
 	/* The next poll reads on from the other's newest row (less a 2 s
 	 * margin for writers a little out of order): a newer row and one
 	 * 1 s older come in; one 10 s older (committed late, or a writer's
@@ -367,8 +368,8 @@ test_attlog_shared(void **state)
 	assert_int_equal(attlog_walk(&flt, 2), 5);
 	/* Read from 2 s before the newest row known: the two new rows in
 	 * that span opened, the three known ones skipped unopened. */
-	assert_int_equal(attlog_index_rows_read(), read0 + 3 + 2);
-	attlog_index_sweep_next();
+	assert_int_equal(attlog_index_rows_read(NULL), read0 + 3 + 2);
+	attlog_index_sweep_next(0);
 	/* (another source's row: the write that makes the next poll look) */
 	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)(ms + 9),
 	    0xfee0);
@@ -383,7 +384,7 @@ test_attlog_shared(void **state)
 	assert_int_equal(attlog_walk(&flt, 2), 6);
 	/* The sweep of the window opened the late row and the new one
 	 * only. */
-	assert_int_equal(attlog_index_rows_read(), read0 + 3 + 2 + 2);
+	assert_int_equal(attlog_index_rows_read(NULL), read0 + 3 + 2 + 2);
 	memset(&flt, 0, sizeof(flt));
 	flt.verdict = -1;
 	assert_int_equal(attlog_walk(&flt, 100), 9);
@@ -393,6 +394,30 @@ test_attlog_shared(void **state)
 	/* Dropped by the other instance: skipped, and forgotten. */
 	assert_int_equal(store_delete(other, "attestations", id, &err), 0);
 	assert_int_equal(attlog_walk(&flt, 10), 5);
+	/* A rebuild (every ATTLOG_REBUILD_S) lists every row, opens only the
+	 * one it does not know, and drops the entry of a row the other
+	 * instance deleted (no page had found it gone). */
+	read0 = attlog_index_rows_read(&n0);
+	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
+	    (ms - 60000), 0xabc0);
+	assert_int_equal(store_delete(other, "attestations", id, &err), 0);
+	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)(ms + 11),
+	    0xfef0);
+	r = rec("snp", "affirming", "10.8.8.8");
+	json_object_set_new(r, "id", json_string(id));
+	txt = json_dumps(r, JSON_COMPACT);
+	assert_int_equal(store_put_ex(other, "attestations", id, txt,
+	    strlen(txt), ms + 11, 0, STORE_REV_ABSENT, NULL, &err), 0);
+	free(txt);
+	json_decref(r);
+	attlog_index_sweep_next(1);
+	store_poll(f->st);
+	assert_int_equal(attlog_index_rows_read(&n1), read0 + 1);
+	assert_int_equal(n1, n0);
+	memset(&flt, 0, sizeof(flt));
+	flt.verdict = -1;
+	flt.tee = "sgx";
+	assert_int_equal(attlog_walk(&flt, 10), 1);
 	attlog_shutdown();
 	store_close(other);
 }
