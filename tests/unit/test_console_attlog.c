@@ -35,6 +35,32 @@ rec(const char *tee, const char *verdict, const char *source)
 	    "trust_vector", "token", "ear", "claims");
 }
 
+/* The other instance (st) writes the row rec(tee, verdict, source) named
+ * by ms and suffix, ordered by ms; with legacy as an earlier version
+ * wrote rows (store_put: no order of its own). */
+static void
+put_row(struct store *st, int64_t ms, unsigned suffix, const char *tee,
+    const char *verdict, const char *source, int legacy)
+{
+	struct error err;
+	char id[32], *txt;
+	json_t *r;
+
+	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)ms,
+	    suffix);
+	r = rec(tee, verdict, source);
+	json_object_set_new(r, "id", json_string(id));
+	txt = json_dumps(r, JSON_COMPACT);
+	if (legacy)
+		assert_int_equal(store_put(st, "attestations", id, txt,
+		    strlen(txt), &err), 0);
+	else
+		assert_int_equal(store_put_ex(st, "attestations", id, txt,
+		    strlen(txt), ms, 0, STORE_REV_ABSENT, NULL, &err), 0);
+	free(txt);
+	json_decref(r);
+}
+
 /* All pages of a query; returns the number of items, checks newest
  * first and that no id repeats. */
 static size_t
@@ -281,13 +307,12 @@ test_attlog_shared(void **state)
 	struct store_meta meta;
 	struct store *other;
 	struct error err;
-	char id[32], *txt;
+	char id[32];
 	uint8_t key[32], *val;
 	size_t len;
 	int64_t ms = (int64_t)now_unix() * 1000 - 5000;
 	uint64_t read0;
 	size_t n0, n1;
-	json_t *r;
 	int i;
 
 	memcpy(key, f->key, sizeof(key));
@@ -298,17 +323,11 @@ test_attlog_shared(void **state)
 	assert_int_equal(store_watch(other, "attestations", ignore_change,
 	    NULL, &err), 0);
 	/* Two rows as an earlier version wrote them: ord 0. */
-	for (i = 0; i < 2; i++) {
-		snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
-		    (ms - 60000 + i), 0xabc0 + i);
-		r = rec("sgx", "refused", "10.9.9.9");
-		json_object_set_new(r, "id", json_string(id));
-		txt = json_dumps(r, JSON_COMPACT);
-		assert_int_equal(store_put(other, "attestations", id, txt,
-		    strlen(txt), &err), 0);
-		free(txt);
-		json_decref(r);
-	}
+	for (i = 0; i < 2; i++)
+		put_row(other, ms - 60000 + i, 0xabc0 + i, "sgx", "refused",
+		    "10.9.9.9", 1);
+	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
+	    (ms - 60000 + 1), 0xabc1);
 	assert_int_equal(attlog_init(f->st, 1000, 86400, 1, &err), 0);
 	assert_int_equal(store_get_ex(f->st, "attestations", id, &val, &len,
 	    &meta, &err), 0);
@@ -321,17 +340,9 @@ test_attlog_shared(void **state)
 
 	/* The other instance attests from 10.7.7.7 (a little in the past,
 	 * as a write that took its time to commit). */
-	for (i = 0; i < 3; i++) {
-		snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
-		    (ms + i), 0xdef0 + i);
-		r = rec("tdx", "affirming", "10.7.7.7");
-		json_object_set_new(r, "id", json_string(id));
-		txt = json_dumps(r, JSON_COMPACT);
-		assert_int_equal(store_put_ex(other, "attestations", id, txt,
-		    strlen(txt), ms + i, 0, STORE_REV_ABSENT, NULL, &err), 0);
-		free(txt);
-		json_decref(r);
-	}
+	for (i = 0; i < 3; i++)
+		put_row(other, ms + i, 0xdef0 + i, "tdx", "affirming",
+		    "10.7.7.7", 0);
 	flt.tee = NULL;
 	flt.source = "10.7.7.7";
 	/* Unfiltered pages read the store: there at once. */
@@ -351,18 +362,9 @@ test_attlog_shared(void **state)
 	{
 		static const int64_t at[] = { 3, -1000, -10000 };
 
-		for (i = 0; i < 3; i++) {
-			snprintf(id, sizeof(id), "%016llx-%08x",
-			    (unsigned long long)(ms + 2 + at[i]), 0xfed0 + i);
-			r = rec("tdx", "affirming", "10.7.7.7");
-			json_object_set_new(r, "id", json_string(id));
-			txt = json_dumps(r, JSON_COMPACT);
-			assert_int_equal(store_put_ex(other, "attestations",
-			    id, txt, strlen(txt), ms + 2 + at[i], 0,
-			    STORE_REV_ABSENT, NULL, &err), 0);
-			free(txt);
-			json_decref(r);
-		}
+		for (i = 0; i < 3; i++)
+			put_row(other, ms + 2 + at[i], 0xfed0 + i, "tdx",
+			    "affirming", "10.7.7.7", 0);
 	}
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 5);
@@ -371,15 +373,7 @@ test_attlog_shared(void **state)
 	assert_int_equal(attlog_index_rows_read(NULL), read0 + 3 + 2);
 	attlog_index_sweep_next(0);
 	/* (another source's row: the write that makes the next poll look) */
-	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)(ms + 9),
-	    0xfee0);
-	r = rec("snp", "affirming", "10.8.8.8");
-	json_object_set_new(r, "id", json_string(id));
-	txt = json_dumps(r, JSON_COMPACT);
-	assert_int_equal(store_put_ex(other, "attestations", id, txt,
-	    strlen(txt), ms + 9, 0, STORE_REV_ABSENT, NULL, &err), 0);
-	free(txt);
-	json_decref(r);
+	put_row(other, ms + 9, 0xfee0, "snp", "affirming", "10.8.8.8", 0);
 	store_poll(f->st);
 	assert_int_equal(attlog_walk(&flt, 2), 6);
 	/* The sweep of the window opened the late row and the new one
@@ -401,15 +395,7 @@ test_attlog_shared(void **state)
 	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)
 	    (ms - 60000), 0xabc0);
 	assert_int_equal(store_delete(other, "attestations", id, &err), 0);
-	snprintf(id, sizeof(id), "%016llx-%08x", (unsigned long long)(ms + 11),
-	    0xfef0);
-	r = rec("snp", "affirming", "10.8.8.8");
-	json_object_set_new(r, "id", json_string(id));
-	txt = json_dumps(r, JSON_COMPACT);
-	assert_int_equal(store_put_ex(other, "attestations", id, txt,
-	    strlen(txt), ms + 11, 0, STORE_REV_ABSENT, NULL, &err), 0);
-	free(txt);
-	json_decref(r);
+	put_row(other, ms + 11, 0xfef0, "snp", "affirming", "10.8.8.8", 0);
 	attlog_index_sweep_next(1);
 	store_poll(f->st);
 	assert_int_equal(attlog_index_rows_read(&n1), read0 + 1);
