@@ -121,8 +121,8 @@ print(s.getsockname()[1])') || return 1
 	# flows a second: lift the per-source rate limits ([limits]) for it.
 	# shellcheck disable=SC2086 # TRUSTEED_ARGS is split on purpose
 	# shellcheck disable=SC2086 # bench_on_srv is a command prefix
-	$bench_on_srv env GLIBC_TUNABLES="$_tun" "$bench_trusteed" --dev --state-dir "$_state" \
-	    --listen "127.0.0.1:$port" --limit auth_rate=0 \
+	$bench_on_srv env GLIBC_TUNABLES="$_tun" "$bench_trusteed" --dev \
+	    --state-dir "$_state" --listen "127.0.0.1:$port" --limit auth_rate=0 \
 	    --limit attest_rate=0 --limit attestation_rate=0 \
 	    --limit max_unattested_per_source=0 \
 	    ${TRUSTEED_ARGS:-} >"$_log" 2>&1 &
