@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "../lib/jwe.h"
 #include "../lib/log.h"
 #include "audit.h"
@@ -140,31 +142,87 @@ fail:
 	return NULL;
 }
 
+/* Add one length-prefixed field (NULL: length ~0) to a memo key. */
+static void
+kbs_resource_memo_field(crypto_generichash_state *h, const char *v)
+{
+	uint64_t n = v != NULL ? strlen(v) : UINT64_MAX;
+
+	crypto_generichash_update(h, (const uint8_t *)&n, sizeof(n));
+	if (v != NULL)
+		crypto_generichash_update(h, (const uint8_t *)v, (size_t)n);
+}
+
+/* The key a decision is kept under with the token's claims
+ * (sesscache_memo_*): the policy stamp and every request field the
+ * policy sees, as sent (plugin, method, path segments, raw query). */
+static void
+kbs_resource_memo_key(const struct kbs_req *r,
+    const uint8_t stamp[POLICY_STAMP_LEN],
+    uint8_t key[SESSCACHE_MEMO_KEY_LEN])
+{
+	crypto_generichash_state h;
+	int i;
+
+	crypto_generichash_init(&h, NULL, 0, SESSCACHE_MEMO_KEY_LEN);
+	crypto_generichash_update(&h, stamp, POLICY_STAMP_LEN);
+	kbs_resource_memo_field(&h, r->plugin);
+	kbs_resource_memo_field(&h, r->http->method_name);
+	kbs_resource_memo_field(&h, r->http->query);
+	for (i = 0; i < r->segc; i++)
+		kbs_resource_memo_field(&h, r->segv[i]);
+	crypto_generichash_final(&h, key, SESSCACHE_MEMO_KEY_LEN);
+}
+
 /*
  * The resource policy (policy.h, Lua): it sees the verified token claims
- * and the request. 0 when it allows; -1 when it denies or fails, with its
- * reason in err (for the problem detail and the audit record);
+ * (ent's) and the request. 0 when it allows; -1 when it denies or fails,
+ * with its reason in err (for the problem detail and the audit record);
  * STORE_UNAVAILABLE when the policy could not be loaded. On success
  * err->msg holds the policy's reason for allowing.
+ *
+ * A decision that depended only on its inputs (policy_resource's stamp)
+ * is kept with the token's claims, under the stamp and the request, and
+ * reused while the active policy and budgets are the same: a guest's
+ * GETs of one resource run the policy once per token.
  */
 static int
-kbs_resource_policy_allows(struct kbs_req *r, const json_t *claims,
+kbs_resource_policy_allows(struct kbs_req *r, struct sesscache_ent *ent,
     struct error *err)
 {
 	char reason[POLICY_REASON_MAX];
+	uint8_t now[POLICY_STAMP_LEN], stamp[POLICY_STAMP_LEN],
+	    key[SESSCACHE_MEMO_KEY_LEN];
 	struct error perr;
 	json_t *req;
-	int allowed = 0, rc;
+	int allowed = 0, rc, keyed = 0;
 
+	if (policy_resource_stamp(now, &perr) == 0) {
+		kbs_resource_memo_key(r, now, key);
+		keyed = 1;
+		if (sesscache_memo_get(ent, key, &allowed, reason,
+		    sizeof(reason)))
+			goto decided;
+	}
 	if ((req = kbs_resource_policy_request(r, err)) == NULL)
 		return -1;
-	rc = policy_resource(claims, req, &allowed, reason, &perr);
+	rc = policy_resource(sesscache_claims(ent), req, &allowed, reason,
+	    stamp, &perr);
 	json_decref(req);
 	if (rc == STORE_UNAVAILABLE) {
 		error_set(err, "%s", reason);
 		return rc;
 	}
-	if (rc != 0 || !allowed)
+	if (rc != 0)
+		return error_set(err, "%s", reason);
+	if (!sodium_is_zero(stamp, sizeof(stamp))) {
+		/* Made under another stamp than looked up: its own key. */
+		if (!keyed || memcmp(now, stamp, sizeof(now)) != 0)
+			kbs_resource_memo_key(r, stamp, key);
+		sesscache_memo_put(ent, key, allowed, reason);
+	}
+decided:
+	if (!allowed)
 		return error_set(err, "%s", reason);
 	log_debug("resource policy allows %s/%d segment(s) for peer=%s: %s",
 	    r->plugin, r->segc, r->http->peer, reason);
@@ -243,7 +301,7 @@ kbs_resource_get(struct kbs_req *r)
 		goto out;
 	}
 	claims = sesscache_claims(ent);
-	if ((rc = kbs_resource_policy_allows(r, claims, &err)) ==
+	if ((rc = kbs_resource_policy_allows(r, ent, &err)) ==
 	    STORE_UNAVAILABLE) {
 		log_warnx("resource policy: %s", err.msg);
 		http_response_header(r->resp, "Retry-After", "%d",

@@ -22,6 +22,7 @@
 #include "console.h"
 #include "observe.h"
 #include "policy.h"
+#include "sesscache.h"
 
 #define ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define GET(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -278,6 +279,7 @@ metrics_hist(struct buf *b, const char *name, const char *labels,
 static void
 metrics_trustee(struct buf *b)
 {
+	struct sesscache_stats sc;
 	char l[128];
 	int i;
 
@@ -317,6 +319,12 @@ metrics_trustee(struct buf *b)
 	    "Resource policy decisions.");
 	metrics_value(b, "kbs_policy_evaluations_total", "",
 	    GET(&m.pol_evals));
+	sesscache_stats(&sc);
+	metrics_head(b, "kbs_policy_decisions_reused_total", "counter",
+	    "Resource policy decisions reused for the same token and "
+	    "request (the policy not run again).");
+	metrics_value(b, "kbs_policy_decisions_reused_total", "",
+	    sc.memo_hits);
 	metrics_head(b, "kbs_policy_approvals_total", "counter",
 	    "Resource policy approvals.");
 	metrics_value(b, "kbs_policy_approvals_total", "",

@@ -345,16 +345,48 @@ policy_appraise(const char *policy_id, const char *tee_class,
 	return 0;
 }
 
+/* stamp (POLICY_STAMP_LEN): e's text's SHA-256, then the budgets'
+ * generation gen, big-endian. */
+static void
+policy_stamp(const struct pactive *e, uint64_t gen,
+    uint8_t stamp[POLICY_STAMP_LEN])
+{
+	int i;
+
+	memcpy(stamp, e->sha, 32);
+	for (i = 0; i < 8; i++)
+		stamp[32 + i] = (uint8_t)(gen >> (56 - 8 * i));
+}
+
+int
+policy_resource_stamp(uint8_t stamp[POLICY_STAMP_LEN], struct error *err)
+{
+	struct pactive *e;
+	uint64_t gen = plua_generation();
+	int rc;
+
+	if ((rc = policy_active(POLICY_RESOURCE, POLICY_RESOURCE_ID, &e,
+	    err)) != 0)
+		return rc == STORE_UNAVAILABLE ? rc : -1;
+	policy_stamp(e, gen, stamp);
+	pactive_release(e);
+	return 0;
+}
+
 int
 policy_resource(const json_t *claims, const json_t *request, int *allowed,
-    char reason[POLICY_REASON_MAX], struct error *err)
+    char reason[POLICY_REASON_MAX], uint8_t stamp[POLICY_STAMP_LEN],
+    struct error *err)
 {
 	struct plua_call c;
 	struct pactive *e;
 	struct error perr;
+	uint64_t gen = plua_generation();
 	int rc;
 
 	*allowed = 0;
+	if (stamp != NULL)
+		memset(stamp, 0, POLICY_STAMP_LEN);
 	if ((rc = policy_active(POLICY_RESOURCE, POLICY_RESOURCE_ID, &e,
 	    err)) != 0) {
 		policy_copy(reason, POLICY_REASON_MAX, err->msg);
@@ -378,6 +410,10 @@ policy_resource(const json_t *claims, const json_t *request, int *allowed,
 		pactive_release(e);
 		return -1;
 	}
+	/* The generation read before the run: a budget changed meanwhile
+	 * gives a stamp no later lookup matches. */
+	if (stamp != NULL && !c.impure)
+		policy_stamp(e, gen, stamp);
 	pactive_release(e);
 	*allowed = c.allowed;
 	policy_copy(reason, POLICY_REASON_MAX, c.reason);

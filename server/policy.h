@@ -82,6 +82,8 @@ void policy_reload(void);
 int policy_appraise(const char *policy_id, const char *tee_class,
     const json_t *input, int v[8], json_t **extensions, struct error *err);
 
+#define POLICY_STAMP_LEN	40	/* policy_resource's stamp */
+
 /*
  * Decide a resource request. 0 with *allowed set and reason filled
  * (always, for the log and the problem detail); -1 when the policy failed
@@ -90,7 +92,28 @@ int policy_appraise(const char *policy_id, const char *tee_class,
  * store cannot be reached: the caller answers 503, not a denial.
  */
 int policy_resource(const json_t *claims, const json_t *request,
-    int *allowed, char reason[POLICY_REASON_MAX], struct error *err);
+    int *allowed, char reason[POLICY_REASON_MAX],
+    uint8_t stamp[POLICY_STAMP_LEN], struct error *err);
+/*
+ * A decision's stamp (policy_resource, when stamp is not NULL): what it
+ * was made under, the SHA-256 of the policy text that ran and the
+ * evaluation budgets' generation. A decision whose evaluation read the
+ * clock (trustee.now), a reference value (trustee.rv) or random numbers
+ * (math.random), or logged (trustee.log), depends on more than its
+ * inputs: its stamp is all zeros. Otherwise the policy, a function of
+ * (claims, request), gives the same decision for the same inputs while
+ * the stamp stays the same, so a caller may keep the decision under
+ * (stamp, inputs) and reuse it while policy_resource_stamp still says
+ * the same stamp. Policies are written as such functions
+ * (docs/policies.md): state a policy keeps between calls is per thread
+ * and may not be consulted.
+ *
+ * policy_resource_stamp: the stamp a decision made now would have if it
+ * depends only on its inputs: 0, or like policy_resource when the policy
+ * cannot be loaded (-1, or STORE_UNAVAILABLE, with err set).
+ */
+int policy_resource_stamp(uint8_t stamp[POLICY_STAMP_LEN],
+    struct error *err);
 
 /*
  * Store a new version of a policy after compiling it, checking that it

@@ -66,6 +66,10 @@ struct plua_call {
 					 * out: the one used */
 	int overran;			/* out: a budget or the memory cap
 					 * stopped it */
+	int impure;			/* out: it read the clock, a reference
+					 * value or random numbers, or logged:
+					 * the same inputs may not give the
+					 * same result again */
 	/* attestation */
 	int v[8];
 	json_t *ext;			/* new object {member: value} */
@@ -85,6 +89,12 @@ void plua_configure(int kinstr, int mem_kib, int time_ms);
  * ..."). Never raises; a state that overran a budget is discarded.
  */
 int plua_run(struct plua_call *c, struct error *err);
+/* Changes whenever plua_configure changes the budgets: a result made
+ * under one budget is not known to fit another. */
+uint64_t plua_generation(void);
+/* The running call's result depends on more than its inputs (see
+ * plua_call.impure). */
+void plua_mark_impure(lua_State *L);
 /* Tests: evaluate as of this unix time (trustee.now(), rv() expiry);
  * 0 restores the real clock. */
 void plua_test_clock(int64_t now);

@@ -44,6 +44,7 @@ policy_lib_rv(lua_State *L)
 	size_t len;
 	json_t *j;
 
+	plua_mark_impure(L);
 	name = luaL_checklstring(L, 1, &len);
 	luaL_argcheck(L, len > 0 && len <= RVPS_NAME_MAX &&
 	    strlen(name) == len, 1, "a reference value name is 1..256 bytes "
@@ -87,6 +88,7 @@ policy_lib_log(lua_State *L)
 	size_t len;
 	luaL_Buffer b;
 
+	plua_mark_impure(L);
 	luaL_buffinit(L, &b);
 	for (i = 1; i <= n; i++) {
 		if (i > 1)
@@ -256,6 +258,7 @@ policy_lib_sha512(lua_State *L)
 static int
 policy_lib_now(lua_State *L)
 {
+	plua_mark_impure(L);
 	lua_pushinteger(L, (lua_Integer)plua_p(L)->now);
 	return 1;
 }

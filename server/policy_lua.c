@@ -29,6 +29,7 @@ static atomic_llong plua_clock;		/* tests: fixed "now" */
 static atomic_int plua_kinstr = PLUA_DEFAULT_KINSTR;
 static atomic_int plua_mem_kib = PLUA_DEFAULT_MEM_KIB;
 static atomic_int plua_time_ms = PLUA_WALL_LIMIT_MS;
+static atomic_ullong plua_gen;
 
 static atomic_ullong st_created, st_live, st_evals, st_failures,
     st_discards, st_compiles;
@@ -51,6 +52,22 @@ plua_configure(int kinstr, int mem_kib, int time_ms)
 	    PLUA_DEFAULT_MEM_KIB);
 	atomic_store(&plua_time_ms, time_ms > 0 ? time_ms :
 	    PLUA_WALL_LIMIT_MS);
+	atomic_fetch_add(&plua_gen, 1);
+}
+
+uint64_t
+plua_generation(void)
+{
+	return atomic_load(&plua_gen);
+}
+
+void
+plua_mark_impure(lua_State *L)
+{
+	struct pstate *p = plua_p(L);
+
+	if (p->call != NULL)
+		p->call->impure = 1;
 }
 
 /* ------------------------------------------------------------- states */
@@ -306,6 +323,7 @@ plua_run(struct plua_call *c, struct error *err)
 		p->deadline = c->deadline;
 	c->deadline = p->deadline;
 	c->overran = 0;
+	c->impure = 0;
 	p->ticks = 0;
 	p->abort = PABORT_NONE;
 	p->abort_what = NULL;

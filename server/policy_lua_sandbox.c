@@ -30,6 +30,7 @@ enum plua_sandbox_wrap_kind {
 	W_TUNPACK,
 	W_TMOVE,
 	W_TSORT,
+	W_IMPURE,	/* math.random: O(1), and not a function of inputs */
 };
 
 static double
@@ -134,7 +135,7 @@ static const char *const plua_sandbox_wrap_what[] = {
 	[W_PACK] = "string.pack/unpack",
 	[W_TLEN] = "shifting a table", [W_TCONCAT] = "table.concat",
 	[W_TUNPACK] = "table.unpack", [W_TMOVE] = "table.move",
-	[W_TSORT] = "table.sort",
+	[W_TSORT] = "table.sort", [W_IMPURE] = "math.random",
 };
 
 /*
@@ -153,6 +154,25 @@ plua_sandbox_wrap(lua_State *L)
 	return f(L);
 }
 
+/*
+ * math.random and math.randomseed (upvalue 1, the library's closure:
+ * they keep their generator in an upvalue of their own, so they are
+ * called, not run in this frame): mark the call impure (plua_call), so
+ * that its result is never reused for the same inputs.
+ */
+static int
+plua_sandbox_wrap_impure(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	plua_mark_impure(L);
+	plua_charge(L, 1 + n, plua_sandbox_wrap_what[W_IMPURE]);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 struct plua_sandbox_wrap_entry {
 	const char *name;
 	int kind;
@@ -166,8 +186,12 @@ plua_sandbox_wrap_lib(lua_State *L, int lib,
 		if (lua_getfield(L, lib, w->name) != LUA_TFUNCTION ||
 		    lua_tocfunction(L, -1) == NULL)
 			luaL_error(L, "library function %s missing", w->name);
-		lua_pushinteger(L, w->kind);
-		lua_pushcclosure(L, plua_sandbox_wrap, 2);
+		if (w->kind == W_IMPURE)
+			lua_pushcclosure(L, plua_sandbox_wrap_impure, 1);
+		else {
+			lua_pushinteger(L, w->kind);
+			lua_pushcclosure(L, plua_sandbox_wrap, 2);
+		}
 		lua_setfield(L, lib, w->name);
 	}
 }
@@ -189,7 +213,8 @@ static const struct plua_sandbox_wrap_entry plua_sandbox_utf8_wraps[] = {
 	{ "offset", W_BYTES }, { "codes", W_BYTES }, { NULL, 0 }
 };
 static const struct plua_sandbox_wrap_entry plua_sandbox_math_wraps[] = {
-	{ "max", W_NARGS }, { "min", W_NARGS }, { NULL, 0 }
+	{ "max", W_NARGS }, { "min", W_NARGS }, { "random", W_IMPURE },
+	{ "randomseed", W_IMPURE }, { NULL, 0 }
 };
 static const struct plua_sandbox_wrap_entry plua_sandbox_base_wraps[] = {
 	{ "select", W_NARGS }, { "tonumber", W_BYTES }, { NULL, 0 }

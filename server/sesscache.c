@@ -32,12 +32,21 @@
 
 #define SESSCACHE_MAX_BUCKETS	((size_t)1 << 20)
 
+/* A decision kept with an entry (sesscache_memo_put); text NULL: empty. */
+struct sesscache_memo {
+	uint8_t key[SESSCACHE_MEMO_KEY_LEN];
+	int allowed;
+	char *text;
+};
+
 struct sesscache_ent {
 	uint8_t key[SESSCACHE_KEY_LEN];
 	json_t *claims;
 	struct jwe_key *tee_key;
 	int64_t exp;
 	size_t bytes;
+	struct sesscache_memo memo[SESSCACHE_MEMO_SLOTS];
+	unsigned memo_next;		/* the slot the next new key takes */
 	unsigned refs;		/* the cache's own (while cached) + readers' */
 	struct sesscache_ent *hnext;		/* bucket chain */
 	struct sesscache_ent *prev, *next;	/* LRU: head = most recent */
@@ -50,13 +59,17 @@ static struct sesscache_ent *sesscache_head, *sesscache_tail;
 static size_t sesscache_n, sesscache_bytes;
 static size_t sesscache_max_n, sesscache_max_bytes;
 static uint64_t sesscache_hits, sesscache_misses, sesscache_evicted,
-    sesscache_expired;
+    sesscache_expired, sesscache_memo_hits, sesscache_memo_misses;
 
 static void
 sesscache_ent_free(struct sesscache_ent *e)
 {
+	size_t i;
+
 	json_decref(e->claims);
 	jwe_key_free(e->tee_key);
+	for (i = 0; i < SESSCACHE_MEMO_SLOTS; i++)
+		free(e->memo[i].text);
 	free(e);
 }
 
@@ -158,7 +171,8 @@ sesscache_init(size_t max_entries, size_t max_bytes)
 	sesscache_max_n = max_entries;
 	sesscache_max_bytes = max_bytes;
 	sesscache_hits = sesscache_misses = sesscache_evicted =
-	    sesscache_expired = 0;
+	    sesscache_expired = sesscache_memo_hits = sesscache_memo_misses =
+	    0;
 	pthread_mutex_unlock(&sesscache_lock);
 	free(old);
 	sesscache_free_chain(dead);
@@ -327,6 +341,73 @@ sesscache_exp(const struct sesscache_ent *e)
 	return e->exp;
 }
 
+/* The slot holding key, or NULL. Lock held. */
+static struct sesscache_memo *
+sesscache_memo_find_locked(struct sesscache_ent *e,
+    const uint8_t key[SESSCACHE_MEMO_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < SESSCACHE_MEMO_SLOTS; i++)
+		if (e->memo[i].text != NULL && sodium_memcmp(e->memo[i].key,
+		    key, SESSCACHE_MEMO_KEY_LEN) == 0)
+			return &e->memo[i];
+	return NULL;
+}
+
+int
+sesscache_memo_get(struct sesscache_ent *e,
+    const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int *allowed, char *text,
+    size_t size)
+{
+	struct sesscache_memo *m;
+	int found = 0;
+
+	pthread_mutex_lock(&sesscache_lock);
+	if ((m = sesscache_memo_find_locked(e, key)) != NULL &&
+	    strlen(m->text) < size) {
+		*allowed = m->allowed;
+		memcpy(text, m->text, strlen(m->text) + 1);
+		found = 1;
+		sesscache_memo_hits++;
+	} else
+		sesscache_memo_misses++;
+	pthread_mutex_unlock(&sesscache_lock);
+	return found;
+}
+
+void
+sesscache_memo_put(struct sesscache_ent *e,
+    const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int allowed,
+    const char *text)
+{
+	struct sesscache_memo *m;
+	size_t len = strlen(text) + 1, old;
+	char *copy, *drop;
+
+	if (len > SESSCACHE_MEMO_TEXT_MAX)
+		return;
+	copy = xmalloc(len);
+	memcpy(copy, text, len);
+	pthread_mutex_lock(&sesscache_lock);
+	if ((m = sesscache_memo_find_locked(e, key)) == NULL) {
+		m = &e->memo[e->memo_next];
+		e->memo_next = (e->memo_next + 1) % SESSCACHE_MEMO_SLOTS;
+	}
+	drop = m->text;
+	old = drop != NULL ? strlen(drop) + 1 : 0;
+	memcpy(m->key, key, SESSCACHE_MEMO_KEY_LEN);
+	m->allowed = allowed;
+	m->text = copy;
+	e->bytes = e->bytes - old + len;
+	/* Counted in the total while the entry is cached (its bytes leave
+	 * the total when it is unlinked). */
+	if (sesscache_tab != NULL && sesscache_find_locked(e->key) == e)
+		sesscache_bytes = sesscache_bytes - old + len;
+	pthread_mutex_unlock(&sesscache_lock);
+	free(drop);
+}
+
 void
 sesscache_stats(struct sesscache_stats *st)
 {
@@ -339,5 +420,7 @@ sesscache_stats(struct sesscache_stats *st)
 	st->misses = sesscache_misses;
 	st->evicted = sesscache_evicted;
 	st->expired = sesscache_expired;
+	st->memo_hits = sesscache_memo_hits;
+	st->memo_misses = sesscache_memo_misses;
 	pthread_mutex_unlock(&sesscache_lock);
 }

@@ -66,9 +66,32 @@ const json_t *sesscache_claims(const struct sesscache_ent *e);
 const struct jwe_key *sesscache_tee_key(const struct sesscache_ent *e);
 int64_t sesscache_exp(const struct sesscache_ent *e);
 
+/*
+ * Decisions made from an entry's claims (the resource policy's), kept
+ * with it: at most SESSCACHE_MEMO_SLOTS per entry, each a key (the
+ * caller's digest of everything the decision depended on besides the
+ * claims) with an allowed flag and a text (at most
+ * SESSCACHE_MEMO_TEXT_MAX bytes with its NUL). Whatever a key stands for
+ * is the caller's contract; the cache compares keys in constant time.
+ * memo_get: 1 with *allowed and text (size bytes) filled when key is
+ * there, 0 otherwise. memo_put: remember (replacing key's slot, or the
+ * least recently put); a text too long is not kept. The texts count in
+ * the entry's bytes (checked against the byte bound at the next put).
+ */
+#define SESSCACHE_MEMO_SLOTS	2
+#define SESSCACHE_MEMO_KEY_LEN	32
+#define SESSCACHE_MEMO_TEXT_MAX	512
+int sesscache_memo_get(struct sesscache_ent *e,
+    const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int *allowed, char *text,
+    size_t size);
+void sesscache_memo_put(struct sesscache_ent *e,
+    const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int allowed,
+    const char *text);
+
 struct sesscache_stats {
 	size_t entries, bytes, max_entries, max_bytes;
 	uint64_t hits, misses, evicted, expired;
+	uint64_t memo_hits, memo_misses;
 };
 void sesscache_stats(struct sesscache_stats *st);
 

@@ -64,7 +64,7 @@ bench_one(int resource)
 
 	if (resource)
 		return policy_resource(bench_claims, bench_request, &allowed,
-		    reason, &err) == 0 && allowed ? 0 : -1;
+		    reason, NULL, &err) == 0 && allowed ? 0 : -1;
 	if (policy_appraise("default", "cpu", bench_input, v, &ext,
 	    &err) != 0)
 		return -1;

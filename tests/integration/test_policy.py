@@ -213,6 +213,48 @@ end
     put_policy(srv, "resource", "resource-policy", ALLOW)
 
 
+def reused(srv):
+    """kbs_policy_decisions_reused_total of /metrics."""
+    for line in srv.request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith("kbs_policy_decisions_reused_total "):
+            return int(line.split()[1])
+    raise H.TestFailure("no kbs_policy_decisions_reused_total in /metrics")
+
+
+def test_decisions_reused_for_same_token_and_request(ctx):
+    """A decision that depends only on (claims, request) runs once per token
+    and request (cookie or Bearer: the same token); another request, a new
+    policy, or a policy that reads the clock run the policy again."""
+    srv = ctx.shared
+    g = H.PyGuest(srv).handshake()
+    put_policy(srv, "resource", "resource-policy", ALLOW)
+    n0 = reused(srv)
+    for _ in range(3):
+        check(g.fetch(RES) == SECRET, "no release")
+    check(g.fetch(RES, mode="bearer") == SECRET, "no Bearer release")
+    check(reused(srv) == n0 + 3, "reused %d, expected %d" % (reused(srv), n0 + 3))
+    # Another request (a query the policy sees): evaluated, then reused.
+    check(g.decrypt(g.get("resource/" + RES + "?v=1")) == SECRET, "query")
+    check(reused(srv) == n0 + 3, "a new request reused a decision")
+    check(g.decrypt(g.get("resource/" + RES + "?v=1")) == SECRET, "query")
+    check(reused(srv) == n0 + 4, "the query's decision not reused")
+    # A new policy denies at once, for the same token and request.
+    put_policy(srv, "resource", "resource-policy",
+               "return function() return false, 'shut' end")
+    H.expect_problem(g.get("resource/" + RES), 401, "PolicyDeny", "shut")
+    H.expect_problem(g.get("resource/" + RES), 401, "PolicyDeny", "shut")
+    check(reused(srv) == n0 + 5, "a denial is a decision too")
+    # Reading the clock: run every time.
+    put_policy(srv, "resource", "resource-policy",
+               "return function(c, r) return trustee.now() > 0 and "
+               "r.plugin == 'resource', 'in time' end")
+    for _ in range(3):
+        check(g.fetch(RES) == SECRET, "no release under the clock policy")
+    check(reused(srv) == n0 + 5, "a decision that read the clock was reused")
+    put_policy(srv, "resource", "resource-policy", ALLOW)
+    check(g.fetch(RES) == SECRET, "allow policy not active again")
+
+
 def test_syntax_error_refused(ctx):
     srv = ctx.shared
     before = ok(call(srv, "GET", API + "/policies/resource/resource-policy"))

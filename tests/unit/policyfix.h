@@ -126,7 +126,7 @@ policyfix_decide(const json_t *claims, const json_t *req,
 	struct error err = { "" };
 	int allowed = 0;
 
-	if (policy_resource(claims, req, &allowed, reason, &err) != 0) {
+	if (policy_resource(claims, req, &allowed, reason, NULL, &err) != 0) {
 		assert_string_equal(reason, err.msg);
 		return -1;
 	}

@@ -161,6 +161,95 @@ test_resource_seed_modes(void **state)
 	json_decref(req);
 }
 
+/* decide with a stamp; returns allowed (-1: failed). */
+static int
+decide_stamped(const json_t *c, const json_t *req,
+    uint8_t stamp[POLICY_STAMP_LEN])
+{
+	char reason[POLICY_REASON_MAX];
+	struct error err = { "" };
+	int allowed = 0;
+
+	memset(stamp, 0xee, POLICY_STAMP_LEN);
+	if (policy_resource(c, req, &allowed, reason, stamp, &err) != 0)
+		return -1;
+	return allowed;
+}
+
+/*
+ * A decision's stamp: the same for the same policy and budgets, and what
+ * policy_resource_stamp says; another when the policy or the budgets
+ * change; all zeros (not to be reused) when the evaluation read the
+ * clock, a reference value or random numbers, or logged, and when it
+ * failed.
+ */
+static void
+test_resource_stamp(void **state)
+{
+	static const char *const impure[] = {
+		"return function(c, r) return trustee.now() > 0, 'late' end",
+		"return function(c, r) return trustee.rv('x') == nil, 'rv' end",
+		"return function(c, r) trustee.log('hi') return true, 'l' end",
+		"return function(c, r) local n = math.random(1, 6) "
+		    "return n >= 1 and n <= 6, 'dice' end",
+		"return function(c, r) math.randomseed(7) return true, 's' end",
+	};
+	static const char pure[] = "return function(c, r) "
+	    "return r.plugin == 'resource', 'pure ' .. r.plugin end";
+	json_t *req = policyfix_request_for("resource"), *c;
+	uint8_t s1[POLICY_STAMP_LEN], s2[POLICY_STAMP_LEN],
+	    now[POLICY_STAMP_LEN], zero[POLICY_STAMP_LEN] = { 0 };
+	struct error err = { "" };
+	size_t i;
+
+	(void)state;
+	c = policyfix_claims_for("snp", "affirming", 2);
+	policyfix_put_resource_ok(pure);
+	assert_int_equal(decide_stamped(c, req, s1), 1);
+	assert_memory_not_equal(s1, zero, sizeof(zero));
+	assert_int_equal(decide_stamped(c, req, s2), 1);
+	assert_memory_equal(s1, s2, sizeof(s1));
+	assert_int_equal(policy_resource_stamp(now, &err), 0);
+	assert_memory_equal(s1, now, sizeof(s1));
+	/* New budgets: a new generation. */
+	plua_configure(0, 0, 0);
+	assert_int_equal(policy_resource_stamp(now, &err), 0);
+	assert_memory_not_equal(s1, now, sizeof(s1));
+	assert_int_equal(decide_stamped(c, req, s2), 1);
+	assert_memory_equal(s2, now, sizeof(s2));
+	/* A new policy text: another stamp. */
+	policyfix_put_resource_ok("return function(c, r) return false, "
+	    "'no' end");
+	assert_int_equal(decide_stamped(c, req, s1), 0);
+	assert_memory_not_equal(s1, zero, sizeof(zero));
+	assert_memory_not_equal(s1, s2, sizeof(s1));
+	/* Impure evaluations, whatever they decide. */
+	for (i = 0; i < ARRAY_SIZE(impure); i++) {
+		policyfix_put_resource_ok(impure[i]);
+		assert_int_equal(decide_stamped(c, req, s1), 1);
+		assert_memory_equal(s1, zero, sizeof(zero));
+		assert_int_equal(policy_resource_stamp(now, &err), 0);
+		assert_memory_not_equal(now, zero, sizeof(zero));
+	}
+	/* Pure again: stamped again (the flag is per call). */
+	policyfix_put_resource_ok(pure);
+	assert_int_equal(decide_stamped(c, req, s1), 1);
+	assert_memory_not_equal(s1, zero, sizeof(zero));
+	/* A failure is never stamped. */
+	policyfix_put_resource_ok("return function(c, r) "
+	    "if r.query.boom then error('boom') end return true, 'ok' end");
+	assert_int_equal(decide_stamped(c, req, s1), 1);
+	assert_memory_not_equal(s1, zero, sizeof(zero));
+	json_decref(req);
+	req = json_pack("{s:s, s:[sss], s:{s:s}, s:s}", "plugin", "resource",
+	    "resource-path", "repo", "type", "tag", "query", "boom", "1",
+	    "method", "GET");
+	assert_int_equal(decide_stamped(c, req, s1), -1);
+	assert_memory_equal(s1, zero, sizeof(zero));
+	json_decref(c);
+	json_decref(req);
+}
+
 int
 main(void)
 {
@@ -170,6 +259,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resource_shipped_variants,
 		    setup, policyfix_teardown),
 		cmocka_unit_test_setup_teardown(test_resource_seed_modes, setup,
+		    policyfix_teardown),
+		cmocka_unit_test_setup_teardown(test_resource_stamp, setup,
 		    policyfix_teardown),
 	};
 
