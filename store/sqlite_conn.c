@@ -161,11 +161,18 @@ sqlite_conn_open(const struct store_dsn *dsn, void **handle,
 	    (rc = sqlite_schema_init(s, err)) != 0)
 		goto fail;
 	rc = -1;
+	/* put_many: the same upsert without RETURNING, whose results SQLite
+	 * would collect in a temporary table for nobody to read. */
 	if (sqlite_conn_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
 	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
 	    "DO UPDATE SET kv = excluded.kv, ord = excluded.ord, "
 	    "exp = excluded.exp, rev = rows.rev + 1, blob = excluded.blob "
 	    "RETURNING rev", &s->put_any, err) != 0 ||
+	    sqlite_conn_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
+	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
+	    "DO UPDATE SET kv = excluded.kv, ord = excluded.ord, "
+	    "exp = excluded.exp, rev = rows.rev + 1, blob = excluded.blob",
+	    &s->put_many, err) != 0 ||
 	    sqlite_conn_prepare(s, "INSERT INTO rows(tbl, id, kv, ord, exp, "
 	    "rev, blob) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(tbl, id) "
 	    "DO NOTHING RETURNING rev", &s->put_new, err) != 0 ||
@@ -200,6 +207,7 @@ sqlite_conn_close(void *handle)
 	if (s == NULL)
 		return;
 	sqlite3_finalize(s->put_any);
+	sqlite3_finalize(s->put_many);
 	sqlite3_finalize(s->put_new);
 	sqlite3_finalize(s->put_rev);
 	sqlite3_finalize(s->get);

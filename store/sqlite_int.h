@@ -37,6 +37,7 @@ struct store_sqlite {
 	int lock_fd;			/* exclusive daemon lock, or -1 */
 	pthread_mutex_t lock;		/* guards db and every statement */
 	sqlite3_stmt *put_any;
+	sqlite3_stmt *put_many;		/* put_any without RETURNING */
 	sqlite3_stmt *put_new;
 	sqlite3_stmt *put_rev;
 	sqlite3_stmt *get;

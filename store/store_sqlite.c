@@ -106,7 +106,7 @@ store_sqlite_put_many(void *handle, const char *table,
     const struct store_row *rows, size_t n, struct error *err)
 {
 	struct store_sqlite *s = handle;
-	sqlite3_stmt *stmt = s->put_any;
+	sqlite3_stmt *stmt = s->put_many;
 	int rc = STORE_ERROR, step;
 	size_t i;
 
@@ -133,8 +133,7 @@ store_sqlite_put_many(void *handle, const char *table,
 			store_sqlite_done(stmt);
 			goto fail;
 		}
-		while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
-			;
+		step = sqlite3_step(stmt);
 		store_sqlite_done(stmt);
 		if (step != SQLITE_DONE) {
 			error_set(err, "sqlite: %s: put into table '%s': %s",
