@@ -161,7 +161,7 @@ test_resource_seed_modes(void **state)
 	json_decref(req);
 }
 
-/* decide with a stamp; returns allowed (-1: failed). */
+/* Decide with a stamp; returns allowed (-1: failed). */
 static int
 decide_stamped(const json_t *c, const json_t *req,
     uint8_t stamp[POLICY_STAMP_LEN])
@@ -174,6 +174,29 @@ decide_stamped(const json_t *c, const json_t *req,
 	if (policy_resource(c, req, &allowed, reason, stamp, &err) != 0)
 		return -1;
 	return allowed;
+}
+
+/* Store text as the resource policy, decide (expecting allowed), and
+ * check that the decision is stamped (reusable) or not; the stamp in
+ * stamp. */
+static void
+put_decide(const char *text, const json_t *c, const json_t *req,
+    int allowed, int stamped, uint8_t stamp[POLICY_STAMP_LEN])
+{
+	static const uint8_t zero[POLICY_STAMP_LEN];
+	uint8_t now[POLICY_STAMP_LEN];
+	struct error err = { "" };
+
+	if (text != NULL)
+		policyfix_put_resource_ok(text);
+	assert_int_equal(decide_stamped(c, req, stamp), allowed);
+	if (!stamped) {
+		assert_memory_equal(stamp, zero, sizeof(zero));
+		return;
+	}
+	assert_memory_not_equal(stamp, zero, sizeof(zero));
+	assert_int_equal(policy_resource_stamp(now, &err), 0);
+	assert_memory_equal(stamp, now, sizeof(now));
 }
 
 /*
@@ -196,56 +219,36 @@ test_resource_stamp(void **state)
 	};
 	static const char pure[] = "return function(c, r) "
 	    "return r.plugin == 'resource', 'pure ' .. r.plugin end";
-	json_t *req = policyfix_request_for("resource"), *c;
-	uint8_t s1[POLICY_STAMP_LEN], s2[POLICY_STAMP_LEN],
-	    now[POLICY_STAMP_LEN], zero[POLICY_STAMP_LEN] = { 0 };
-	struct error err = { "" };
+	json_t *req = policyfix_request_for("resource"), *c, *boom;
+	uint8_t s1[POLICY_STAMP_LEN], s2[POLICY_STAMP_LEN];
 	size_t i;
 
 	(void)state;
 	c = policyfix_claims_for("snp", "affirming", 2);
-	policyfix_put_resource_ok(pure);
-	assert_int_equal(decide_stamped(c, req, s1), 1);
-	assert_memory_not_equal(s1, zero, sizeof(zero));
-	assert_int_equal(decide_stamped(c, req, s2), 1);
+	put_decide(pure, c, req, 1, 1, s1);
+	put_decide(NULL, c, req, 1, 1, s2);
 	assert_memory_equal(s1, s2, sizeof(s1));
-	assert_int_equal(policy_resource_stamp(now, &err), 0);
-	assert_memory_equal(s1, now, sizeof(s1));
 	/* New budgets: a new generation. */
 	plua_configure(0, 0, 0);
-	assert_int_equal(policy_resource_stamp(now, &err), 0);
-	assert_memory_not_equal(s1, now, sizeof(s1));
-	assert_int_equal(decide_stamped(c, req, s2), 1);
-	assert_memory_equal(s2, now, sizeof(s2));
+	put_decide(NULL, c, req, 1, 1, s2);
+	assert_memory_not_equal(s1, s2, sizeof(s1));
 	/* A new policy text: another stamp. */
-	policyfix_put_resource_ok("return function(c, r) return false, "
-	    "'no' end");
-	assert_int_equal(decide_stamped(c, req, s1), 0);
-	assert_memory_not_equal(s1, zero, sizeof(zero));
+	put_decide("return function(c, r) return false, 'no' end", c, req, 0,
+	    1, s1);
 	assert_memory_not_equal(s1, s2, sizeof(s1));
 	/* Impure evaluations, whatever they decide. */
-	for (i = 0; i < ARRAY_SIZE(impure); i++) {
-		policyfix_put_resource_ok(impure[i]);
-		assert_int_equal(decide_stamped(c, req, s1), 1);
-		assert_memory_equal(s1, zero, sizeof(zero));
-		assert_int_equal(policy_resource_stamp(now, &err), 0);
-		assert_memory_not_equal(now, zero, sizeof(zero));
-	}
+	for (i = 0; i < ARRAY_SIZE(impure); i++)
+		put_decide(impure[i], c, req, 1, 0, s1);
 	/* Pure again: stamped again (the flag is per call). */
-	policyfix_put_resource_ok(pure);
-	assert_int_equal(decide_stamped(c, req, s1), 1);
-	assert_memory_not_equal(s1, zero, sizeof(zero));
+	put_decide(pure, c, req, 1, 1, s1);
 	/* A failure is never stamped. */
-	policyfix_put_resource_ok("return function(c, r) "
-	    "if r.query.boom then error('boom') end return true, 'ok' end");
-	assert_int_equal(decide_stamped(c, req, s1), 1);
-	assert_memory_not_equal(s1, zero, sizeof(zero));
-	json_decref(req);
-	req = json_pack("{s:s, s:[sss], s:{s:s}, s:s}", "plugin", "resource",
+	boom = json_pack("{s:s, s:[sss], s:{s:s}, s:s}", "plugin", "resource",
 	    "resource-path", "repo", "type", "tag", "query", "boom", "1",
 	    "method", "GET");
-	assert_int_equal(decide_stamped(c, req, s1), -1);
-	assert_memory_equal(s1, zero, sizeof(zero));
+	put_decide("return function(c, r) if r.query.boom then error('boom') "
+	    "end return true, 'ok' end", c, req, 1, 1, s1);
+	put_decide(NULL, c, boom, -1, 0, s1);
+	json_decref(boom);
 	json_decref(c);
 	json_decref(req);
 }

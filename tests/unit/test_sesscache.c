@@ -186,6 +186,24 @@ test_byte_bound(void **state)
 	assert_int_equal(st.entries, 3);
 }
 
+/* Assert e's memo has key with allowed and text; NULL text: absent. */
+static void
+memo_is(struct sesscache_ent *e, const uint8_t key[SESSCACHE_MEMO_KEY_LEN],
+    int allowed, const char *text)
+{
+	char got[SESSCACHE_MEMO_TEXT_MAX];
+	int a = -1;
+
+	if (text == NULL) {
+		assert_false(sesscache_memo_get(e, key, &a, got, sizeof(got)));
+		assert_int_equal(a, -1);
+		return;
+	}
+	assert_true(sesscache_memo_get(e, key, &a, got, sizeof(got)));
+	assert_int_equal(a, allowed);
+	assert_string_equal(got, text);
+}
+
 /* Decisions kept with an entry: found by exact key only, two slots
  * (the oldest put goes), a key put again replaces its own slot, texts
  * over the limit are not kept, and the texts count in the cache's
@@ -195,7 +213,7 @@ test_memo(void **state)
 {
 	struct sesscache_stats st0, st;
 	uint8_t key[SESSCACHE_KEY_LEN], k[4][SESSCACHE_MEMO_KEY_LEN];
-	char text[SESSCACHE_MEMO_TEXT_MAX + 8], big[SESSCACHE_MEMO_TEXT_MAX + 1];
+	char text[8], big[SESSCACHE_MEMO_TEXT_MAX + 1];
 	struct sesscache_ent *e, *loose;
 	int allowed, i;
 
@@ -206,65 +224,45 @@ test_memo(void **state)
 	key_of(1, key);
 	e = sesscache_put(key, claims_of(1), NULL, NOW + 100, 100, NOW);
 	sesscache_stats(&st0);
-	assert_false(sesscache_memo_get(e, k[0], &allowed, text,
-	    sizeof(text)));
+	memo_is(e, k[0], 0, NULL);
 	sesscache_memo_put(e, k[0], 1, "allowed by zero");
 	sesscache_memo_put(e, k[1], 0, "denied by one");
 	sesscache_stats(&st);
 	assert_int_equal(st.bytes, st0.bytes + strlen("allowed by zero") +
 	    strlen("denied by one") + 2);
-	allowed = -1;
-	assert_true(sesscache_memo_get(e, k[0], &allowed, text,
-	    sizeof(text)));
-	assert_int_equal(allowed, 1);
-	assert_string_equal(text, "allowed by zero");
-	assert_true(sesscache_memo_get(e, k[1], &allowed, text,
-	    sizeof(text)));
-	assert_int_equal(allowed, 0);
-	assert_string_equal(text, "denied by one");
+	memo_is(e, k[0], 1, "allowed by zero");
+	memo_is(e, k[1], 0, "denied by one");
 	/* A key one byte off is another key. */
 	memcpy(k[3], k[0], sizeof(k[3]));
 	k[3][SESSCACHE_MEMO_KEY_LEN - 1] ^= 1;
-	assert_false(sesscache_memo_get(e, k[3], &allowed, text,
-	    sizeof(text)));
+	memo_is(e, k[3], 0, NULL);
 	/* Too small a buffer: not found, nothing written past it. */
 	assert_false(sesscache_memo_get(e, k[0], &allowed, text, 5));
 	/* Put again: its own slot, the other stays. */
 	sesscache_memo_put(e, k[1], 1, "now allowed");
-	assert_true(sesscache_memo_get(e, k[1], &allowed, text,
-	    sizeof(text)));
-	assert_int_equal(allowed, 1);
-	assert_string_equal(text, "now allowed");
-	assert_true(sesscache_memo_get(e, k[0], &allowed, text,
-	    sizeof(text)));
+	memo_is(e, k[1], 1, "now allowed");
+	memo_is(e, k[0], 1, "allowed by zero");
 	/* A third key takes the slot of the oldest new key (k[0]). */
 	sesscache_memo_put(e, k[2], 0, "");
-	assert_false(sesscache_memo_get(e, k[0], &allowed, text,
-	    sizeof(text)));
-	assert_true(sesscache_memo_get(e, k[2], &allowed, text,
-	    sizeof(text)));
-	assert_string_equal(text, "");
-	assert_true(sesscache_memo_get(e, k[1], &allowed, text,
-	    sizeof(text)));
+	memo_is(e, k[0], 0, NULL);
+	memo_is(e, k[2], 0, "");
+	memo_is(e, k[1], 1, "now allowed");
 	sesscache_stats(&st);
 	assert_int_equal(st.bytes, st0.bytes + strlen("now allowed") + 2);
+	assert_true(st.memo_hits > 0 && st.memo_misses > 0);
 	/* Over the limit: not kept (the slot's old text stays). */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	sesscache_memo_put(e, k[3], 1, big);
-	assert_false(sesscache_memo_get(e, k[3], &allowed, text,
-	    sizeof(text)));
-	assert_true(sesscache_memo_get(e, k[2], &allowed, text,
-	    sizeof(text)));
-	assert_true(st.memo_hits > 0 && st.memo_misses > 0);
+	memo_is(e, k[3], 0, NULL);
+	memo_is(e, k[2], 0, "");
 	sesscache_release(e);
 	/* An entry not cached keeps memos too; they leave nothing in the
 	 * cache's total. */
 	key_of(2, key);
 	loose = sesscache_put(key, claims_of(2), NULL, NOW - 1, 100, NOW);
 	sesscache_memo_put(loose, k[0], 1, "loose");
-	assert_true(sesscache_memo_get(loose, k[0], &allowed, text,
-	    sizeof(text)));
+	memo_is(loose, k[0], 1, "loose");
 	sesscache_stats(&st0);
 	assert_int_equal(st0.bytes, st.bytes);
 	sesscache_release(loose);
