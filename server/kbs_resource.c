@@ -197,7 +197,9 @@ kbs_resource_policy_allows(struct kbs_req *r, struct sesscache_ent *ent,
 	json_t *req;
 	int allowed = 0, rc, keyed = 0;
 
-	if (policy_resource_stamp(now, &perr) == 0) {
+	/* A token's first request has nothing kept yet: no key to make. */
+	if (sesscache_memo_any(ent) && policy_resource_stamp(now, &perr) ==
+	    0) {
 		kbs_resource_memo_key(r, now, key);
 		keyed = 1;
 		if (sesscache_memo_get(ent, key, &allowed, reason,

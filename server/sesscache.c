@@ -376,6 +376,17 @@ sesscache_memo_get(struct sesscache_ent *e,
 	return found;
 }
 
+int
+sesscache_memo_any(struct sesscache_ent *e)
+{
+	int any;
+
+	pthread_mutex_lock(&sesscache_lock);
+	any = e->memo[0].text != NULL;	/* slots fill from the first */
+	pthread_mutex_unlock(&sesscache_lock);
+	return any;
+}
+
 void
 sesscache_memo_put(struct sesscache_ent *e,
     const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int allowed,

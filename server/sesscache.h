@@ -87,6 +87,9 @@ int sesscache_memo_get(struct sesscache_ent *e,
 void sesscache_memo_put(struct sesscache_ent *e,
     const uint8_t key[SESSCACHE_MEMO_KEY_LEN], int allowed,
     const char *text);
+/* Whether e has kept a decision yet (a caller may skip making a key for
+ * memo_get when not). */
+int sesscache_memo_any(struct sesscache_ent *e);
 
 struct sesscache_stats {
 	size_t entries, bytes, max_entries, max_bytes;

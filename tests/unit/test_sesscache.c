@@ -225,7 +225,9 @@ test_memo(void **state)
 	e = sesscache_put(key, claims_of(1), NULL, NOW + 100, 100, NOW);
 	sesscache_stats(&st0);
 	memo_is(e, k[0], 0, NULL);
+	assert_false(sesscache_memo_any(e));
 	sesscache_memo_put(e, k[0], 1, "allowed by zero");
+	assert_true(sesscache_memo_any(e));
 	sesscache_memo_put(e, k[1], 0, "denied by one");
 	sesscache_stats(&st);
 	assert_int_equal(st.bytes, st0.bytes + strlen("allowed by zero") +
@@ -261,6 +263,9 @@ test_memo(void **state)
 	 * cache's total. */
 	key_of(2, key);
 	loose = sesscache_put(key, claims_of(2), NULL, NOW - 1, 100, NOW);
+	/* Too long: no slot taken. */
+	sesscache_memo_put(loose, k[1], 1, big);
+	assert_false(sesscache_memo_any(loose));
 	sesscache_memo_put(loose, k[0], 1, "loose");
 	memo_is(loose, k[0], 1, "loose");
 	sesscache_stats(&st0);
