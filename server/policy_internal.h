@@ -66,10 +66,10 @@ struct plua_call {
 					 * out: the one used */
 	int overran;			/* out: a budget or the memory cap
 					 * stopped it */
-	int impure;			/* out: it read the clock, a reference
-					 * value or random numbers, or logged:
-					 * the same inputs may not give the
-					 * same result again */
+	int impure;			/* out: it read the clock, a
+					 * reference value or random numbers,
+					 * or logged: the same inputs may not
+					 * give the same result again */
 	/* attestation */
 	int v[8];
 	json_t *ext;			/* new object {member: value} */
