@@ -279,7 +279,6 @@ metrics_hist(struct buf *b, const char *name, const char *labels,
 static void
 metrics_trustee(struct buf *b)
 {
-	struct sesscache_stats sc;
 	char l[128];
 	int i;
 
@@ -319,12 +318,6 @@ metrics_trustee(struct buf *b)
 	    "Resource policy decisions.");
 	metrics_value(b, "kbs_policy_evaluations_total", "",
 	    GET(&m.pol_evals));
-	sesscache_stats(&sc);
-	metrics_head(b, "kbs_policy_decisions_reused_total", "counter",
-	    "Resource policy decisions reused for the same token and "
-	    "request (the policy not run again).");
-	metrics_value(b, "kbs_policy_decisions_reused_total", "",
-	    sc.memo_hits);
 	metrics_head(b, "kbs_policy_approvals_total", "counter",
 	    "Resource policy approvals.");
 	metrics_value(b, "kbs_policy_approvals_total", "",
@@ -388,6 +381,7 @@ metrics_ours(struct buf *b, int64_t now)
 	static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx",
 	    "5xx" };
 	struct policy_stats ps;
+	struct sesscache_stats sc;
 	json_t *coll, *it;
 	char l[160];
 	size_t i, j;
@@ -448,6 +442,12 @@ metrics_ours(struct buf *b, int64_t now)
 	    "Policy chunk cache misses.");
 	metrics_value(b, "trustee_policy_engine_compiles_total", "",
 	    ps.compiles);
+	sesscache_stats(&sc);
+	metrics_head(b, "trustee_policy_decisions_reused_total", "counter",
+	    "Resource policy decisions reused for the same token and "
+	    "request (the policy not run again).");
+	metrics_value(b, "trustee_policy_decisions_reused_total", "",
+	    sc.memo_hits);
 	metrics_head(b, "trustee_releases_total", "counter",
 	    "Resource release decisions.");
 	metrics_value(b, "trustee_releases_total", "result=\"allowed\"",

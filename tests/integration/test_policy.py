@@ -214,11 +214,11 @@ end
 
 
 def reused(srv):
-    """kbs_policy_decisions_reused_total of /metrics."""
+    """trustee_policy_decisions_reused_total of /metrics."""
     for line in srv.request("GET", "/metrics").body.decode().splitlines():
-        if line.startswith("kbs_policy_decisions_reused_total "):
+        if line.startswith("trustee_policy_decisions_reused_total "):
             return int(line.split()[1])
-    raise H.TestFailure("no kbs_policy_decisions_reused_total in /metrics")
+    raise H.TestFailure("no trustee_policy_decisions_reused_total in /metrics")
 
 
 def test_decisions_reused_for_same_token_and_request(ctx):
