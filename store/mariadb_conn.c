@@ -149,6 +149,9 @@ mariadb_conn_disconnect(struct store_mariadb_conn *c)
 		if (c->many[i] != NULL)
 			mysql_stmt_close(c->many[i]);
 		c->many[i] = NULL;
+		if (c->many_new[i] != NULL)
+			mysql_stmt_close(c->many_new[i]);
+		c->many_new[i] = NULL;
 	}
 	if (c->db != NULL)
 		mysql_close(c->db);
@@ -506,6 +509,7 @@ mariadb_conn_open(const struct store_dsn *dsn, struct store_mariadb **out,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	mariadb_group_init(&m->group);
 	*out = m;
 	return 0;
 }
@@ -521,6 +525,7 @@ mariadb_conn_close(struct store_mariadb *m)
 		mariadb_conn_disconnect(&m->conns[i]);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
+	mariadb_group_destroy(&m->group);
 	if (m->password != NULL)
 		sodium_free(m->password);	/* wipes */
 	free(m->host);

@@ -4,7 +4,8 @@
  * key), store/mariadb_scan.c (scan, count, purge), store/mariadb_lock.c
  * (named locks), store/mariadb_bind.c (statement parameters and result
  * rows), store/mariadb_conn.c (the handle, its connection pool, the
- * failure classification and the retry rules) and
+ * failure classification and the retry rules), store/mariadb_group.c
+ * (concurrent inserts-if-absent sharing a statement) and
  * store/mariadb_schema.c (schema creation and migration at open).
  *
  * A handle (struct store_mariadb) is a pool of up to STORE_MARIADB_POOL
@@ -29,7 +30,10 @@
 #define STORE_MARIADB_POOL	16	/* connections per handle */
 #define STORE_MARIADB_LOCKS	4	/* named locks held at once */
 #define STORE_MARIADB_SCANS	256	/* scan statement shapes (8 flags) */
-#define STORE_MARIADB_MANY	8	/* rows per multi-row upsert */
+#define STORE_MARIADB_MANY	8	/* rows per multi-row statement */
+/* The bytes of row values one multi-row statement carries at most (far
+ * below max_allowed_packet's 16 MiB default; a larger row goes alone). */
+#define STORE_MARIADB_MANY_BYTES ((size_t)1 << 20)
 #define STORE_MARIADB_LOCK_NAME	64	/* GET_LOCK's limit */
 
 /* The columns a row query selects, in the order mariadb_bind_out binds;
@@ -69,6 +73,7 @@ struct store_mariadb_conn {
 	MYSQL_STMT *stmt[SQL_N];
 	MYSQL_STMT *scan[STORE_MARIADB_SCANS];
 	MYSQL_STMT *many[STORE_MARIADB_MANY + 1];	/* by row count, 2.. */
+	MYSQL_STMT *many_new[STORE_MARIADB_MANY + 1];	/* mariadb_group.c */
 	int busy;			/* taken by an operation or a lock */
 	unsigned int err_no;		/* the last statement's failure */
 	char err_msg[256];
@@ -78,6 +83,15 @@ struct store_mariadb_lock {
 	char name[STORE_TABLE_MAX + 1];
 	struct store_mariadb_conn *conn;	/* NULL: the slot is free */
 	int reserved;			/* taken while its GET_LOCK waits */
+};
+
+/* Inserts-if-absent waiting to share a statement (mariadb_group.c). */
+struct mariadb_group_req;
+struct mariadb_group {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* a batch finished */
+	struct mariadb_group_req *head, *tail;	/* queued, in order */
+	int busy;			/* a batch is running */
 };
 
 struct store_mariadb {
@@ -97,6 +111,7 @@ struct store_mariadb {
 	pthread_cond_t cv;		/* a connection was given back */
 	struct store_mariadb_conn conns[STORE_MARIADB_POOL];
 	struct store_mariadb_lock locks[STORE_MARIADB_LOCKS];
+	struct mariadb_group group;
 };
 
 /* A row copied out of a result (blob malloc'd), so that it outlives the
@@ -208,6 +223,26 @@ int mariadb_conn_select(struct store_mariadb_conn *c, MYSQL_STMT *stmt,
  */
 int mariadb_conn_run(struct store_mariadb *m,
     const struct store_mariadb_call *k, struct error *err);
+
+/* ------------------------------------------------ store_mariadb.c */
+
+/* One put as backend.h's put, in a statement of its own. */
+int store_mariadb_put_one(struct store_mariadb *m, const char *table,
+    const struct store_row *row, uint64_t expect_rev, uint64_t *rev,
+    struct error *err);
+
+/* ----------------------------------------------- mariadb_group.c */
+
+void mariadb_group_init(struct mariadb_group *g);
+void mariadb_group_destroy(struct mariadb_group *g);
+/*
+ * Insert row into table if absent (put with STORE_REV_ABSENT; the new
+ * row's revision is 1), sharing one statement with the inserts other
+ * threads make meanwhile: STORE_OK, STORE_ABSENT (the row was there),
+ * STORE_ERROR or STORE_UNAVAILABLE with err set, as the insert alone.
+ */
+int mariadb_group_put_new(struct store_mariadb *m, const char *table,
+    const struct store_row *row, struct error *err);
 
 /* ---------------------------------------------- mariadb_schema.c */
 

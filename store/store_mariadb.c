@@ -2,7 +2,9 @@
  * store_mariadb.c: the MariaDB (and Galera) backend of the store
  * (backend.h), through MariaDB Connector/C: the backend table, and the
  * operations addressed by key: a row by table and id (put, put_many,
- * get, get2, get_many, del) and a table's generation counter (gen_bump, gen_get).
+ * get, get2, get_many, del; a put that inserts only if absent shares a
+ * statement with concurrent ones, mariadb_group.c) and a table's
+ * generation counter (gen_bump, gen_get).
  * Each operation is a struct store_mariadb_call that mariadb_conn_run
  * runs on a pooled connection with the failure and retry rules of
  * mariadb_conn.c; the operations over many rows (scan, count, purge) are
@@ -129,22 +131,40 @@ store_mariadb_put_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	}
 }
 
-static int
-store_mariadb_put(void *handle, const char *table, const struct store_row *row,
-    uint64_t expect_rev, uint64_t *rev, struct error *err)
+int
+store_mariadb_put_one(struct store_mariadb *m, const char *table,
+    const struct store_row *row, uint64_t expect_rev, uint64_t *rev,
+    struct error *err)
 {
-	struct store_mariadb *m = handle;
 	struct store_mariadb_put p = { table, row, expect_rev, 0 };
 	struct store_mariadb_call k = { "put into", table,
 	    expect_rev == STORE_REV_ANY, store_mariadb_put_fn, &p };
 	int rc;
 
-	if (row->len > UINT32_MAX)
-		return error_set(err, "mariadb: %s: put into table '%s': row "
-		    "of %zu bytes is too large", m->redacted, table, row->len);
 	rc = mariadb_conn_run(m, &k, err);
 	if (rc == STORE_OK && rev != NULL)
 		*rev = p.rev;
+	return rc;
+}
+
+/* An insert-if-absent shares a statement with concurrent ones
+ * (mariadb_group.c). */
+static int
+store_mariadb_put(void *handle, const char *table, const struct store_row *row,
+    uint64_t expect_rev, uint64_t *rev, struct error *err)
+{
+	struct store_mariadb *m = handle;
+	int rc;
+
+	if (row->len > UINT32_MAX)
+		return error_set(err, "mariadb: %s: put into table '%s': row "
+		    "of %zu bytes is too large", m->redacted, table, row->len);
+	if (expect_rev != STORE_REV_ABSENT)
+		return store_mariadb_put_one(m, table, row, expect_rev, rev,
+		    err);
+	rc = mariadb_group_put_new(m, table, row, err);
+	if (rc == STORE_OK && rev != NULL)
+		*rev = 1;
 	return rc;
 }
 
@@ -153,10 +173,6 @@ struct store_mariadb_many {
 	const struct store_row *rows;
 	size_t n;
 };
-
-/* The bytes of row values one multi-row upsert carries at most (far
- * below max_allowed_packet's 16 MiB default; a larger row goes alone). */
-#define STORE_MARIADB_MANY_BYTES ((size_t)1 << 20)
 
 /* The prepared upsert of n rows (2..STORE_MARIADB_MANY): SQL_PUT_ANY's
  * values n times, rev counted up as there (a row named twice is updated

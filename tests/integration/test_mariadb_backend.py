@@ -8,8 +8,8 @@ unix socket and loopback port, a `trustee` account with a password in a
 0600 file) and runs each tests/unit/test_backend_* binary with
 TRUSTEE_TEST_BACKENDS=mariadb: every case of the SQLite contract on a
 fresh database each (test_backend_rows, _scan, _coord), and the MariaDB
-cases (test_backend_mariadb: compare-and-swap from 16 threads, four
-instances creating or migrating a schema at once, a newer schema refused,
+cases (test_backend_mariadb: compare-and-swap from 16 threads, inserts
+from 16 threads sharing statements, four instances creating or migrating a schema at once, a newer schema refused,
 errors naming the redacted DSN, the server stopped and hung while a
 handle is in use). Then a 3-node Galera cluster on loopback and each
 binary again with the galera group (test_backend_galera: CAS across

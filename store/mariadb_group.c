@@ -1,0 +1,193 @@
+/*
+ * mariadb_group.c: inserts-if-absent (backend.h put with
+ * STORE_REV_ABSENT) that callers on several threads make at the same
+ * time share one statement and one commit. What this is for: with shared
+ * sessions every /attest spends its nonce by such an insert, each an
+ * autocommit transaction, so MariaDB flushed its redo log (an fsync) for
+ * nearly every attestation; waking the server's threads and the flushes
+ * were most of the server's CPU per guest flow.
+ *
+ * A flat combiner, without any added delay. A caller queues its insert;
+ * when no batch is running it runs one itself (the leader): it takes up
+ * to STORE_MARIADB_MANY queued inserts (and STORE_MARIADB_MANY_BYTES of
+ * rows) from the front, its own first, sends them as one multi-row
+ * INSERT (autocommit: all rows or none, one commit), and hands every
+ * caller of the batch its result. Inserts queued meanwhile wait for the
+ * next batch, led by the first of them, so a leader runs one batch and
+ * no caller waits behind more than the batches queued before it.
+ *
+ * Each caller's result is exactly what its insert alone would have had:
+ * when the multi-row statement inserted nothing because one row was
+ * there already (ER_DUP_ENTRY: a spent nonce, or two callers of one row
+ * in one batch), or failed otherwise, the batch's rows are inserted one
+ * by one, each with its own outcome (STORE_OK, STORE_ABSENT, an error).
+ * Only an unavailable database is everybody's answer: the statement may
+ * or may not have committed, as for a single insert whose connection
+ * was lost. A lone insert goes as before, one single-row statement.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "mariadb_int.h"
+
+struct mariadb_group_req {
+	struct mariadb_group_req *next;
+	const char *table;
+	const struct store_row *row;
+	int rc;
+	struct error err;
+	int done;			/* rc and err are final */
+	int lead;			/* this caller runs the next batch */
+};
+
+struct mariadb_group_batch {
+	struct mariadb_group_req *req[STORE_MARIADB_MANY];
+	size_t n;
+};
+
+void
+mariadb_group_init(struct mariadb_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+}
+
+void
+mariadb_group_destroy(struct mariadb_group *g)
+{
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+}
+
+/* The prepared plain INSERT of n rows (2..STORE_MARIADB_MANY). */
+static MYSQL_STMT *
+mariadb_group_stmt(struct store_mariadb_conn *c, size_t n)
+{
+	char sql[512];
+	size_t i, off;
+
+	if (c->many_new[n] != NULL)
+		return c->many_new[n];
+	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO `rows` ("
+	    STORE_MARIADB_COLS ") VALUES ");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off, "%s(?, ?, "
+		    "?, ?, ?, 1, ?)", i > 0 ? ", " : "");
+	return mariadb_conn_prepare(c, &c->many_new[n], sql);
+}
+
+/* One multi-row INSERT of the batch: STORE_OK (every row inserted),
+ * STORE_ABSENT (a row was there: none inserted) or -1 (c->err_*). */
+static int
+mariadb_group_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
+    void *arg)
+{
+	struct mariadb_group_batch *b = arg;
+	MYSQL_BIND bind[6 * STORE_MARIADB_MANY];
+	MYSQL_STMT *stmt;
+	size_t i;
+
+	(void)m;
+	if ((stmt = mariadb_group_stmt(c, b->n)) == NULL)
+		return -1;
+	for (i = 0; i < b->n; i++) {
+		const struct store_row *r = b->req[i]->row;
+
+		mariadb_bind_str(&bind[6 * i], b->req[i]->table);
+		mariadb_bind_blob(&bind[6 * i + 1], r->id, STORE_ID_LEN);
+		mariadb_bind_u32(&bind[6 * i + 2], &r->kv);
+		mariadb_bind_i64(&bind[6 * i + 3], &r->ord);
+		mariadb_bind_i64(&bind[6 * i + 4], &r->exp);
+		mariadb_bind_blob(&bind[6 * i + 5], r->blob, r->len);
+	}
+	if (mariadb_conn_exec(c, stmt, bind) == -1)
+		return c->err_no == ER_DUP_ENTRY ? STORE_ABSENT : -1;
+	return STORE_OK;
+}
+
+/* Run a batch (leader, without the group's lock): fill each rc/err. */
+static void
+mariadb_group_run(struct store_mariadb *m, struct mariadb_group_batch *b)
+{
+	struct store_mariadb_call k = { "put into", b->req[0]->table, 0,
+	    mariadb_group_fn, b };
+	struct error err = { "" };
+	size_t i;
+	int rc;
+
+	if (b->n > 1) {
+		rc = mariadb_conn_run(m, &k, &err);
+		if (rc == STORE_OK || rc == STORE_UNAVAILABLE) {
+			for (i = 0; i < b->n; i++) {
+				b->req[i]->rc = rc;
+				b->req[i]->err = err;
+			}
+			return;
+		}
+	}
+	/* One row, or the batch did not go in whole: one by one. */
+	for (i = 0; i < b->n; i++)
+		b->req[i]->rc = store_mariadb_put_one(m, b->req[i]->table,
+		    b->req[i]->row, STORE_REV_ABSENT, NULL, &b->req[i]->err);
+}
+
+int
+mariadb_group_put_new(struct store_mariadb *m, const char *table,
+    const struct store_row *row, struct error *err)
+{
+	struct mariadb_group *g = &m->group;
+	struct mariadb_group_req r, *q;
+	struct mariadb_group_batch b;
+	size_t bytes;
+
+	memset(&r, 0, sizeof(r));
+	r.table = table;
+	r.row = row;
+	pthread_mutex_lock(&g->mu);
+	if (g->tail != NULL)
+		g->tail->next = &r;
+	else
+		g->head = &r;
+	g->tail = &r;
+	if (!g->busy) {
+		g->busy = 1;
+		r.lead = 1;
+	}
+	while (!r.done && !r.lead)
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (!r.done) {
+		/* The leader is the head of the queue. */
+		b.n = 0;
+		bytes = 0;
+		while ((q = g->head) != NULL && b.n < STORE_MARIADB_MANY &&
+		    (b.n == 0 || bytes + q->row->len <=
+		    STORE_MARIADB_MANY_BYTES)) {
+			b.req[b.n++] = q;
+			bytes += q->row->len;
+			g->head = q->next;
+		}
+		if (g->head == NULL)
+			g->tail = NULL;
+		pthread_mutex_unlock(&g->mu);
+
+		mariadb_group_run(m, &b);
+
+		pthread_mutex_lock(&g->mu);
+		while (b.n > 0)
+			b.req[--b.n]->done = 1;
+		if (g->head != NULL)
+			g->head->lead = 1;
+		else
+			g->busy = 0;
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (r.rc < 0)
+		*err = r.err;
+	return r.rc;
+}
