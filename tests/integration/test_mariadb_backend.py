@@ -9,12 +9,13 @@ unix socket and loopback port, a `trustee` account with a password in a
 TRUSTEE_TEST_BACKENDS=mariadb: every case of the SQLite contract on a
 fresh database each (test_backend_rows, _scan, _coord), and the MariaDB
 cases (test_backend_mariadb: compare-and-swap from 16 threads, inserts
-from 16 threads sharing statements, four instances creating or migrating a schema at once, a newer schema refused,
-errors naming the redacted DSN, the server stopped and hung while a
-handle is in use). Then a 3-node Galera cluster on loopback and each
-binary again with the galera group (test_backend_galera: CAS across
-nodes, a node killed and another stopped while handles on the others
-keep working, a node's handle working again after it rejoins).
+from 16 threads sharing statements, four instances creating or migrating
+a schema at once, a newer schema refused, errors naming the redacted
+DSN, the server stopped and hung while a handle is in use). Then a
+3-node Galera cluster on loopback and each binary again with the galera
+group (test_backend_galera: CAS across nodes, a node killed and another
+stopped while handles on the others keep working, a node's handle
+working again after it rejoins, inserts from 16 threads on two nodes).
 
 TEST_BACKEND_DIR= runs the binaries of another build (a sanitizer build,
 say) from that directory. A binary without cases of a group runs none.

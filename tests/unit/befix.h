@@ -39,7 +39,8 @@
  *   befix_holders / befix_holder_do call the backend and fail the test
  *   on an error; befix_id makes row id n;
  * - befix_mdb_* reach the MariaDB server directly (SQL, values, the
- *   harness's ctl command); befix_race runs racing threads;
+ *   harness's ctl command); befix_race runs racing threads,
+ *   befix_insert_group 16 threads of inserts-if-absent;
  * - main returns befix_main: the file's cases, once in each group of
  *   the backends it names that the environment selects; the contract
  *   cases take befix_setup, which opens the backend of the group running.
@@ -471,6 +472,113 @@ befix_race(struct fixture *f, int op, uint64_t rev, void **hs, int nh, int n)
 		won += r[i].rc == STORE_OK;
 	}
 	return won;
+}
+
+/*
+ * Inserts-if-absent from 16 threads at once (handles hs[0..nh), in turn)
+ * that store/mariadb_group.c may send together: every thread inserts
+ * BEFIX_GROUP_OWN rows of its own, interleaved with BEFIX_GROUP_SHARED
+ * rows that all threads insert (with their thread's number as the
+ * value). Fails unless each own row was inserted, each shared row has
+ * exactly one winner, and the row holds the winner's value.
+ */
+#define BEFIX_GROUP_THREADS	16
+#define BEFIX_GROUP_OWN		24
+#define BEFIX_GROUP_SHARED	6
+#define BEFIX_GROUP_INSERTS	(BEFIX_GROUP_THREADS * (BEFIX_GROUP_OWN + \
+	BEFIX_GROUP_SHARED))
+
+struct befix_grouper {
+	struct fixture *f;
+	pthread_barrier_t *start;
+	void *h;
+	int t;
+	int own_ok;			/* own rows inserted */
+	int shared_rc[BEFIX_GROUP_SHARED];
+	struct error err;
+};
+
+static inline void *
+befix_grouper_thread(void *p)
+{
+	struct befix_grouper *g = p;
+	const int every = BEFIX_GROUP_OWN / BEFIX_GROUP_SHARED;
+	char val[8];
+	struct store_row r = { .kv = 1, .blob = (const uint8_t *)val };
+	int i, rc;
+
+	snprintf(val, sizeof(val), "t%02d", g->t);
+	r.len = strlen(val);
+	pthread_barrier_wait(g->start);
+	for (i = 0; i < BEFIX_GROUP_OWN; i++) {
+		befix_id(r.id, 1000 + (unsigned)(g->t * BEFIX_GROUP_OWN + i));
+		rc = g->f->be->put(g->h, "t", &r, STORE_REV_ABSENT, NULL,
+		    &g->err);
+		g->own_ok += rc == STORE_OK;
+		if (i % every == 0) {
+			befix_id(r.id, 500 + (unsigned)(i / every));
+			g->shared_rc[i / every] = g->f->be->put(g->h, "t", &r,
+			    STORE_REV_ABSENT, NULL, &g->err);
+		}
+	}
+	return NULL;
+}
+
+static inline void
+befix_insert_group(struct fixture *f, void **hs, int nh)
+{
+	struct befix_grouper g[BEFIX_GROUP_THREADS];
+	pthread_t t[BEFIX_GROUP_THREADS];
+	pthread_barrier_t b;
+	struct error err = { "" };
+	struct store_row r;
+	uint8_t id[STORE_ID_LEN];
+	int i, k, winner;
+
+	pthread_barrier_init(&b, NULL, BEFIX_GROUP_THREADS);
+	for (i = 0; i < BEFIX_GROUP_THREADS; i++) {
+		memset(&g[i], 0, sizeof(g[i]));
+		g[i].f = f;
+		g[i].start = &b;
+		g[i].h = hs[i % nh];
+		g[i].t = i;
+		pthread_create(&t[i], NULL, befix_grouper_thread, &g[i]);
+	}
+	/* Join them all before any assertion leaves this function. */
+	for (i = 0; i < BEFIX_GROUP_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&b);
+	for (i = 0; i < BEFIX_GROUP_THREADS; i++) {
+		if (g[i].own_ok != BEFIX_GROUP_OWN)
+			fail_msg("thread %d: %d of %d own rows inserted: %s",
+			    i, g[i].own_ok, BEFIX_GROUP_OWN, g[i].err.msg);
+	}
+	for (k = 0; k < BEFIX_GROUP_SHARED; k++) {
+		winner = -1;
+		for (i = 0; i < BEFIX_GROUP_THREADS; i++) {
+			if (g[i].shared_rc[k] < 0)
+				fail_msg("thread %d, shared row %d: %s", i, k,
+				    g[i].err.msg);
+			assert_in_range(g[i].shared_rc[k], STORE_OK,
+			    STORE_ABSENT);
+			if (g[i].shared_rc[k] == STORE_OK) {
+				assert_int_equal(winner, -1);
+				winner = i;
+			}
+		}
+		assert_int_not_equal(winner, -1);
+		befix_id(id, 500 + (unsigned)k);
+		assert_int_equal(f->be->get(hs[0], "t", id, &r, &err),
+		    STORE_OK);
+		assert_int_equal(r.rev, 1);
+		assert_int_equal(r.len, 3);
+		assert_int_equal((r.blob[1] - '0') * 10 + (r.blob[2] - '0'),
+		    winner);
+		free((void *)r.blob);
+	}
+	assert_int_equal(befix_mdb_value(f->conf, f->db, "SELECT COUNT(*) "
+	    "FROM `rows` WHERE tbl = 't'"), BEFIX_GROUP_THREADS *
+	    BEFIX_GROUP_OWN + BEFIX_GROUP_SHARED);
 }
 
 /* Whether $TRUSTEE_TEST_BACKENDS (default: all) selects a group. */

@@ -54,52 +54,9 @@ test_mariadb_cas_threads(void **state)
 /*
  * Inserts-if-absent from 16 threads at once share statements
  * (store/mariadb_group.c), and each caller still gets its own insert's
- * outcome: every thread inserts GROUP_OWN rows of its own, interleaved
- * with GROUP_SHARED rows that all threads insert (with their thread's
- * number as the value). Each own row is inserted; each shared row has
- * exactly one winner, and the row holds the winner's value. The
- * server counted fewer INSERT statements than rows went in.
+ * outcome (befix_insert_group); the server counted fewer INSERT
+ * statements than rows went in.
  */
-#define GROUP_THREADS	16
-#define GROUP_OWN	24
-#define GROUP_SHARED	6
-
-struct grouper {
-	struct fixture *f;
-	pthread_barrier_t *start;
-	int t;
-	int own_ok;			/* own rows inserted */
-	int shared_rc[GROUP_SHARED];
-	struct error err;
-};
-
-static void *
-grouper_thread(void *p)
-{
-	struct grouper *g = p;
-	char val[8];
-	struct store_row r = { .kv = 1, .blob = (const uint8_t *)val };
-	int i, rc;
-
-	snprintf(val, sizeof(val), "t%02d", g->t);
-	r.len = strlen(val);
-	pthread_barrier_wait(g->start);
-	for (i = 0; i < GROUP_OWN; i++) {
-		befix_id(r.id, 1000 + (unsigned)(g->t * GROUP_OWN + i));
-		rc = g->f->be->put(g->f->h, "t", &r, STORE_REV_ABSENT, NULL,
-		    &g->err);
-		g->own_ok += rc == STORE_OK;
-		if (i % (GROUP_OWN / GROUP_SHARED) == 0) {
-			befix_id(r.id, 500 + (unsigned)(i /
-			    (GROUP_OWN / GROUP_SHARED)));
-			g->shared_rc[i / (GROUP_OWN / GROUP_SHARED)] =
-			    g->f->be->put(g->f->h, "t", &r, STORE_REV_ABSENT,
-			    NULL, &g->err);
-		}
-	}
-	return NULL;
-}
-
 static void
 test_mariadb_insert_group(void **state)
 {
@@ -107,62 +64,16 @@ test_mariadb_insert_group(void **state)
 	const char *q = "SELECT VARIABLE_VALUE FROM "
 	    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
 	    "'COM_INSERT'";
-	struct grouper g[GROUP_THREADS];
-	pthread_t t[GROUP_THREADS];
-	pthread_barrier_t b;
-	struct error err = { "" };
-	struct store_row r;
-	uint8_t id[STORE_ID_LEN];
 	long long ins0, ins1;
-	int i, k, winner;
+	void *hs[1] = { f->h };
 
 	ins0 = befix_mdb_value(f->conf, f->db, q);
-	pthread_barrier_init(&b, NULL, GROUP_THREADS);
-	for (i = 0; i < GROUP_THREADS; i++) {
-		memset(&g[i], 0, sizeof(g[i]));
-		g[i].f = f;
-		g[i].start = &b;
-		g[i].t = i;
-		pthread_create(&t[i], NULL, grouper_thread, &g[i]);
-	}
-	for (i = 0; i < GROUP_THREADS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&b);
+	befix_insert_group(f, hs, 1);
 	ins1 = befix_mdb_value(f->conf, f->db, q);
-	for (i = 0; i < GROUP_THREADS; i++) {
-		if (g[i].own_ok != GROUP_OWN)
-			fail_msg("thread %d: %d of %d own rows inserted: %s",
-			    i, g[i].own_ok, GROUP_OWN, g[i].err.msg);
-	}
-	for (k = 0; k < GROUP_SHARED; k++) {
-		winner = -1;
-		for (i = 0; i < GROUP_THREADS; i++) {
-			assert_in_range(g[i].shared_rc[k], STORE_OK,
-			    STORE_ABSENT);
-			if (g[i].shared_rc[k] == STORE_OK) {
-				assert_int_equal(winner, -1);
-				winner = i;
-			}
-		}
-		assert_int_not_equal(winner, -1);
-		befix_id(id, 500 + (unsigned)k);
-		assert_int_equal(f->be->get(f->h, "t", id, &r, &err),
-		    STORE_OK);
-		assert_int_equal(r.rev, 1);
-		assert_int_equal(r.len, 3);
-		assert_int_equal((r.blob[1] - '0') * 10 + (r.blob[2] - '0'),
-		    winner);
-		free((void *)r.blob);
-	}
-	assert_int_equal(befix_mdb_value(f->conf, f->db, "SELECT COUNT(*) "
-	    "FROM `rows` WHERE tbl = 't'"), GROUP_THREADS * GROUP_OWN +
-	    GROUP_SHARED);
 	/* Each statement counts once, whatever its rows. */
 	print_message("insert group: %lld INSERT statements for %d "
-	    "inserts\n", ins1 - ins0, GROUP_THREADS * (GROUP_OWN +
-	    GROUP_SHARED));
-	assert_true(ins1 - ins0 < GROUP_THREADS * (GROUP_OWN +
-	    GROUP_SHARED));
+	    "inserts\n", ins1 - ins0, BEFIX_GROUP_INSERTS);
+	assert_true(ins1 - ins0 < BEFIX_GROUP_INSERTS);
 }
 
 struct opener {
