@@ -79,9 +79,11 @@ def machine():
     except OSError:
         pass
     # run.sh says where the server and the load generator ran (lib.sh
-    # bench_place); the other callers leave it unset.
+    # bench_place) and on which store; the other callers leave them
+    # unset.
     return {"cpu_model": model, "cores": cores, "loadavg": load,
-            "placement": os.environ.get("BENCH_PLACEMENT_INFO")}
+            "placement": os.environ.get("BENCH_PLACEMENT_INFO"),
+            "store": os.environ.get("BENCH_STORE_INFO")}
 
 
 def verdict(ratio, target):
@@ -154,6 +156,8 @@ def kbs_lines(c):
                      c["kbsbench"].get("concurrency"), m.get("cores"),
                      m.get("cpu_model"),
                      m.get("placement") or "shared"))
+    if m.get("store"):
+        lines.append("store: %s" % m["store"])
     lines.append("%-13s %7s %9s %5s %8s %7s %8s %-13s %8s %9s %7s %7s %7s" % (
         "phase", "count", "srv_us/op", "sys%", "floor_us", "ratio",
         "target", "verdict", "ops/s", "srv_cap/s", "p50_ms", "p99_ms",

@@ -3,7 +3,7 @@
 # the cryptographic floors (floorbench) measured in the same run.
 #
 # Usage: sh tests/bench/run.sh [--json] [--placement split|shared]
-#                              [kbsbench options...]
+#                              [--store sqlite|mariadb] [kbsbench options...]
 #   e.g. sh tests/bench/run.sh --concurrency 8 --flows 500 --gets 5000 --json
 # --placement (default split, or BENCH_PLACEMENT): split runs the server
 # and floorbench on one half of the CPUs and kbsbench on the other
@@ -11,6 +11,15 @@
 # measured as the floors are, alone on its cores; shared lets the load
 # generator run on the server's cores too (its figures include being
 # interleaved with the load generator). The JSON and the table say which.
+# --store (default sqlite, or BENCH_STORE): mariadb runs the server on a
+# private mariadbd (tests/integration/mariadb.py up, on the load
+# generator's CPUs, with ha.sh's InnoDB settings) and its defaults for a
+# shared store: sessions in the database (stateless challenges, the
+# nonce spent by the insert at /attest, each instance's cache of attested
+# sessions), resource rows from memory under a 200 ms lease; the server's
+# CPU per operation counts trusteed only, as in production where the
+# database runs elsewhere. The JSON ("machine"."store") and the table
+# say which store.
 # Expects `make` to have built server/trusteed, tests/bench/kbsbench and
 # tests/bench/floorbench. While the server is idle, floorbench measures
 # every floor; then each kbsbench phase runs on its own (kbsbench --only
@@ -42,14 +51,25 @@ python=/usr/bin/python3
 
 json=0
 placement=${BENCH_PLACEMENT:-split}
+store=${BENCH_STORE:-sqlite}
 prev=
 for a in "$@"; do
 	[ "$a" = --json ] && json=1
 	[ "$prev" = --placement ] && placement=$a
+	[ "$prev" = --store ] && store=$a
 	prev=$a
 done
 bench_place "$placement" || exit 2
 export BENCH_PLACEMENT_INFO="$bench_placement"
+case $store in
+sqlite) BENCH_STORE_INFO="sqlite (the state directory's file)" ;;
+mariadb) BENCH_STORE_INFO="mariadb (a private mariadbd beside the load generator; sessions shared through it, lease 200 ms)" ;;
+*)
+	echo "run.sh: unknown store \"$store\" (sqlite or mariadb)" >&2
+	exit 2
+	;;
+esac
+export BENCH_STORE_INFO
 
 for f in "$kbsbench" "$floorbench"; do
 	if [ ! -x "$f" ]; then
@@ -63,9 +83,23 @@ state=$work/state
 log=$work/trusteed.log
 status=1
 
+mdb=$top/tests/integration/mariadb.py
+mdb_dir=
+mdb_up=0
+
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	bench_stop || status=1
+	if [ $mdb_up = 1 ] &&
+	    ! "$python" "$mdb" ctl "$mdb_dir/mariadb" stop >/dev/null 2>&1; then
+		echo "run.sh: could not stop the private mariadbd" >&2
+		status=1
+	fi
+	if [ -n "$mdb_dir" ] && [ "$status" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$mdb_dir"
+	elif [ -n "$mdb_dir" ]; then
+		echo "run.sh: kept $mdb_dir (the private mariadbd)" >&2
+	fi
 	if [ "$status" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
 		rm -rf "$work"
 	else
@@ -76,6 +110,36 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if [ "$store" = mariadb ]; then
+	if ! miss=$("$python" "$mdb" missing); then
+		echo "run.sh: MariaDB is missing: $miss" >&2
+		exit 1
+	fi
+	# Its own directory: mariadbd runs as mysql, and $work is 0700.
+	mdb_dir=$(mktemp -d /tmp/kbsbench-mdb.XXXXXX) || exit 1
+	echo "run.sh: starting a private mariadbd in $mdb_dir" >&2
+	# shellcheck disable=SC2086 # bench_on_cli is a command prefix
+	if ! $bench_on_cli "$python" "$mdb" up "$mdb_dir" \
+	    --option innodb-buffer-pool-size=256M \
+	    --option innodb-log-file-size=256M >"$work/mdb-up.log" 2>&1; then
+		cat "$work/mdb-up.log" >&2
+		echo "run.sh: FAILED: cannot start mariadbd" >&2
+		exit 1
+	fi
+	mdb_up=1
+	if ! "$(command -v mariadb || echo /usr/bin/mariadb)" --no-defaults \
+	    -S "$mdb_dir/mariadb/sock" -u root \
+	    -e 'CREATE DATABASE trustee_bench'; then
+		echo "run.sh: FAILED: cannot create the database" >&2
+		exit 1
+	fi
+	mkdir -p "$work/cred"
+	install -m 600 "$mdb_dir/mariadb-password" \
+	    "$work/cred/trustee-db-password"
+	CREDENTIALS_DIRECTORY=$work/cred
+	export CREDENTIALS_DIRECTORY
+	TRUSTEED_ARGS="--store mariadb://trustee@localhost/trustee_bench?socket=$mdb_dir/mariadb/sock --store-lease 200 ${TRUSTEED_ARGS:-}"
+fi
 bench_start "$state" "$log" || exit 1
 echo "run.sh: trusteed pid $srv_pid on $url (log $log); placement" \
     "$bench_placement" >&2
@@ -98,7 +162,8 @@ prev=
 for a in "$@"; do
 	shift
 	if [ "$a" != --json ] && [ "$a" != --placement ] &&
-	    [ "$prev" != --placement ]; then
+	    [ "$prev" != --placement ] && [ "$a" != --store ] &&
+	    [ "$prev" != --store ]; then
 		set -- "$@" "$a"
 	fi
 	prev=$a
