@@ -23,7 +23,11 @@
  * by one, each with its own outcome (STORE_OK, STORE_ABSENT, an error).
  * Only an unavailable database is everybody's answer: the statement may
  * or may not have committed, as for a single insert whose connection
- * was lost. A lone insert goes as before, one single-row statement.
+ * was lost. When the batch waited at least half the store timeout for
+ * that answer (a hanging database), the inserts queued behind it get
+ * the same answer at once, as store/outage.c answers every operation
+ * after such a wait, instead of waiting a timeout again batch after
+ * batch. A lone insert goes as before, one single-row statement.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +51,7 @@ struct mariadb_group_req {
 struct mariadb_group_batch {
 	struct mariadb_group_req *req[STORE_MARIADB_MANY];
 	size_t n;
+	struct error hung;		/* mariadb_group_run returned 1: why */
 };
 
 void
@@ -110,10 +115,13 @@ mariadb_group_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	return STORE_OK;
 }
 
-/* Run a batch (leader, without the group's lock): fill each rc/err. */
-static void
+/* Run a batch (leader, without the group's lock): fill each rc/err.
+ * Returns 1 (and b->hung) when the database was unavailable after a wait
+ * of at least half the timeout. */
+static int
 mariadb_group_run(struct store_mariadb *m, struct mariadb_group_batch *b)
 {
+	uint64_t t0 = now_mono_ns();
 	struct store_mariadb_call k = { "put into", b->req[0]->table, 0,
 	    mariadb_group_fn, b };
 	struct error err = { "" };
@@ -127,13 +135,19 @@ mariadb_group_run(struct store_mariadb *m, struct mariadb_group_batch *b)
 				b->req[i]->rc = rc;
 				b->req[i]->err = err;
 			}
-			return;
+			goto out;
 		}
 	}
 	/* One row, or the batch did not go in whole: one by one. */
 	for (i = 0; i < b->n; i++)
 		b->req[i]->rc = store_mariadb_put_one(m, b->req[i]->table,
 		    b->req[i]->row, STORE_REV_ABSENT, NULL, &b->req[i]->err);
+out:
+	if (b->req[b->n - 1]->rc != STORE_UNAVAILABLE ||
+	    now_mono_ns() - t0 < (uint64_t)m->timeout_ms * 500000u)
+		return 0;
+	b->hung = b->req[b->n - 1]->err;
+	return 1;
 }
 
 int
@@ -144,6 +158,7 @@ mariadb_group_put_new(struct store_mariadb *m, const char *table,
 	struct mariadb_group_req r, *q;
 	struct mariadb_group_batch b;
 	size_t bytes;
+	int hung;
 
 	memset(&r, 0, sizeof(r));
 	r.table = table;
@@ -175,11 +190,20 @@ mariadb_group_put_new(struct store_mariadb *m, const char *table,
 			g->tail = NULL;
 		pthread_mutex_unlock(&g->mu);
 
-		mariadb_group_run(m, &b);
+		hung = mariadb_group_run(m, &b);
 
 		pthread_mutex_lock(&g->mu);
 		while (b.n > 0)
 			b.req[--b.n]->done = 1;
+		/* A hanging database: what queued meanwhile fails at once. */
+		while (hung && (q = g->head) != NULL) {
+			q->rc = STORE_UNAVAILABLE;
+			q->err = b.hung;
+			q->done = 1;
+			g->head = q->next;
+		}
+		if (g->head == NULL)
+			g->tail = NULL;
 		if (g->head != NULL)
 			g->head->lead = 1;
 		else

@@ -296,6 +296,54 @@ test_mariadb_least_privilege(void **state)
  * it comes back: the same handle works again without reopening, also
  * for a lock held across the outage. Then the same with a server that
  * hangs (SIGSTOP), which only the timeouts can notice. */
+struct inserter {
+	struct fixture *f;
+	pthread_barrier_t *start;
+	unsigned n;
+	int rc;
+	struct error err;
+};
+
+static void *
+inserter_thread(void *p)
+{
+	struct inserter *in = p;
+	struct store_row r = { .kv = 1, .blob = (const uint8_t *)"i",
+	    .len = 1 };
+
+	befix_id(r.id, in->n);
+	pthread_barrier_wait(in->start);
+	in->rc = in->f->be->put(in->f->h, "t", &r, STORE_REV_ABSENT, NULL,
+	    &in->err);
+	return NULL;
+}
+
+/* 16 threads insert rows first..first+15 at once; each must get want. */
+static void
+insert_threads(struct fixture *f, unsigned first, int want)
+{
+	struct inserter in[16];
+	pthread_t t[16];
+	pthread_barrier_t b;
+	int i;
+
+	pthread_barrier_init(&b, NULL, 16);
+	for (i = 0; i < 16; i++) {
+		memset(&in[i], 0, sizeof(in[i]));
+		in[i].f = f;
+		in[i].start = &b;
+		in[i].n = first + (unsigned)i;
+		pthread_create(&t[i], NULL, inserter_thread, &in[i]);
+	}
+	for (i = 0; i < 16; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&b);
+	for (i = 0; i < 16; i++)
+		if (in[i].rc != want)
+			fail_msg("insert %u: %d, not %d: %s", in[i].n,
+			    in[i].rc, want, in[i].err.msg);
+}
+
 static void
 test_mariadb_outage(void **state)
 {
@@ -354,12 +402,17 @@ test_mariadb_outage(void **state)
 	    STORE_UNAVAILABLE);
 	assert_int_equal(befix_put(f, "t", 3, 0, 0, 1, "x", STORE_REV_ABSENT,
 	    NULL), STORE_UNAVAILABLE);
+	/* Inserts from 16 threads while it hangs: every one is answered
+	 * (those queued behind a batch that waited, at once). */
+	insert_threads(f, 100, STORE_UNAVAILABLE);
 	befix_mdb_ctl("TRUSTEE_TEST_MARIADB_CTL", "thaw");
 	befix_mdb_down = 0;
 	assert_int_equal(f->be->get(f->h, "t", id, &r, &err), STORE_OK);
 	assert_memory_equal(r.blob, "after", 5);
 	assert_int_equal(r.rev, 2);
 	free((void *)r.blob);
+	/* And the same inserts go in once it answers again. */
+	insert_threads(f, 100, STORE_OK);
 }
 
 int
