@@ -37,6 +37,17 @@ mariadb_bind_blob(MYSQL_BIND *b, const void *p, size_t len)
 }
 
 void
+mariadb_bind_row(MYSQL_BIND b[6], const char *table, const struct store_row *r)
+{
+	mariadb_bind_str(&b[0], table);
+	mariadb_bind_blob(&b[1], r->id, STORE_ID_LEN);
+	mariadb_bind_u32(&b[2], &r->kv);
+	mariadb_bind_i64(&b[3], &r->ord);
+	mariadb_bind_i64(&b[4], &r->exp);
+	mariadb_bind_blob(&b[5], r->blob, r->len);
+}
+
+void
 mariadb_bind_i64(MYSQL_BIND *b, const int64_t *v)
 {
 	memset(b, 0, sizeof(*b));

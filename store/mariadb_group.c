@@ -30,7 +30,6 @@
  * batch. A lone insert goes as before, one single-row statement.
  */
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <mysql.h>
@@ -69,23 +68,6 @@ mariadb_group_destroy(struct mariadb_group *g)
 	pthread_cond_destroy(&g->cv);
 }
 
-/* The prepared plain INSERT of n rows (2..STORE_MARIADB_MANY). */
-static MYSQL_STMT *
-mariadb_group_stmt(struct store_mariadb_conn *c, size_t n)
-{
-	char sql[512];
-	size_t i, off;
-
-	if (c->many_new[n] != NULL)
-		return c->many_new[n];
-	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO `rows` ("
-	    STORE_MARIADB_COLS ") VALUES ");
-	for (i = 0; i < n; i++)
-		off += (size_t)snprintf(sql + off, sizeof(sql) - off, "%s(?, ?, "
-		    "?, ?, ?, 1, ?)", i > 0 ? ", " : "");
-	return mariadb_conn_prepare(c, &c->many_new[n], sql);
-}
-
 /* One multi-row INSERT of the batch: STORE_OK (every row inserted),
  * STORE_ABSENT (a row was there: none inserted) or -1 (c->err_*). */
 static int
@@ -98,18 +80,12 @@ mariadb_group_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 	size_t i;
 
 	(void)m;
-	if ((stmt = mariadb_group_stmt(c, b->n)) == NULL)
+	if ((stmt = store_mariadb_many_prepare(c, &c->many_new[b->n], b->n,
+	    "")) == NULL)
 		return -1;
-	for (i = 0; i < b->n; i++) {
-		const struct store_row *r = b->req[i]->row;
-
-		mariadb_bind_str(&bind[6 * i], b->req[i]->table);
-		mariadb_bind_blob(&bind[6 * i + 1], r->id, STORE_ID_LEN);
-		mariadb_bind_u32(&bind[6 * i + 2], &r->kv);
-		mariadb_bind_i64(&bind[6 * i + 3], &r->ord);
-		mariadb_bind_i64(&bind[6 * i + 4], &r->exp);
-		mariadb_bind_blob(&bind[6 * i + 5], r->blob, r->len);
-	}
+	for (i = 0; i < b->n; i++)
+		mariadb_bind_row(&bind[6 * i], b->req[i]->table,
+		    b->req[i]->row);
 	if (mariadb_conn_exec(c, stmt, bind) == -1)
 		return c->err_no == ER_DUP_ENTRY ? STORE_ABSENT : -1;
 	return STORE_OK;

@@ -226,6 +226,11 @@ int mariadb_conn_run(struct store_mariadb *m,
 
 /* ------------------------------------------------ store_mariadb.c */
 
+/* The prepared INSERT of n rows' values (2..STORE_MARIADB_MANY; each
+ * bound by mariadb_bind_row, rev 1) followed by tail (e.g. an ON
+ * DUPLICATE KEY clause, or ""), prepared on first use into *slot. */
+MYSQL_STMT *store_mariadb_many_prepare(struct store_mariadb_conn *c,
+    MYSQL_STMT **slot, size_t n, const char *tail);
 /* One put as backend.h's put, in a statement of its own. */
 int store_mariadb_put_one(struct store_mariadb *m, const char *table,
     const struct store_row *row, uint64_t expect_rev, uint64_t *rev,
@@ -259,6 +264,10 @@ int mariadb_schema_ensure(struct store_mariadb *m, struct error *err);
  * until the statement has run). */
 void mariadb_bind_str(MYSQL_BIND *b, const char *s);
 void mariadb_bind_blob(MYSQL_BIND *b, const void *p, size_t len);
+/* The six parameters of a row's values, in the order of
+ * STORE_MARIADB_COLS without rev: tbl, id, kv, ord, exp, blob. */
+void mariadb_bind_row(MYSQL_BIND b[6], const char *table,
+    const struct store_row *r);
 void mariadb_bind_i64(MYSQL_BIND *b, const int64_t *v);
 void mariadb_bind_u64(MYSQL_BIND *b, const uint64_t *v);
 void mariadb_bind_u32(MYSQL_BIND *b, const uint32_t *v);

@@ -101,14 +101,8 @@ store_mariadb_put_fn(struct store_mariadb *m, struct store_mariadb_conn *c,
 		mariadb_bind_str(&b[4], p->table);
 		mariadb_bind_blob(&b[5], r->id, STORE_ID_LEN);
 		mariadb_bind_u64(&b[6], &p->expect);
-	} else {
-		mariadb_bind_str(&b[0], p->table);
-		mariadb_bind_blob(&b[1], r->id, STORE_ID_LEN);
-		mariadb_bind_u32(&b[2], &r->kv);
-		mariadb_bind_i64(&b[3], &r->ord);
-		mariadb_bind_i64(&b[4], &r->exp);
-		mariadb_bind_blob(&b[5], r->blob, r->len);
-	}
+	} else
+		mariadb_bind_row(b, p->table, r);
 	if (mariadb_conn_exec(c, stmt, b) == -1)
 		return q == SQL_PUT_NEW && c->err_no == ER_DUP_ENTRY ?
 		    STORE_ABSENT : -1;
@@ -174,30 +168,28 @@ struct store_mariadb_many {
 	size_t n;
 };
 
-/* The prepared upsert of n rows (2..STORE_MARIADB_MANY): SQL_PUT_ANY's
- * values n times, rev counted up as there (a row named twice is updated
- * by its second occurrence, as by two statements); without
- * LAST_INSERT_ID, as the group commit reads no revision. */
-static MYSQL_STMT *
-store_mariadb_many_stmt(struct store_mariadb_conn *c, size_t n)
+MYSQL_STMT *
+store_mariadb_many_prepare(struct store_mariadb_conn *c, MYSQL_STMT **slot,
+    size_t n, const char *tail)
 {
 	char sql[1024];
 	size_t i, off;
 
-	if (c->many[n] != NULL)
-		return c->many[n];
+	if (*slot != NULL)
+		return *slot;
 	off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO `rows` ("
 	    STORE_MARIADB_COLS ") VALUES ");
 	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(sql + off, sizeof(sql) - off, "%s(?, ?, "
 		    "?, ?, ?, 1, ?)", i > 0 ? ", " : "");
-	snprintf(sql + off, sizeof(sql) - off, " ON DUPLICATE KEY UPDATE "
-	    "kv = VALUES(kv), ord = VALUES(ord), exp = VALUES(exp), "
-	    "`blob` = VALUES(`blob`), rev = rev + 1");
-	return mariadb_conn_prepare(c, &c->many[n], sql);
+	snprintf(sql + off, sizeof(sql) - off, "%s", tail);
+	return mariadb_conn_prepare(c, slot, sql);
 }
 
-/* Upsert rows[0..n) (2..STORE_MARIADB_MANY) in one statement. */
+/* Upsert rows[0..n) (2..STORE_MARIADB_MANY) in one statement: rev
+ * counted up as SQL_PUT_ANY does (a row named twice is updated by its
+ * second occurrence, as by two statements); without LAST_INSERT_ID, as
+ * the group commit reads no revision. */
 static int
 store_mariadb_many_put(struct store_mariadb_conn *c, const char *table,
     const struct store_row *rows, size_t n)
@@ -206,18 +198,13 @@ store_mariadb_many_put(struct store_mariadb_conn *c, const char *table,
 	MYSQL_STMT *stmt;
 	size_t i;
 
-	if ((stmt = store_mariadb_many_stmt(c, n)) == NULL)
+	if ((stmt = store_mariadb_many_prepare(c, &c->many[n], n,
+	    " ON DUPLICATE KEY UPDATE kv = VALUES(kv), ord = VALUES(ord), "
+	    "exp = VALUES(exp), `blob` = VALUES(`blob`), rev = rev + 1")) ==
+	    NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
-		mariadb_bind_str(&b[6 * i], table);
-		mariadb_bind_blob(&b[6 * i + 1], rows[i].id,
-		    STORE_ID_LEN);
-		mariadb_bind_u32(&b[6 * i + 2], &rows[i].kv);
-		mariadb_bind_i64(&b[6 * i + 3], &rows[i].ord);
-		mariadb_bind_i64(&b[6 * i + 4], &rows[i].exp);
-		mariadb_bind_blob(&b[6 * i + 5], rows[i].blob,
-		    rows[i].len);
-	}
+	for (i = 0; i < n; i++)
+		mariadb_bind_row(&b[6 * i], table, &rows[i]);
 	return mariadb_conn_exec(c, stmt, b) == -1 ? -1 : STORE_OK;
 }
 
