@@ -4,8 +4,8 @@
  * time share one statement and one commit. What this is for: with shared
  * sessions every /attest spends its nonce by such an insert, each an
  * autocommit transaction, so MariaDB flushed its redo log (an fsync) for
- * nearly every attestation; waking the server's threads and the flushes
- * were most of the server's CPU per guest flow.
+ * nearly every attestation; waking the server's threads for each commit
+ * and the flushes were the largest share of its CPU per guest flow.
  *
  * A flat combiner, without any added delay. A caller queues its insert;
  * when no batch is running it runs one itself (the leader): it takes up
@@ -178,12 +178,12 @@ mariadb_group_put_new(struct store_mariadb *m, const char *table,
 			q->done = 1;
 			g->head = q->next;
 		}
-		if (g->head == NULL)
-			g->tail = NULL;
 		if (g->head != NULL)
 			g->head->lead = 1;
-		else
+		else {
+			g->tail = NULL;
 			g->busy = 0;
+		}
 		pthread_cond_broadcast(&g->cv);
 	}
 	pthread_mutex_unlock(&g->mu);
