@@ -44,7 +44,6 @@ me=ha.sh
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kbsbench=$top/tests/bench/kbsbench
 python=/usr/bin/python3
-mdb=$top/tests/integration/mariadb.py
 # shellcheck source=tests/bench/lib.sh
 . "$top/tests/bench/lib.sh"
 
@@ -70,10 +69,6 @@ if [ ! -x "$kbsbench" ]; then
 	echo "$me: $kbsbench not built; run make first" >&2
 	exit 1
 fi
-if ! miss=$("$python" "$mdb" missing); then
-	echo "$me: MariaDB is missing: $miss" >&2
-	exit 1
-fi
 
 work=$(mktemp -d /tmp/habench.XXXXXX) || exit 1
 status=0
@@ -85,7 +80,7 @@ cleanup() {
 		srv_pid=$p
 		bench_stop || status=1
 	done
-	"$python" "$mdb" ctl "$work/mariadb" stop >/dev/null 2>&1
+	bench_mariadb_down "$work"
 	if [ "$status" -eq 0 ] && [ "${KEEP:-0}" != 1 ]; then
 		rm -rf "$work"
 	else
@@ -96,19 +91,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "$me: starting a private mariadbd in $work" >&2
-if ! "$python" "$mdb" up "$work" --option innodb-buffer-pool-size=256M \
-    --option innodb-log-file-size=256M >"$work/mariadb-up.log" 2>&1; then
-	cat "$work/mariadb-up.log" >&2
-	echo "$me: FAILED: cannot start mariadbd" >&2
+if ! bench_mariadb_up "$work"; then
 	status=1
 	exit 1
 fi
-mkdir -p "$work/cred"
-install -m 600 "$work/mariadb-password" "$work/cred/trustee-db-password"
-CREDENTIALS_DIRECTORY=$work/cred
-export CREDENTIALS_DIRECTORY
-sock=$work/mariadb/sock
+sock=$bench_mdb_sock
 
 # ticks PID...: their user + system CPU time so far, in clock ticks.
 ticks() {
@@ -189,7 +176,7 @@ run_setup() {
 	stop_all
 }
 
-mdb_client=$(command -v mariadb || echo /usr/bin/mariadb)
+mdb_client=$bench_mdb_client
 kbsargs="$*"
 : >"$work/index"
 r=1

@@ -1,5 +1,6 @@
-# lib.sh: start and stop a private trusteed --dev for the benchmark
-# scripts (run.sh, scale.sh). Sourced, not run. The caller sets:
+# lib.sh: start and stop a private trusteed --dev (and a private
+# mariadbd) for the benchmark scripts (run.sh, ha.sh, scale.sh). Sourced,
+# not run. The caller sets:
 #   me        its name, for messages
 #   top       the source tree
 # and gets:
@@ -31,6 +32,21 @@
 #                           measured alone on a core. Sets bench_on_srv,
 #                           bench_on_cli (command prefixes, empty when
 #                           shared) and bench_placement (a description).
+#   bench_mariadb_up DIR [PREFIX...]
+#                           start a private mariadbd in DIR
+#                           (tests/integration/mariadb.py up, run under
+#                           the command PREFIX, e.g. $bench_on_cli) with
+#                           the benchmarks' InnoDB settings: a 256 MiB
+#                           buffer pool and redo log, as a database
+#                           server would have (the tests' servers spare
+#                           memory with 64 and 32 MiB); its account's
+#                           password goes to DIR/cred, which
+#                           CREDENTIALS_DIRECTORY names (exported, as
+#                           trusteed's systemd credential). Sets
+#                           bench_mdb_sock and bench_mdb_client; returns
+#                           1 (saying why) when MariaDB is missing or
+#                           does not start. bench_mariadb_down DIR stops
+#                           it.
 # shellcheck shell=sh disable=SC2154,SC2034 # me and top come from the caller; the bench_* variables are for it
 
 bench_trusteed=$top/server/trusteed
@@ -154,4 +170,35 @@ print(s.getsockname()[1])') || return 1
 		fi
 	done
 	return 0
+}
+
+bench_mdb=$top/tests/integration/mariadb.py
+bench_mdb_sock=
+bench_mdb_client=$(command -v mariadb || echo /usr/bin/mariadb)
+
+bench_mariadb_up() {
+	_dir=$1
+	shift
+	if ! _miss=$("$bench_python" "$bench_mdb" missing); then
+		echo "$me: MariaDB is missing: $_miss" >&2
+		return 1
+	fi
+	echo "$me: starting a private mariadbd in $_dir" >&2
+	if ! "$@" "$bench_python" "$bench_mdb" up "$_dir" \
+	    --option innodb-buffer-pool-size=256M \
+	    --option innodb-log-file-size=256M >"$_dir/mariadb-up.log" 2>&1
+	then
+		cat "$_dir/mariadb-up.log" >&2
+		echo "$me: FAILED: cannot start mariadbd" >&2
+		return 1
+	fi
+	mkdir -p "$_dir/cred"
+	install -m 600 "$_dir/mariadb-password" "$_dir/cred/trustee-db-password"
+	CREDENTIALS_DIRECTORY=$_dir/cred
+	export CREDENTIALS_DIRECTORY
+	bench_mdb_sock=$_dir/mariadb/sock
+}
+
+bench_mariadb_down() {
+	"$bench_python" "$bench_mdb" ctl "$1/mariadb" stop >/dev/null 2>&1
 }

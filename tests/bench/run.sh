@@ -83,15 +83,13 @@ state=$work/state
 log=$work/trusteed.log
 status=1
 
-mdb=$top/tests/integration/mariadb.py
 mdb_dir=
 mdb_up=0
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	bench_stop || status=1
-	if [ $mdb_up = 1 ] &&
-	    ! "$python" "$mdb" ctl "$mdb_dir/mariadb" stop >/dev/null 2>&1; then
+	if [ "$mdb_up" = 1 ] && ! bench_mariadb_down "$mdb_dir"; then
 		echo "run.sh: could not stop the private mariadbd" >&2
 		status=1
 	fi
@@ -111,34 +109,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$store" = mariadb ]; then
-	if ! miss=$("$python" "$mdb" missing); then
-		echo "run.sh: MariaDB is missing: $miss" >&2
-		exit 1
-	fi
 	# Its own directory: mariadbd runs as mysql, and $work is 0700.
 	mdb_dir=$(mktemp -d /tmp/kbsbench-mdb.XXXXXX) || exit 1
-	echo "run.sh: starting a private mariadbd in $mdb_dir" >&2
 	# shellcheck disable=SC2086 # bench_on_cli is a command prefix
-	if ! $bench_on_cli "$python" "$mdb" up "$mdb_dir" \
-	    --option innodb-buffer-pool-size=256M \
-	    --option innodb-log-file-size=256M >"$work/mdb-up.log" 2>&1; then
-		cat "$work/mdb-up.log" >&2
-		echo "run.sh: FAILED: cannot start mariadbd" >&2
-		exit 1
-	fi
+	bench_mariadb_up "$mdb_dir" $bench_on_cli || exit 1
 	mdb_up=1
-	if ! "$(command -v mariadb || echo /usr/bin/mariadb)" --no-defaults \
-	    -S "$mdb_dir/mariadb/sock" -u root \
+	if ! "$bench_mdb_client" --no-defaults -S "$bench_mdb_sock" -u root \
 	    -e 'CREATE DATABASE trustee_bench'; then
 		echo "run.sh: FAILED: cannot create the database" >&2
 		exit 1
 	fi
-	mkdir -p "$work/cred"
-	install -m 600 "$mdb_dir/mariadb-password" \
-	    "$work/cred/trustee-db-password"
-	CREDENTIALS_DIRECTORY=$work/cred
-	export CREDENTIALS_DIRECTORY
-	TRUSTEED_ARGS="--store mariadb://trustee@localhost/trustee_bench?socket=$mdb_dir/mariadb/sock --store-lease 200 ${TRUSTEED_ARGS:-}"
+	TRUSTEED_ARGS="--store mariadb://trustee@localhost/trustee_bench?socket=$bench_mdb_sock --store-lease 200 ${TRUSTEED_ARGS:-}"
 fi
 bench_start "$state" "$log" || exit 1
 echo "run.sh: trusteed pid $srv_pid on $url (log $log); placement" \
