@@ -199,9 +199,10 @@ session_quota_make_room(size_t add, size_t want, const struct quota_entry *keep,
 	    q.bytes + want > q.cfg.max_bytes) {
 		struct quota_entry *victim = NULL;
 
+		/* An empty list has no head (and keep may be NULL). */
 		for (k = 0; k < 2 && victim == NULL; k++) {
 			victim = q.list[k].head;
-			if (victim == keep)
+			if (victim != NULL && victim == keep)
 				victim = victim->next;
 		}
 		if (victim == NULL)

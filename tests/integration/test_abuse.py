@@ -543,6 +543,29 @@ def test_global_cap_evicts_oldest_unattested(ctx):
     srv.stop()
 
 
+def test_global_cap_with_every_session_attested(ctx):
+    """At max_sessions with every live session attested (none unattested
+    to evict first) a newcomer evicts the oldest attested session; the
+    daemon survives it (it crashed on a NULL list head until
+    2026-12-08), and so does a token at the memory cap."""
+    srv = limited(ctx, "gcapatt", "max_sessions=10", "auth_rate=0",
+                  "attest_rate=0", "max_unattested_per_source=0")
+    H.expect_status(H.admin_put(srv, "default/abuse/key", b"k"), 200)
+    gs = [guest(srv, "127.0.5.%d" % (10 + i)) for i in range(10)]
+    for g in gs:
+        g.handshake()
+    newcomer = guest(srv, "127.0.5.20")
+    newcomer.handshake()
+    check(newcomer.fetch("default/abuse/key") == b"k", "newcomer")
+    r = gs[0].get("resource/default/abuse/key")
+    H.expect_status(r, 401)
+    for g in gs[1:]:
+        check(g.fetch("default/abuse/key") == b"k",
+              "a younger attested session was evicted")
+    check(srv.running(), "trusteed died")
+    srv.stop()
+
+
 # ------------------------------------------- 3. request bodies
 
 def test_body_caps_per_route(ctx):

@@ -338,6 +338,63 @@ test_quota_expired(void **state)
 	session_quota_shutdown();
 }
 
+/*
+ * Every live session attested (no unattested one to evict first): a
+ * newcomer at the count cap, and a token at the memory cap, evict the
+ * oldest attested session. This crashed (a NULL list head taken for the
+ * session to keep) until 2026-12-08.
+ */
+static void
+test_quota_all_attested(void **state)
+{
+	struct session_quota_config cfg = {
+		.max_sessions = 2,
+		.max_bytes = 3000,
+	};
+	struct session_quota_stats st;
+	struct source_addr a;
+	int64_t exp = now_unix() + 300;
+
+	(void)state;
+	src4("10.5.0.1", &a);
+	session_quota_init(&cfg);
+	nevicted = 0;
+	assert_int_equal(session_quota_admit(qid(1), &a, exp, 100,
+	    record_evict, NULL), 0);
+	assert_int_equal(session_quota_admit(qid(2), &a, exp, 100,
+	    record_evict, NULL), 0);
+	assert_int_equal(session_quota_attested(qid(1), 1000, record_evict,
+	    NULL), 0);
+	assert_int_equal(session_quota_attested(qid(2), 1000, record_evict,
+	    NULL), 0);
+	assert_int_equal(nevicted, 0);
+	/* The count cap: the oldest attested (1) goes. */
+	assert_int_equal(session_quota_admit(qid(3), &a, exp, 100,
+	    record_evict, NULL), 0);
+	assert_int_equal(nevicted, 1);
+	assert_string_equal(evicted[0], qid(1));
+	/* 3 attests with a token that fits only alone beside nothing
+	 * attested: 2 goes, 3 itself is kept. */
+	assert_int_equal(session_quota_attested(qid(3), 2500, record_evict,
+	    NULL), 0);
+	assert_int_equal(nevicted, 2);
+	assert_string_equal(evicted[1], qid(2));
+	session_quota_stats(&st);
+	assert_int_equal(st.sessions, 1);
+	assert_int_equal(st.unattested, 0);
+	assert_int_equal(st.bytes, 2500);
+	/* The memory cap with only 3 (attested) held: a newcomer evicts
+	 * it. */
+	assert_int_equal(session_quota_admit(qid(4), &a, exp, 600,
+	    record_evict, NULL), 0);
+	assert_int_equal(nevicted, 3);
+	assert_string_equal(evicted[2], qid(3));
+	session_quota_stats(&st);
+	assert_int_equal(st.sessions, 1);
+	assert_int_equal(st.evicted, 3);
+	session_quota_shutdown();
+}
+
 /* session.c under the quota: a source at its cap gets SESSION_BUSY, the
  * global cap evicts the oldest session from the table. */
 static void
@@ -415,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_quota_expired),
+		cmocka_unit_test(test_quota_all_attested),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_notes),
 	};
