@@ -14,6 +14,18 @@
  * client that fills the table lock every other guest out until expiry.
  * Evicting the oldest unattested session costs an abandoned handshake
  * (or, at worst, a guest that must run /auth again), never the newcomer.
+ *
+ * Which session goes depends on the cap. At max_sessions, unattested
+ * before attested: a flood of /auth fills the count long before the
+ * memory (an unattested session holds a few hundred bytes), and must not
+ * push out the sessions that attested. At the memory cap alone, the
+ * oldest session of either kind, by when it entered its list (its /auth
+ * or its /attest): what fills memory there is attested sessions' tokens,
+ * and taking unattested ones first would free a few hundred bytes each
+ * by ending the handshakes in flight (the youngest sessions; a token
+ * needs dozens of them) while minutes-old attested sessions stay. Under
+ * a steady load at the memory cap every /attest then ended some other
+ * guest's handshake.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +45,7 @@ struct quota_entry {
 	struct source_addr src;
 	int64_t expires;
 	size_t bytes;
+	uint64_t seq;			/* when it entered its list */
 	int list;			/* Q_UNATTESTED or Q_ATTESTED */
 	struct quota_entry *hnext;	/* hash chain by id */
 	struct quota_entry *prev, *next;	/* its list, oldest first */
@@ -49,6 +62,7 @@ static struct {
 	struct quota_entry *tab[SESSION_QUOTA_BUCKETS];
 	struct quota_list list[2];
 	size_t n, nlist[2], bytes;
+	uint64_t seq;			/* the last entry's seq */
 	struct ratelimit_counts *per_src;	/* unattested per source */
 	unsigned long long evicted, refused;
 } q = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -139,6 +153,7 @@ session_quota_list_add(struct quota_entry *e, int list)
 	struct quota_list *l = &q.list[list];
 
 	e->list = list;
+	e->seq = ++q.seq;
 	e->next = NULL;
 	e->prev = l->tail;
 	if (l->tail != NULL)
@@ -180,12 +195,22 @@ session_quota_drop(struct quota_entry **pp)
 	free(e);
 }
 
+/* The oldest entry of a list other than keep; NULL if none. Lock held. */
+static struct quota_entry *
+session_quota_oldest(int list, const struct quota_entry *keep)
+{
+	struct quota_entry *e = q.list[list].head;
+
+	return e != NULL && e == keep ? e->next : e;
+}
+
 /*
- * Evict until `want` more bytes (and one more session when adding) fit:
- * unattested sessions, then attested ones, each oldest first (with one
- * lifetime, the oldest is also the first to expire); never `keep`.
- * Returns how many live sessions were evicted (expired ones are only
- * dropped); -1 if it cannot fit. Lock held.
+ * Evict until `want` more bytes (and one more session when adding) fit,
+ * never `keep`: at the count cap unattested sessions, then attested ones,
+ * each oldest first (with one lifetime, the oldest is also the first to
+ * expire); at the memory cap alone the oldest of either kind (file
+ * comment). Returns how many live sessions were evicted (expired ones are
+ * only dropped); -1 if it cannot fit. Lock held.
  */
 static int
 session_quota_make_room(size_t add, size_t want, const struct quota_entry *keep,
@@ -193,18 +218,19 @@ session_quota_make_room(size_t add, size_t want, const struct quota_entry *keep,
 {
 	int64_t now = now_unix();
 	int evicted = 0;
-	size_t k;
 
 	while (q.n + add > q.cfg.max_sessions ||
 	    q.bytes + want > q.cfg.max_bytes) {
-		struct quota_entry *victim = NULL;
+		struct quota_entry *u = session_quota_oldest(Q_UNATTESTED, keep);
+		struct quota_entry *a = session_quota_oldest(Q_ATTESTED, keep);
+		struct quota_entry *victim;
 
-		/* An empty list has no head (and keep may be NULL). */
-		for (k = 0; k < 2 && victim == NULL; k++) {
-			victim = q.list[k].head;
-			if (victim != NULL && victim == keep)
-				victim = victim->next;
-		}
+		if (u == NULL)
+			victim = a;
+		else if (a == NULL || q.n + add > q.cfg.max_sessions)
+			victim = u;
+		else
+			victim = a->seq < u->seq ? a : u;
 		if (victim == NULL)
 			return -1;
 		if (victim->expires > now)

@@ -274,19 +274,21 @@ test_quota(void **state)
 	    record_evict, NULL), 0);
 	assert_int_equal(nevicted, 1);
 	assert_string_equal(evicted[0], qid(2));
-	/* Memory cap: a big token evicts unattested sessions first (3,
-	 * 4), then the older attested one (1), never itself. */
+	/* Memory cap: a big token evicts the oldest sessions of either
+	 * kind, by when they entered their list: 3 (its /auth came before
+	 * 1's /attest), then 1 (attested before 4's /auth); 4 fits beside
+	 * it; never itself. */
 	assert_int_equal(session_quota_attested(qid(5), 9500, record_evict,
 	    NULL), 0);
-	assert_int_equal(nevicted, 4);
+	assert_int_equal(nevicted, 3);
 	assert_string_equal(evicted[1], qid(3));
-	assert_string_equal(evicted[2], qid(4));
-	assert_string_equal(evicted[3], qid(1));
+	assert_string_equal(evicted[2], qid(1));
 	session_quota_stats(&st);
-	assert_int_equal(st.sessions, 1);
-	assert_int_equal(st.bytes, 9500);
-	assert_int_equal(st.unattested, 0);
-	assert_int_equal(st.sources, 0);
+	assert_int_equal(st.sessions, 2);
+	assert_int_equal(st.bytes, 9600);
+	assert_int_equal(st.unattested, 1);
+	assert_int_equal(st.sources, 1);
+	session_quota_forget(qid(4));
 	/* More than the cap can never fit; unknown ids are refused. */
 	assert_int_equal(session_quota_attested(qid(5), 10001, record_evict,
 	    NULL), -1);
@@ -302,7 +304,7 @@ test_quota(void **state)
 	assert_int_equal(session_quota_gc(11), 1);
 	session_quota_stats(&st);
 	assert_int_equal(st.sessions, 1);
-	assert_int_equal(st.evicted, 4);
+	assert_int_equal(st.evicted, 3);
 	session_quota_shutdown();
 }
 
@@ -395,6 +397,56 @@ test_quota_all_attested(void **state)
 	session_quota_shutdown();
 }
 
+/*
+ * At the memory cap alone, a token evicts the oldest session, attested or
+ * not: under a steady load that is a session attested long ago, not the
+ * handshake another guest has in flight (the youngest session).
+ */
+static void
+test_quota_memory_oldest_first(void **state)
+{
+	struct session_quota_config cfg = {
+		.max_sessions = 100,
+		.max_bytes = 3000,
+	};
+	struct session_quota_stats st;
+	struct source_addr a;
+	int64_t exp = now_unix() + 300;
+	int i;
+
+	(void)state;
+	src4("10.6.0.1", &a);
+	session_quota_init(&cfg);
+	nevicted = 0;
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(session_quota_admit(qid(i), &a, exp, 100,
+		    record_evict, NULL), 0);
+		assert_int_equal(session_quota_attested(qid(i), 1000,
+		    record_evict, NULL), 0);
+	}
+	/* Two handshakes in flight; 3 attests and needs room. */
+	assert_int_equal(session_quota_admit(qid(3), &a, exp, 100,
+	    record_evict, NULL), 0);
+	assert_int_equal(session_quota_admit(qid(4), &a, exp, 100,
+	    record_evict, NULL), 0);
+	assert_int_equal(session_quota_attested(qid(3), 1000, record_evict,
+	    NULL), 0);
+	assert_int_equal(nevicted, 1);
+	assert_string_equal(evicted[0], qid(1));
+	session_quota_stats(&st);
+	assert_int_equal(st.sessions, 3);
+	assert_int_equal(st.unattested, 1);
+	assert_int_equal(st.bytes, 2100);
+	/* 4 is now the oldest: a 2500-byte token for 2 takes 4's 100
+	 * bytes first, then 3. */
+	assert_int_equal(session_quota_attested(qid(2), 2500, record_evict,
+	    NULL), 0);
+	assert_int_equal(nevicted, 3);
+	assert_string_equal(evicted[1], qid(4));
+	assert_string_equal(evicted[2], qid(3));
+	session_quota_shutdown();
+}
+
 /* session.c under the quota: a source at its cap gets SESSION_BUSY, the
  * global cap evicts the oldest session from the table. */
 static void
@@ -473,6 +525,7 @@ main(void)
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_quota_expired),
 		cmocka_unit_test(test_quota_all_attested),
+		cmocka_unit_test(test_quota_memory_oldest_first),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_notes),
 	};
