@@ -81,9 +81,14 @@ def machine():
     # run.sh says where the server and the load generator ran (lib.sh
     # bench_place) and on which store; the other callers leave them
     # unset.
+    # run.sh's pagebench: CPU time per 4 KiB of new memory.
+    memory = None
+    if os.environ.get("BENCH_MEMORY_FILE"):
+        memory = load_json(os.environ["BENCH_MEMORY_FILE"], "pagebench")
     return {"cpu_model": model, "cores": cores, "loadavg": load,
             "placement": os.environ.get("BENCH_PLACEMENT_INFO"),
-            "store": os.environ.get("BENCH_STORE_INFO")}
+            "store": os.environ.get("BENCH_STORE_INFO"),
+            "memory": memory}
 
 
 def verdict(ratio, target):
@@ -194,6 +199,21 @@ def kbs_lines(c):
                          "%+d KiB over %d sessions)" % (
                              kind, v["bytes_per_session"],
                              v["rss_anon_delta_kib"], v["count"]))
+    mem = m.get("memory")
+    if mem:
+        line = ("new memory (pagebench, %d MiB on the server's CPU): "
+                "%.2f us per 4 KiB on first touch, %.2f us when just "
+                "freed" % (mem["mib"], mem["fresh_us_per_4k"],
+                           mem["reused_us_per_4k"]))
+        v = s.get("attested")
+        if v:
+            line += ("; an attested session's heap growth costs %.0f-%.0f "
+                     "us of its phase's srv_us/op here" % (
+                         v["bytes_per_session"] / 4096.0 *
+                         mem["reused_us_per_4k"],
+                         v["bytes_per_session"] / 4096.0 *
+                         mem["fresh_us_per_4k"]))
+        lines.append(line)
     return lines
 
 

@@ -44,6 +44,7 @@ me=run.sh
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kbsbench=$top/tests/bench/kbsbench
 floorbench=$top/tests/bench/floorbench
+pagebench=$top/tests/bench/pagebench
 report=$top/tests/bench/report.py
 python=/usr/bin/python3
 # shellcheck source=tests/bench/lib.sh
@@ -71,7 +72,7 @@ mariadb) BENCH_STORE_INFO="mariadb (a private mariadbd beside the load generator
 esac
 export BENCH_STORE_INFO
 
-for f in "$kbsbench" "$floorbench"; do
+for f in "$kbsbench" "$floorbench" "$pagebench"; do
 	if [ ! -x "$f" ]; then
 		echo "run.sh: $f not built; run make first" >&2
 		exit 1
@@ -135,6 +136,13 @@ if ! $bench_on_srv "$floorbench" --json ${FLOOR_ARGS:-} \
 	echo "run.sh: FAILED: floorbench" >&2
 	exit 1
 fi
+# What the machine charges for new memory (pagebench.c says why), where
+# the server runs; report.py reads it through BENCH_MEMORY_FILE.
+if ! $bench_on_srv "$pagebench" --json >"$work/memory.json"; then
+	echo "run.sh: FAILED: pagebench" >&2
+	exit 1
+fi
+export BENCH_MEMORY_FILE="$work/memory.json"
 
 # kbsbench always writes JSON here (its table goes to stderr), so a
 # --json of the caller is dropped from its arguments, and --placement
