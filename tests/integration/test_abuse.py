@@ -543,6 +543,43 @@ def test_global_cap_evicts_oldest_unattested(ctx):
     srv.stop()
 
 
+def test_memory_cap_spares_handshakes_in_flight(ctx):
+    """At session_memory_mib an /attest that needs room evicts the oldest
+    session, attested long before, not another guest's handshake in
+    flight (until 2026-12-08 unattested sessions went first: a few
+    hundred bytes each, so one big token ended every handshake in
+    flight)."""
+    srv = limited(ctx, "memcap", "session_memory_mib=2",
+                  "max_init_data=262144", "max_token=1048576",
+                  "attest_rate=0", "auth_rate=0",
+                  "max_unattested_per_source=0")
+    H.expect_status(H.admin_put(srv, "default/abuse/key", b"k"), 200)
+    # Attested sessions of ~175 KB tokens until the cap evicts.
+    olds = []
+    for i in range(14):
+        g = guest(srv, "127.0.3.%d" % (10 + i))
+        g.auth()
+        g.attest(init_data=init_data(128 * 1024))
+        olds.append(g)
+    # Three handshakes in flight while another big token needs room.
+    inflight = [guest(srv, "127.0.3.%d" % (40 + i)) for i in range(3)]
+    for g in inflight:
+        g.auth()
+    big = guest(srv, "127.0.3.50")
+    big.auth()
+    big.attest(init_data=init_data(128 * 1024))
+    for g in inflight:
+        g.attest()
+        check(g.fetch("default/abuse/key") == b"k",
+              "a handshake in flight was evicted")
+    check(big.fetch("default/abuse/key") == b"k", "the big token's guest")
+    H.expect_problem(olds[0].get("resource/default/abuse/key"), 401,
+                     "TokenNotFound")
+    check("limits: session cap reached" in log_text(srv),
+          "no log line for evictions")
+    srv.stop()
+
+
 def test_global_cap_with_every_session_attested(ctx):
     """At max_sessions with every live session attested (none unattested
     to evict first) a newcomer evicts the oldest attested session; the
