@@ -340,6 +340,53 @@ test_quota_expired(void **state)
 	session_quota_shutdown();
 }
 
+/* The source the cap tests below admit from. */
+static struct source_addr quota_src;
+
+/* A fresh quota with these caps, nothing evicted yet. */
+static void
+quota_start(size_t max_sessions, size_t max_bytes)
+{
+	struct session_quota_config cfg = {
+		.max_sessions = max_sessions,
+		.max_bytes = max_bytes,
+	};
+
+	src4("10.5.0.1", &quota_src);
+	session_quota_init(&cfg);
+	nevicted = 0;
+}
+
+/* Session n enters (unattested, 300 s to live) holding bytes. */
+static void
+quota_admit(int n, size_t bytes)
+{
+	assert_int_equal(session_quota_admit(qid(n), &quota_src,
+	    now_unix() + 300, bytes, record_evict, NULL), 0);
+}
+
+/* Session n attests and now holds bytes. */
+static void
+quota_attest(int n, size_t bytes)
+{
+	assert_int_equal(session_quota_attested(qid(n), bytes, record_evict,
+	    NULL), 0);
+}
+
+/* The evictions so far are exactly these sessions, in this order. */
+static void
+quota_evicted(int n, ...)
+{
+	va_list ap;
+	int i;
+
+	assert_int_equal(nevicted, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(evicted[i], qid(va_arg(ap, int)));
+	va_end(ap);
+}
+
 /*
  * Every live session attested (no unattested one to evict first): a
  * newcomer at the count cap, and a token at the memory cap, evict the
@@ -349,48 +396,30 @@ test_quota_expired(void **state)
 static void
 test_quota_all_attested(void **state)
 {
-	struct session_quota_config cfg = {
-		.max_sessions = 2,
-		.max_bytes = 3000,
-	};
 	struct session_quota_stats st;
-	struct source_addr a;
-	int64_t exp = now_unix() + 300;
 
 	(void)state;
-	src4("10.5.0.1", &a);
-	session_quota_init(&cfg);
-	nevicted = 0;
-	assert_int_equal(session_quota_admit(qid(1), &a, exp, 100,
-	    record_evict, NULL), 0);
-	assert_int_equal(session_quota_admit(qid(2), &a, exp, 100,
-	    record_evict, NULL), 0);
-	assert_int_equal(session_quota_attested(qid(1), 1000, record_evict,
-	    NULL), 0);
-	assert_int_equal(session_quota_attested(qid(2), 1000, record_evict,
-	    NULL), 0);
-	assert_int_equal(nevicted, 0);
+	quota_start(2, 3000);
+	quota_admit(1, 100);
+	quota_admit(2, 100);
+	quota_attest(1, 1000);
+	quota_attest(2, 1000);
+	quota_evicted(0);
 	/* The count cap: the oldest attested (1) goes. */
-	assert_int_equal(session_quota_admit(qid(3), &a, exp, 100,
-	    record_evict, NULL), 0);
-	assert_int_equal(nevicted, 1);
-	assert_string_equal(evicted[0], qid(1));
-	/* 3 attests with a token that fits only alone beside nothing
-	 * attested: 2 goes, 3 itself is kept. */
-	assert_int_equal(session_quota_attested(qid(3), 2500, record_evict,
-	    NULL), 0);
-	assert_int_equal(nevicted, 2);
-	assert_string_equal(evicted[1], qid(2));
+	quota_admit(3, 100);
+	quota_evicted(1, 1);
+	/* 3 attests with a token that fits only beside nothing else: 2
+	 * goes, 3 itself is kept. */
+	quota_attest(3, 2500);
+	quota_evicted(2, 1, 2);
 	session_quota_stats(&st);
 	assert_int_equal(st.sessions, 1);
 	assert_int_equal(st.unattested, 0);
 	assert_int_equal(st.bytes, 2500);
 	/* The memory cap with only 3 (attested) held: a newcomer evicts
 	 * it. */
-	assert_int_equal(session_quota_admit(qid(4), &a, exp, 600,
-	    record_evict, NULL), 0);
-	assert_int_equal(nevicted, 3);
-	assert_string_equal(evicted[2], qid(3));
+	quota_admit(4, 600);
+	quota_evicted(3, 1, 2, 3);
 	session_quota_stats(&st);
 	assert_int_equal(st.sessions, 1);
 	assert_int_equal(st.evicted, 3);
@@ -405,45 +434,27 @@ test_quota_all_attested(void **state)
 static void
 test_quota_memory_oldest_first(void **state)
 {
-	struct session_quota_config cfg = {
-		.max_sessions = 100,
-		.max_bytes = 3000,
-	};
 	struct session_quota_stats st;
-	struct source_addr a;
-	int64_t exp = now_unix() + 300;
-	int i;
 
 	(void)state;
-	src4("10.6.0.1", &a);
-	session_quota_init(&cfg);
-	nevicted = 0;
-	for (i = 1; i <= 2; i++) {
-		assert_int_equal(session_quota_admit(qid(i), &a, exp, 100,
-		    record_evict, NULL), 0);
-		assert_int_equal(session_quota_attested(qid(i), 1000,
-		    record_evict, NULL), 0);
-	}
+	quota_start(100, 3000);
+	quota_admit(1, 100);
+	quota_attest(1, 1000);
+	quota_admit(2, 100);
+	quota_attest(2, 1000);
 	/* Two handshakes in flight; 3 attests and needs room. */
-	assert_int_equal(session_quota_admit(qid(3), &a, exp, 100,
-	    record_evict, NULL), 0);
-	assert_int_equal(session_quota_admit(qid(4), &a, exp, 100,
-	    record_evict, NULL), 0);
-	assert_int_equal(session_quota_attested(qid(3), 1000, record_evict,
-	    NULL), 0);
-	assert_int_equal(nevicted, 1);
-	assert_string_equal(evicted[0], qid(1));
+	quota_admit(3, 100);
+	quota_admit(4, 100);
+	quota_attest(3, 1000);
+	quota_evicted(1, 1);
 	session_quota_stats(&st);
 	assert_int_equal(st.sessions, 3);
 	assert_int_equal(st.unattested, 1);
 	assert_int_equal(st.bytes, 2100);
 	/* 4 is now the oldest: a 2500-byte token for 2 takes 4's 100
 	 * bytes first, then 3. */
-	assert_int_equal(session_quota_attested(qid(2), 2500, record_evict,
-	    NULL), 0);
-	assert_int_equal(nevicted, 3);
-	assert_string_equal(evicted[1], qid(4));
-	assert_string_equal(evicted[2], qid(3));
+	quota_attest(2, 2500);
+	quota_evicted(3, 1, 4, 3);
 	session_quota_shutdown();
 }
 
